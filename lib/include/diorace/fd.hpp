@@ -1,0 +1,43 @@
+// Move-only owner of a file descriptor.
+#pragma once
+#include <string>
+#include <utility>
+
+namespace diorace {
+
+class UniqueFd {
+ public:
+  UniqueFd() noexcept = default;
+  explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+  UniqueFd(UniqueFd&& o) noexcept : fd_(std::exchange(o.fd_, -1)) {}
+  UniqueFd& operator=(UniqueFd&& o) noexcept {
+    if (this != &o) reset(std::exchange(o.fd_, -1));
+    return *this;
+  }
+  UniqueFd(const UniqueFd&) = delete;
+  UniqueFd& operator=(const UniqueFd&) = delete;
+  ~UniqueFd() { reset(); }
+
+  // Opens or throws std::system_error naming the path.
+  [[nodiscard]] static UniqueFd open(const std::string& path, int flags, unsigned mode = 0644);
+  // Opens or returns -errno in err; for callers that turn errors into SKIP.
+  [[nodiscard]] static UniqueFd try_open(const std::string& path, int flags, int& err, unsigned mode = 0644) noexcept;
+
+  [[nodiscard]] int get() const noexcept { return fd_; }
+  [[nodiscard]] bool valid() const noexcept { return fd_ >= 0; }
+  explicit operator bool() const noexcept { return valid(); }
+  int release() noexcept { return std::exchange(fd_, -1); }
+  void reset(int fd = -1) noexcept;
+
+ private:
+  int fd_ = -1;
+};
+
+// Whole-buffer helpers that retry short transfers and EINTR; throw on error.
+void write_all(int fd, const void* buf, size_t len, const std::string& what);
+void pwrite_all(int fd, const void* buf, size_t len, long long off, const std::string& what);
+std::string read_file(const std::string& path);  // throws on open failure
+bool try_read_file(const std::string& path, std::string& out) noexcept;
+void write_file(const std::string& path, const std::string& data);
+
+}  // namespace diorace

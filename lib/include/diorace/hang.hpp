@@ -1,0 +1,23 @@
+// Hang oracle support: a snapshot of every process in a process group (state,
+// wchan, kernel stacks of every thread), taken when an iteration's deadline
+// passes, before the group is killed.
+#pragma once
+#include <sys/types.h>
+
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+namespace diorace {
+
+struct HangSnapshot {
+  nlohmann::json processes = nlohmann::json::array();
+  std::string text;  // human-readable
+  bool any_d_state = false;
+};
+
+HangSnapshot snapshot_process_group(pid_t pgid);
+// Processes of the group still present (after a kill), with their states.
+std::string survivors(pid_t pgid, bool& any_d_state);
+
+}  // namespace diorace

@@ -1,0 +1,47 @@
+// Kernel-log oracle: capture /dev/kmsg from a marker line diorace writes when
+// a case starts, classify splats, keep each whole block, deduplicate repeats.
+#pragma once
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "diorace/fd.hpp"
+
+namespace diorace {
+
+struct Splat {
+  std::string cls;       // "kcsan", "lockdep", "warning", ...
+  std::string title;     // the line that opened the block
+  std::string text;      // the whole block
+  unsigned count = 1;    // repeats folded into this one
+  bool unrelated = false;  // a detector report that is not the case's own race
+};
+void to_json(nlohmann::json& j, const Splat& s);
+
+// Returns the class of a line that opens a splat, or "" for other lines.
+std::string classify_kmsg_line(std::string_view line);
+// Groups lines into splat blocks (whole block up to the end of its trace),
+// dropping those matching an ignore pattern (ECMAScript regex) and folding
+// repeats of the same title (addresses and numbers ignored).
+std::vector<Splat> extract_splats(const std::vector<std::string>& lines, const std::vector<std::string>& ignore);
+
+class KmsgCapture {
+ public:
+  // Opens /dev/kmsg (or `path`) at its end and writes the marker. nullopt
+  // with `why` set when the log cannot be read or written here.
+  static std::optional<KmsgCapture> start(const std::string& marker, std::string& why,
+                                          const std::string& path = "/dev/kmsg");
+  // Reads every record after the marker written by start().
+  std::vector<std::string> collect();
+
+ private:
+  KmsgCapture(UniqueFd fd, std::string marker) : fd_(std::move(fd)), marker_(std::move(marker)) {}
+  UniqueFd fd_;
+  std::string marker_;
+  bool seen_marker_ = false;
+};
+
+}  // namespace diorace

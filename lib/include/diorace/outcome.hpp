@@ -1,0 +1,58 @@
+// One outcome vocabulary for the runner, the VM runner and every report.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace diorace {
+
+enum class Verdict { pass, fail, skip, error, incomplete };
+enum class FailKind { none, corruption, splat, taint, hang, crash };
+
+std::string_view to_string(Verdict v) noexcept;  // "PASS", "FAIL", ...
+std::string_view to_string(FailKind k) noexcept; // "corruption", ...
+Verdict verdict_from_string(std::string_view s);
+FailKind fail_kind_from_string(std::string_view s);
+
+// Exit codes of `diorace run` and `diorace vm` (documented in the README).
+inline constexpr int kExitClean = 0;     // no failure found
+inline constexpr int kExitFailed = 1;    // a case failed: evidence of a kernel bug
+inline constexpr int kExitError = 2;     // usage, set-up or harness error
+inline constexpr int kExitNoBoot = 3;    // vm: the guest never reached the test
+inline constexpr int kExitAllSkip = 4;   // every requested case was skipped
+
+struct CaseResult {
+  std::string name;
+  std::string variant;  // "" or e.g. "fixed" for matrix cases
+  Verdict verdict = Verdict::incomplete;
+  FailKind kind = FailKind::none;
+  std::string reason;  // SKIP/ERROR reason, FAIL summary
+  uint64_t seed = 0;
+  nlohmann::json params = nlohmann::json::object();
+  uint64_t iterations = 0;
+  uint64_t failures = 0;  // failed iterations (with --keep-going, can exceed 1)
+  double duration_s = 0;
+  std::optional<double> first_failure_s;  // from case start
+  uint64_t forks = 0;
+  uint64_t ios = 0;
+  std::vector<std::string> detectors_missing;  // detectors the verdict needs but the kernel lacks
+  bool fault_injected = false;
+  nlohmann::json events = nlohmann::json::array();  // corruption reports, splats, stacks
+
+  // Applies a stronger piece of evidence: FAIL beats everything else.
+  void fail(FailKind k, std::string why);
+};
+void to_json(nlohmann::json& j, const CaseResult& r);
+void from_json(const nlohmann::json& j, CaseResult& r);
+
+// Exit code for a set of results: 1 if any FAIL, else 2 if any ERROR or
+// INCOMPLETE, else 4 if all SKIP (and at least one), else 0.
+int exit_code_for(const std::vector<CaseResult>& results);
+// One line: "PASS dma_thread (1234 iterations, 10.0 s)"
+std::string summary_line(const CaseResult& r);
+
+}  // namespace diorace

@@ -1,0 +1,109 @@
+// Cases are declared as data (LTP's tst_test model) and register themselves
+// through a static Registrar into a function-local registry. Build the case
+// files as an OBJECT library so that the linker keeps their registrars.
+#pragma once
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "diorace/params.hpp"
+#include "diorace/pattern.hpp"
+
+namespace diorace {
+
+class DirectoryTarget;
+
+enum Need : unsigned {
+  kNeedRoot = 1u << 0,
+  kNeedODirect = 1u << 1,
+  kNeedLibaio = 1u << 2,
+  kNeedIoUring = 1u << 3,
+  kNeedLoop = 1u << 4,
+  kNeedGuest = 1u << 5,  // refuses to run outside a diorace VM guest
+};
+std::vector<std::string> need_names(unsigned needs);
+
+struct Commit {
+  std::string hash;  // full 40-hex hash
+  std::string subject;
+};
+
+struct CaseInfo {
+  std::string name;
+  std::string summary;
+  std::string races;        // what races against what
+  std::string seed_thread;  // the mailing-list thread it comes from
+  std::vector<Commit> fixed_by;
+  std::vector<std::string> known_bad;  // kernel ranges/builds known to fail
+  unsigned needs = 0;
+  std::vector<std::string> oracles;    // "data", "kmsg", "taint", "hang"
+  std::vector<std::string> detectors;  // kernel config symbols the verdict needs
+  std::vector<ParamSpec> params;
+  double iteration_timeout_s = 120;  // hang oracle deadline per iteration
+  bool test_only = false;            // hidden from "all": harness self-tests
+  std::function<std::unique_ptr<class Case>()> make;
+  // Optional check across parameters; throws UsageError.
+  std::function<void(const ParamValues&)> validate;
+};
+void to_json(nlohmann::json& j, const CaseInfo& c);
+
+// Counters shared with the supervising process (they live in shared memory).
+struct CaseStats {
+  std::atomic<uint64_t> iteration{0};
+  std::atomic<int64_t> iteration_started_ns{0};  // CLOCK_MONOTONIC
+  std::atomic<uint64_t> forks{0};
+  std::atomic<uint64_t> ios{0};
+  std::atomic<bool> stop{false};  // set by the supervisor (SIGINT, deadline)
+};
+
+struct CaseContext {
+  const CaseInfo& info;
+  const ParamValues& params;
+  const DirectoryTarget& target;
+  uint64_t seed;
+  CaseStats& stats;
+  std::mt19937_64 rng;
+
+  [[nodiscard]] bool stop_requested() const noexcept { return stats.stop.load(std::memory_order_relaxed); }
+  // A fixture name unique to this case: "diorace-<case>-<suffix>.dat".
+  [[nodiscard]] std::string fixture_name(const std::string& suffix) const;
+};
+
+class Case {
+ public:
+  virtual ~Case() = default;
+  // Prepares fixtures and resources. Throw SkipError for an unsupported
+  // environment, anything else for an ERROR.
+  virtual void setup(CaseContext&) {}
+  // One iteration; returns the corruption found (empty: clean).
+  virtual std::vector<Corruption> iterate(CaseContext& ctx, uint64_t iteration) = 0;
+  virtual void teardown(CaseContext&) noexcept {}
+};
+
+class Registry {
+ public:
+  static Registry& instance();
+  void add(CaseInfo info);
+  [[nodiscard]] const std::vector<CaseInfo>& cases() const noexcept { return cases_; }
+  [[nodiscard]] const CaseInfo* find(const std::string& name) const noexcept;
+
+ private:
+  std::vector<CaseInfo> cases_;
+};
+
+// Validates a declaration (40-hex hashes, unique parameter names, sane
+// ranges); returns an empty string when it is well formed.
+std::string check_case_info(const CaseInfo& info);
+
+struct Registrar {
+  explicit Registrar(CaseInfo info) { Registry::instance().add(std::move(info)); }
+};
+
+}  // namespace diorace

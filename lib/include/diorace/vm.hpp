@@ -1,0 +1,72 @@
+// The kernel-in-VM runner: boots any kernel image under qemu with a busybox
+// initramfs that holds the static diorace, runs cases in the guest on a fresh
+// virtio-blk scratch disk, and brings the results back structured through a
+// second virtio-blk disk (the guest writes its JSON run document there).
+//
+// Verdicts added by the host: guest panic/oops -> FAIL crash; guest not done
+// before --timeout -> FAIL hang; guest never reached the test -> exit 3.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace diorace {
+
+struct VmOptions {
+  std::string kernel;   // image path
+  std::string deb;      // or a Debian package name
+  std::string modules;  // modules directory ("" : none, or from the package)
+  std::string kconfig;  // config file ("" : found beside the image)
+  unsigned cpus = 2;
+  unsigned mem_mib = 2048;
+  std::string accel = "auto";  // auto|kvm|tcg
+  std::string fs = "ext4";     // ext4|xfs
+  int64_t disk_size = 1LL << 30;
+  uint64_t throttle_bps = 0;
+  double timeout_s = 900;
+  std::string console_log;
+  std::string json_path;
+  std::string append;
+  std::vector<std::string> guest_args;  // "run", CASE..., OPTIONS...
+};
+
+struct DebianKernel {
+  std::string dir, image, modules, config;
+};
+
+// The cache for kernels and probes: $DIORACE_CACHE, else
+// $XDG_CACHE_HOME/diorace, else ~/.cache/diorace.
+std::string cache_dir();
+// Downloads (apt-get download) and unpacks (dpkg-deb -x) a kernel package
+// into the cache, once; throws UsageError for a bad name, SetupError when it
+// cannot be fetched.
+DebianKernel fetch_debian_kernel(const std::string& package);
+
+int run_vm(const VmOptions& opts);
+
+// Guest side (called by the initramfs init as `diorace guest-run`): mounts
+// the scratch disk, announces itself on the result disk and returns the
+// argument vector for `run`.
+struct GuestPlan {
+  std::vector<std::string> run_args;
+  std::string result_dev;
+};
+GuestPlan guest_prepare();
+// Records a run that ended without its own document (usage error) and
+// unmounts the scratch disk.
+void guest_finish(const GuestPlan& plan, int code, const std::string& error);
+
+// Module handling, exposed for tests.
+struct ModuleFile {
+  std::string name;  // normalised (dashes to underscores)
+  std::string path;
+};
+std::vector<ModuleFile> index_modules(const std::string& dir);
+// The "depends=" field of a module's .modinfo (decompressed ELF bytes).
+std::vector<std::string> module_depends(const std::string& elf_bytes);
+// Reads a module file, decompressing .xz/.zst/.gz with the system tools.
+std::string read_module(const std::string& path);
+
+}  // namespace diorace

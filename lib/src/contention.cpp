@@ -1,0 +1,67 @@
+#include "diorace/contention.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vector>
+
+#include "diorace/buffer.hpp"
+#include "diorace/engine.hpp"
+#include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+
+namespace diorace {
+
+void Contention::start() {
+  if (!threads_.empty() || opts_.readers == 0) return;
+  stop_.store(false);
+  for (unsigned i = 0; i < opts_.readers; ++i) {
+    auto fd = UniqueFd::open(opts_.path, O_RDONLY | O_DIRECT);
+    struct stat st{};
+    if (::fstat(fd.get(), &st) < 0) throw_errno("fstat " + opts_.path);
+    uint64_t span = opts_.span ? opts_.span : static_cast<uint64_t>(st.st_size);
+    if (span < opts_.block) throw SetupError("contention file " + opts_.path + " is smaller than one read");
+    int raw = fd.release();
+    fds_.push_back(raw);
+    threads_.emplace_back([this, raw, span, i] { loop(raw, span, i); });
+  }
+}
+
+void Contention::stop() noexcept {
+  stop_.store(true);
+  for (auto& t : threads_)
+    if (t.joinable()) t.join();
+  threads_.clear();
+  for (int fd : fds_) ::close(fd);
+  fds_.clear();
+}
+
+void Contention::loop(int fd, uint64_t span, unsigned index) noexcept {
+  try {
+    const unsigned depth = opts_.depth ? opts_.depth : 1;
+    auto engine = Engine::open("libaio", {.depth = depth});
+    auto buf = AlignedBuffer::create(size_t(opts_.block) * depth, 4096);
+    const uint64_t slots = span / opts_.block;
+    uint64_t next = (index * 7919u) % slots;
+    unsigned inflight = 0;
+    std::vector<IoCompletion> done(depth);
+    while (!stop_.load(std::memory_order_relaxed)) {
+      while (inflight < depth) {
+        IoRequest r{fd, buf.data() + size_t(inflight) * opts_.block, opts_.block, (next % slots) * opts_.block, false,
+                    inflight};
+        engine.submit({&r, 1});
+        ++inflight;
+        next += 13;
+      }
+      unsigned n = engine.reap(1, done, 200);
+      inflight -= n;
+      ios_.fetch_add(n, std::memory_order_relaxed);
+    }
+    while (inflight > 0) inflight -= engine.reap(inflight, done, 1000);
+  } catch (...) {
+    // Contention is best effort: losing it makes a race rarer, not a result wrong.
+  }
+}
+
+}  // namespace diorace

@@ -1,0 +1,151 @@
+#include "diorace/engine.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <unordered_map>
+#include <utility>
+
+#include "diorace/error.hpp"
+#include "diorace/fault.hpp"
+
+namespace diorace {
+
+extern const EngineOps psync_engine;
+extern const EngineOps libaio_engine;
+extern const EngineOps uring_engine;
+
+std::string check_engine_ops(const EngineOps& ops) {
+  if (!ops.name || !*ops.name) return "engine has no name";
+  if (!ops.description) return std::string(ops.name) + ": no description";
+  if (!ops.open || !ops.submit || !ops.reap || !ops.close) return std::string(ops.name) + ": missing operation";
+  return {};
+}
+
+std::span<const EngineOps* const> engines() {
+  static const EngineOps* const table[] = {&psync_engine, &libaio_engine, &uring_engine};
+  static const bool checked = [] {
+    for (auto* e : table)
+      if (auto err = check_engine_ops(*e); !err.empty()) throw std::logic_error("invalid engine table: " + err);
+    return true;
+  }();
+  (void)checked;
+  return table;
+}
+
+const EngineOps* find_engine(std::string_view name) {
+  for (auto* e : engines())
+    if (name == e->name) return e;
+  return nullptr;
+}
+
+// In-flight reads, tracked only while fault injection is on. In "drop" mode
+// the buffer is snapshotted at submission and restored on completion, as if
+// the DMA had gone to a page the process no longer maps; "flip" changes a byte.
+struct Engine::Pending {
+  std::unordered_map<uint64_t, std::pair<IoRequest, std::string>> reads;
+};
+
+Engine Engine::open(std::string_view name, const EngineOptions& opts) {
+  const EngineOps* ops = find_engine(name);
+  if (!ops) throw UsageError("unknown I/O engine '" + std::string(name) + "'");
+  if (opts.fixed_buffers && !(ops->caps & kCapFixedBuffers))
+    throw UsageError(std::string(name) + " has no registered buffers");
+  if (opts.force_async && !(ops->caps & kCapForceAsync)) throw UsageError(std::string(name) + " cannot force async");
+  if (opts.sqpoll && !(ops->caps & kCapSqpoll)) throw UsageError(std::string(name) + " has no SQPOLL");
+  void* state = nullptr;
+  int ret = ops->open(opts, &state);
+  if (ret < 0) {
+    std::string what = std::string(name) + " set-up failed: " + std::strerror(-ret);
+    if (is_unsupported_errno(-ret) || ret == -ENOMEM) throw SkipError(what);
+    throw_errno(-ret, std::string(name) + " set-up");
+  }
+  Engine e(ops, state);
+  if (fault_active()) e.pending_ = std::make_unique<Pending>();
+  return e;
+}
+
+std::optional<std::string> engine_unavailable(std::string_view name, const EngineOptions& opts) {
+  try {
+    auto e = Engine::open(name, opts);
+  } catch (const SkipError& e) {
+    return std::string(e.what());
+  } catch (const std::exception& e) {
+    return std::string(e.what());
+  }
+  return std::nullopt;
+}
+
+Engine::Engine(const EngineOps* ops, void* state) noexcept : ops_(ops), state_(state) {}
+
+Engine::Engine(Engine&& o) noexcept
+    : ops_(std::exchange(o.ops_, nullptr)),
+      state_(std::exchange(o.state_, nullptr)),
+      completed_(o.completed_),
+      pending_(std::move(o.pending_)) {}
+
+Engine& Engine::operator=(Engine&& o) noexcept {
+  if (this != &o) {
+    if (ops_ && state_) ops_->close(state_);
+    ops_ = std::exchange(o.ops_, nullptr);
+    state_ = std::exchange(o.state_, nullptr);
+    completed_ = o.completed_;
+    pending_ = std::move(o.pending_);
+  }
+  return *this;
+}
+
+Engine::~Engine() {
+  if (ops_ && state_) ops_->close(state_);
+}
+
+void Engine::submit(std::span<const IoRequest> reqs) {
+  if (pending_)
+    for (const auto& r : reqs)
+      if (!r.write)
+        pending_->reads[r.user] = {
+            r, fault_config().mode == FaultMode::drop ? std::string(static_cast<const char*>(r.buf), r.len) : ""};
+  size_t done = 0;
+  while (done < reqs.size()) {
+    int n = ops_->submit(state_, reqs.data() + done, static_cast<unsigned>(reqs.size() - done));
+    if (n == -EAGAIN || n == -EINTR) continue;
+    if (n < 0) throw_errno(-n, std::string(ops_->name) + " submit");
+    done += static_cast<size_t>(n);
+  }
+}
+
+unsigned Engine::reap(unsigned min, std::span<IoCompletion> out, int timeout_ms) {
+  int n;
+  do {
+    n = ops_->reap(state_, min, out.data(), static_cast<unsigned>(out.size()), timeout_ms);
+  } while (n == -EINTR);
+  if (n == -ETIME || n == -EAGAIN) return 0;
+  if (n < 0) throw_errno(-n, std::string(ops_->name) + " reap");
+  completed_ += static_cast<unsigned>(n);
+  if (pending_) {
+    for (int i = 0; i < n; ++i) {
+      const auto& c = out[static_cast<size_t>(i)];
+      auto it = pending_->reads.find(c.user);
+      if (it == pending_->reads.end()) continue;
+      auto& [req, snapshot] = it->second;
+      if (c.res > 0 && fault_should_fire()) {
+        if (fault_config().mode == FaultMode::drop)
+          std::memcpy(req.buf, snapshot.data(), snapshot.size());
+        else
+          fault_flip(req.buf, static_cast<size_t>(c.res));
+      }
+      pending_->reads.erase(it);
+    }
+  }
+  return static_cast<unsigned>(n);
+}
+
+int64_t Engine::run_one(const IoRequest& req) {
+  submit({&req, 1});
+  IoCompletion c;
+  while (reap(1, {&c, 1}) == 0) {
+  }
+  return c.res;
+}
+
+}  // namespace diorace

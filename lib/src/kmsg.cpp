@@ -1,0 +1,180 @@
+#include "diorace/kmsg.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <map>
+#include <regex>
+
+namespace diorace {
+
+namespace {
+
+struct Rule {
+  const char* needle;
+  const char* cls;
+};
+// Most specific first: lockdep reports start with "WARNING:", KCSAN and
+// soft lockups with "BUG:".
+constexpr Rule kRules[] = {
+    {"BUG: KCSAN:", "kcsan"},
+    {"BUG: KASAN:", "kasan"},
+    {"KASAN:", "kasan"},
+    {"UBSAN:", "ubsan"},
+    {"possible circular locking dependency", "lockdep"},
+    {"possible recursive locking", "lockdep"},
+    {"inconsistent lock state", "lockdep"},
+    {"suspicious RCU usage", "lockdep"},
+    {"possible irq lock inversion", "lockdep"},
+    {"bad unlock balance", "lockdep"},
+    {"BUG: soft lockup", "soft_lockup"},
+    {"soft lockup - CPU", "soft_lockup"},
+    {"hard LOCKUP", "hard_lockup"},
+    {"self-detected stall", "rcu_stall"},
+    {"detected stalls on CPUs", "rcu_stall"},
+    {"rcu_sched detected stall", "rcu_stall"},
+    {"blocked for more than", "hung_task"},
+    {"general protection fault", "gpf"},
+    {"kernel BUG at", "bug"},
+    {"BUG:", "bug"},
+    {"Oops:", "oops"},
+    {"Oops ", "oops"},
+    {"WARNING:", "warning"},
+    {"Kernel panic", "panic"},
+    {"csd: Detected non-responsive CSD lock", "csd_lock"},
+    {"csd: CSD lock", "csd_lock"},
+};
+
+bool ends_block(std::string_view line) {
+  return line.find("---[ end trace") != std::string_view::npos ||
+         line.find("==================================================================") != std::string_view::npos;
+}
+
+std::string normalise(const std::string& s) {
+  static const std::regex hex("0x[0-9a-fA-F]+|[0-9]+");
+  return std::regex_replace(s, hex, "N");
+}
+
+}  // namespace
+
+std::string classify_kmsg_line(std::string_view line) {
+  for (const auto& r : kRules)
+    if (line.find(r.needle) != std::string_view::npos) return r.cls;
+  return "";
+}
+
+void to_json(nlohmann::json& j, const Splat& s) {
+  j = {{"class", s.cls}, {"title", s.title}, {"text", s.text}, {"count", s.count}, {"unrelated", s.unrelated}};
+}
+
+std::vector<Splat> extract_splats(const std::vector<std::string>& lines, const std::vector<std::string>& ignore) {
+  std::vector<std::regex> ig;
+  for (const auto& p : ignore) ig.emplace_back(p);
+  auto ignored = [&](const std::string& l) {
+    for (const auto& r : ig)
+      if (std::regex_search(l, r)) return true;
+    return false;
+  };
+  std::vector<Splat> out;
+  std::map<std::string, size_t> seen;
+  constexpr size_t kMaxBlock = 200;
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string cls = classify_kmsg_line(lines[i]);
+    if (cls.empty() || ignored(lines[i])) continue;
+    Splat s{cls, lines[i], lines[i]};
+    size_t j = i + 1;
+    for (; j < lines.size() && j - i < kMaxBlock; ++j) {
+      // Another splat opening ends this block, unless it is the second line of
+      // the same report (lockdep's "WARNING: possible circular ...").
+      if (!classify_kmsg_line(lines[j]).empty() && j > i + 1) break;
+      s.text += "\n" + lines[j];
+      if (ends_block(lines[j])) {
+        ++j;
+        break;
+      }
+    }
+    // A report's own headline can come a line after its opener ("BUG: ..."
+    // then the detail): take the most specific class seen in the first lines.
+    for (size_t k = i + 1; k < std::min(j, i + 3); ++k) {
+      std::string c2 = classify_kmsg_line(lines[k]);
+      if (!c2.empty() && (s.cls == "warning" || s.cls == "bug")) {
+        s.cls = c2;
+        s.title = lines[k];
+      }
+    }
+    i = j - 1;
+    std::string key = s.cls + "|" + normalise(s.title);
+    if (auto it = seen.find(key); it != seen.end()) {
+      out[it->second].count++;
+      continue;
+    }
+    seen[key] = out.size();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+std::optional<KmsgCapture> KmsgCapture::start(const std::string& marker, std::string& why, const std::string& path) {
+  int err = 0;
+  auto rfd = UniqueFd::try_open(path, O_RDONLY | O_NONBLOCK, err);
+  if (!rfd) {
+    why = path + ": " + std::strerror(-err);
+    return std::nullopt;
+  }
+  if (::lseek(rfd.get(), 0, SEEK_END) < 0) {
+    why = path + ": seek: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  auto wfd = UniqueFd::try_open(path, O_WRONLY, err);
+  if (!wfd) {
+    why = path + ": cannot write the marker: " + std::strerror(-err);
+    return std::nullopt;
+  }
+  std::string line = "<5>" + marker + "\n";
+  if (::write(wfd.get(), line.data(), line.size()) < 0) {
+    why = path + ": cannot write the marker: " + std::strerror(errno);
+    return std::nullopt;
+  }
+  return KmsgCapture(std::move(rfd), marker);
+}
+
+std::vector<std::string> KmsgCapture::collect() {
+  std::vector<std::string> lines;
+  // One record per read; a small buffer makes read() fail with EINVAL.
+  std::vector<char> buf(16384);
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), buf.data(), buf.size() - 1);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EPIPE) continue;  // records overwritten: go on with the next
+      break;                         // EAGAIN: nothing more
+    }
+    if (n == 0) break;
+    std::string rec(buf.data(), static_cast<size_t>(n));
+    auto semi = rec.find(';');
+    if (semi == std::string::npos) continue;
+    std::string msg = rec.substr(semi + 1);
+    // Continuation lines (" KEY=VALUE") follow the message after a newline.
+    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
+    if (!seen_marker_) {
+      if (msg.find(marker_) != std::string::npos) seen_marker_ = true;
+      continue;
+    }
+    // Unescape \xNN sequences the kernel uses for non-printable bytes.
+    std::string clean;
+    for (size_t i = 0; i < msg.size(); ++i) {
+      if (msg[i] == '\\' && i + 3 < msg.size() && msg[i + 1] == 'x') {
+        clean += static_cast<char>(std::stoi(msg.substr(i + 2, 2), nullptr, 16));
+        i += 3;
+      } else {
+        clean += msg[i];
+      }
+    }
+    lines.push_back(std::move(clean));
+  }
+  return lines;
+}
+
+}  // namespace diorace

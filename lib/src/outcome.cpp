@@ -1,0 +1,120 @@
+#include "diorace/outcome.hpp"
+
+#include <fmt/format.h>
+
+namespace diorace {
+
+std::string_view to_string(Verdict v) noexcept {
+  switch (v) {
+    case Verdict::pass: return "PASS";
+    case Verdict::fail: return "FAIL";
+    case Verdict::skip: return "SKIP";
+    case Verdict::error: return "ERROR";
+    case Verdict::incomplete: return "INCOMPLETE";
+  }
+  return "ERROR";
+}
+
+std::string_view to_string(FailKind k) noexcept {
+  switch (k) {
+    case FailKind::none: return "";
+    case FailKind::corruption: return "corruption";
+    case FailKind::splat: return "splat";
+    case FailKind::taint: return "taint";
+    case FailKind::hang: return "hang";
+    case FailKind::crash: return "crash";
+  }
+  return "";
+}
+
+Verdict verdict_from_string(std::string_view s) {
+  for (auto v : {Verdict::pass, Verdict::fail, Verdict::skip, Verdict::error, Verdict::incomplete})
+    if (to_string(v) == s) return v;
+  throw std::invalid_argument("unknown verdict " + std::string(s));
+}
+
+FailKind fail_kind_from_string(std::string_view s) {
+  for (auto k : {FailKind::none, FailKind::corruption, FailKind::splat, FailKind::taint, FailKind::hang,
+                 FailKind::crash})
+    if (to_string(k) == s) return k;
+  throw std::invalid_argument("unknown failure kind " + std::string(s));
+}
+
+void CaseResult::fail(FailKind k, std::string why) {
+  if (verdict != Verdict::fail) {
+    verdict = Verdict::fail;
+    kind = k;
+    reason = std::move(why);
+  }
+}
+
+void to_json(nlohmann::json& j, const CaseResult& r) {
+  j = {{"name", r.name},
+       {"variant", r.variant},
+       {"outcome", std::string(to_string(r.verdict))},
+       {"kind", std::string(to_string(r.kind))},
+       {"reason", r.reason},
+       {"seed", r.seed},
+       {"params", r.params},
+       {"iterations", r.iterations},
+       {"failures", r.failures},
+       {"duration_s", r.duration_s},
+       {"forks", r.forks},
+       {"ios", r.ios},
+       {"detectors_missing", r.detectors_missing},
+       {"detectors_armed", r.detectors_missing.empty()},
+       {"fault_injected", r.fault_injected},
+       {"events", r.events}};
+  if (r.first_failure_s) j["first_failure_s"] = *r.first_failure_s;
+}
+
+void from_json(const nlohmann::json& j, CaseResult& r) {
+  r.name = j.at("name").get<std::string>();
+  r.variant = j.value("variant", "");
+  r.verdict = verdict_from_string(j.at("outcome").get<std::string>());
+  r.kind = fail_kind_from_string(j.value("kind", ""));
+  r.reason = j.value("reason", "");
+  r.seed = j.value("seed", uint64_t{0});
+  r.params = j.value("params", nlohmann::json::object());
+  r.iterations = j.value("iterations", uint64_t{0});
+  r.failures = j.value("failures", uint64_t{0});
+  r.duration_s = j.value("duration_s", 0.0);
+  if (j.contains("first_failure_s")) r.first_failure_s = j["first_failure_s"].get<double>();
+  r.forks = j.value("forks", uint64_t{0});
+  r.ios = j.value("ios", uint64_t{0});
+  r.detectors_missing = j.value("detectors_missing", std::vector<std::string>{});
+  r.fault_injected = j.value("fault_injected", false);
+  r.events = j.value("events", nlohmann::json::array());
+}
+
+int exit_code_for(const std::vector<CaseResult>& results) {
+  bool any_fail = false, any_error = false, all_skip = !results.empty();
+  for (const auto& r : results) {
+    any_fail |= r.verdict == Verdict::fail;
+    any_error |= r.verdict == Verdict::error || r.verdict == Verdict::incomplete;
+    all_skip &= r.verdict == Verdict::skip;
+  }
+  if (any_fail) return kExitFailed;
+  if (any_error) return kExitError;
+  if (all_skip) return kExitAllSkip;
+  return kExitClean;
+}
+
+std::string summary_line(const CaseResult& r) {
+  std::string name = r.variant.empty() ? r.name : r.name + "[" + r.variant + "]";
+  std::string s = fmt::format("{:<5} {}", to_string(r.verdict), name);
+  if (r.verdict == Verdict::fail) s += fmt::format(" ({})", to_string(r.kind));
+  s += fmt::format(": {} iterations, {:.1f} s", r.iterations, r.duration_s);
+  if (r.failures) s += fmt::format(", {} failed", r.failures);
+  if (r.first_failure_s) s += fmt::format(", first failure after {:.2f} s", *r.first_failure_s);
+  if (!r.reason.empty()) s += " - " + r.reason;
+  if (!r.detectors_missing.empty()) {
+    s += " [ran WITHOUT its race detector:";
+    for (auto& d : r.detectors_missing) s += " " + d;
+    s += "]";
+  }
+  if (r.fault_injected) s += " [FAULT INJECTED]";
+  return s;
+}
+
+}  // namespace diorace

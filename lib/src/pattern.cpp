@@ -1,0 +1,202 @@
+#include "diorace/pattern.hpp"
+
+#include <xxhash.h>
+
+#include <algorithm>
+#include <cstring>
+#include <nlohmann/json.hpp>
+
+#include <fmt/format.h>
+
+namespace diorace {
+
+namespace {
+
+constexpr size_t kWords = (kSectorSize - sizeof(SectorHeader)) / 8;  // 59 payload words
+constexpr uint64_t kWeyl = 0x9E3779B97F4A7C15ULL;
+
+inline uint64_t header_checksum(const SectorHeader& h) noexcept {
+  return XXH3_64bits(&h, offsetof(SectorHeader, checksum));
+}
+
+inline uint64_t payload_word(uint64_t base, size_t i) noexcept {
+  uint64_t w = base + (i + 1) * kWeyl;
+  return w ^ (w >> 31);
+}
+
+inline SectorHeader make_header(const PatternKey& key, uint64_t offset) noexcept {
+  SectorHeader h{kSectorMagic, offset, key.seed, key.file_id, key.generation, 0};
+  h.checksum = header_checksum(h);
+  return h;
+}
+
+inline void write_sector(std::byte* dst, const SectorHeader& h) noexcept {
+  std::memcpy(dst, &h, sizeof h);
+  uint64_t words[kWords];
+  for (size_t i = 0; i < kWords; ++i) words[i] = payload_word(h.checksum, i);
+  std::memcpy(dst + sizeof h, words, sizeof words);
+}
+
+// XOR-accumulates the difference between the sector and its expected content;
+// zero means intact. Written so the compiler vectorises the payload loop.
+inline uint64_t sector_diff(const std::byte* src, const SectorHeader& h) noexcept {
+  uint64_t acc = 0;
+  uint64_t hdr[5];
+  std::memcpy(hdr, src, sizeof hdr);
+  acc |= hdr[0] ^ h.magic;
+  acc |= hdr[1] ^ h.offset;
+  acc |= hdr[2] ^ h.seed;
+  acc |= hdr[3] ^ (uint64_t(h.generation) << 32 | h.file_id);
+  acc |= hdr[4] ^ h.checksum;
+  uint64_t words[kWords];
+  std::memcpy(words, src + sizeof h, sizeof words);
+  for (size_t i = 0; i < kWords; ++i) acc |= words[i] ^ payload_word(h.checksum, i);
+  return acc;
+}
+
+std::string hex_line(const std::vector<uint8_t>& bytes, size_t from, size_t n) {
+  std::string s;
+  for (size_t i = from; i < from + n && i < bytes.size(); ++i) s += fmt::format("{:02x} ", bytes[i]);
+  if (!s.empty()) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+void fill_pattern(std::span<std::byte> buf, const PatternKey& key, uint64_t file_offset) noexcept {
+  for (size_t pos = 0; pos + kSectorSize <= buf.size(); pos += kSectorSize)
+    write_sector(buf.data() + pos, make_header(key, file_offset + pos));
+}
+
+bool decode_sector(const std::byte* sector, SectorHeader& out) noexcept {
+  std::memcpy(&out, sector, sizeof out);
+  if (out.magic != kSectorMagic || header_checksum(out) != out.checksum) return false;
+  return sector_diff(sector, out) == 0;
+}
+
+std::string_view to_string(CorruptionClass c) noexcept {
+  switch (c) {
+    case CorruptionClass::fill_byte: return "fill_byte";
+    case CorruptionClass::stale_generation: return "stale_generation";
+    case CorruptionClass::misdirected: return "misdirected";
+    case CorruptionClass::garbage: return "garbage";
+  }
+  return "garbage";
+}
+
+bool Verifier::intact(std::span<const std::byte> buf, uint64_t file_offset) const noexcept {
+  uint64_t acc = 0;
+  for (size_t pos = 0; pos + kSectorSize <= buf.size(); pos += kSectorSize)
+    acc |= sector_diff(buf.data() + pos, make_header(key_, file_offset + pos));
+  return acc == 0;
+}
+
+std::vector<Corruption> Verifier::verify(std::span<const std::byte> buf, uint64_t file_offset) const {
+  std::vector<Corruption> out;
+  std::byte expected[kSectorSize];
+  Corruption* open = nullptr;       // extent being extended
+  uint64_t open_end = 0;            // file offset one past its last bad byte
+  for (size_t pos = 0; pos + kSectorSize <= buf.size(); pos += kSectorSize) {
+    const uint64_t off = file_offset + pos;
+    const SectorHeader h = make_header(key_, off);
+    const std::byte* got = buf.data() + pos;
+    if (sector_diff(got, h) == 0) {
+      open = nullptr;
+      continue;
+    }
+    write_sector(expected, h);
+    size_t first = 0, last = 0;
+    bool all_fill = true;
+    bool any = false;
+    for (size_t i = 0; i < kSectorSize; ++i) {
+      if (got[i] == expected[i]) continue;
+      if (!any) first = i;
+      any = true;
+      last = i;
+      if (got[i] != opts_.fill) all_fill = false;
+    }
+    CorruptionClass cls = CorruptionClass::garbage;
+    std::string detail;
+    SectorHeader seen{};
+    if (all_fill) {
+      cls = CorruptionClass::fill_byte;
+      detail = fmt::format("bytes still hold the fill value 0x{:02x}: the read's data never arrived",
+                           static_cast<unsigned>(opts_.fill));
+    } else if (decode_sector(got, seen)) {
+      if (seen.file_id == key_.file_id && seen.offset == off && seen.seed == key_.seed)
+        cls = CorruptionClass::stale_generation;
+      else
+        cls = CorruptionClass::misdirected;
+      detail = fmt::format("sector header says file {} offset 0x{:x} generation {} seed 0x{:x}", seen.file_id,
+                           seen.offset, seen.generation, seen.seed);
+    } else {
+      detail = "bytes match neither the expected sector, the fill value, nor any valid sector";
+    }
+    if (open && open->cls == cls && open_end == off + first) {
+      open->length = off + last + 1 - open->offset;
+      open_end = off + last + 1;
+      if (last + 1 < kSectorSize) open = nullptr;
+      continue;
+    }
+    if (out.size() >= opts_.max_reports) {
+      if (!out.empty()) out.back().detail += " (further extents not listed)";
+      break;
+    }
+    Corruption c;
+    c.file = file_;
+    c.offset = off + first;
+    c.length = last - first + 1;
+    c.cls = cls;
+    c.detail = std::move(detail);
+    // Dump from 8 bytes before the first bad byte, bounded by the buffer.
+    size_t dump_from = pos + first >= 8 ? pos + first - 8 : 0;
+    dump_from &= ~size_t(7);
+    size_t dump_to = std::min(buf.size(), dump_from + opts_.dump_bytes);
+    c.dump_offset = file_offset + dump_from;
+    std::vector<std::byte> exp(dump_to - dump_from);
+    // Expected bytes may span the previous sector; regenerate them directly.
+    {
+      size_t s0 = dump_from / kSectorSize * kSectorSize;
+      std::byte tmp[kSectorSize];
+      for (size_t s = s0; s < dump_to; s += kSectorSize) {
+        write_sector(tmp, make_header(key_, file_offset + s));
+        for (size_t i = std::max(s, dump_from); i < std::min(s + kSectorSize, dump_to); ++i)
+          exp[i - dump_from] = tmp[i - s];
+      }
+    }
+    for (size_t i = dump_from; i < dump_to; ++i) {
+      c.expected.push_back(static_cast<uint8_t>(exp[i - dump_from]));
+      c.received.push_back(static_cast<uint8_t>(buf[i]));
+    }
+    out.push_back(std::move(c));
+    open = &out.back();
+    open_end = off + last + 1;
+    if (last + 1 < kSectorSize) open = nullptr;
+  }
+  return out;
+}
+
+std::string Corruption::describe() const {
+  std::string s = fmt::format("corruption [{}] in {} at offset 0x{:x} (+{} bytes): {}", to_string(cls), file, offset,
+                              length, detail);
+  if (!context.empty()) s += fmt::format("\n  while: {}", context);
+  for (size_t row = 0; row < expected.size(); row += 16) {
+    s += fmt::format("\n  0x{:08x} expected: {}", dump_offset + row, hex_line(expected, row, 16));
+    s += fmt::format("\n  0x{:08x} received: {}", dump_offset + row, hex_line(received, row, 16));
+  }
+  return s;
+}
+
+void to_json(nlohmann::json& j, const Corruption& c) {
+  j = nlohmann::json{{"file", c.file},
+                     {"offset", c.offset},
+                     {"length", c.length},
+                     {"class", std::string(to_string(c.cls))},
+                     {"detail", c.detail},
+                     {"context", c.context},
+                     {"dump_offset", c.dump_offset},
+                     {"expected", c.expected},
+                     {"received", c.received}};
+}
+
+}  // namespace diorace

@@ -1,0 +1,85 @@
+#include "diorace/registry.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <set>
+#include <stdexcept>
+
+namespace diorace {
+
+std::vector<std::string> need_names(unsigned needs) {
+  std::vector<std::string> out;
+  if (needs & kNeedRoot) out.push_back("root");
+  if (needs & kNeedODirect) out.push_back("odirect");
+  if (needs & kNeedLibaio) out.push_back("libaio");
+  if (needs & kNeedIoUring) out.push_back("io_uring");
+  if (needs & kNeedLoop) out.push_back("loop");
+  if (needs & kNeedGuest) out.push_back("vm_guest");
+  return out;
+}
+
+void to_json(nlohmann::json& j, const CaseInfo& c) {
+  nlohmann::json fixed = nlohmann::json::array();
+  for (const auto& f : c.fixed_by) fixed.push_back({{"hash", f.hash}, {"subject", f.subject}});
+  j = {{"name", c.name},
+       {"summary", c.summary},
+       {"races", c.races},
+       {"seed", c.seed_thread},
+       {"fixed_by", fixed},
+       {"known_bad", c.known_bad},
+       {"needs", need_names(c.needs)},
+       {"oracles", c.oracles},
+       {"detectors", c.detectors},
+       {"iteration_timeout_s", c.iteration_timeout_s},
+       {"test_only", c.test_only},
+       {"parameters", c.params}};
+}
+
+std::string CaseContext::fixture_name(const std::string& suffix) const {
+  return "diorace-" + info.name + "-" + suffix + ".dat";
+}
+
+Registry& Registry::instance() {
+  static Registry r;
+  return r;
+}
+
+std::string check_case_info(const CaseInfo& info) {
+  if (info.name.empty()) return "case without a name";
+  for (char c : info.name)
+    if (!(std::islower(static_cast<unsigned char>(c)) || std::isdigit(static_cast<unsigned char>(c)) || c == '_'))
+      return info.name + ": name must be lower_snake_case";
+  if (info.summary.empty()) return info.name + ": no summary";
+  if (!info.make) return info.name + ": no factory";
+  for (const auto& f : info.fixed_by) {
+    if (f.hash.size() != 40 ||
+        !std::all_of(f.hash.begin(), f.hash.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)); }))
+      return info.name + ": fixing commit '" + f.hash + "' is not a full 40-hex hash";
+    if (f.subject.empty()) return info.name + ": fixing commit " + f.hash + " has no subject";
+  }
+  std::set<std::string> names;
+  for (const auto& p : info.params) {
+    if (!names.insert(p.name).second) return info.name + ": duplicate parameter " + p.name;
+    if (p.is_choice()) {
+      if (p.def < 0 || static_cast<size_t>(p.def) >= p.choices.size()) return info.name + "." + p.name + ": bad default";
+    } else if (p.min > p.max || p.def < p.min || p.def > p.max) {
+      return info.name + "." + p.name + ": default outside [min, max]";
+    }
+  }
+  return {};
+}
+
+void Registry::add(CaseInfo info) {
+  if (auto err = check_case_info(info); !err.empty()) throw std::logic_error("invalid case declaration: " + err);
+  if (find(info.name)) throw std::logic_error("case registered twice: " + info.name);
+  cases_.push_back(std::move(info));
+  std::sort(cases_.begin(), cases_.end(), [](const CaseInfo& a, const CaseInfo& b) { return a.name < b.name; });
+}
+
+const CaseInfo* Registry::find(const std::string& name) const noexcept {
+  for (const auto& c : cases_)
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+}  // namespace diorace

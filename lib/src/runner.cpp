@@ -1,0 +1,565 @@
+#include "diorace/runner.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <iostream>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "diorace/engine.hpp"
+#include "diorace/error.hpp"
+#include "diorace/fault.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/hang.hpp"
+#include "diorace/kconfig.hpp"
+#include "diorace/kmsg.hpp"
+#include "diorace/process.hpp"
+#include "diorace/progress.hpp"
+#include "diorace/registry.hpp"
+#include "diorace/taint.hpp"
+#include "diorace/target.hpp"
+
+namespace diorace {
+
+namespace {
+
+volatile sig_atomic_t g_interrupts = 0;
+extern "C" void on_interrupt(int) { g_interrupts = g_interrupts + 1; }
+
+int64_t mono_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+constexpr double kDefaultDuration = 10.0;
+constexpr size_t kMaxEvents = 16;
+
+// CaseStats in a shared anonymous mapping, so the supervisor sees the
+// case process's counters without any message passing.
+class SharedStats {
+ public:
+  SharedStats() {
+    void* p = ::mmap(nullptr, sizeof(CaseStats), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) throw_errno("mmap shared stats");
+    stats_ = new (p) CaseStats;
+  }
+  ~SharedStats() {
+    stats_->~CaseStats();
+    ::munmap(stats_, sizeof(CaseStats));
+  }
+  SharedStats(const SharedStats&) = delete;
+  SharedStats& operator=(const SharedStats&) = delete;
+  CaseStats& get() noexcept { return *stats_; }
+
+ private:
+  CaseStats* stats_;
+};
+
+// Installs the SIGINT/SIGTERM handlers for the duration of a run.
+class InterruptGuard {
+ public:
+  InterruptGuard() {
+    g_interrupts = 0;
+    struct sigaction sa{};
+    sa.sa_handler = on_interrupt;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGINT, &sa, &old_int_);
+    ::sigaction(SIGTERM, &sa, &old_term_);
+  }
+  ~InterruptGuard() {
+    ::sigaction(SIGINT, &old_int_, nullptr);
+    ::sigaction(SIGTERM, &old_term_, nullptr);
+  }
+
+ private:
+  struct sigaction old_int_{}, old_term_{};
+};
+
+// A scratch directory diorace creates when no --dir is given, and removes.
+class ScratchDir {
+ public:
+  ScratchDir() = default;
+  explicit ScratchDir(std::string p) : path_(std::move(p)) {}
+  ScratchDir(ScratchDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
+  ScratchDir& operator=(ScratchDir&& o) noexcept {
+    std::swap(path_, o.path_);
+    return *this;
+  }
+  ~ScratchDir() {
+    if (!path_.empty()) {
+      std::error_code ec;
+      std::filesystem::remove_all(path_, ec);
+    }
+  }
+  static ScratchDir create() {
+    std::string tmpl = "/var/tmp/diorace-XXXXXX";
+    if (!::mkdtemp(tmpl.data())) throw_errno("mkdtemp /var/tmp/diorace-XXXXXX");
+    return ScratchDir(tmpl);
+  }
+  const std::string& path() const noexcept { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::vector<const CaseInfo*> select_cases(const RunOptions& opts) {
+  const auto& reg = Registry::instance();
+  std::vector<const CaseInfo*> out;
+  std::set<std::string> seen;
+  auto names = opts.cases.empty() ? std::vector<std::string>{"all"} : opts.cases;
+  for (const auto& n : names) {
+    if (n == "all") {
+      for (const auto& c : reg.cases())
+        if (!c.test_only && seen.insert(c.name).second) out.push_back(&c);
+      continue;
+    }
+    const CaseInfo* c = reg.find(n);
+    if (!c) throw UsageError("unknown case '" + n + "' ('diorace list' shows the cases)");
+    if (seen.insert(c->name).second) out.push_back(c);
+  }
+  return out;
+}
+
+void check_param_names(const RunOptions& opts, const std::vector<const CaseInfo*>& cases) {
+  for (const auto& [name, value] : opts.params) {
+    std::string case_name, pname = name;
+    if (auto dot = name.find('.'); dot != std::string::npos) {
+      case_name = name.substr(0, dot);
+      pname = name.substr(dot + 1);
+    }
+    bool known = false;
+    for (const auto* c : cases) {
+      if (!case_name.empty() && c->name != case_name) continue;
+      for (const auto& p : c->params) known = known || p.name == pname;
+    }
+    if (!known)
+      throw UsageError("unknown parameter '" + name + "' for the selected cases ('diorace describe CASE' lists them)");
+  }
+}
+
+bool in_vm_guest() {
+  const char* g = std::getenv("DIORACE_GUEST");
+  return g && std::string(g) == "1" && ::access("/diorace-guest", F_OK) == 0;
+}
+
+std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarget& target,
+                                      std::optional<std::string>& odirect_cache, bool& odirect_probed) {
+  if ((info.needs & kNeedGuest) && !in_vm_guest())
+    return "runs only inside a diorace VM guest (diorace vm): it would harm this machine";
+  if ((info.needs & kNeedRoot) && ::geteuid() != 0) return "needs root";
+  if (info.needs & kNeedODirect) {
+    if (!odirect_probed) {
+      odirect_cache = target.odirect_unsupported();
+      odirect_probed = true;
+    }
+    if (odirect_cache) return odirect_cache;
+  }
+  if (info.needs & kNeedLibaio)
+    if (auto why = engine_unavailable("libaio")) return "libaio unavailable: " + *why;
+  if (info.needs & kNeedIoUring) {
+    std::string v;
+    if (try_read_file("/proc/sys/kernel/io_uring_disabled", v) && std::atoi(v.c_str()) == 2)
+      return "io_uring is disabled (kernel.io_uring_disabled=2)";
+    if (auto why = engine_unavailable("io_uring")) return "io_uring unavailable: " + *why;
+  }
+  return std::nullopt;
+}
+
+[[noreturn]] void case_child(const CaseInfo& info, const ParamValues& params, const DirectoryTarget& target,
+                             uint64_t seed, CaseStats& stats, const RunOptions& opts, int out_fd) {
+  ::signal(SIGINT, SIG_IGN);
+  ::signal(SIGTERM, SIG_DFL);
+  CaseResult r;
+  r.name = info.name;
+  auto send = [&](const CaseResult& res) {
+    nlohmann::json j = res;
+    std::string s = j.dump() + "\n";
+    try {
+      write_all(out_fd, s.data(), s.size(), "result pipe");
+    } catch (...) {
+    }
+    ::_exit(0);
+  };
+  CaseContext ctx{info, params, target, seed, stats, std::mt19937_64(seed)};
+  std::unique_ptr<Case> c;
+  auto t0 = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  try {
+    c = info.make();
+    c->setup(ctx);
+  } catch (const SkipError& e) {
+    r.verdict = Verdict::skip;
+    r.reason = e.what();
+    send(r);
+  } catch (const std::exception& e) {
+    r.verdict = Verdict::error;
+    r.reason = std::string("set-up failed: ") + e.what();
+    send(r);
+  }
+  t0 = std::chrono::steady_clock::now();
+  const double duration = opts.duration_s.value_or(opts.iterations ? 0.0 : kDefaultDuration);
+  try {
+    for (uint64_t i = 0;; ++i) {
+      if (stats.stop.load()) break;
+      if (opts.iterations && i >= *opts.iterations) break;
+      if (duration > 0 && elapsed() >= duration) break;
+      stats.iteration.store(i);
+      stats.iteration_started_ns.store(mono_ns());
+      auto corruptions = c->iterate(ctx, i);
+      r.iterations = i + 1;
+      if (corruptions.empty()) continue;
+      if (r.failures++ == 0) r.first_failure_s = elapsed();
+      for (auto& cor : corruptions) {
+        if (r.events.size() >= kMaxEvents) break;
+        nlohmann::json ev = cor;
+        ev["type"] = "corruption";
+        ev["iteration"] = i;
+        ev["report"] = cor.describe();
+        r.events.push_back(std::move(ev));
+      }
+      if (!opts.keep_going) break;
+    }
+  } catch (const SkipError& e) {
+    r.verdict = Verdict::skip;
+    r.reason = e.what();
+  } catch (const std::exception& e) {
+    r.verdict = Verdict::error;
+    r.reason = fmt::format("iteration {} failed: {}", stats.iteration.load(), e.what());
+  }
+  stats.iteration_started_ns.store(0);
+  c->teardown(ctx);
+  r.duration_s = elapsed();
+  if (r.failures) {
+    const auto& first = r.events.empty() ? nlohmann::json::object() : r.events[0];
+    r.fail(FailKind::corruption,
+           fmt::format("{} of {} iterations corrupted; first: {} at {} offset 0x{:x}", r.failures, r.iterations,
+                       first.value("class", "?"), first.value("file", "?"), first.value("offset", uint64_t{0})));
+  } else if (r.verdict == Verdict::incomplete) {
+    r.verdict = Verdict::pass;
+  }
+  send(r);
+  ::_exit(0);
+}
+
+struct Supervision {
+  std::string output;
+  std::optional<int> wait_status;
+  bool hung = false;
+  bool interrupted = false;
+  HangSnapshot hang;
+  std::string stuck;  // processes that survived SIGKILL
+  bool stuck_in_d = false;
+};
+
+Supervision supervise(pid_t pid, int fd, CaseStats& stats, const CaseInfo& info, const RunOptions& opts) {
+  Supervision s;
+  ChildProcess child(pid);
+  Progress progress(info.name, !opts.quiet);
+  const double deadline = opts.iteration_timeout_s.value_or(info.iteration_timeout_s);
+  const int64_t setup_started = mono_ns();
+  const double setup_deadline = std::max(600.0, deadline);
+  int64_t interrupt_at = 0;
+  bool eof = false;
+  char buf[65536];
+  while (!eof) {
+    pollfd p{fd, POLLIN, 0};
+    int pr = ::poll(&p, 1, 250);
+    if (pr > 0) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n > 0) s.output.append(buf, static_cast<size_t>(n));
+      if (n == 0) eof = true;
+    }
+    if (g_interrupts >= 1 && !interrupt_at) {
+      s.interrupted = true;
+      interrupt_at = mono_ns();
+      stats.stop.store(true);
+      std::fprintf(stderr, "\ndiorace: interrupted, stopping %s (again to abort at once)\n", info.name.c_str());
+    }
+    if (interrupt_at && (g_interrupts >= 2 || mono_ns() - interrupt_at > 10'000'000'000LL)) break;
+    progress.update(stats.iteration.load(), stats.forks.load(), stats.ios.load());
+    int64_t started = stats.iteration_started_ns.load();
+    double running = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
+    double in_setup = static_cast<double>(mono_ns() - setup_started) / 1e9;
+    bool setup_phase = started == 0 && stats.iteration.load() == 0;
+    if ((started && running > deadline) || (setup_phase && in_setup > setup_deadline)) {
+      s.hung = true;
+      s.hang = snapshot_process_group(pid);
+      break;
+    }
+  }
+  progress.finish();
+  if (eof && !s.hung) {
+    s.wait_status = child.wait();
+    // Collect any result written just before exit.
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      s.output.append(buf, static_cast<size_t>(n));
+    }
+    return s;
+  }
+  // Hang or forced interrupt: kill the whole group, wait a bounded time.
+  ::kill(-pid, SIGKILL);
+  for (int i = 0; i < 100; ++i) {
+    if (auto st = child.try_wait()) {
+      s.wait_status = *st;
+      break;
+    }
+    ::usleep(100000);
+  }
+  s.stuck = survivors(pid, s.stuck_in_d);
+  if (!s.wait_status) child.release();  // unkillable: do not block on it
+  return s;
+}
+
+std::string marker_for(const CaseInfo& info, uint64_t seed) {
+  return fmt::format("diorace: case {} seed {} start {}", info.name, seed, mono_ns());
+}
+
+void apply_kmsg(CaseResult& r, KmsgCapture& cap, const CaseInfo& info, const RunOptions& opts) {
+  auto lines = cap.collect();
+  auto splats = extract_splats(lines, opts.kmsg_ignore);
+  for (auto& sp : splats) {
+    nlohmann::json ev = sp;
+    ev["type"] = "splat";
+    r.events.push_back(ev);
+  }
+  if (!splats.empty()) {
+    r.fail(FailKind::splat, fmt::format("kernel log: [{}] {}", splats[0].cls, splats[0].title));
+    if (r.failures == 0) r.failures = 1;
+  }
+  (void)info;
+}
+
+}  // namespace
+
+nlohmann::json describe_system(const std::string& kconfig_path) {
+  nlohmann::json j;
+  utsname u{};
+  if (::uname(&u) == 0)
+    j["kernel"] = {{"release", u.release}, {"version", u.version}, {"machine", u.machine}, {"host", u.nodename}};
+  std::string cmdline;
+  if (try_read_file("/proc/cmdline", cmdline)) {
+    while (!cmdline.empty() && cmdline.back() == '\n') cmdline.pop_back();
+    j["kernel"]["cmdline"] = cmdline;
+  }
+  if (auto cfg = KernelConfig::load(kconfig_path)) {
+    nlohmann::json det = nlohmann::json::object();
+    for (const auto& d : kKnownDetectors) det[d] = cfg->value(d).empty() ? "n" : cfg->value(d);
+    j["kconfig"] = {{"source", cfg->source()}, {"digest", cfg->digest()}, {"detectors", det}};
+  } else {
+    j["kconfig"] = {{"source", ""}, {"digest", ""}, {"detectors", nlohmann::json::object()}};
+  }
+  j["diorace_version"] = DIORACE_VERSION;
+  return j;
+}
+
+void write_run_document(const std::string& path, const nlohmann::json& doc) {
+  std::string text = doc.dump(2) + "\n";
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+    auto fd = UniqueFd::open(path, O_WRONLY);
+    text.push_back('\0');
+    pwrite_all(fd.get(), text.data(), text.size(), 0, "write " + path);
+    if (::fdatasync(fd.get()) < 0) throw_errno("fdatasync " + path);
+    return;
+  }
+  std::string tmp = path + ".tmp";
+  {
+    auto fd = UniqueFd::open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    write_all(fd.get(), text.data(), text.size(), "write " + tmp);
+    if (::fsync(fd.get()) < 0) throw_errno("fsync " + tmp);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + tmp);
+}
+
+int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
+  // --- validation: every error here is one line and exit 2 ---
+  auto cases = select_cases(opts);
+  check_param_names(opts, cases);
+  std::vector<ParamValues> values;
+  for (const auto* c : cases) {
+    values.push_back(resolve_params(c->name, c->params, opts.params));
+    if (c->validate) c->validate(values.back());
+  }
+  if (opts.duration_s && !(*opts.duration_s > 0)) throw UsageError("--duration must be positive");
+  if (opts.iterations && *opts.iterations == 0) throw UsageError("--iterations must be at least 1");
+  if (opts.iteration_timeout_s && !(*opts.iteration_timeout_s > 0))
+    throw UsageError("--iteration-timeout must be positive");
+  if (!opts.kconfig_path.empty() && ::access(opts.kconfig_path.c_str(), R_OK) != 0)
+    throw UsageError("--kconfig " + opts.kconfig_path + ": " + std::strerror(errno));
+  for (const auto& p : opts.kmsg_ignore) {
+    try {
+      std::regex re(p);
+    } catch (const std::regex_error&) {
+      throw UsageError("--kmsg-ignore: '" + p + "' is not a valid regular expression");
+    }
+  }
+  ScratchDir scratch;
+  std::string dir = opts.dir;
+  if (dir.empty()) {
+    scratch = ScratchDir::create();
+    dir = scratch.path();
+  }
+  auto target = DirectoryTarget::open(dir);
+  const uint64_t seed = opts.seed.value_or(static_cast<uint64_t>(mono_ns()) ^ static_cast<uint64_t>(::getpid()));
+  auto kconfig = KernelConfig::load(opts.kconfig_path);
+
+  if (fault_active())
+    std::fprintf(stderr,
+                 "*** diorace: FAULT INJECTION IS ON (--inject-fault): failures below are synthetic, "
+                 "not evidence of a kernel bug ***\n");
+
+  nlohmann::json doc = {{"complete", false},
+                        {"guest_started", in_vm_guest()},
+                        {"system", describe_system(opts.kconfig_path)},
+                        {"target", {{"dir", target.path()}, {"fs", target.fs_type()}, {"scratch", !scratch.path().empty()}}},
+                        {"seed", seed},
+                        {"fault_injected", fault_active()},
+                        {"cases", nlohmann::json::array()}};
+  if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+
+  InterruptGuard guard;
+  std::vector<CaseResult> results;
+  std::optional<std::string> odirect_cache;
+  bool odirect_probed = false;
+  for (size_t idx = 0; idx < cases.size(); ++idx) {
+    const CaseInfo& info = *cases[idx];
+    CaseResult r;
+    r.name = info.name;
+    r.seed = seed;
+    r.params = values[idx].to_json();
+    r.fault_injected = fault_active();
+    for (const auto& d : info.detectors)
+      if (!kconfig || !kconfig->enabled(d))
+        r.detectors_missing.push_back(kconfig ? d : d + " (kernel config unknown)");
+
+    if (g_interrupts) {
+      r.verdict = Verdict::error;
+      r.reason = "not run: interrupted";
+    } else if (auto why = unmet_need(info, target, odirect_cache, odirect_probed)) {
+      r.verdict = Verdict::skip;
+      r.reason = *why;
+    } else {
+      if (!opts.json_path.empty()) {
+        doc["running"] = info.name;  // a VM host names the case a crash interrupted
+        write_run_document(opts.json_path, doc);
+      }
+      auto taint_before = read_taint();
+      std::string kmsg_why;
+      auto cap = KmsgCapture::start(marker_for(info, seed), kmsg_why);
+      SharedStats stats;
+      int fds[2];
+      if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
+      std::fflush(nullptr);
+      pid_t pid = ::fork();
+      if (pid < 0) throw_errno("fork");
+      if (pid == 0) {
+        ::close(fds[0]);
+        ::setpgid(0, 0);
+        case_child(info, values[idx], target, seed, stats.get(), opts, fds[1]);
+      }
+      ::setpgid(pid, pid);
+      ::close(fds[1]);
+      auto sup = supervise(pid, fds[0], stats.get(), info, opts);
+      ::close(fds[0]);
+
+      auto nl = sup.output.find_last_of('\n', sup.output.size() > 1 ? sup.output.size() - 2 : 0);
+      std::string last = sup.output.substr(nl == std::string::npos ? 0 : nl + 1);
+      bool parsed = false;
+      if (!sup.hung && !last.empty()) {
+        try {
+          CaseResult child = nlohmann::json::parse(last).get<CaseResult>();
+          child.seed = r.seed;
+          child.params = r.params;
+          child.fault_injected = r.fault_injected;
+          child.detectors_missing = r.detectors_missing;
+          r = std::move(child);
+          parsed = true;
+        } catch (const std::exception&) {
+        }
+      }
+      r.forks = std::max(r.forks, stats.get().forks.load());
+      r.ios = std::max(r.ios, stats.get().ios.load());
+      if (sup.hung) {
+        r.iterations = stats.get().iteration.load() + 1;
+        r.failures = 1;
+        double deadline = opts.iteration_timeout_s.value_or(info.iteration_timeout_s);
+        std::string why = fmt::format("iteration {} did not finish within {:.0f} s", stats.get().iteration.load(), deadline);
+        if (!sup.stuck.empty())
+          why += fmt::format("; still present after SIGKILL: {}{}", sup.stuck,
+                             sup.stuck_in_d ? "(D state: the kernel is the likely culprit)" : "");
+        r.fail(FailKind::hang, why);
+        r.events.push_back({{"type", "hang"}, {"text", sup.hang.text}, {"processes", sup.hang.processes},
+                            {"d_state", sup.hang.any_d_state || sup.stuck_in_d}});
+      } else if (sup.interrupted && !parsed) {
+        r.verdict = Verdict::error;
+        r.reason = "interrupted";
+      } else if (!parsed) {
+        r.verdict = Verdict::error;
+        int st = sup.wait_status.value_or(0);
+        r.reason = WIFSIGNALED(st) ? fmt::format("case process died with signal {} ({})", WTERMSIG(st),
+                                                 strsignal(WTERMSIG(st)))
+                                   : fmt::format("case process exited with {} and no result", exit_code_of(st));
+      } else if (sup.interrupted && r.verdict == Verdict::pass) {
+        r.reason = "interrupted: ran " + std::to_string(r.iterations) + " iterations";
+      }
+      if (cap) {
+        apply_kmsg(r, *cap, info, opts);
+      } else {
+        r.events.push_back({{"type", "note"}, {"text", "kernel log oracle off: " + kmsg_why}});
+      }
+      auto taint_after = read_taint();
+      if (taint_before && taint_after && (*taint_after & ~*taint_before)) {
+        uint64_t fresh = *taint_after & ~*taint_before;
+        r.events.push_back({{"type", "taint"}, {"flags", taint_letters(fresh)}, {"text", describe_taint(fresh)}});
+        r.fail(FailKind::taint, "kernel taint set during the case: " + describe_taint(fresh));
+      }
+    }
+    if (r.verdict == Verdict::fail && r.failures == 0) r.failures = 1;
+    if (!opts.quiet || r.verdict != Verdict::pass) {
+      std::printf("%s\n", summary_line(r).c_str());
+      size_t shown = 0;
+      for (const auto& ev : r.events) {
+        if (shown >= 3) break;
+        std::string type = ev.value("type", "");
+        if (type == "corruption")
+          std::printf("  %s\n", ev.value("report", "").c_str());
+        else if (type == "splat" || type == "hang" || type == "taint")
+          std::printf("  %s\n", ev.value("text", "").substr(0, 4000).c_str());
+        else
+          continue;
+        ++shown;
+      }
+      std::fflush(stdout);
+    }
+    results.push_back(r);
+    doc.erase("running");
+    doc["cases"].push_back(r);
+    if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+  }
+  int code = exit_code_for(results);
+  if (g_interrupts && code == kExitClean) code = kExitError;
+  doc["complete"] = true;
+  doc["exit_code"] = code;
+  if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+  if (results_out) *results_out = results;
+  return code;
+}
+
+}  // namespace diorace

@@ -1,0 +1,501 @@
+#include "diorace/vm.hpp"
+
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <regex>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/kconfig.hpp"
+#include "diorace/outcome.hpp"
+#include "diorace/process.hpp"
+#include "diorace/runner.hpp"
+
+namespace diorace {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kGuestPlan = "/guest.json";
+constexpr const char* kResultDev = "/dev/vdb";
+constexpr const char* kScratchDev = "/dev/vda";
+constexpr int64_t kResultDiskSize = 16 << 20;
+
+// A work directory removed when the run ends.
+class WorkDir {
+ public:
+  WorkDir() {
+    std::string t = "/var/tmp/diorace-vm-XXXXXX";
+    if (!::mkdtemp(t.data())) throw_errno("mkdtemp " + t);
+    path_ = t;
+  }
+  ~WorkDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  WorkDir(const WorkDir&) = delete;
+  WorkDir& operator=(const WorkDir&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
+
+std::string find_first(const std::string& dir, const std::string& prefix) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "";
+  std::vector<std::string> hits;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) hits.push_back(e.path().string());
+  std::sort(hits.begin(), hits.end());
+  return hits.empty() ? "" : hits.front();
+}
+
+void make_sparse(const std::string& path, int64_t size) {
+  auto fd = UniqueFd::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  if (::ftruncate(fd.get(), size) < 0) throw_errno("truncate " + path);
+}
+
+// Everything the guest needs is found here, once, with a clear error.
+std::string static_binary() {
+  if (const char* p = std::getenv("DIORACE_STATIC_BIN"); p && *p) return p;
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  for (auto cand : {self.parent_path() / "diorace-static", self.parent_path() / "../libexec/diorace-static"})
+    if (fs::exists(cand, ec)) return cand.string();
+  throw SetupError("no static diorace binary (build target diorace-static, or set DIORACE_STATIC_BIN)");
+}
+
+std::string busybox_path() {
+  for (const char* p : {"/bin/busybox", "/usr/bin/busybox"})
+    if (::access(p, X_OK) == 0) return p;
+  throw SetupError("busybox not found: install the busybox-static package");
+}
+
+const char* kInit = R"(#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+echo "diorace-guest: $(uname -r) loading modules"
+for m in $(cat /modules.order); do insmod /modules/$m.ko || echo "diorace-guest: insmod $m failed"; done
+i=0
+while [ ! -b /dev/vdb ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+echo "diorace-guest: starting"
+DIORACE_GUEST=1 /diorace guest-run
+echo "diorace-guest: exit $?"
+sync
+poweroff -f
+)";
+
+// Modules the guest may need, with the config symbol that builds them in.
+struct NeededModule {
+  const char* name;
+  const char* config;
+  bool required;
+};
+
+std::vector<NeededModule> needed_modules(const std::string& fs_type) {
+  std::vector<NeededModule> m = {{"virtio_pci", "CONFIG_VIRTIO_PCI", true},
+                                 {"virtio_blk", "CONFIG_VIRTIO_BLK", true},
+                                 {"loop", "CONFIG_BLK_DEV_LOOP", false}};
+  if (fs_type == "xfs")
+    m.push_back({"xfs", "CONFIG_XFS_FS", true});
+  else
+    m.push_back({"ext4", "CONFIG_EXT4_FS", true});
+  return m;
+}
+
+// Copies the needed modules and their dependencies (resolved from each
+// module's depends= field) into the initramfs, in load order.
+std::vector<std::string> stage_modules(const VmOptions& o, const std::string& modules_dir,
+                                       const std::optional<KernelConfig>& cfg, const std::string& dest) {
+  auto index = index_modules(modules_dir);
+  std::map<std::string, std::string> by_name;
+  for (auto& m : index) by_name.emplace(m.name, m.path);
+  std::set<std::string> builtin;
+  if (!modules_dir.empty()) {
+    std::string text;
+    for (auto p : {fs::path(modules_dir) / "modules.builtin", fs::path(find_first(modules_dir, "")) / "modules.builtin"})
+      if (try_read_file(p.string(), text)) break;
+    for (size_t s = 0; s < text.size();) {
+      size_t e = text.find('\n', s);
+      if (e == std::string::npos) e = text.size();
+      std::string line = text.substr(s, e - s);
+      auto slash = line.rfind('/');
+      std::string base = slash == std::string::npos ? line : line.substr(slash + 1);
+      if (base.size() > 3) {
+        base.resize(base.size() - 3);
+        for (auto& c : base)
+          if (c == '-') c = '_';
+        builtin.insert(base);
+      }
+      s = e + 1;
+    }
+  }
+  std::vector<std::string> order;
+  std::set<std::string> done;
+  std::function<void(const std::string&, bool)> add = [&](const std::string& name, bool required) {
+    if (done.count(name)) return;
+    done.insert(name);
+    auto it = by_name.find(name);
+    if (it == by_name.end()) {
+      if (builtin.count(name)) return;
+      if (required)
+        std::fprintf(stderr, "diorace vm: module %s not found in '%s' and not known to be built in\n", name.c_str(),
+                     modules_dir.c_str());
+      return;
+    }
+    std::string elf = read_module(it->second);
+    for (const auto& d : module_depends(elf)) add(d, true);
+    write_file(dest + "/" + name + ".ko", elf);
+    order.push_back(name);
+  };
+  for (const auto& m : needed_modules(o.fs)) {
+    if (cfg && cfg->enabled(m.config)) continue;  // built in
+    add(m.name, m.required);
+  }
+  return order;
+}
+
+std::string tail_lines(const std::string& text, size_t n) {
+  size_t pos = text.size();
+  for (size_t i = 0; i < n && pos > 0; ++i) {
+    pos = text.rfind('\n', pos - 1);
+    if (pos == std::string::npos) {
+      pos = 0;
+      break;
+    }
+  }
+  return text.substr(pos);
+}
+
+// The console from the first crash line on, bounded.
+std::string crash_excerpt(const std::string& console, size_t at) {
+  size_t start = console.rfind('\n', at > 2000 ? at - 2000 : 0);
+  start = start == std::string::npos ? 0 : start;
+  // Back up a little to include the lines before the panic headline.
+  size_t before = at;
+  for (int i = 0; i < 5 && before > 0; ++i) {
+    before = console.rfind('\n', before - 1);
+    if (before == std::string::npos) {
+      before = 0;
+      break;
+    }
+  }
+  (void)start;
+  return console.substr(before, 8000);
+}
+
+std::optional<size_t> find_crash(const std::string& console, std::string& what) {
+  static const std::regex re(R"((Kernel panic - not syncing[^\r\n]*|BUG: unable to handle[^\r\n]*|Oops: [^\r\n]*|kernel BUG at[^\r\n]*|general protection fault[^\r\n]*))");
+  std::smatch m;
+  if (std::regex_search(console, m, re)) {
+    what = m.str(1);
+    while (!what.empty() && (what.back() == '\r' || what.back() == ' ')) what.pop_back();
+    return static_cast<size_t>(m.position(0));
+  }
+  return std::nullopt;
+}
+
+// KVM is probed once per host kernel and qemu build: it fails here in ways
+// that abort, die with an emulation failure, or spin without output.
+std::string kvm_unusable(const std::string& image, const std::string& initrd) {
+  int err = 0;
+  auto fd = UniqueFd::try_open("/dev/kvm", O_RDWR, err);
+  if (!fd) return std::string("/dev/kvm: ") + std::strerror(-err);
+  utsname u{};
+  ::uname(&u);
+  std::string stamp = cache_dir() + "/kvm-probe-" + u.release;
+  std::string cached;
+  if (try_read_file(stamp, cached)) return cached == "ok" ? "" : cached;
+  auto r = run_command({"qemu-system-x86_64", "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+                        "-accel", "kvm", "-cpu", "host", "-m", "256", "-kernel", image, "-initrd", initrd, "-append",
+                        "console=ttyS0 panic=-1 rdinit=/probe", "-serial", "stdio"},
+                       std::chrono::seconds(25));
+  std::string why;
+  if (r.output.find("diorace-kvm-probe-ok") != std::string::npos)
+    why = "";
+  else if (r.timed_out)
+    why = "a KVM guest made no progress in 25 s";
+  else {
+    std::string first = r.output.substr(0, r.output.find('\n'));
+    why = "qemu with KVM failed: " + (first.empty() ? "exit " + std::to_string(r.status) : first);
+  }
+  std::error_code ec;
+  fs::create_directories(cache_dir(), ec);
+  try {
+    write_file(stamp, why.empty() ? "ok" : why);
+  } catch (...) {
+  }
+  return why;
+}
+
+}  // namespace
+
+std::string cache_dir() {
+  if (const char* p = std::getenv("DIORACE_CACHE"); p && *p) return p;
+  if (const char* p = std::getenv("XDG_CACHE_HOME"); p && *p) return std::string(p) + "/diorace";
+  const char* home = std::getenv("HOME");
+  return std::string(home && *home ? home : "/root") + "/.cache/diorace";
+}
+
+DebianKernel fetch_debian_kernel(const std::string& package) {
+  static const std::regex valid("linux-image-[a-z0-9.+~-]+");
+  if (!std::regex_match(package, valid))
+    throw UsageError("--deb: '" + package + "' is not a Debian kernel image package name (linux-image-...)");
+  std::string dir = cache_dir() + "/kernels/" + package;
+  std::error_code ec;
+  if (find_first(dir + "/boot", "vmlinuz-").empty()) {
+    std::string dl = cache_dir() + "/kernels/.download-" + package;
+    fs::remove_all(dl, ec);
+    fs::create_directories(dl, ec);
+    std::fprintf(stderr, "diorace: downloading %s\n", package.c_str());
+    auto r = run_command({"sh", "-c", "cd \"$1\" && apt-get download \"$2\"", "sh", dl, package},
+                         std::chrono::seconds(900));
+    std::string deb = find_first(dl, package + "_");
+    if (!r.ok() || deb.empty()) {
+      fs::remove_all(dl, ec);
+      throw SetupError("cannot download " + package + " (run 'apt-get update' first?): " + tail_lines(r.output, 3));
+    }
+    std::string partial = dir + ".partial";
+    fs::remove_all(partial, ec);
+    auto x = run_command({"dpkg-deb", "-x", deb, partial}, std::chrono::seconds(900));
+    fs::remove_all(dl, ec);
+    if (!x.ok()) throw SetupError("cannot unpack " + deb + ": " + x.output);
+    fs::remove_all(dir, ec);
+    fs::rename(partial, dir);
+  }
+  DebianKernel k;
+  k.dir = dir;
+  k.image = find_first(dir + "/boot", "vmlinuz-");
+  k.config = find_first(dir + "/boot", "config-");
+  k.modules = find_first(dir + "/lib/modules", "");
+  if (k.image.empty()) throw SetupError(package + " holds no boot/vmlinuz-*");
+  return k;
+}
+
+int run_vm(const VmOptions& o) {
+  // --- validation ---
+  if (o.kernel.empty() == o.deb.empty()) throw UsageError("vm: give exactly one of --kernel IMAGE or --deb PACKAGE");
+  if (o.guest_args.empty() || o.guest_args[0] != "run")
+    throw UsageError("vm: the guest command must follow '--' and start with 'run' (e.g. -- run dma_thread)");
+  if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg") throw UsageError("vm: --accel must be auto, kvm or tcg");
+  if (o.fs != "ext4" && o.fs != "xfs") throw UsageError("vm: --fs must be ext4 or xfs");
+  if (o.cpus < 1 || o.cpus > 64) throw UsageError("vm: --cpus must be 1..64");
+  if (o.mem_mib < 256 || o.mem_mib > 65536) throw UsageError("vm: --mem must be 256..65536 MiB");
+  if (o.disk_size < (64 << 20)) throw UsageError("vm: --disk-size must be at least 64M");
+  if (!(o.timeout_s > 0)) throw UsageError("vm: --timeout must be positive");
+  for (const auto& a : o.guest_args)
+    if (a == "--dir" || a.rfind("--dir=", 0) == 0 || a == "--json" || a.rfind("--json=", 0) == 0)
+      throw UsageError("vm: the guest's --dir and --json are set by the VM runner; use vm --json for results");
+  for (const char* tool : {"qemu-system-x86_64", "cpio"})
+    if (!have_program(tool)) throw SetupError(std::string(tool) + " not found: run the README's set-up command");
+
+  std::string image = o.kernel, modules = o.modules, kconfig = o.kconfig;
+  if (!o.deb.empty()) {
+    auto k = fetch_debian_kernel(o.deb);
+    image = k.image;
+    if (modules.empty()) modules = k.modules;
+    if (kconfig.empty()) kconfig = k.config;
+  }
+  if (::access(image.c_str(), R_OK) != 0) throw UsageError("vm: --kernel " + image + ": " + std::strerror(errno));
+  if (!modules.empty() && !fs::is_directory(modules)) throw UsageError("vm: --modules " + modules + ": not a directory");
+  if (kconfig.empty()) {
+    fs::path dir = fs::path(image).parent_path();
+    std::string base = fs::path(image).filename().string();
+    std::string ver = base.rfind("vmlinuz-", 0) == 0 ? base.substr(8) : "";
+    for (auto cand : {dir / "config", dir / ("config-" + ver)})
+      if (fs::exists(cand) && fs::is_regular_file(cand)) {
+        kconfig = cand.string();
+        break;
+      }
+  }
+  auto cfg = kconfig.empty() ? std::nullopt : KernelConfig::load(kconfig);
+
+  WorkDir work;
+  const std::string root = work.path() + "/initramfs";
+  for (auto d : {"", "/bin", "/sbin", "/dev", "/proc", "/sys", "/tmp", "/mnt", "/modules"})
+    fs::create_directories(root + d);
+  fs::copy_file(busybox_path(), root + "/bin/busybox");
+  fs::copy_file(static_binary(), root + "/diorace");
+  write_file(root + "/init", kInit);
+  write_file(root + "/probe", "#!/bin/busybox sh\n/bin/busybox echo diorace-kvm-probe-ok\n/bin/busybox poweroff -f\n");
+  fs::permissions(root + "/init", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+  fs::permissions(root + "/probe", fs::perms::owner_all);
+  write_file(root + "/diorace-guest", "");
+  if (cfg) fs::copy_file(kconfig, root + "/kconfig");
+  auto order = stage_modules(o, modules, cfg, root + "/modules");
+  std::string order_text;
+  for (auto& m : order) order_text += m + "\n";
+  write_file(root + "/modules.order", order_text);
+  write_file(root + kGuestPlan, nlohmann::json{{"args", o.guest_args}, {"fs", o.fs}}.dump());
+  const std::string initrd = work.path() + "/initramfs.cpio";
+  auto c = run_command({"sh", "-c", "cd \"$1\" && find . -print | cpio -o -H newc --quiet > \"$2\"", "sh", root, initrd});
+  if (!c.ok()) throw SetupError("cannot build the initramfs: " + c.output);
+
+  // --- disks: a fresh scratch filesystem and a zeroed result disk ---
+  const std::string scratch = work.path() + "/scratch.img", result = work.path() + "/result.img";
+  make_sparse(scratch, o.disk_size);
+  auto mk = o.fs == "xfs" ? run_command({"mkfs.xfs", "-q", "-f", scratch})
+                          : run_command({"mkfs.ext4", "-q", "-F", scratch});
+  if (!mk.ok()) throw SetupError("mkfs." + o.fs + " failed: " + mk.output);
+  make_sparse(result, kResultDiskSize);
+
+  // --- accelerator ---
+  std::string accel = o.accel;
+  if (accel == "auto") {
+    std::string why = kvm_unusable(image, initrd);
+    accel = why.empty() ? "kvm" : "tcg";
+    if (!why.empty()) std::fprintf(stderr, "diorace vm: KVM unusable here (%s); using TCG (slower)\n", why.c_str());
+  }
+
+  std::string console = o.console_log;
+  if (console.empty()) {
+    auto now = std::chrono::system_clock::now().time_since_epoch();
+    console = fmt::format("/var/tmp/diorace-console-{}.log", std::chrono::duration_cast<std::chrono::seconds>(now).count());
+  }
+  std::string scratch_drive = "file=" + scratch + ",format=raw,if=virtio,cache=none,aio=native";
+  if (o.throttle_bps) scratch_drive += ",throttling.bps-total=" + std::to_string(o.throttle_bps);
+  std::string append = "console=ttyS0 panic=-1 rdinit=/init loglevel=7";
+  if (!o.append.empty()) append += " " + o.append;
+  std::vector<std::string> argv = {"qemu-system-x86_64", "-nodefaults", "-no-user-config", "-no-reboot",
+                                   "-display", "none", "-smp", std::to_string(o.cpus), "-m", std::to_string(o.mem_mib),
+                                   "-kernel", image, "-initrd", initrd, "-append", append,
+                                   "-drive", scratch_drive,
+                                   "-drive", "file=" + result + ",format=raw,if=virtio,cache=none,aio=native",
+                                   "-serial", "file:" + console};
+  if (accel == "kvm") {
+    argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});
+  } else {
+    argv.insert(argv.end(), {"-accel", "tcg,thread=multi", "-cpu", "max"});
+  }
+  std::fprintf(stderr, "diorace vm: booting %s (%s, %u CPUs, %u MiB), console in %s\n", image.c_str(), accel.c_str(),
+               o.cpus, o.mem_mib, console.c_str());
+  auto t0 = std::chrono::steady_clock::now();
+  auto q = run_command(argv, std::chrono::seconds(static_cast<long>(o.timeout_s)));
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // --- results ---
+  std::string console_text, raw;
+  (void)try_read_file(console, console_text);
+  (void)try_read_file(result, raw);
+  raw = raw.substr(0, raw.find('\0'));
+  nlohmann::json doc;
+  try {
+    if (!raw.empty()) doc = nlohmann::json::parse(raw);
+  } catch (const std::exception&) {
+    doc = nullptr;
+  }
+  std::string crash_what;
+  auto crash_at = find_crash(console_text, crash_what);
+  std::vector<CaseResult> cases;
+  if (doc.is_object() && doc.contains("cases"))
+    for (const auto& c : doc["cases"]) cases.push_back(c.get<CaseResult>());
+  int code;
+  std::string verdict;
+  bool started = doc.is_object() && doc.value("guest_started", false);
+  if (!started) {
+    code = kExitNoBoot;
+    verdict = q.timed_out ? "the guest never reached the test before the timeout"
+                          : "the guest never reached the test (boot failure, missing module or no init)";
+    if (crash_at) verdict += ": " + crash_what;
+  } else if (doc.value("complete", false) && !crash_at) {
+    code = doc.value("exit_code", kExitError);
+    verdict = "guest run complete";
+  } else {
+    CaseResult r;
+    r.name = doc.value("running", std::string("(between cases)"));
+    r.duration_s = wall;
+    if (crash_at) {
+      r.fail(FailKind::crash, "guest kernel crashed: " + crash_what);
+      r.events.push_back({{"type", "crash"}, {"text", crash_excerpt(console_text, *crash_at)}});
+    } else if (q.timed_out) {
+      r.fail(FailKind::hang, fmt::format("guest did not finish within {:.0f} s", o.timeout_s));
+      r.events.push_back({{"type", "hang"}, {"text", tail_lines(console_text, 60)}});
+    } else {
+      r.verdict = Verdict::error;
+      r.reason = "the guest run ended without completing (qemu exit " + std::to_string(q.status) + ")";
+      r.events.push_back({{"type", "console"}, {"text", tail_lines(console_text, 60)}});
+    }
+    r.failures = r.verdict == Verdict::fail ? 1 : 0;
+    cases.push_back(r);
+    code = exit_code_for(cases);
+    verdict = r.reason;
+  }
+  for (const auto& r : cases) {
+    std::printf("%s\n", summary_line(r).c_str());
+    int shown = 0;
+    for (const auto& ev : r.events) {
+      std::string type = ev.value("type", "");
+      if (shown >= 2) break;
+      if (type == "corruption") std::printf("  %s\n", ev.value("report", "").c_str());
+      else if (type == "crash" || type == "hang" || type == "splat") std::printf("  %s\n", ev.value("text", "").substr(0, 3000).c_str());
+      else continue;
+      ++shown;
+    }
+  }
+  if (code == kExitNoBoot) std::printf("ERROR vm: %s\n--- console tail ---\n%s\n", verdict.c_str(), tail_lines(console_text, 40).c_str());
+  std::string release = doc.is_object() ? doc.value("/system/kernel/release"_json_pointer, std::string("?")) : "?";
+  std::printf("vm: kernel %s, %s, %.1f s wall, exit %d (console: %s)\n", release.c_str(), accel.c_str(), wall, code,
+              console.c_str());
+  std::fflush(stdout);
+  if (!o.json_path.empty()) {
+    nlohmann::json out = doc.is_object() ? doc : nlohmann::json::object();
+    out["cases"] = cases;
+    out["exit_code"] = code;
+    out["vm"] = {{"image", image}, {"deb", o.deb}, {"accel", accel}, {"cpus", o.cpus}, {"mem_mib", o.mem_mib},
+                 {"fs", o.fs}, {"throttle_bps", o.throttle_bps}, {"wall_s", wall}, {"console_log", console},
+                 {"kconfig", kconfig}, {"verdict", verdict}, {"timed_out", q.timed_out}};
+    write_run_document(o.json_path, out);
+  }
+  return code;
+}
+
+GuestPlan guest_prepare() {
+  GuestPlan plan;
+  plan.result_dev = kResultDev;
+  auto spec = nlohmann::json::parse(read_file(kGuestPlan));
+  std::string fstype = spec.value("fs", "ext4");
+  fs::create_directories("/mnt");
+  if (::mount(kScratchDev, "/mnt", fstype.c_str(), 0, nullptr) < 0) throw_errno(std::string("mount ") + kScratchDev);
+  fs::create_directories("/mnt/diorace");
+  nlohmann::json doc = {{"guest_started", true}, {"complete", false}, {"system", describe_system("/kconfig")}};
+  write_run_document(kResultDev, doc);
+  auto args = spec["args"].get<std::vector<std::string>>();
+  plan.run_args.assign(args.begin() + 1, args.end());
+  plan.run_args.insert(plan.run_args.end(), {"--dir", "/mnt/diorace", "--json", kResultDev});
+  if (::access("/kconfig", R_OK) == 0) plan.run_args.insert(plan.run_args.end(), {"--kconfig", "/kconfig"});
+  return plan;
+}
+
+void guest_finish(const GuestPlan& plan, int code, const std::string& error) {
+  if (!error.empty()) {
+    nlohmann::json doc = {{"guest_started", true}, {"complete", true}, {"exit_code", code}, {"error", error},
+                          {"system", describe_system("/kconfig")}, {"cases", nlohmann::json::array()}};
+    write_run_document(plan.result_dev, doc);
+  }
+  ::sync();
+  ::umount2("/mnt", 0);
+}
+
+}  // namespace diorace

@@ -1,0 +1,259 @@
+// diorace: the command-line program. Subcommands:
+//   list [--json]            the cases and their declared metadata
+//   describe CASE            one case in full
+//   run [CASE...|all] ...    run cases on this kernel
+//   vm --kernel IMAGE ... -- run ...   run cases in a VM booting another kernel
+//   fetch-kernel PACKAGE     download and unpack a Debian kernel package
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/error.hpp"
+#include "diorace/fault.hpp"
+#include "diorace/outcome.hpp"
+#include "diorace/registry.hpp"
+#include "diorace/runner.hpp"
+#include "diorace/vm.hpp"
+
+namespace po = boost::program_options;
+using namespace diorace;
+
+namespace {
+
+const char* kUsage =
+    "usage: diorace COMMAND [OPTIONS]\n"
+    "commands:\n"
+    "  list [--json]                       list the cases\n"
+    "  describe CASE                       show a case's metadata and parameters\n"
+    "  run [CASE...|all] [OPTIONS]         run cases on this kernel ('run --help')\n"
+    "  vm --kernel IMAGE|--deb PKG [OPTIONS] -- run ARGS...\n"
+    "                                      boot a kernel under qemu and run cases in it ('vm --help')\n"
+    "  fetch-kernel PACKAGE                download and unpack a Debian kernel package into the cache\n"
+    "exit codes: 0 clean, 1 a case failed (kernel bug evidence), 2 usage/set-up/harness error,\n"
+    "            3 vm: guest never reached the test, 4 every case skipped\n";
+
+po::variables_map parse(const po::options_description& desc, const std::vector<std::string>& args,
+                        const po::positional_options_description* pos = nullptr) {
+  po::variables_map vm;
+  auto parser = po::command_line_parser(args).options(desc);
+  if (pos) parser.positional(*pos);
+  po::store(parser.run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+int cmd_list(const std::vector<std::string>& args) {
+  po::options_description desc("list options");
+  desc.add_options()("json", "print JSON")("all", "include harness self-test cases")("help,h", "help");
+  auto vm = parse(desc, args);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace list [--json] [--all]\n" << desc;
+    return 0;
+  }
+  const auto& cases = Registry::instance().cases();
+  if (vm.count("json")) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& c : cases)
+      if (!c.test_only || vm.count("all")) j.push_back(c);
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& c : cases)
+    if (!c.test_only || vm.count("all")) std::cout << fmt::format("{:<18} {}\n", c.name, c.summary);
+  return 0;
+}
+
+int cmd_describe(const std::vector<std::string>& args) {
+  if (args.size() != 1) throw UsageError("describe takes exactly one case name");
+  const CaseInfo* c = Registry::instance().find(args[0]);
+  if (!c) throw UsageError("unknown case '" + args[0] + "' ('diorace list' shows the cases)");
+  std::cout << c->name << ": " << c->summary << "\n\n";
+  std::cout << "races:      " << c->races << "\n";
+  std::cout << "seed:       " << c->seed_thread << "\n";
+  for (const auto& f : c->fixed_by) std::cout << "fixed by:   " << f.hash << " (\"" << f.subject << "\")\n";
+  for (const auto& k : c->known_bad) std::cout << "known bad:  " << k << "\n";
+  std::string needs, oracles, detectors;
+  for (const auto& n : need_names(c->needs)) needs += n + " ";
+  for (const auto& o : c->oracles) oracles += o + " ";
+  for (const auto& d : c->detectors) detectors += d + " ";
+  std::cout << "needs:      " << (needs.empty() ? "-" : needs) << "\n";
+  std::cout << "oracles:    " << oracles << "\n";
+  std::cout << "detectors:  " << (detectors.empty() ? "none (the data oracle decides)" : detectors) << "\n";
+  std::cout << fmt::format("deadline:   {:.0f} s per iteration (hang oracle)\n", c->iteration_timeout_s);
+  std::cout << "parameters:\n";
+  for (const auto& p : c->params) {
+    std::string range;
+    if (p.is_choice()) {
+      for (const auto& ch : p.choices) range += (range.empty() ? "" : "|") + ch;
+    } else {
+      range = fmt::format("{}..{}", p.min, p.max);
+    }
+    std::cout << fmt::format("  {:<22} default {:<8} [{}]  {}\n", p.name, p.default_text(), range, p.help);
+  }
+  return 0;
+}
+
+void add_run_options(po::options_description& desc) {
+  desc.add_options()
+      ("dir", po::value<std::string>(), "target directory (default: a scratch directory under /var/tmp, removed after)")
+      ("duration", po::value<double>(), "seconds per case (default 10 when --iterations is not given)")
+      ("iterations", po::value<uint64_t>(), "iterations per case")
+      ("seed", po::value<uint64_t>(), "random seed (default: from the clock, printed in results)")
+      ("param", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE or CASE.NAME=VALUE (repeatable)")
+      ("keep-going", "do not stop a case at its first failure; count the failure rate")
+      ("json", po::value<std::string>(), "write the results as JSON to this file (rewritten after each case)")
+      ("iteration-timeout", po::value<double>(), "hang oracle: seconds an iteration may take (default: per case)")
+      ("kconfig", po::value<std::string>(), "kernel config of the kernel under test (default: /proc/config.gz or /boot)")
+      ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
+      ("quiet,q", "print only failures and no progress")
+      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
+      ("help,h", "help");
+}
+
+RunOptions run_options_from(const po::variables_map& vm) {
+  RunOptions o;
+  if (vm.count("case")) o.cases = vm["case"].as<std::vector<std::string>>();
+  if (vm.count("dir")) o.dir = vm["dir"].as<std::string>();
+  if (vm.count("duration")) o.duration_s = vm["duration"].as<double>();
+  if (vm.count("iterations")) o.iterations = vm["iterations"].as<uint64_t>();
+  if (vm.count("seed")) o.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("param"))
+    for (const auto& p : vm["param"].as<std::vector<std::string>>()) o.params.push_back(split_param(p));
+  o.keep_going = vm.count("keep-going") > 0;
+  if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
+  if (vm.count("iteration-timeout")) o.iteration_timeout_s = vm["iteration-timeout"].as<double>();
+  if (vm.count("kconfig")) o.kconfig_path = vm["kconfig"].as<std::string>();
+  if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
+  o.quiet = vm.count("quiet") > 0;
+  if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
+  return o;
+}
+
+int cmd_run(const std::vector<std::string>& args) {
+  po::options_description desc("run options");
+  add_run_options(desc);
+  po::options_description all;
+  all.add(desc).add_options()("case", po::value<std::vector<std::string>>(), "cases");
+  po::positional_options_description pos;
+  pos.add("case", -1);
+  auto vm = parse(all, args, &pos);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace run [CASE...|all] [OPTIONS]\n" << desc;
+    return 0;
+  }
+  return run_cases(run_options_from(vm));
+}
+
+int cmd_vm(const std::vector<std::string>& args) {
+  // Everything after "--" is the guest's command line.
+  std::vector<std::string> host, guest;
+  bool sep = false;
+  for (const auto& a : args) {
+    if (!sep && a == "--") {
+      sep = true;
+      continue;
+    }
+    (sep ? guest : host).push_back(a);
+  }
+  po::options_description desc("vm options");
+  desc.add_options()
+      ("kernel", po::value<std::string>(), "kernel image (bzImage/vmlinuz) to boot")
+      ("deb", po::value<std::string>(), "Debian kernel package to download, unpack and boot (short form)")
+      ("modules", po::value<std::string>(), "directory with the kernel's modules (lib/modules/VERSION or above)")
+      ("kconfig", po::value<std::string>(), "the kernel's config (default: found beside the image)")
+      ("cpus", po::value<unsigned>()->default_value(2), "guest CPUs")
+      ("mem", po::value<unsigned>()->default_value(2048), "guest memory in MiB")
+      ("accel", po::value<std::string>()->default_value("auto"), "auto|kvm|tcg")
+      ("fs", po::value<std::string>()->default_value("ext4"), "scratch filesystem: ext4|xfs")
+      ("disk-size", po::value<std::string>()->default_value("1G"), "scratch disk size")
+      ("throttle-bps", po::value<uint64_t>()->default_value(0), "throttle the scratch disk to N bytes/s (0: off)")
+      ("timeout", po::value<double>()->default_value(900), "seconds before the guest is declared hung")
+      ("console-log", po::value<std::string>(), "keep the guest console here (default: beside the results)")
+      ("json", po::value<std::string>(), "write the guest's results (with the guest kernel's identity) here")
+      ("append", po::value<std::string>(), "extra kernel command-line arguments")
+      ("help,h", "help");
+  auto vm = parse(desc, host);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- run [CASE...] [RUN OPTIONS]\n" << desc;
+    return 0;
+  }
+  VmOptions o;
+  if (vm.count("kernel")) o.kernel = vm["kernel"].as<std::string>();
+  if (vm.count("deb")) o.deb = vm["deb"].as<std::string>();
+  if (vm.count("modules")) o.modules = vm["modules"].as<std::string>();
+  if (vm.count("kconfig")) o.kconfig = vm["kconfig"].as<std::string>();
+  o.cpus = vm["cpus"].as<unsigned>();
+  o.mem_mib = vm["mem"].as<unsigned>();
+  o.accel = vm["accel"].as<std::string>();
+  o.fs = vm["fs"].as<std::string>();
+  o.disk_size = parse_int_value("--disk-size", vm["disk-size"].as<std::string>());
+  o.throttle_bps = vm["throttle-bps"].as<uint64_t>();
+  o.timeout_s = vm["timeout"].as<double>();
+  if (vm.count("console-log")) o.console_log = vm["console-log"].as<std::string>();
+  if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
+  if (vm.count("append")) o.append = vm["append"].as<std::string>();
+  o.guest_args = guest;
+  return run_vm(o);
+}
+
+int cmd_fetch_kernel(const std::vector<std::string>& args) {
+  if (args.size() != 1 || args[0] == "--help" || args[0] == "-h")
+    throw UsageError("usage: diorace fetch-kernel PACKAGE (e.g. linux-image-6.1.0-50-cloud-amd64-unsigned)");
+  auto k = fetch_debian_kernel(args[0]);
+  std::cout << "kernel:  " << k.image << "\nmodules: " << k.modules << "\nconfig:  " << k.config << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
+    std::cout << kUsage;
+    return args.empty() ? kExitError : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "diorace " << DIORACE_VERSION << "\n";
+    return 0;
+  }
+  std::string cmd = args[0];
+  args.erase(args.begin());
+  try {
+    if (cmd == "list") return cmd_list(args);
+    if (cmd == "describe") return cmd_describe(args);
+    if (cmd == "run") return cmd_run(args);
+    if (cmd == "vm") return cmd_vm(args);
+    if (cmd == "fetch-kernel") return cmd_fetch_kernel(args);
+    if (cmd == "guest-run") {
+      // Inside a diorace VM guest, started by the initramfs init.
+      auto plan = guest_prepare();
+      int code;
+      std::string error;
+      try {
+        code = cmd_run(plan.run_args);
+      } catch (const std::exception& e) {
+        error = e.what();
+        std::fprintf(stderr, "diorace: %s\n", e.what());
+        code = kExitError;
+      }
+      guest_finish(plan, code, error);
+      return code;
+    }
+    throw UsageError("unknown command '" + cmd + "' (try 'diorace --help')");
+  } catch (const UsageError& e) {
+    std::fprintf(stderr, "diorace: %s\n", e.what());
+    return kExitError;
+  } catch (const po::error& e) {
+    std::fprintf(stderr, "diorace: %s\n", e.what());
+    return kExitError;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "diorace: error: %s\n", e.what());
+    return kExitError;
+  }
+}

@@ -1,0 +1,103 @@
+// Harness self-test cases. They are test_only: hidden from "all" and from
+// `list` (unless --all), and exist to prove the oracles end to end.
+//   selftest_hang  - blocks in the kernel past its iteration deadline (hang oracle)
+//   selftest_kmsg  - writes a given line to /dev/kmsg during the case (kmsg oracle)
+//   selftest_panic - crashes the kernel via sysrq; refuses outside a diorace VM guest
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include <string>
+
+#include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/registry.hpp"
+
+namespace diorace {
+namespace {
+
+class SelftestHang final : public Case {
+ public:
+  std::vector<Corruption> iterate(CaseContext& ctx, uint64_t i) override {
+    if (i < static_cast<uint64_t>(ctx.params.integer("clean_iterations"))) return {};
+    int p[2];
+    if (::pipe(p) < 0) throw_errno("pipe");
+    char c;
+    // Nobody writes: the read sleeps in the kernel until the process is killed.
+    (void)::read(p[0], &c, 1);
+    return {};
+  }
+};
+
+class SelftestKmsg final : public Case {
+ public:
+  std::vector<Corruption> iterate(CaseContext&, uint64_t) override {
+    if (done_) return {};
+    done_ = true;
+    std::string line;
+    if (!try_read_file(line_file(), line)) throw SetupError("selftest_kmsg: cannot read " + line_file());
+    auto fd = UniqueFd::open("/dev/kmsg", O_WRONLY);
+    size_t start = 0;
+    while (start < line.size()) {
+      size_t end = line.find('\n', start);
+      if (end == std::string::npos) end = line.size();
+      std::string rec = line.substr(start, end - start);
+      if (!rec.empty()) write_all(fd.get(), rec.data(), rec.size(), "write /dev/kmsg");
+      start = end + 1;
+    }
+    return {};
+  }
+  static std::string line_file() {
+    const char* p = std::getenv("DIORACE_SELFTEST_KMSG");
+    return p ? p : "";
+  }
+
+ private:
+  bool done_ = false;
+};
+
+class SelftestPanic final : public Case {
+ public:
+  std::vector<Corruption> iterate(CaseContext&, uint64_t) override {
+    auto fd = UniqueFd::open("/proc/sysrq-trigger", O_WRONLY);
+    write_all(fd.get(), "c", 1, "write /proc/sysrq-trigger");
+    return {};
+  }
+};
+
+const Registrar hang{CaseInfo{
+    .name = "selftest_hang",
+    .summary = "harness self-test: blocks in the kernel past its iteration deadline",
+    .races = "nothing: proves the hang oracle",
+    .seed_thread = "-",
+    .oracles = {"hang"},
+    .params = {{"clean_iterations", "iterations that finish before the one that blocks", 0, 0, 1000000, {}}},
+    .iteration_timeout_s = 3,
+    .test_only = true,
+    .make = [] { return std::make_unique<SelftestHang>(); },
+}};
+
+const Registrar kmsg{CaseInfo{
+    .name = "selftest_kmsg",
+    .summary = "harness self-test: writes the lines of $DIORACE_SELFTEST_KMSG to /dev/kmsg during the case",
+    .races = "nothing: proves the kernel-log oracle",
+    .seed_thread = "-",
+    .needs = kNeedRoot,
+    .oracles = {"kmsg"},
+    .test_only = true,
+    .make = [] { return std::make_unique<SelftestKmsg>(); },
+}};
+
+const Registrar panic{CaseInfo{
+    .name = "selftest_panic",
+    .summary = "harness self-test: crashes the guest kernel with sysrq-c (VM guests only)",
+    .races = "nothing: proves the VM runner's crash verdict",
+    .seed_thread = "-",
+    .needs = kNeedRoot | kNeedGuest,
+    .oracles = {"crash"},
+    .test_only = true,
+    .make = [] { return std::make_unique<SelftestPanic>(); },
+}};
+
+}  // namespace
+}  // namespace diorace
