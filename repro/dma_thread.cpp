@@ -35,6 +35,7 @@
 #include <fmt/format.h>
 
 #include "diorace/buffer.hpp"
+#include "diorace/contention.hpp"
 #include "diorace/engine.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
@@ -58,6 +59,7 @@ class DmaThread final : public Case {
     file_size_ = static_cast<uint64_t>(p.integer("file_size_mib")) << 20;
     read_size_ = static_cast<size_t>(p.integer("read_size_kib")) << 10;
     engine_ = p.choice("engine");
+    stagger_us_ = static_cast<unsigned>(p.integer("stagger_us"));
 
     for (unsigned f = 0; f < files_; ++f) {
       FixtureSpec spec{ctx.fixture_name(fmt::format("{:04}", f)), {f + 1, 1, kFixtureSeed}, file_size_};
@@ -83,6 +85,7 @@ class DmaThread final : public Case {
       storm_ = std::make_unique<ForkStorm>(fo);
       storm_->start();
     }
+    contention_ = start_contention(ctx);
   }
 
   std::vector<Corruption> iterate(CaseContext& ctx, uint64_t i) override {
@@ -108,11 +111,14 @@ class DmaThread final : public Case {
       }
     }
     ctx.stats.ios.fetch_add(workers_, std::memory_order_relaxed);
+    if (contention_) ctx.stats.ios.fetch_add(contention_->ios() - contention_seen_, std::memory_order_relaxed);
+    if (contention_) contention_seen_ = contention_->ios();
     if (storm_) ctx.stats.forks.store(storm_->forks(), std::memory_order_relaxed);
     return found;
   }
 
   void teardown(CaseContext& ctx) noexcept override {
+    if (contention_) contention_->stop();
     if (storm_) {
       storm_->stop();
       ctx.stats.forks.store(storm_->forks());
@@ -138,6 +144,9 @@ class DmaThread final : public Case {
       start_->arrive_and_wait();
       if (stopping_) return;
       try {
+        // Spread the workers' submissions like the original's sequential
+        // thread creation, so that a fork can fall between two neighbours.
+        if (stagger_us_ && j) std::this_thread::sleep_for(std::chrono::microseconds(stagger_us_ * j));
         auto [off, len] = slice(j);
         IoRequest r{fds_[round_file_].get(), buffer_.data() + j * kPage, static_cast<uint32_t>(len),
                     round_offset_ + off, false, j};
@@ -153,7 +162,7 @@ class DmaThread final : public Case {
     }
   }
 
-  unsigned workers_ = 0, files_ = 0;
+  unsigned workers_ = 0, files_ = 0, stagger_us_ = 0;
   size_t align_ = 0, read_size_ = 0;
   uint64_t file_size_ = 0;
   std::string engine_;
@@ -164,6 +173,8 @@ class DmaThread final : public Case {
   std::unique_ptr<std::barrier<>> start_, done_;
   std::vector<std::thread> threads_;
   std::unique_ptr<ForkStorm> storm_;
+  std::unique_ptr<Contention> contention_;
+  uint64_t contention_seen_ = 0;
   std::atomic<bool> stopping_{false};
   uint64_t round_offset_ = 0;
   unsigned round_file_ = 0;
@@ -186,7 +197,7 @@ const Registrar registrar{CaseInfo{
     .needs = kNeedODirect,
     .oracles = {"data", "kmsg", "taint", "hang"},
     .detectors = {},
-    .params =
+    .params = with_params(
         {
             {"alignment", "bytes added to the page-aligned buffer start (the original's -a)", 512, 0, 4096, {}},
             {"workers", "reader threads (the original's -w)", 40, 2, 256, {}},
@@ -195,9 +206,12 @@ const Registrar registrar{CaseInfo{
             {"read_size_kib", "bytes read per iteration, split among the workers", 1024, 8, 65536, {}},
             {"fork_threads", "threads forking continuously (0: negative control)", 1, 0, 16, {}},
             {"fork_interval_us", "pause between forks of one thread", 0, 0, 1000000, {}},
+            {"stagger_us", "worker j starts its read j * stagger_us after the others are released", 0, 0, 100000, {}},
             {"child", "what a forked child does before _exit", 0, 0, 0, {"exit", "touch"}},
             {"engine", "I/O engine for the workers' reads", 0, 0, 0, {"psync", "libaio", "io_uring"}},
         },
+        contention_params()),
+    .vm_device_bps = 20'000'000,
     .iteration_timeout_s = 120,
     .make = [] { return std::make_unique<DmaThread>(); },
     .validate =

@@ -53,18 +53,7 @@ class ForkScrew final : public Case {
     sync_ = Engine::open("psync");
     child_ = p.choice("child") == "touch" ? ChildAction::touch_pages : ChildAction::exit_now;
 
-    if (auto readers = static_cast<unsigned>(p.integer("contention_readers"))) {
-      uint64_t mib = static_cast<uint64_t>(p.integer("contention_file_mib"));
-      FixtureSpec busy{ctx.fixture_name("contention"), {2, 1, kFixtureSeed}, mib << 20};
-      ctx.target.ensure_fixture(busy);
-      contention_ = std::make_unique<Contention>(ContentionOptions{
-          .path = ctx.target.file(busy.name),
-          .readers = readers,
-          .depth = static_cast<unsigned>(p.integer("contention_depth")),
-          .block = static_cast<uint32_t>(p.integer("contention_block_kib") << 10),
-      });
-      contention_->start();
-    }
+    contention_ = start_contention(ctx);
   }
 
   std::vector<Corruption> iterate(CaseContext& ctx, uint64_t i) override {
@@ -140,15 +129,10 @@ const Registrar registrar{CaseInfo{
     .needs = kNeedODirect | kNeedLibaio,
     .oracles = {"data", "kmsg", "taint", "hang"},
     .detectors = {},
-    .params =
-        {
-            {"engine", "engine of the read in flight across the fork", 0, 0, 0, {"libaio", "io_uring"}},
-            {"child", "what the forked child does before _exit", 1, 0, 0, {"exit", "touch"}},
-            {"contention_readers", "background O_DIRECT reader threads (0: off)", 4, 0, 64, {}},
-            {"contention_depth", "reads in flight per background reader", 8, 1, 256, {}},
-            {"contention_block_kib", "size of each background read", 1024, 4, 16384, {}},
-            {"contention_file_mib", "size of the file the background readers cycle over", 64, 16, 65536, {}},
-        },
+    .params = with_params({{"engine", "engine of the read in flight across the fork", 0, 0, 0, {"libaio", "io_uring"}},
+                           {"child", "what the forked child does before _exit", 1, 0, 0, {"exit", "touch"}}},
+                          contention_params()),
+    .vm_device_bps = 20'000'000,
     .iteration_timeout_s = 60,
     .make = [] { return std::make_unique<ForkScrew>(); },
 }};

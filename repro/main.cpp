@@ -15,7 +15,6 @@
 #include <fmt/format.h>
 
 #include "diorace/error.hpp"
-#include "diorace/fault.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/runner.hpp"
@@ -99,55 +98,13 @@ int cmd_describe(const std::vector<std::string>& args) {
   return 0;
 }
 
-void add_run_options(po::options_description& desc) {
-  desc.add_options()
-      ("dir", po::value<std::string>(), "target directory (default: a scratch directory under /var/tmp, removed after)")
-      ("duration", po::value<double>(), "seconds per case (default 10 when --iterations is not given)")
-      ("iterations", po::value<uint64_t>(), "iterations per case")
-      ("seed", po::value<uint64_t>(), "random seed (default: from the clock, printed in results)")
-      ("param", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE or CASE.NAME=VALUE (repeatable)")
-      ("keep-going", "do not stop a case at its first failure; count the failure rate")
-      ("json", po::value<std::string>(), "write the results as JSON to this file (rewritten after each case)")
-      ("iteration-timeout", po::value<double>(), "hang oracle: seconds an iteration may take (default: per case)")
-      ("kconfig", po::value<std::string>(), "kernel config of the kernel under test (default: /proc/config.gz or /boot)")
-      ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
-      ("quiet,q", "print only failures and no progress")
-      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
-      ("help,h", "help");
-}
-
-RunOptions run_options_from(const po::variables_map& vm) {
-  RunOptions o;
-  if (vm.count("case")) o.cases = vm["case"].as<std::vector<std::string>>();
-  if (vm.count("dir")) o.dir = vm["dir"].as<std::string>();
-  if (vm.count("duration")) o.duration_s = vm["duration"].as<double>();
-  if (vm.count("iterations")) o.iterations = vm["iterations"].as<uint64_t>();
-  if (vm.count("seed")) o.seed = vm["seed"].as<uint64_t>();
-  if (vm.count("param"))
-    for (const auto& p : vm["param"].as<std::vector<std::string>>()) o.params.push_back(split_param(p));
-  o.keep_going = vm.count("keep-going") > 0;
-  if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
-  if (vm.count("iteration-timeout")) o.iteration_timeout_s = vm["iteration-timeout"].as<double>();
-  if (vm.count("kconfig")) o.kconfig_path = vm["kconfig"].as<std::string>();
-  if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
-  o.quiet = vm.count("quiet") > 0;
-  if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
-  return o;
-}
-
 int cmd_run(const std::vector<std::string>& args) {
-  po::options_description desc("run options");
-  add_run_options(desc);
-  po::options_description all;
-  all.add(desc).add_options()("case", po::value<std::vector<std::string>>(), "cases");
-  po::positional_options_description pos;
-  pos.add("case", -1);
-  auto vm = parse(all, args, &pos);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace run [CASE...|all] [OPTIONS]\n" << desc;
+  auto parsed = parse_run_args(args);
+  if (parsed.help) {
+    std::cout << parsed.help_text;
     return 0;
   }
-  return run_cases(run_options_from(vm));
+  return run_cases(parsed.options);
 }
 
 int cmd_vm(const std::vector<std::string>& args) {
@@ -172,7 +129,7 @@ int cmd_vm(const std::vector<std::string>& args) {
       ("accel", po::value<std::string>()->default_value("auto"), "auto|kvm|tcg")
       ("fs", po::value<std::string>()->default_value("ext4"), "scratch filesystem: ext4|xfs")
       ("disk-size", po::value<std::string>()->default_value("1G"), "scratch disk size")
-      ("throttle-bps", po::value<uint64_t>()->default_value(0), "throttle the scratch disk to N bytes/s (0: off)")
+      ("throttle-bps", po::value<uint64_t>(), "throttle the scratch disk to N bytes/s (0: off; default: the cases' device profile)")
       ("timeout", po::value<double>()->default_value(900), "seconds before the guest is declared hung")
       ("console-log", po::value<std::string>(), "keep the guest console here (default: beside the results)")
       ("json", po::value<std::string>(), "write the guest's results (with the guest kernel's identity) here")
@@ -193,7 +150,7 @@ int cmd_vm(const std::vector<std::string>& args) {
   o.accel = vm["accel"].as<std::string>();
   o.fs = vm["fs"].as<std::string>();
   o.disk_size = parse_int_value("--disk-size", vm["disk-size"].as<std::string>());
-  o.throttle_bps = vm["throttle-bps"].as<uint64_t>();
+  if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<uint64_t>();
   o.timeout_s = vm["timeout"].as<double>();
   if (vm.count("console-log")) o.console_log = vm["console-log"].as<std::string>();
   if (vm.count("json")) o.json_path = vm["json"].as<std::string>();

@@ -10,8 +10,39 @@
 #include "diorace/engine.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/params.hpp"
+#include "diorace/registry.hpp"
+#include "diorace/target.hpp"
 
 namespace diorace {
+
+std::vector<ParamSpec> contention_params(unsigned readers, unsigned depth, unsigned block_kib) {
+  return {
+      {"contention_readers", "background O_DIRECT reader threads keeping the device busy (0: off)", readers, 0, 64,
+       {}},
+      {"contention_depth", "reads in flight per background reader", depth, 1, 256, {}},
+      {"contention_block_kib", "size of each background read (multiple of 4)", block_kib, 4, 16384, {}},
+      {"contention_file_mib", "size of the file the background readers cycle over", 64, 16, 65536, {}},
+  };
+}
+
+std::unique_ptr<Contention> start_contention(CaseContext& ctx) {
+  const auto& p = ctx.params;
+  auto readers = static_cast<unsigned>(p.integer("contention_readers"));
+  if (readers == 0) return nullptr;
+  if (p.integer("contention_block_kib") % 4 != 0) throw UsageError("contention_block_kib must be a multiple of 4");
+  uint64_t mib = static_cast<uint64_t>(p.integer("contention_file_mib"));
+  FixtureSpec busy{ctx.fixture_name("contention"), {0xc0, 1, 0xc0c0c0c0}, mib << 20};
+  ctx.target.ensure_fixture(busy);
+  auto c = std::make_unique<Contention>(ContentionOptions{
+      .path = ctx.target.file(busy.name),
+      .readers = readers,
+      .depth = static_cast<unsigned>(p.integer("contention_depth")),
+      .block = static_cast<uint32_t>(p.integer("contention_block_kib") << 10),
+  });
+  c->start();
+  return c;
+}
 
 void Contention::start() {
   if (!threads_.empty() || opts_.readers == 0) return;

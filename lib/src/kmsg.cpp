@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -40,7 +41,6 @@ constexpr Rule kRules[] = {
     {"kernel BUG at", "bug"},
     {"BUG:", "bug"},
     {"Oops:", "oops"},
-    {"Oops ", "oops"},
     {"WARNING:", "warning"},
     {"Kernel panic", "panic"},
     {"csd: Detected non-responsive CSD lock", "csd_lock"},
@@ -59,9 +59,17 @@ std::string normalise(const std::string& s) {
 
 }  // namespace
 
+// The needle must start the line or follow a non-alphanumeric character, so
+// that "DEBUG:" is not a "BUG:".
+bool contains_word(std::string_view line, std::string_view needle) {
+  for (size_t pos = line.find(needle); pos != std::string_view::npos; pos = line.find(needle, pos + 1))
+    if (pos == 0 || !std::isalnum(static_cast<unsigned char>(line[pos - 1]))) return true;
+  return false;
+}
+
 std::string classify_kmsg_line(std::string_view line) {
   for (const auto& r : kRules)
-    if (line.find(r.needle) != std::string_view::npos) return r.cls;
+    if (contains_word(line, r.needle)) return r.cls;
   return "";
 }
 

@@ -1,4 +1,5 @@
 #include <filesystem>
+#include <optional>
 
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
@@ -37,13 +38,40 @@ std::vector<ModuleFile> index_modules(const std::string& dir) {
   return out;
 }
 
-std::vector<std::string> module_depends(const std::string& elf) {
-  // .modinfo is a sequence of NUL-terminated "key=value" strings.
-  const std::string key("depends=");
+namespace {
+// .modinfo is a sequence of NUL-terminated "key=value" strings.
+std::optional<std::string> modinfo_field(const std::string& elf, const std::string& name) {
+  const std::string key = name + "=";
   for (size_t pos = elf.find(key); pos != std::string::npos; pos = elf.find(key, pos + 1)) {
     if (pos > 0 && elf[pos - 1] != '\0') continue;
     size_t end = elf.find('\0', pos);
-    std::string list = elf.substr(pos + key.size(), end - pos - key.size());
+    return elf.substr(pos + key.size(), end - pos - key.size());
+  }
+  return std::nullopt;
+}
+}  // namespace
+
+std::vector<std::string> module_softdeps_pre(const std::string& elf) {
+  std::vector<std::string> out;
+  auto v = modinfo_field(elf, "softdep");
+  if (!v) return out;
+  bool pre = false;
+  size_t s = 0;
+  while (s < v->size()) {
+    size_t e = v->find(' ', s);
+    if (e == std::string::npos) e = v->size();
+    std::string w = v->substr(s, e - s);
+    if (w == "pre:") pre = true;
+    else if (w == "post:") pre = false;
+    else if (pre && !w.empty()) out.push_back(normalise(w));
+    s = e + 1;
+  }
+  return out;
+}
+
+std::vector<std::string> module_depends(const std::string& elf) {
+  if (auto field = modinfo_field(elf, "depends")) {
+    const std::string& list = *field;
     std::vector<std::string> deps;
     size_t s = 0;
     while (s < list.size()) {

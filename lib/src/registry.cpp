@@ -31,6 +31,7 @@ void to_json(nlohmann::json& j, const CaseInfo& c) {
        {"oracles", c.oracles},
        {"detectors", c.detectors},
        {"iteration_timeout_s", c.iteration_timeout_s},
+       {"vm_device_bps", c.vm_device_bps},
        {"test_only", c.test_only},
        {"parameters", c.params}};
 }

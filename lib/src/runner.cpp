@@ -17,6 +17,9 @@
 #include <iostream>
 #include <regex>
 #include <set>
+#include <sstream>
+
+#include <boost/program_options.hpp>
 
 #include <fmt/format.h>
 
@@ -117,11 +120,13 @@ class ScratchDir {
   std::string path_;
 };
 
-std::vector<const CaseInfo*> select_cases(const RunOptions& opts) {
+}  // namespace
+
+std::vector<const CaseInfo*> select_cases(const std::vector<std::string>& requested) {
   const auto& reg = Registry::instance();
   std::vector<const CaseInfo*> out;
   std::set<std::string> seen;
-  auto names = opts.cases.empty() ? std::vector<std::string>{"all"} : opts.cases;
+  auto names = requested.empty() ? std::vector<std::string>{"all"} : requested;
   for (const auto& n : names) {
     if (n == "all") {
       for (const auto& c : reg.cases())
@@ -134,6 +139,58 @@ std::vector<const CaseInfo*> select_cases(const RunOptions& opts) {
   }
   return out;
 }
+
+ParsedRun parse_run_args(const std::vector<std::string>& args) {
+  namespace po = boost::program_options;
+  po::options_description desc("run options");
+  desc.add_options()
+      ("dir", po::value<std::string>(), "target directory (default: a scratch directory under /var/tmp, removed after)")
+      ("duration", po::value<double>(), "seconds per case (default 10 when --iterations is not given)")
+      ("iterations", po::value<uint64_t>(), "iterations per case")
+      ("seed", po::value<uint64_t>(), "random seed (default: from the clock, printed in results)")
+      ("param", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE or CASE.NAME=VALUE (repeatable)")
+      ("keep-going", "do not stop a case at its first failure; count the failure rate")
+      ("json", po::value<std::string>(), "write the results as JSON to this file (rewritten after each case)")
+      ("iteration-timeout", po::value<double>(), "hang oracle: seconds an iteration may take (default: per case)")
+      ("kconfig", po::value<std::string>(), "config of the kernel under test (default: /proc/config.gz or /boot)")
+      ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
+      ("quiet,q", "print only failures and no progress")
+      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
+      ("help,h", "help");
+  po::options_description all;
+  all.add(desc).add_options()("case", po::value<std::vector<std::string>>(), "cases");
+  po::positional_options_description pos;
+  pos.add("case", -1);
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
+  po::notify(vm);
+  ParsedRun out;
+  if (vm.count("help")) {
+    std::ostringstream s;
+    s << "usage: diorace run [CASE...|all] [OPTIONS]\n" << desc;
+    out.help = true;
+    out.help_text = s.str();
+    return out;
+  }
+  RunOptions& o = out.options;
+  if (vm.count("case")) o.cases = vm["case"].as<std::vector<std::string>>();
+  if (vm.count("dir")) o.dir = vm["dir"].as<std::string>();
+  if (vm.count("duration")) o.duration_s = vm["duration"].as<double>();
+  if (vm.count("iterations")) o.iterations = vm["iterations"].as<uint64_t>();
+  if (vm.count("seed")) o.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("param"))
+    for (const auto& p : vm["param"].as<std::vector<std::string>>()) o.params.push_back(split_param(p));
+  o.keep_going = vm.count("keep-going") > 0;
+  if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
+  if (vm.count("iteration-timeout")) o.iteration_timeout_s = vm["iteration-timeout"].as<double>();
+  if (vm.count("kconfig")) o.kconfig_path = vm["kconfig"].as<std::string>();
+  if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
+  o.quiet = vm.count("quiet") > 0;
+  if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
+  return out;
+}
+
+namespace {
 
 void check_param_names(const RunOptions& opts, const std::vector<const CaseInfo*>& cases) {
   for (const auto& [name, value] : opts.params) {
@@ -390,7 +447,7 @@ void write_run_document(const std::string& path, const nlohmann::json& doc) {
 
 int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
   // --- validation: every error here is one line and exit 2 ---
-  auto cases = select_cases(opts);
+  auto cases = select_cases(opts.cases);
   check_param_names(opts, cases);
   std::vector<ParamValues> values;
   for (const auto* c : cases) {

@@ -23,6 +23,7 @@
 #include "diorace/kconfig.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/process.hpp"
+#include "diorace/registry.hpp"
 #include "diorace/runner.hpp"
 
 namespace diorace {
@@ -157,18 +158,28 @@ std::vector<std::string> stage_modules(const VmOptions& o, const std::string& mo
   std::function<void(const std::string&, bool)> add = [&](const std::string& name, bool required) {
     if (done.count(name)) return;
     done.insert(name);
-    auto it = by_name.find(name);
+    // Soft dependencies name aliases ("crypto-crc32c"): try the usual
+    // spellings of the module that provides them.
+    std::vector<std::string> spellings = {name, name + "_generic"};
+    if (name.rfind("crypto_", 0) == 0) spellings.insert(spellings.end(), {name.substr(7), name.substr(7) + "_generic"});
+    auto it = by_name.end();
+    for (const auto& n : spellings)
+      if (it == by_name.end()) it = by_name.find(n);
     if (it == by_name.end()) {
-      if (builtin.count(name)) return;
+      for (const auto& n : spellings)
+        if (builtin.count(n)) return;
       if (required)
         std::fprintf(stderr, "diorace vm: module %s not found in '%s' and not known to be built in\n", name.c_str(),
                      modules_dir.c_str());
       return;
     }
     std::string elf = read_module(it->second);
+    for (const auto& d : module_softdeps_pre(elf)) add(d, false);
     for (const auto& d : module_depends(elf)) add(d, true);
-    write_file(dest + "/" + name + ".ko", elf);
-    order.push_back(name);
+    std::string file = fs::path(it->second).filename().string();
+    file = file.substr(0, file.find(".ko"));
+    write_file(dest + "/" + file + ".ko", elf);
+    order.push_back(file);
   };
   for (const auto& m : needed_modules(o.fs)) {
     if (cfg && cfg->enabled(m.config)) continue;  // built in
@@ -308,6 +319,20 @@ int run_vm(const VmOptions& o) {
   for (const auto& a : o.guest_args)
     if (a == "--dir" || a.rfind("--dir=", 0) == 0 || a == "--json" || a.rfind("--json=", 0) == 0)
       throw UsageError("vm: the guest's --dir and --json are set by the VM runner; use vm --json for results");
+  // The guest command line is checked here, so that a typo fails at once.
+  const std::vector<std::string> run_args(o.guest_args.begin() + 1, o.guest_args.end());
+  auto parsed = parse_run_args(run_args);
+  auto guest_cases = select_cases(parsed.options.cases);
+  uint64_t throttle = 0;
+  if (o.throttle_bps) {
+    throttle = *o.throttle_bps;
+  } else {
+    for (const auto* c : guest_cases)
+      if (c->vm_device_bps && (throttle == 0 || c->vm_device_bps < throttle)) throttle = c->vm_device_bps;
+    if (throttle)
+      std::fprintf(stderr, "diorace vm: scratch disk throttled to %llu bytes/s (the cases' device profile; "
+                           "--throttle-bps 0 turns it off)\n", static_cast<unsigned long long>(throttle));
+  }
   for (const char* tool : {"qemu-system-x86_64", "cpio"})
     if (!have_program(tool)) throw SetupError(std::string(tool) + " not found: run the README's set-up command");
 
@@ -375,7 +400,7 @@ int run_vm(const VmOptions& o) {
     console = fmt::format("/var/tmp/diorace-console-{}.log", std::chrono::duration_cast<std::chrono::seconds>(now).count());
   }
   std::string scratch_drive = "file=" + scratch + ",format=raw,if=virtio,cache=none,aio=native";
-  if (o.throttle_bps) scratch_drive += ",throttling.bps-total=" + std::to_string(o.throttle_bps);
+  if (throttle) scratch_drive += ",throttling.bps-total=" + std::to_string(throttle);
   std::string append = "console=ttyS0 panic=-1 rdinit=/init loglevel=7";
   if (!o.append.empty()) append += " " + o.append;
   std::vector<std::string> argv = {"qemu-system-x86_64", "-nodefaults", "-no-user-config", "-no-reboot",
@@ -464,7 +489,7 @@ int run_vm(const VmOptions& o) {
     out["cases"] = cases;
     out["exit_code"] = code;
     out["vm"] = {{"image", image}, {"deb", o.deb}, {"accel", accel}, {"cpus", o.cpus}, {"mem_mib", o.mem_mib},
-                 {"fs", o.fs}, {"throttle_bps", o.throttle_bps}, {"wall_s", wall}, {"console_log", console},
+                 {"fs", o.fs}, {"throttle_bps", throttle}, {"wall_s", wall}, {"console_log", console},
                  {"kconfig", kconfig}, {"verdict", verdict}, {"timed_out", q.timed_out}};
     write_run_document(o.json_path, out);
   }

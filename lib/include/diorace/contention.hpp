@@ -4,6 +4,7 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,19 @@ struct ContentionOptions {
   uint32_t block = 1 << 20;  // bytes per read
   uint64_t span = 0;         // bytes of the file to cycle over (0: whole file)
 };
+
+struct CaseContext;
+struct ParamSpec;
+
+// The parameters every case with device contention declares, so they read
+// the same everywhere: contention_readers, _depth, _block_kib, _file_mib.
+// The defaults (2 readers x 4 x 256 KiB in flight) keep a victim read queued
+// for ~100 ms on a 20 MB/s device, long enough for a fork to land inside it,
+// without making each iteration slow.
+std::vector<ParamSpec> contention_params(unsigned readers = 2, unsigned depth = 4, unsigned block_kib = 256);
+// Writes the contention fixture and starts the readers, or returns nullptr
+// when contention_readers is 0.
+std::unique_ptr<class Contention> start_contention(CaseContext& ctx);
 
 class Contention {
  public:

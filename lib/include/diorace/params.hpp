@@ -24,6 +24,12 @@ struct ParamSpec {
 };
 void to_json(nlohmann::json& j, const ParamSpec& p);
 
+// Concatenates parameter lists (a case's own and a library helper's).
+inline std::vector<ParamSpec> with_params(std::vector<ParamSpec> a, const std::vector<ParamSpec>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 class ParamValues {
  public:
   [[nodiscard]] int64_t integer(const std::string& name) const;

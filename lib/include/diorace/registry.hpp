@@ -46,6 +46,10 @@ struct CaseInfo {
   std::vector<std::string> oracles;    // "data", "kmsg", "taint", "hang"
   std::vector<std::string> detectors;  // kernel config symbols the verdict needs
   std::vector<ParamSpec> params;
+  // Device profile: the scratch-disk bandwidth (bytes/s) the VM runner sets
+  // when the user gives no --throttle-bps; 0 for none. Races that need a read
+  // to stay in flight (fork vs O_DIRECT) need a slow device (FACTS.md).
+  uint64_t vm_device_bps = 0;
   double iteration_timeout_s = 120;  // hang oracle deadline per iteration
   bool test_only = false;            // hidden from "all": harness self-tests
   std::function<std::unique_ptr<class Case>()> make;

@@ -29,6 +29,19 @@ struct RunOptions {
   bool quiet = false;
 };
 
+struct ParsedRun {
+  RunOptions options;
+  bool help = false;
+  std::string help_text;
+};
+// Parses the arguments of `diorace run` (also used by the VM runner to check
+// a guest command line on the host). Throws UsageError or a
+// boost::program_options error; turns on fault injection when asked.
+ParsedRun parse_run_args(const std::vector<std::string>& args);
+
+// Resolves case names ("all": every case that is not a self-test).
+std::vector<const struct CaseInfo*> select_cases(const std::vector<std::string>& names);
+
 // Validates the options (throws UsageError with one line), runs the cases,
 // prints one summary line per case and returns the exit code.
 int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out = nullptr);

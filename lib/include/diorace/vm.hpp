@@ -7,6 +7,7 @@
 // before --timeout -> FAIL hang; guest never reached the test -> exit 3.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -24,7 +25,7 @@ struct VmOptions {
   std::string accel = "auto";  // auto|kvm|tcg
   std::string fs = "ext4";     // ext4|xfs
   int64_t disk_size = 1LL << 30;
-  uint64_t throttle_bps = 0;
+  std::optional<uint64_t> throttle_bps;  // unset: the cases' device profile
   double timeout_s = 900;
   std::string console_log;
   std::string json_path;
@@ -66,6 +67,8 @@ struct ModuleFile {
 std::vector<ModuleFile> index_modules(const std::string& dir);
 // The "depends=" field of a module's .modinfo (decompressed ELF bytes).
 std::vector<std::string> module_depends(const std::string& elf_bytes);
+// The "softdep=pre: ..." names (e.g. ext4's crc32c): loaded first when present.
+std::vector<std::string> module_softdeps_pre(const std::string& elf_bytes);
 // Reads a module file, decompressing .xz/.zst/.gz with the system tools.
 std::string read_module(const std::string& path);
 

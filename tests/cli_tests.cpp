@@ -1,0 +1,271 @@
+// Integration tests: the real diorace program, driven as a user would.
+#include <gtest/gtest.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "diorace/fd.hpp"
+#include "diorace/process.hpp"
+
+using namespace diorace;
+namespace fs = std::filesystem;
+
+namespace {
+
+CommandResult diorace(std::vector<std::string> args, int timeout_s = 240) {
+  args.insert(args.begin(), DIORACE_BIN);
+  return run_command(args, std::chrono::seconds(timeout_s));
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    path = "/var/tmp/diorace-cli-XXXXXX";
+    if (!::mkdtemp(path.data())) throw std::runtime_error("mkdtemp");
+  }
+  ~TempDir() { fs::remove_all(path); }
+  std::set<std::string> entries() const {
+    std::set<std::string> s;
+    for (auto& e : fs::directory_iterator(path)) s.insert(e.path().filename().string());
+    return s;
+  }
+};
+
+std::set<std::string> var_tmp_diorace() {
+  std::set<std::string> s;
+  for (auto& e : fs::directory_iterator("/var/tmp"))
+    if (e.path().filename().string().rfind("diorace-", 0) == 0 &&
+        e.path().filename().string().rfind("diorace-cli-", 0) != 0 &&
+        e.path().filename().string().rfind("diorace-console-", 0) != 0)
+      s.insert(e.path().string());
+  return s;
+}
+
+nlohmann::json load(const std::string& p) { return nlohmann::json::parse(read_file(p)); }
+
+int count_diorace_processes() {
+  auto r = run_command({"pgrep", "-c", "-x", "diorace"});
+  return std::atoi(r.output.c_str());
+}
+
+}  // namespace
+
+TEST(Cli, ListJsonHasTheDeclaredMetadata) {
+  auto r = diorace({"list", "--json"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto j = nlohmann::json::parse(r.output);
+  std::set<std::string> names;
+  for (const auto& c : j) {
+    names.insert(c["name"]);
+    for (const char* key : {"name", "summary", "fixed_by", "known_bad", "seed", "needs", "oracles", "parameters"})
+      EXPECT_TRUE(c.contains(key)) << key;
+    for (const auto& f : c["fixed_by"]) EXPECT_EQ(f["hash"].get<std::string>().size(), 40u);
+    for (const auto& p : c["parameters"]) EXPECT_TRUE(p.contains("default"));
+  }
+  EXPECT_TRUE(names.count("dma_thread"));
+  EXPECT_TRUE(names.count("forkscrew"));
+  EXPECT_FALSE(names.count("selftest_hang"));
+  auto d = diorace({"describe", "dma_thread"});
+  EXPECT_EQ(d.status, 0);
+  EXPECT_NE(d.output.find("920756a3306a35f1c08f25207d375885bef98975"), std::string::npos);
+}
+
+TEST(Cli, RunAllPassesAndLeavesNothingOutsideTheDirectory) {
+  TempDir d;
+  auto before = var_tmp_diorace();
+  std::string json = d.path + "/../" + fs::path(d.path).filename().string() + ".json";
+  auto r = diorace({"run", "all", "--dir", d.path, "--duration", "5", "--json", json});
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto j = load(json);
+  fs::remove(json);
+  EXPECT_TRUE(j["complete"].get<bool>());
+  ASSERT_EQ(j["cases"].size(), 2u);
+  for (const auto& c : j["cases"]) {
+    EXPECT_EQ(c["outcome"], "PASS") << c.dump();
+    EXPECT_GT(c["iterations"].get<int>(), 0);
+    EXPECT_GT(c["forks"].get<int>(), 0);
+  }
+  EXPECT_EQ(var_tmp_diorace(), before);
+  EXPECT_EQ(count_diorace_processes(), 0);
+  for (const auto& e : d.entries()) EXPECT_EQ(e.rfind("diorace-", 0), 0u) << e;  // only fixtures
+  // Fixtures are reused by the next run.
+  auto again = diorace({"run", "dma_thread", "--dir", d.path, "--iterations", "3"});
+  EXPECT_EQ(again.status, 0) << again.output;
+}
+
+TEST(Cli, DefaultScratchDirectoryIsRemoved) {
+  auto before = var_tmp_diorace();
+  auto r = diorace({"run", "dma_thread", "--iterations", "5"});
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_EQ(var_tmp_diorace(), before);
+}
+
+TEST(Cli, FaultInjectionFailsEachCaseWithAReport) {
+  TempDir d;
+  for (const char* c : {"dma_thread", "forkscrew"}) {
+    for (const char* mode : {"drop", "flip"}) {
+      std::string json = d.path + "/r.json";
+      auto r = diorace({"run", c, "--dir", d.path, "--iterations", "5", "--inject-fault", mode, "--json", json});
+      EXPECT_EQ(r.status, 1) << c << " " << mode << "\n" << r.output;
+      EXPECT_NE(r.output.find("FAULT INJECTION IS ON"), std::string::npos);
+      EXPECT_NE(r.output.find("expected:"), std::string::npos);
+      EXPECT_NE(r.output.find("received:"), std::string::npos);
+      auto j = load(json);
+      const auto& res = j["cases"][0];
+      EXPECT_EQ(res["outcome"], "FAIL");
+      EXPECT_EQ(res["kind"], "corruption");
+      EXPECT_TRUE(res["fault_injected"].get<bool>());
+      const auto& ev = res["events"][0];
+      EXPECT_EQ(ev["type"], "corruption");
+      EXPECT_EQ(ev["class"], std::string(mode) == "drop" ? "fill_byte" : "garbage");
+      EXPECT_TRUE(ev.contains("offset"));
+      EXPECT_NE(ev["file"].get<std::string>().find(c), std::string::npos);
+      EXPECT_FALSE(ev["expected"].empty());
+      fs::remove(json);
+    }
+  }
+  // keep-going counts a failure rate.
+  std::string json = d.path + "/k.json";
+  auto r = diorace({"run", "forkscrew", "--dir", d.path, "--iterations", "4", "--keep-going", "--inject-fault",
+                    "drop:0.5", "--json", json});
+  EXPECT_EQ(r.status, 1);
+  auto res = load(json)["cases"][0];
+  EXPECT_EQ(res["iterations"], 4);
+  EXPECT_GE(res["failures"].get<int>(), 1);
+}
+
+TEST(Cli, BadInputGetsOneLineAndExit2) {
+  TempDir d;
+  struct Bad {
+    std::vector<std::string> args;
+    const char* message;
+  } bad[] = {
+      {{"run", "nosuch", "--dir", d.path}, "unknown case 'nosuch'"},
+      {{"run", "dma_thread", "--dir", d.path, "--param", "bogus=1"}, "unknown parameter 'bogus'"},
+      {{"run", "dma_thread", "--dir", d.path, "--param", "alignment=5000"}, "alignment: 5000 is out of range [0, 4096]"},
+      {{"run", "dma_thread", "--dir", d.path, "--param", "workers=1"}, "workers: 1 is out of range [2, 256]"},
+      {{"run", "dma_thread", "--dir", d.path, "--param", "workers"}, "--param expects NAME=VALUE"},
+      {{"run", "all", "--dir", "/nonexistent/diorace"}, "--dir /nonexistent/diorace: No such file or directory"},
+      {{"run", "all", "--dir", "/etc/hostname"}, "not a directory"},
+      {{"run", "all", "--dir", d.path, "--duration", "0"}, "--duration must be positive"},
+      {{"run", "all", "--dir", d.path, "--frobnicate"}, "unrecognised option '--frobnicate'"},
+      {{"run", "all", "--dir", d.path, "--inject-fault", "scramble"}, "--inject-fault"},
+      {{"describe", "nosuch"}, "unknown case"},
+      {{"frobnicate"}, "unknown command"},
+      {{"vm", "--", "run"}, "exactly one of --kernel"},
+  };
+  for (const auto& b : bad) {
+    auto r = diorace(b.args);
+    EXPECT_EQ(r.status, 2) << b.message << "\n" << r.output;
+    EXPECT_NE(r.output.find(b.message), std::string::npos) << r.output;
+    EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+}
+
+TEST(Cli, NoODirectIsASkipWithTheReason) {
+  TempDir d;
+  ASSERT_EQ(::mount("none", d.path.c_str(), "ramfs", 0, nullptr), 0) << "needs root to mount ramfs";
+  auto r = diorace({"run", "all", "--dir", d.path, "--iterations", "1"});
+  ::umount(d.path.c_str());
+  EXPECT_EQ(r.status, 4) << r.output;
+  EXPECT_NE(r.output.find("SKIP  dma_thread"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("O_DIRECT is not supported"), std::string::npos) << r.output;
+}
+
+TEST(Cli, HangOracleKillsAndReportsStacks) {
+  TempDir d;
+  std::string json = d.path + "/h.json";
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = diorace({"run", "selftest_hang", "--dir", d.path, "--iterations", "5", "--param", "clean_iterations=2",
+                    "--json", json});
+  double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_LT(took, 3 + 8);  // deadline 3 s plus a few
+  auto res = load(json)["cases"][0];
+  EXPECT_EQ(res["outcome"], "FAIL");
+  EXPECT_EQ(res["kind"], "hang");
+  EXPECT_NE(res["reason"].get<std::string>().find("iteration 2"), std::string::npos);
+  bool stacks = false;
+  for (const auto& ev : res["events"])
+    if (ev["type"] == "hang") stacks = ev["text"].get<std::string>().find("state") != std::string::npos;
+  EXPECT_TRUE(stacks);
+  EXPECT_EQ(count_diorace_processes(), 0);
+}
+
+TEST(Cli, KernelLogOracleClassifiesLinesWrittenDuringTheCase) {
+  if (::access("/dev/kmsg", W_OK) != 0) GTEST_SKIP() << "/dev/kmsg not writable";
+  TempDir d;
+  const std::pair<const char*, const char*> lines[] = {
+      {"BUG: KCSAN: data-race in io_worker_handle_work / io_wq_activate_free_worker", "kcsan"},
+      {"WARNING: possible circular locking dependency detected", "lockdep"},
+      {"INFO: task diorace:1 blocked for more than 120 seconds.", "hung_task"},
+      {"WARNING: CPU: 0 PID: 1 at kernel/smp.c:421 smp_call_function_many_cond+0x0/0x0", "warning"},
+      {"watchdog: BUG: soft lockup - CPU#0 stuck for 22s! [x:1]", "soft_lockup"},
+      {"BUG: KASAN: use-after-free in aio_complete+0x0/0x0", "kasan"},
+  };
+  for (const auto& [line, cls] : lines) {
+    std::string file = d.path + "/lines";
+    write_file(file, std::string("diorace-selftest ") + line + "\n");
+    ::setenv("DIORACE_SELFTEST_KMSG", file.c_str(), 1);
+    std::string json = d.path + "/k.json";
+    auto r = diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1", "--json", json});
+    EXPECT_EQ(r.status, 1) << line << r.output;
+    auto res = load(json)["cases"][0];
+    EXPECT_EQ(res["kind"], "splat");
+    bool found = false;
+    for (const auto& ev : res["events"]) found |= ev["type"] == "splat" && ev["class"] == cls;
+    EXPECT_TRUE(found) << cls << " " << res.dump();
+    // An ignore pattern suppresses it.
+    auto ig = diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1", "--kmsg-ignore",
+                       "diorace-selftest"});
+    EXPECT_EQ(ig.status, 0) << ig.output;
+  }
+  // A line written before the case's marker is not the case's.
+  {
+    auto fd = UniqueFd::open("/dev/kmsg", O_WRONLY);
+    std::string l = "WARNING: diorace-selftest line before the marker";
+    write_all(fd.get(), l.data(), l.size(), "kmsg");
+  }
+  write_file(d.path + "/lines", "diorace-selftest harmless line\n");
+  auto r = diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1"});
+  EXPECT_EQ(r.status, 0) << r.output;
+  ::unsetenv("DIORACE_SELFTEST_KMSG");
+}
+
+TEST(Cli, TaintSetDuringACaseIsReportedByLetter) {
+  TempDir d;
+  std::string taint = d.path + "/tainted";
+  write_file(taint, "0\n");
+  // The self-test kmsg case writes nothing harmful; the taint "appears" by a
+  // helper that rewrites the simulated file while the case runs.
+  write_file(d.path + "/lines", "diorace-selftest no splat here\n");
+  ::setenv("DIORACE_SELFTEST_KMSG", (d.path + "/lines").c_str(), 1);
+  ::setenv("DIORACE_TAINT_FILE", taint.c_str(), 1);
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::usleep(300000);
+    write_file(taint, "512\n");  // W
+    ::_exit(0);
+  }
+  std::string json = d.path + "/t.json";
+  auto r = diorace({"run", "selftest_hang", "--dir", d.path, "--iterations", "1", "--iteration-timeout", "1",
+                    "--json", json});
+  ::waitpid(pid, nullptr, 0);
+  ::unsetenv("DIORACE_TAINT_FILE");
+  ::unsetenv("DIORACE_SELFTEST_KMSG");
+  EXPECT_EQ(r.status, 1);
+  auto res = load(json)["cases"][0];
+  bool w = false;
+  for (const auto& ev : res["events"]) w |= ev["type"] == "taint" && ev["flags"] == "W";
+  EXPECT_TRUE(w) << res.dump();
+}
+
+TEST(Cli, PanicCaseRefusesOutsideAGuest) {
+  auto r = diorace({"run", "selftest_panic", "--iterations", "1"});
+  EXPECT_EQ(r.status, 4) << r.output;
+  EXPECT_NE(r.output.find("runs only inside a diorace VM guest"), std::string::npos);
+}
