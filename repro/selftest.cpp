@@ -41,8 +41,8 @@ class SelftestKmsg final : public Case {
     while (start < line.size()) {
       size_t end = line.find('\n', start);
       if (end == std::string::npos) end = line.size();
-      std::string rec = line.substr(start, end - start);
-      if (!rec.empty()) write_all(fd.get(), rec.data(), rec.size(), "write /dev/kmsg");
+      std::string rec = line.substr(start, end - start) + "\n";  // unterminated records stay invisible
+      if (rec.size() > 1) write_all(fd.get(), rec.data(), rec.size(), "write /dev/kmsg");
       start = end + 1;
     }
     return {};

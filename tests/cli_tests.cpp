@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-CommandResult diorace(std::vector<std::string> args, int timeout_s = 240) {
+CommandResult run_diorace(std::vector<std::string> args, int timeout_s = 240) {
   args.insert(args.begin(), DIORACE_BIN);
   return run_command(args, std::chrono::seconds(timeout_s));
 }
@@ -55,7 +55,7 @@ int count_diorace_processes() {
 }  // namespace
 
 TEST(Cli, ListJsonHasTheDeclaredMetadata) {
-  auto r = diorace({"list", "--json"});
+  auto r = run_diorace({"list", "--json"});
   ASSERT_EQ(r.status, 0) << r.output;
   auto j = nlohmann::json::parse(r.output);
   std::set<std::string> names;
@@ -63,13 +63,13 @@ TEST(Cli, ListJsonHasTheDeclaredMetadata) {
     names.insert(c["name"]);
     for (const char* key : {"name", "summary", "fixed_by", "known_bad", "seed", "needs", "oracles", "parameters"})
       EXPECT_TRUE(c.contains(key)) << key;
-    for (const auto& f : c["fixed_by"]) EXPECT_EQ(f["hash"].get<std::string>().size(), 40u);
+    for (const auto& f : c["fixed_by"]) EXPECT_EQ(f["hash"].template get<std::string>().size(), 40u);
     for (const auto& p : c["parameters"]) EXPECT_TRUE(p.contains("default"));
   }
   EXPECT_TRUE(names.count("dma_thread"));
   EXPECT_TRUE(names.count("forkscrew"));
   EXPECT_FALSE(names.count("selftest_hang"));
-  auto d = diorace({"describe", "dma_thread"});
+  auto d = run_diorace({"describe", "dma_thread"});
   EXPECT_EQ(d.status, 0);
   EXPECT_NE(d.output.find("920756a3306a35f1c08f25207d375885bef98975"), std::string::npos);
 }
@@ -78,7 +78,7 @@ TEST(Cli, RunAllPassesAndLeavesNothingOutsideTheDirectory) {
   TempDir d;
   auto before = var_tmp_diorace();
   std::string json = d.path + "/../" + fs::path(d.path).filename().string() + ".json";
-  auto r = diorace({"run", "all", "--dir", d.path, "--duration", "5", "--json", json});
+  auto r = run_diorace({"run", "all", "--dir", d.path, "--duration", "5", "--json", json});
   EXPECT_EQ(r.status, 0) << r.output;
   auto j = load(json);
   fs::remove(json);
@@ -93,13 +93,13 @@ TEST(Cli, RunAllPassesAndLeavesNothingOutsideTheDirectory) {
   EXPECT_EQ(count_diorace_processes(), 0);
   for (const auto& e : d.entries()) EXPECT_EQ(e.rfind("diorace-", 0), 0u) << e;  // only fixtures
   // Fixtures are reused by the next run.
-  auto again = diorace({"run", "dma_thread", "--dir", d.path, "--iterations", "3"});
+  auto again = run_diorace({"run", "dma_thread", "--dir", d.path, "--iterations", "3"});
   EXPECT_EQ(again.status, 0) << again.output;
 }
 
 TEST(Cli, DefaultScratchDirectoryIsRemoved) {
   auto before = var_tmp_diorace();
-  auto r = diorace({"run", "dma_thread", "--iterations", "5"});
+  auto r = run_diorace({"run", "dma_thread", "--iterations", "5"});
   EXPECT_EQ(r.status, 0) << r.output;
   EXPECT_EQ(var_tmp_diorace(), before);
 }
@@ -109,7 +109,7 @@ TEST(Cli, FaultInjectionFailsEachCaseWithAReport) {
   for (const char* c : {"dma_thread", "forkscrew"}) {
     for (const char* mode : {"drop", "flip"}) {
       std::string json = d.path + "/r.json";
-      auto r = diorace({"run", c, "--dir", d.path, "--iterations", "5", "--inject-fault", mode, "--json", json});
+      auto r = run_diorace({"run", c, "--dir", d.path, "--iterations", "5", "--inject-fault", mode, "--json", json});
       EXPECT_EQ(r.status, 1) << c << " " << mode << "\n" << r.output;
       EXPECT_NE(r.output.find("FAULT INJECTION IS ON"), std::string::npos);
       EXPECT_NE(r.output.find("expected:"), std::string::npos);
@@ -130,7 +130,7 @@ TEST(Cli, FaultInjectionFailsEachCaseWithAReport) {
   }
   // keep-going counts a failure rate.
   std::string json = d.path + "/k.json";
-  auto r = diorace({"run", "forkscrew", "--dir", d.path, "--iterations", "4", "--keep-going", "--inject-fault",
+  auto r = run_diorace({"run", "forkscrew", "--dir", d.path, "--iterations", "4", "--keep-going", "--inject-fault",
                     "drop:0.5", "--json", json});
   EXPECT_EQ(r.status, 1);
   auto res = load(json)["cases"][0];
@@ -159,7 +159,7 @@ TEST(Cli, BadInputGetsOneLineAndExit2) {
       {{"vm", "--", "run"}, "exactly one of --kernel"},
   };
   for (const auto& b : bad) {
-    auto r = diorace(b.args);
+    auto r = run_diorace(b.args);
     EXPECT_EQ(r.status, 2) << b.message << "\n" << r.output;
     EXPECT_NE(r.output.find(b.message), std::string::npos) << r.output;
     EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
@@ -169,7 +169,7 @@ TEST(Cli, BadInputGetsOneLineAndExit2) {
 TEST(Cli, NoODirectIsASkipWithTheReason) {
   TempDir d;
   ASSERT_EQ(::mount("none", d.path.c_str(), "ramfs", 0, nullptr), 0) << "needs root to mount ramfs";
-  auto r = diorace({"run", "all", "--dir", d.path, "--iterations", "1"});
+  auto r = run_diorace({"run", "all", "--dir", d.path, "--iterations", "1"});
   ::umount(d.path.c_str());
   EXPECT_EQ(r.status, 4) << r.output;
   EXPECT_NE(r.output.find("SKIP  dma_thread"), std::string::npos) << r.output;
@@ -180,7 +180,7 @@ TEST(Cli, HangOracleKillsAndReportsStacks) {
   TempDir d;
   std::string json = d.path + "/h.json";
   auto t0 = std::chrono::steady_clock::now();
-  auto r = diorace({"run", "selftest_hang", "--dir", d.path, "--iterations", "5", "--param", "clean_iterations=2",
+  auto r = run_diorace({"run", "selftest_hang", "--dir", d.path, "--iterations", "5", "--param", "clean_iterations=2",
                     "--json", json});
   double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   EXPECT_EQ(r.status, 1) << r.output;
@@ -212,7 +212,7 @@ TEST(Cli, KernelLogOracleClassifiesLinesWrittenDuringTheCase) {
     write_file(file, std::string("diorace-selftest ") + line + "\n");
     ::setenv("DIORACE_SELFTEST_KMSG", file.c_str(), 1);
     std::string json = d.path + "/k.json";
-    auto r = diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1", "--json", json});
+    auto r = run_diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1", "--json", json});
     EXPECT_EQ(r.status, 1) << line << r.output;
     auto res = load(json)["cases"][0];
     EXPECT_EQ(res["kind"], "splat");
@@ -220,7 +220,7 @@ TEST(Cli, KernelLogOracleClassifiesLinesWrittenDuringTheCase) {
     for (const auto& ev : res["events"]) found |= ev["type"] == "splat" && ev["class"] == cls;
     EXPECT_TRUE(found) << cls << " " << res.dump();
     // An ignore pattern suppresses it.
-    auto ig = diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1", "--kmsg-ignore",
+    auto ig = run_diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1", "--kmsg-ignore",
                        "diorace-selftest"});
     EXPECT_EQ(ig.status, 0) << ig.output;
   }
@@ -231,7 +231,7 @@ TEST(Cli, KernelLogOracleClassifiesLinesWrittenDuringTheCase) {
     write_all(fd.get(), l.data(), l.size(), "kmsg");
   }
   write_file(d.path + "/lines", "diorace-selftest harmless line\n");
-  auto r = diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1"});
+  auto r = run_diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1"});
   EXPECT_EQ(r.status, 0) << r.output;
   ::unsetenv("DIORACE_SELFTEST_KMSG");
 }
@@ -252,7 +252,7 @@ TEST(Cli, TaintSetDuringACaseIsReportedByLetter) {
     ::_exit(0);
   }
   std::string json = d.path + "/t.json";
-  auto r = diorace({"run", "selftest_hang", "--dir", d.path, "--iterations", "1", "--iteration-timeout", "1",
+  auto r = run_diorace({"run", "selftest_hang", "--dir", d.path, "--iterations", "1", "--iteration-timeout", "1",
                     "--json", json});
   ::waitpid(pid, nullptr, 0);
   ::unsetenv("DIORACE_TAINT_FILE");
@@ -265,7 +265,7 @@ TEST(Cli, TaintSetDuringACaseIsReportedByLetter) {
 }
 
 TEST(Cli, PanicCaseRefusesOutsideAGuest) {
-  auto r = diorace({"run", "selftest_panic", "--iterations", "1"});
+  auto r = run_diorace({"run", "selftest_panic", "--iterations", "1"});
   EXPECT_EQ(r.status, 4) << r.output;
   EXPECT_NE(r.output.find("runs only inside a diorace VM guest"), std::string::npos);
 }

@@ -150,14 +150,28 @@ std::optional<KmsgCapture> KmsgCapture::start(const std::string& marker, std::st
 
 std::vector<std::string> KmsgCapture::collect() {
   std::vector<std::string> lines;
+  // A record becomes readable only once it is finalized (a record without a
+  // newline waits for the next one), so write an end marker and read up to
+  // it: everything logged before it is then visible.
+  const std::string end_marker = marker_ + " end";
+  int err = 0;
+  if (auto wfd = UniqueFd::try_open("/dev/kmsg", O_WRONLY, err)) {
+    std::string line = "<5>" + end_marker + "\n";
+    (void)::write(wfd.get(), line.data(), line.size());
+  }
   // One record per read; a small buffer makes read() fail with EINVAL.
   std::vector<char> buf(16384);
+  int idle = 0;
   for (;;) {
     ssize_t n = ::read(fd_.get(), buf.data(), buf.size() - 1);
     if (n < 0) {
       if (errno == EINTR) continue;
       if (errno == EPIPE) continue;  // records overwritten: go on with the next
-      break;                         // EAGAIN: nothing more
+      if (errno == EAGAIN && ++idle < 100) {  // the end marker is not there yet
+        ::usleep(10000);
+        continue;
+      }
+      break;
     }
     if (n == 0) break;
     std::string rec(buf.data(), static_cast<size_t>(n));
@@ -170,6 +184,7 @@ std::vector<std::string> KmsgCapture::collect() {
       if (msg.find(marker_) != std::string::npos) seen_marker_ = true;
       continue;
     }
+    if (msg.find(end_marker) != std::string::npos) break;
     // Unescape \xNN sequences the kernel uses for non-printable bytes.
     std::string clean;
     for (size_t i = 0; i < msg.size(); ++i) {

@@ -1,0 +1,123 @@
+// VM tests: boot Debian kernels under qemu and prove each case against a
+// kernel with the bug (6.1) and one with the fix (6.12), and the VM runner's
+// own verdicts (crash, hang, boot failure). They download the kernel packages
+// into the cache on first use (needs 'apt-get update' done: ci/setup does it).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+
+#include "diorace/fd.hpp"
+#include "diorace/process.hpp"
+
+using namespace diorace;
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kBuggy = "linux-image-6.1.0-50-cloud-amd64-unsigned";
+constexpr const char* kFixed = "linux-image-6.12.107+deb12-amd64-unsigned";
+
+struct VmRun {
+  int status;
+  std::string output;
+  nlohmann::json doc;
+};
+
+VmRun vm(std::vector<std::string> host, std::vector<std::string> guest, int timeout_s = 900) {
+  std::string json = "/var/tmp/diorace-vmtest-" + std::to_string(::getpid()) + ".json";
+  fs::remove(json);
+  std::vector<std::string> argv = {DIORACE_BIN, "vm"};
+  argv.insert(argv.end(), host.begin(), host.end());
+  argv.insert(argv.end(), {"--json", json, "--"});
+  argv.insert(argv.end(), guest.begin(), guest.end());
+  auto r = run_command(argv, std::chrono::seconds(timeout_s));
+  VmRun out{r.status, r.output, nullptr};
+  std::string text;
+  if (try_read_file(json, text)) out.doc = nlohmann::json::parse(text);
+  fs::remove(json);
+  std::printf("%s\n", r.output.c_str());
+  return out;
+}
+
+const nlohmann::json& only_case(const VmRun& r, const std::string& name) {
+  static const nlohmann::json none;
+  for (const auto& c : r.doc["cases"])
+    if (c["name"] == name) return c;
+  ADD_FAILURE() << "no result for " << name << " in " << r.doc.dump();
+  return none;
+}
+
+}  // namespace
+
+TEST(VmDebian61, DmaThreadFailsWithCorruption) {
+  auto r = vm({"--deb", kBuggy}, {"run", "dma_thread", "--duration", "60"});
+  ASSERT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.doc["system"]["kernel"]["release"].get<std::string>().find("6.1.0-50"), std::string::npos);
+  const auto& c = only_case(r, "dma_thread");
+  EXPECT_EQ(c["outcome"], "FAIL");
+  EXPECT_EQ(c["kind"], "corruption");
+  EXPECT_EQ(c["events"][0]["class"], "fill_byte");
+  EXPECT_FALSE(c["fault_injected"].get<bool>());
+  EXPECT_LT(c["first_failure_s"].get<double>(), 10.0);
+}
+
+TEST(VmDebian61, ForkscrewCorruptsNineOfTenIterations) {
+  auto r = vm({"--deb", kBuggy}, {"run", "forkscrew", "--iterations", "10", "--keep-going"});
+  ASSERT_EQ(r.status, 1) << r.output;
+  const auto& c = only_case(r, "forkscrew");
+  EXPECT_EQ(c["outcome"], "FAIL");
+  EXPECT_EQ(c["kind"], "corruption");
+  EXPECT_EQ(c["iterations"], 10);
+  EXPECT_GE(c["failures"].get<int>(), 9);
+}
+
+TEST(VmDebian612, BothCasesPassForSixtySeconds) {
+  auto r = vm({"--deb", kFixed}, {"run", "dma_thread", "forkscrew", "--duration", "60"}, 1200);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.doc["system"]["kernel"]["release"].get<std::string>().find("6.12.107"), std::string::npos);
+  for (const char* name : {"dma_thread", "forkscrew"}) {
+    const auto& c = only_case(r, name);
+    EXPECT_EQ(c["outcome"], "PASS");
+    EXPECT_GE(c["duration_s"].get<double>(), 60.0);
+    EXPECT_GT(c["iterations"].get<int>(), 10);
+    EXPECT_GT(c["forks"].get<int>(), 10);
+  }
+}
+
+TEST(VmVerdicts, GuestPanicIsACrash) {
+  auto r = vm({"--deb", kBuggy, "--timeout", "300"}, {"run", "selftest_panic", "--iterations", "1"});
+  ASSERT_EQ(r.status, 1) << r.output;
+  const auto& c = only_case(r, "selftest_panic");
+  EXPECT_EQ(c["kind"], "crash");
+  EXPECT_NE(c["reason"].get<std::string>().find("Kernel panic"), std::string::npos);
+  EXPECT_NE(c["events"][0]["text"].get<std::string>().find("sysrq"), std::string::npos);
+  EXPECT_TRUE(fs::exists(r.doc["vm"]["console_log"].get<std::string>()));
+}
+
+TEST(VmVerdicts, GuestNotDoneBeforeTimeoutIsAHang) {
+  auto r = vm({"--deb", kBuggy, "--timeout", "40"},
+              {"run", "selftest_hang", "--iterations", "1", "--iteration-timeout", "3600"});
+  ASSERT_EQ(r.status, 1) << r.output;
+  const auto& c = only_case(r, "selftest_hang");
+  EXPECT_EQ(c["kind"], "hang");
+  EXPECT_TRUE(r.doc["vm"]["timed_out"].get<bool>());
+}
+
+TEST(VmVerdicts, MissingModulesNeverReachTheTestExit3) {
+  fs::create_directories("/var/tmp/diorace-vmtest-empty-modules");
+  auto r = vm({"--deb", kBuggy, "--modules", "/var/tmp/diorace-vmtest-empty-modules", "--timeout", "120"},
+              {"run", "dma_thread", "--iterations", "1"});
+  fs::remove_all("/var/tmp/diorace-vmtest-empty-modules");
+  EXPECT_EQ(r.status, 3) << r.output;
+  EXPECT_NE(r.output.find("never reached the test"), std::string::npos);
+  EXPECT_NE(r.output.find("console tail"), std::string::npos);
+}
+
+TEST(VmVerdicts, BadGuestCommandIsAUsageErrorBeforeBooting) {
+  auto r = vm({"--deb", kBuggy}, {"run", "nosuch"}, 60);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("unknown case 'nosuch'"), std::string::npos);
+}
