@@ -80,10 +80,12 @@ const Registrar hang{CaseInfo{
 const Registrar kmsg{CaseInfo{
     .name = "selftest_kmsg",
     .summary = "harness self-test: writes the lines of $DIORACE_SELFTEST_KMSG to /dev/kmsg during the case",
-    .races = "nothing: proves the kernel-log oracle",
+    .races = "nothing: proves the kernel-log oracle and detector awareness",
     .seed_thread = "-",
     .needs = kNeedRoot,
     .oracles = {"kmsg"},
+    .detectors = {"CONFIG_KCSAN"},  // so that the "ran without its detector" path is exercised
+    .kmsg_ignore = {"diorace-selftest expected noise"},
     .test_only = true,
     .make = [] { return std::make_unique<SelftestKmsg>(); },
 }};

@@ -269,3 +269,27 @@ TEST(Cli, PanicCaseRefusesOutsideAGuest) {
   EXPECT_EQ(r.status, 4) << r.output;
   EXPECT_NE(r.output.find("runs only inside a diorace VM guest"), std::string::npos);
 }
+
+TEST(Cli, MissingDetectorIsFlaggedAndPerCaseIgnoreApplies) {
+  if (::access("/dev/kmsg", W_OK) != 0) GTEST_SKIP() << "/dev/kmsg not writable";
+  TempDir d;
+  write_file(d.path + "/lines", "diorace-selftest expected noise WARNING: not evidence\n");
+  ::setenv("DIORACE_SELFTEST_KMSG", (d.path + "/lines").c_str(), 1);
+  write_file(d.path + "/armed.config", "CONFIG_KCSAN=y\n");
+  write_file(d.path + "/plain.config", "# CONFIG_KCSAN is not set\n");
+  std::string json = d.path + "/r.json";
+  auto plain = run_diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1", "--kconfig",
+                            d.path + "/plain.config", "--json", json});
+  EXPECT_EQ(plain.status, 0) << plain.output;  // the per-case ignore pattern swallowed the WARNING
+  EXPECT_NE(plain.output.find("ran WITHOUT its race detector: CONFIG_KCSAN"), std::string::npos) << plain.output;
+  auto res = load(json)["cases"][0];
+  EXPECT_FALSE(res["detectors_armed"].get<bool>());
+  auto armed = run_diorace({"run", "selftest_kmsg", "--dir", d.path, "--iterations", "1", "--kconfig",
+                            d.path + "/armed.config", "--json", json});
+  EXPECT_EQ(armed.status, 0);
+  EXPECT_EQ(armed.output.find("WITHOUT"), std::string::npos) << armed.output;
+  EXPECT_TRUE(load(json)["cases"][0]["detectors_armed"].get<bool>());
+  auto desc = run_diorace({"describe", "selftest_kmsg"});
+  EXPECT_NE(desc.output.find("CONFIG_KCSAN"), std::string::npos);
+  ::unsetenv("DIORACE_SELFTEST_KMSG");
+}

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <vector>
 
 #include "diorace/buffer.hpp"
@@ -41,6 +42,13 @@ std::unique_ptr<Contention> start_contention(CaseContext& ctx) {
       .block = static_cast<uint32_t>(p.integer("contention_block_kib") << 10),
   });
   c->start();
+  // The device counts as busy once every reader's queue has cycled twice;
+  // before that a throttled device still serves its burst allowance at full
+  // speed (qemu's leaky bucket), and a race window would be missed.
+  const uint64_t warm = 2ull * readers * static_cast<uint64_t>(p.integer("contention_depth"));
+  auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (c->ios() < warm && std::chrono::steady_clock::now() < until)
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
   return c;
 }
 

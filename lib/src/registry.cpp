@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -30,6 +31,7 @@ void to_json(nlohmann::json& j, const CaseInfo& c) {
        {"needs", need_names(c.needs)},
        {"oracles", c.oracles},
        {"detectors", c.detectors},
+       {"kmsg_ignore", c.kmsg_ignore},
        {"iteration_timeout_s", c.iteration_timeout_s},
        {"vm_device_bps", c.vm_device_bps},
        {"test_only", c.test_only},
@@ -57,6 +59,13 @@ std::string check_case_info(const CaseInfo& info) {
         !std::all_of(f.hash.begin(), f.hash.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)); }))
       return info.name + ": fixing commit '" + f.hash + "' is not a full 40-hex hash";
     if (f.subject.empty()) return info.name + ": fixing commit " + f.hash + " has no subject";
+  }
+  for (const auto& re : info.kmsg_ignore) {
+    try {
+      std::regex r(re);
+    } catch (const std::regex_error&) {
+      return info.name + ": kmsg_ignore '" + re + "' is not a valid regular expression";
+    }
   }
   std::set<std::string> names;
   for (const auto& p : info.params) {

@@ -390,7 +390,9 @@ std::string marker_for(const CaseInfo& info, uint64_t seed) {
 
 void apply_kmsg(CaseResult& r, KmsgCapture& cap, const CaseInfo& info, const RunOptions& opts) {
   auto lines = cap.collect();
-  auto splats = extract_splats(lines, opts.kmsg_ignore);
+  std::vector<std::string> ignore = opts.kmsg_ignore;
+  ignore.insert(ignore.end(), info.kmsg_ignore.begin(), info.kmsg_ignore.end());
+  auto splats = extract_splats(lines, ignore);
   for (auto& sp : splats) {
     nlohmann::json ev = sp;
     ev["type"] = "splat";
@@ -400,7 +402,6 @@ void apply_kmsg(CaseResult& r, KmsgCapture& cap, const CaseInfo& info, const Run
     r.fail(FailKind::splat, fmt::format("kernel log: [{}] {}", splats[0].cls, splats[0].title));
     if (r.failures == 0) r.failures = 1;
   }
-  (void)info;
 }
 
 }  // namespace

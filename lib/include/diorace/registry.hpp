@@ -45,6 +45,7 @@ struct CaseInfo {
   unsigned needs = 0;
   std::vector<std::string> oracles;    // "data", "kmsg", "taint", "hang"
   std::vector<std::string> detectors;  // kernel config symbols the verdict needs
+  std::vector<std::string> kmsg_ignore;  // regexes of kernel-log lines this case expects (not evidence)
   std::vector<ParamSpec> params;
   // Device profile: the scratch-disk bandwidth (bytes/s) the VM runner sets
   // when the user gives no --throttle-bps; 0 for none. Races that need a read
