@@ -19,6 +19,11 @@ std::string check_engine_ops(const EngineOps& ops) {
   if (!ops.name || !*ops.name) return "engine has no name";
   if (!ops.description) return std::string(ops.name) + ": no description";
   if (!ops.open || !ops.submit || !ops.reap || !ops.close) return std::string(ops.name) + ": missing operation";
+  if (bool(ops.caps & kCapIowqLimits) != bool(ops.set_max_workers))
+    return std::string(ops.name) + ": set_max_workers and kCapIowqLimits disagree";
+  if (bool(ops.caps & kCapEventfd) != bool(ops.set_eventfd))
+    return std::string(ops.name) + ": set_eventfd and kCapEventfd disagree";
+  if (bool(ops.caps & kCapCancel) != bool(ops.cancel)) return std::string(ops.name) + ": cancel and kCapCancel disagree";
   return {};
 }
 
@@ -138,6 +143,21 @@ unsigned Engine::reap(unsigned min, std::span<IoCompletion> out, int timeout_ms)
     }
   }
   return static_cast<unsigned>(n);
+}
+
+int Engine::set_max_workers(unsigned bounded, unsigned unbounded) {
+  if (!has(kCapIowqLimits)) throw UsageError(std::string(ops_->name) + " has no io-wq worker limits");
+  return ops_->set_max_workers(state_, bounded, unbounded);
+}
+
+int Engine::set_eventfd(int efd) {
+  if (!has(kCapEventfd)) throw UsageError(std::string(ops_->name) + " cannot signal an eventfd");
+  return ops_->set_eventfd(state_, efd);
+}
+
+int Engine::cancel(uint64_t user) {
+  if (!has(kCapCancel)) throw UsageError(std::string(ops_->name) + " cannot cancel");
+  return ops_->cancel(state_, user);
 }
 
 int64_t Engine::run_one(const IoRequest& req) {

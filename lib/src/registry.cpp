@@ -35,6 +35,7 @@ void to_json(nlohmann::json& j, const CaseInfo& c) {
        {"iteration_timeout_s", c.iteration_timeout_s},
        {"vm_device_bps", c.vm_device_bps},
        {"test_only", c.test_only},
+       {"variants", c.variants},
        {"parameters", c.params}};
 }
 
@@ -66,6 +67,11 @@ std::string check_case_info(const CaseInfo& info) {
     } catch (const std::regex_error&) {
       return info.name + ": kmsg_ignore '" + re + "' is not a valid regular expression";
     }
+  }
+  if (!info.variants.empty()) {
+    auto it = std::find_if(info.params.begin(), info.params.end(), [](const ParamSpec& p) { return p.name == "variant"; });
+    if (it == info.params.end() || !it->is_choice())
+      return info.name + ": a case with variants declares a 'variant' choice parameter";
   }
   std::set<std::string> names;
   for (const auto& p : info.params) {

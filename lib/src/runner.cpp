@@ -237,12 +237,14 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   return std::nullopt;
 }
 
-[[noreturn]] void case_child(const CaseInfo& info, const ParamValues& params, const DirectoryTarget& target,
-                             uint64_t seed, CaseStats& stats, const RunOptions& opts, int out_fd) {
+[[noreturn]] void case_child(const CaseInfo& info, const ParamValues& params, const std::string& variant,
+                             const DirectoryTarget& target, uint64_t seed, CaseStats& stats, const RunOptions& opts,
+                             int out_fd) {
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGTERM, SIG_DFL);
   CaseResult r;
   r.name = info.name;
+  r.variant = variant;
   auto send = [&](const CaseResult& res) {
     nlohmann::json j = res;
     std::string s = j.dump() + "\n";
@@ -252,7 +254,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     }
     ::_exit(0);
   };
-  CaseContext ctx{info, params, target, seed, stats, std::mt19937_64(seed)};
+  CaseContext ctx{info, params, target, seed, stats, variant, std::mt19937_64(seed)};
   std::unique_ptr<Case> c;
   auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
@@ -496,12 +498,34 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
   std::vector<CaseResult> results;
   std::optional<std::string> odirect_cache;
   bool odirect_probed = false;
+  // A matrix case becomes one job per variant, each reported separately.
+  struct Job {
+    const CaseInfo* info;
+    ParamValues values;
+    std::string variant;
+  };
+  std::vector<Job> jobs;
   for (size_t idx = 0; idx < cases.size(); ++idx) {
-    const CaseInfo& info = *cases[idx];
+    const CaseInfo* c = cases[idx];
+    if (c->variants.empty()) {
+      jobs.push_back({c, values[idx], ""});
+      continue;
+    }
+    const std::string chosen = values[idx].choice("variant");
+    for (const auto& v : c->variants) {
+      if (chosen != "all" && chosen != v) continue;
+      ParamValues pv = values[idx];
+      pv.set_choice("variant", v);
+      jobs.push_back({c, pv, v});
+    }
+  }
+  for (const auto& job : jobs) {
+    const CaseInfo& info = *job.info;
     CaseResult r;
     r.name = info.name;
+    r.variant = job.variant;
     r.seed = seed;
-    r.params = values[idx].to_json();
+    r.params = job.values.to_json();
     r.fault_injected = fault_active();
     for (const auto& d : info.detectors)
       if (!kconfig || !kconfig->enabled(d))
@@ -515,7 +539,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
       r.reason = *why;
     } else {
       if (!opts.json_path.empty()) {
-        doc["running"] = info.name;  // a VM host names the case a crash interrupted
+        doc["running"] = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
         write_run_document(opts.json_path, doc);
       }
       auto taint_before = read_taint();
@@ -530,7 +554,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
       if (pid == 0) {
         ::close(fds[0]);
         ::setpgid(0, 0);
-        case_child(info, values[idx], target, seed, stats.get(), opts, fds[1]);
+        case_child(info, job.values, job.variant, target, seed, stats.get(), opts, fds[1]);
       }
       ::setpgid(pid, pid);
       ::close(fds[1]);
@@ -544,6 +568,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
         try {
           CaseResult child = nlohmann::json::parse(last).get<CaseResult>();
           child.seed = r.seed;
+          child.variant = r.variant;
           child.params = r.params;
           child.fault_injected = r.fault_injected;
           child.detectors_missing = r.detectors_missing;

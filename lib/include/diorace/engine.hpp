@@ -21,6 +21,9 @@ enum EngineCap : unsigned {
   kCapFixedBuffers = 1u << 1,  // registered (pinned at registration) buffers
   kCapForceAsync = 1u << 2,    // punt every request to kernel workers (IOSQE_ASYNC)
   kCapSqpoll = 1u << 3,        // kernel submission-queue polling thread
+  kCapIowqLimits = 1u << 4,    // io-wq worker limits can be changed (set_max_workers)
+  kCapEventfd = 1u << 5,       // completions signal an eventfd (set_eventfd)
+  kCapCancel = 1u << 6,        // an in-flight request can be asked to cancel
 };
 
 struct IoRequest {
@@ -57,6 +60,10 @@ struct EngineOps {
   // forever). Returns the number stored in out, or -errno.
   int (*reap)(void* state, unsigned min, IoCompletion* out, unsigned max, int timeout_ms);
   void (*close)(void* state) noexcept;
+  // Optional operations, present exactly when the matching capability is.
+  int (*set_max_workers)(void* state, unsigned bounded, unsigned unbounded);
+  int (*set_eventfd)(void* state, int efd);
+  int (*cancel)(void* state, uint64_t user);
 };
 
 // All engines, validated; find_engine returns nullptr for an unknown name.
@@ -86,6 +93,12 @@ class Engine {
   // Submits one request and waits for it; returns bytes or -errno.
   int64_t run_one(const IoRequest& req);
   [[nodiscard]] uint64_t completed() const noexcept { return completed_; }
+  [[nodiscard]] bool has(EngineCap cap) const noexcept { return (ops_->caps & cap) != 0; }
+  // Optional operations; they throw UsageError when the engine lacks them
+  // and return -errno from the kernel otherwise.
+  int set_max_workers(unsigned bounded, unsigned unbounded);
+  int set_eventfd(int efd);
+  int cancel(uint64_t user);
 
  private:
   Engine(const EngineOps* ops, void* state) noexcept;

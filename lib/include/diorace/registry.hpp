@@ -52,6 +52,9 @@ struct CaseInfo {
   // to stay in flight (fork vs O_DIRECT) need a slow device (FACTS.md).
   uint64_t vm_device_bps = 0;
   double iteration_timeout_s = 120;  // hang oracle deadline per iteration
+  // A matrix case runs once per variant, each reported separately; the
+  // parameter "variant" (declared by the case, a choice) selects one.
+  std::vector<std::string> variants;
   bool test_only = false;            // hidden from "all": harness self-tests
   std::function<std::unique_ptr<class Case>()> make;
   // Optional check across parameters; throws UsageError.
@@ -74,6 +77,7 @@ struct CaseContext {
   const DirectoryTarget& target;
   uint64_t seed;
   CaseStats& stats;
+  std::string variant;  // "" for a case without variants
   std::mt19937_64 rng;
 
   [[nodiscard]] bool stop_requested() const noexcept { return stats.stop.load(std::memory_order_relaxed); }

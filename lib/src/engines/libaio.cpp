@@ -13,6 +13,7 @@ namespace {
 
 struct AioState {
   io_context_t ctx{};
+  int efd = -1;
   unsigned depth = 0;
   unsigned inflight = 0;
   std::vector<iocb> iocbs;       // one per slot
@@ -48,6 +49,7 @@ int aio_submit(void* state, const IoRequest* reqs, unsigned n) {
     else
       io_prep_pread(cb, r.fd, r.buf, r.len, static_cast<long long>(r.offset));
     cb->data = reinterpret_cast<void*>(r.user);
+    if (s->efd >= 0) io_set_eventfd(cb, s->efd);
     batch.push_back(cb);
   }
   int ret = io_submit(s->ctx, static_cast<long>(batch.size()), batch.data());
@@ -73,6 +75,21 @@ int aio_reap(void* state, unsigned min, IoCompletion* out, unsigned max, int tim
   return ret;
 }
 
+int aio_set_eventfd(void* state, int efd) {
+  static_cast<AioState*>(state)->efd = efd;
+  return 0;
+}
+
+int aio_cancel(void* state, uint64_t user) {
+  auto* s = static_cast<AioState*>(state);
+  for (auto& cb : s->iocbs) {
+    if (reinterpret_cast<uint64_t>(cb.data) != user) continue;
+    io_event ev{};
+    return io_cancel(s->ctx, &cb, &ev);  // usually -EINVAL/-EAGAIN: most requests are not cancellable
+  }
+  return -ENOENT;
+}
+
 void aio_close(void* state) noexcept {
   auto* s = static_cast<AioState*>(state);
   io_destroy(s->ctx);  // waits for in-flight requests
@@ -84,11 +101,14 @@ void aio_close(void* state) noexcept {
 extern const EngineOps libaio_engine{
     .name = "libaio",
     .description = "Linux native AIO via libaio",
-    .caps = kCapAsync,
+    .caps = kCapAsync | kCapEventfd | kCapCancel,
     .open = aio_open,
     .submit = aio_submit,
     .reap = aio_reap,
     .close = aio_close,
+    .set_max_workers = nullptr,
+    .set_eventfd = aio_set_eventfd,
+    .cancel = aio_cancel,
 };
 
 }  // namespace diorace

@@ -58,6 +58,9 @@ extern const EngineOps psync_engine{
     .submit = psync_submit,
     .reap = psync_reap,
     .close = psync_close,
+    .set_max_workers = nullptr,
+    .set_eventfd = nullptr,
+    .cancel = nullptr,
 };
 
 }  // namespace diorace

@@ -109,6 +109,24 @@ int uring_reap(void* state, unsigned min, IoCompletion* out, unsigned max, int t
   return static_cast<int>(got);
 }
 
+int uring_set_max_workers(void* state, unsigned bounded, unsigned unbounded) {
+  unsigned v[2] = {bounded, unbounded};
+  return io_uring_register_iowq_max_workers(&static_cast<UringState*>(state)->ring, v);
+}
+
+int uring_set_eventfd(void* state, int efd) {
+  return io_uring_register_eventfd(&static_cast<UringState*>(state)->ring, efd);
+}
+
+int uring_cancel(void* state, uint64_t user) {
+  auto* s = static_cast<UringState*>(state);
+  io_uring_sqe* sqe = io_uring_get_sqe(&s->ring);
+  if (!sqe) return -EBUSY;
+  io_uring_prep_cancel64(sqe, user, 0);
+  io_uring_sqe_set_data64(sqe, ~0ull);  // the cancel's own completion is reaped like any other
+  return io_uring_submit(&s->ring) < 0 ? -EIO : 0;
+}
+
 void uring_close(void* state) noexcept {
   auto* s = static_cast<UringState*>(state);
   io_uring_queue_exit(&s->ring);
@@ -120,11 +138,14 @@ void uring_close(void* state) noexcept {
 extern const EngineOps uring_engine{
     .name = "io_uring",
     .description = "io_uring via liburing (plain, fixed buffers, IOSQE_ASYNC, SQPOLL)",
-    .caps = kCapAsync | kCapFixedBuffers | kCapForceAsync | kCapSqpoll,
+    .caps = kCapAsync | kCapFixedBuffers | kCapForceAsync | kCapSqpoll | kCapIowqLimits | kCapEventfd | kCapCancel,
     .open = uring_open,
     .submit = uring_submit,
     .reap = uring_reap,
     .close = uring_close,
+    .set_max_workers = uring_set_max_workers,
+    .set_eventfd = uring_set_eventfd,
+    .cancel = uring_cancel,
 };
 
 }  // namespace diorace

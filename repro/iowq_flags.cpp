@@ -1,0 +1,234 @@
+// iowq_flags: io-wq worker state churn (seed 000).
+//
+// What races: io-wq workers change worker->flags (IO_WORKER_F_FREE/RUNNING/
+// BOUND) in io_worker_handle_work / io_wq_worker_running while
+// io_wq_activate_free_worker (io_wqe_activate_free_worker on 6.1) reads them
+// from the submitting task, with plain loads and stores: a data race that
+// KCSAN reports ("BUG: KCSAN: data-race in io_worker_handle_work /
+// io_wq_activate_free_worker"). Fixed by the set_bit()/test_bit() conversion
+// of worker->flags in io_uring/io-wq.c (v6.10 era, Breno Leitao). On a kernel
+// without KCSAN the race corrupts nothing: the case still runs its data and
+// hang oracles and says that it ran without its detector.
+//
+// How: `threads` threads, each with its own ring, submit random bursts
+// (1..max_burst) of IOSQE_ASYNC requests so every request goes to io-wq:
+// O_DIRECT and buffered 4 KiB reads of a patterned file (verified), O_DIRECT
+// writes of a new generation to the thread's own file (read back and verified
+// in the next burst), and reads from a pipe (unbounded io-wq work). Short
+// random idle gaps let workers go free and be re-activated. Every few bursts
+// a thread changes IORING_REGISTER_IOWQ_MAX_WORKERS, and now and then closes
+// its ring with requests still in flight (into a buffer kept alive and never
+// verified) and opens a new one. One iteration is `period_ms` of this.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "diorace/buffer.hpp"
+#include "diorace/engine.hpp"
+#include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/registry.hpp"
+#include "diorace/target.hpp"
+
+namespace diorace {
+namespace {
+
+constexpr size_t kBlock = 4096;
+constexpr uint64_t kSeed = 0x10ad10ad;
+constexpr uint64_t kFileSize = 1 << 20;
+constexpr unsigned kSlots = 64;
+
+class IowqFlags final : public Case {
+ public:
+  void setup(CaseContext& ctx) override {
+    const auto& p = ctx.params;
+    threads_ = static_cast<unsigned>(p.integer("threads"));
+    max_burst_ = static_cast<unsigned>(p.integer("max_burst"));
+    period_ = std::chrono::milliseconds(p.integer("period_ms"));
+    FixtureSpec shared{ctx.fixture_name("shared"), {1, 1, kSeed}, kFileSize};
+    ctx.target.ensure_fixture(shared);
+    shared_name_ = shared.name;
+    direct_ = UniqueFd::open(ctx.target.file(shared.name), O_RDONLY | O_DIRECT);
+    buffered_ = UniqueFd::open(ctx.target.file(shared.name), O_RDONLY);
+    (void)Engine::open("io_uring", {.depth = 4, .force_async = true});  // SKIP here if unsupported
+    for (unsigned t = 0; t < threads_; ++t) {
+      auto w = std::make_unique<Worker>();
+      w->index = t;
+      w->file = ctx.fixture_name(fmt::format("own{:02}", t));
+      w->fd = UniqueFd::open(ctx.target.file(w->file), O_RDWR | O_CREAT | O_DIRECT, 0644);
+      if (::ftruncate(w->fd.get(), kSlots * kBlock) < 0) throw_errno("ftruncate " + w->file);
+      int p2[2];
+      if (::pipe2(p2, O_CLOEXEC) < 0) throw_errno("pipe");
+      w->pipe_r.reset(p2[0]);
+      w->pipe_w.reset(p2[1]);
+      w->buffers = AlignedBuffer::create(2 * kSlots * kBlock, kBlock);
+      w->graveyard = AlignedBuffer::create(kSlots * kBlock, kBlock);
+      w->rng.seed(ctx.seed + t);
+      workers_.push_back(std::move(w));
+    }
+    for (auto& w : workers_) w->thread = std::thread([this, &ctx, w = w.get()] { run(ctx, *w); });
+  }
+
+  std::vector<Corruption> iterate(CaseContext& ctx, uint64_t) override {
+    auto until = std::chrono::steady_clock::now() + period_;
+    while (std::chrono::steady_clock::now() < until && !ctx.stop_requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      std::lock_guard lock(mutex_);
+      if (!found_.empty() || error_) break;
+    }
+    std::lock_guard lock(mutex_);
+    if (error_) std::rethrow_exception(error_);
+    return std::exchange(found_, {});
+  }
+
+  void teardown(CaseContext&) noexcept override {
+    stop_ = true;
+    for (auto& w : workers_)
+      if (w->thread.joinable()) w->thread.join();
+  }
+
+ private:
+  struct Worker {
+    unsigned index = 0;
+    std::string file;
+    UniqueFd fd, pipe_r, pipe_w;
+    AlignedBuffer buffers, graveyard;
+    std::mt19937_64 rng;
+    std::thread thread;
+    uint32_t generation[kSlots] = {};
+  };
+
+  enum Op : uint64_t { kDirectRead, kBufferedRead, kWrite, kReadBack, kPipe };
+  struct Pending {
+    Op op;
+    uint64_t offset;
+    unsigned slot;
+    std::byte* buf;
+  };
+
+  void run(CaseContext& ctx, Worker& w) noexcept {
+    try {
+      auto engine = Engine::open("io_uring", {.depth = 2 * kSlots, .force_async = true});
+      std::vector<unsigned> to_read_back;
+      uint64_t bursts = 0;
+      while (!stop_.load(std::memory_order_relaxed)) {
+        ++bursts;
+        if (bursts % 7 == 0) {
+          // Change the worker limits while work runs: workers exit and are
+          // re-created, flipping their flags.
+          (void)engine.set_max_workers(1 + w.rng() % 4, 1 + w.rng() % 4);
+        }
+        if (bursts % 53 == 0) {
+          // Close the ring with requests in flight; their buffers stay alive.
+          std::vector<IoRequest> doomed;
+          for (unsigned i = 0; i < 8; ++i)
+            doomed.push_back({direct_.get(), w.graveyard.data() + i * kBlock, kBlock, (w.rng() % 256) * kBlock, false, i});
+          engine.submit(doomed);
+          engine = Engine::open("io_uring", {.depth = 2 * kSlots, .force_async = true});
+          continue;
+        }
+        std::vector<IoRequest> reqs;
+        std::vector<Pending> pend;
+        auto add = [&](Op op, int fd, uint64_t off, unsigned slot, bool write, uint32_t len = kBlock) {
+          std::byte* buf = w.buffers.data() + pend.size() * kBlock;
+          reqs.push_back({fd, buf, len, off, write, pend.size()});
+          pend.push_back({op, off, slot, buf});
+        };
+        for (unsigned s : to_read_back) add(kReadBack, w.fd.get(), s * kBlock, s, false);
+        to_read_back.clear();
+        const unsigned burst = 1 + static_cast<unsigned>(w.rng() % max_burst_);
+        for (unsigned i = 0; i < burst && pend.size() < 2 * kSlots - 1; ++i) {
+          switch (w.rng() % 5) {
+            case 0:
+            case 1: add(kDirectRead, direct_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
+            case 2: add(kBufferedRead, buffered_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
+            case 3: {
+              unsigned slot = static_cast<unsigned>(w.rng() % kSlots);
+              bool taken = false;
+              for (auto& p : pend) taken |= (p.op == kWrite || p.op == kReadBack) && p.slot == slot;
+              if (taken) break;
+              add(kWrite, w.fd.get(), slot * kBlock, slot, true);
+              fill_pattern({pend.back().buf, kBlock}, {100 + w.index, ++w.generation[slot], kSeed}, slot * kBlock);
+              break;
+            }
+            default:
+              if (::write(w.pipe_w.get(), "diorace!", 8) == 8) add(kPipe, w.pipe_r.get(), 0, 0, false, 8);
+          }
+        }
+        if (reqs.empty()) continue;
+        engine.submit(reqs);
+        std::vector<IoCompletion> done(reqs.size());
+        size_t got = 0;
+        while (got < reqs.size()) got += engine.reap(1, std::span(done).subspan(got));
+        ctx.stats.ios.fetch_add(got, std::memory_order_relaxed);
+        for (const auto& c : done) {
+          const Pending& p = pend[c.user];
+          const uint32_t want = p.op == kPipe ? 8 : kBlock;
+          if (c.res != static_cast<int64_t>(want))
+            throw std::system_error(c.res < 0 ? static_cast<int>(-c.res) : EIO, std::generic_category(),
+                                    fmt::format("thread {}: io-wq request returned {} of {}", w.index, c.res, want));
+          std::vector<Corruption> bad;
+          if (p.op == kDirectRead || p.op == kBufferedRead)
+            bad = Verifier({1, 1, kSeed}, shared_name_).verify({p.buf, kBlock}, p.offset);
+          else if (p.op == kReadBack)
+            bad = Verifier({100 + w.index, w.generation[p.slot], kSeed}, w.file).verify({p.buf, kBlock}, p.offset);
+          else if (p.op == kWrite)
+            to_read_back.push_back(p.slot);
+          for (auto& b : bad) {
+            b.context = fmt::format("thread {}: {} through io-wq", w.index,
+                                    p.op == kReadBack ? "read-back of its own O_DIRECT write"
+                                    : p.op == kDirectRead ? "O_DIRECT read" : "buffered read");
+            std::lock_guard lock(mutex_);
+            found_.push_back(std::move(b));
+          }
+        }
+        // Idle a little so workers go free and must be activated again.
+        if (w.rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(w.rng() % 2000));
+      }
+    } catch (...) {
+      std::lock_guard lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
+  }
+
+  unsigned threads_ = 0, max_burst_ = 0;
+  std::chrono::milliseconds period_{1000};
+  std::string shared_name_;
+  UniqueFd direct_, buffered_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::vector<Corruption> found_;
+  std::exception_ptr error_;
+};
+
+const Registrar registrar{CaseInfo{
+    .name = "iowq_flags",
+    .summary = "io-wq worker state churn: IOSQE_ASYNC bursts, worker limit changes, rings closed in flight",
+    .races = "io_worker_handle_work / io_wq_worker_running writing worker->flags vs io_wq_activate_free_worker "
+             "reading them (KCSAN data race)",
+    .seed_thread = "000: [PATCH] io_uring/io-wq: Use set_bit() and test_bit() at worker->flags (2024)",
+    .fixed_by = {{"8a565304927fbd28c9f028c492b5c1714002cbab",
+                  "io_uring/io-wq: Use set_bit() and test_bit() at worker->flags"}},
+    .known_bad = {">= 5.1, < 6.6.35; >= 6.7, < 6.9.6 (CVE-2024-39508); only a KCSAN kernel reports it"},
+    .needs = kNeedODirect | kNeedIoUring,
+    .oracles = {"data", "kmsg", "taint", "hang"},
+    .detectors = {"CONFIG_KCSAN"},
+    .params =
+        {
+            {"threads", "submitting threads, one ring each", 8, 1, 64, {}},
+            {"max_burst", "largest burst of IOSQE_ASYNC requests", 32, 1, 64, {}},
+            {"period_ms", "length of one iteration", 1000, 100, 60000, {}},
+        },
+    .iteration_timeout_s = 120,
+    .make = [] { return std::make_unique<IowqFlags>(); },
+}};
+
+}  // namespace
+}  // namespace diorace
