@@ -85,6 +85,15 @@ int cmd_describe(const std::vector<std::string>& args) {
   std::cout << "oracles:    " << oracles << "\n";
   std::cout << "detectors:  " << (detectors.empty() ? "none (the data oracle decides)" : detectors) << "\n";
   std::cout << fmt::format("deadline:   {:.0f} s per iteration (hang oracle)\n", c->iteration_timeout_s);
+  std::cout << fmt::format("duration:   {:.0f} s by default\n", c->default_duration_s);
+  for (const auto& sig : c->own_signatures) std::cout << "own race:   /" << sig << "/\n";
+  for (const auto& p : c->probes) std::cout << "coverage:   kprobe " << p.symbol << " (" << p.meaning << ")\n";
+  if (c->vm_device_bps) std::cout << fmt::format("device:     {} bytes/s in the VM unless --throttle-bps\n", c->vm_device_bps);
+  if (!c->variants.empty()) {
+    std::string v;
+    for (const auto& x : c->variants) v += x + " ";
+    std::cout << "variants:   " << v << "(each reported separately)\n";
+  }
   std::cout << "parameters:\n";
   for (const auto& p : c->params) {
     std::string range;

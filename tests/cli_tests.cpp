@@ -78,19 +78,24 @@ TEST(Cli, RunAllPassesAndLeavesNothingOutsideTheDirectory) {
   TempDir d;
   auto before = var_tmp_diorace();
   std::string json = d.path + "/../" + fs::path(d.path).filename().string() + ".json";
-  auto r = run_diorace({"run", "all", "--dir", d.path, "--duration", "5", "--json", json});
+  auto r = run_diorace({"run", "all", "--dir", d.path, "--duration", "3", "--json", json}, 600);
   EXPECT_EQ(r.status, 0) << r.output;
   auto j = load(json);
   fs::remove(json);
   EXPECT_TRUE(j["complete"].get<bool>());
-  ASSERT_EQ(j["cases"].size(), 2u);
+  std::set<std::string> names;
   for (const auto& c : j["cases"]) {
-    EXPECT_EQ(c["outcome"], "PASS") << c.dump();
+    names.insert(c["name"].get<std::string>());
+    EXPECT_EQ(c["outcome"], "PASS") << c.dump();  // no SKIP here: root, loop devices, io_uring
     EXPECT_GT(c["iterations"].get<int>(), 0);
-    EXPECT_GT(c["forks"].get<int>(), 0);
   }
+  for (const char* n : {"dma_thread", "forkscrew", "uring_fork", "iowq_flags", "dio_wq_teardown", "aio_stress",
+                        "ipi_storm"})
+    EXPECT_TRUE(names.count(n)) << n;
   EXPECT_EQ(var_tmp_diorace(), before);
   EXPECT_EQ(count_diorace_processes(), 0);
+  EXPECT_EQ(run_command({"losetup", "-a"}).output.find("diorace"), std::string::npos);
+  EXPECT_EQ(read_file("/proc/self/mountinfo").find("diorace"), std::string::npos);
   for (const auto& e : d.entries()) EXPECT_EQ(e.rfind("diorace-", 0), 0u) << e;  // only fixtures
   // Fixtures are reused by the next run.
   auto again = run_diorace({"run", "dma_thread", "--dir", d.path, "--iterations", "3"});
@@ -292,4 +297,57 @@ TEST(Cli, MissingDetectorIsFlaggedAndPerCaseIgnoreApplies) {
   auto desc = run_diorace({"describe", "selftest_kmsg"});
   EXPECT_NE(desc.output.find("CONFIG_KCSAN"), std::string::npos);
   ::unsetenv("DIORACE_SELFTEST_KMSG");
+}
+
+// Every case's verification must be able to fail: the fault injector drops
+// the data of completed reads, and each case must FAIL with a corruption
+// report naming its file.
+TEST(Cli, EveryCaseFailsUnderFaultInjection) {
+  TempDir d;
+  auto list = nlohmann::json::parse(run_diorace({"list", "--json"}).output);
+  for (const auto& c : list) {
+    std::string name = c["name"];
+    std::string json = d.path + "/" + name + ".json";
+    std::vector<std::string> args = {"run", name, "--dir", d.path, "--iterations", "2", "--inject-fault", "drop",
+                                     "--json", json};
+    if (name == "uring_fork") args.insert(args.end(), {"--param", "variant=plain"});
+    auto r = run_diorace(args);
+    EXPECT_EQ(r.status, 1) << name << "\n" << r.output;
+    auto res = load(json)["cases"][0];
+    EXPECT_EQ(res["kind"], "corruption") << name;
+    EXPECT_EQ(res["events"][0]["type"], "corruption") << name;
+  }
+}
+
+TEST(Cli, MatrixCaseReportsEachVariant) {
+  TempDir d;
+  std::string json = d.path + "/u.json";
+  auto r = run_diorace({"run", "uring_fork", "--dir", d.path, "--iterations", "3", "--json", json});
+  EXPECT_EQ(r.status, 0) << r.output;
+  std::set<std::string> variants;
+  for (const auto& c : load(json)["cases"]) variants.insert(c["variant"].get<std::string>());
+  EXPECT_EQ(variants, (std::set<std::string>{"plain", "fixed", "async", "sqpoll"}));
+  auto one = run_diorace({"run", "uring_fork", "--dir", d.path, "--iterations", "2", "--param", "variant=fixed"});
+  EXPECT_NE(one.output.find("uring_fork[fixed]"), std::string::npos);
+  EXPECT_EQ(one.output.find("uring_fork[plain]"), std::string::npos);
+}
+
+TEST(Cli, SetUpErrorsAreReportedNotSwallowed) {
+  TempDir d;
+  // No mkfs on PATH: dio_wq_teardown says so.
+  std::string old = std::getenv("PATH") ? std::getenv("PATH") : "";
+  ::setenv("PATH", "/nonexistent", 1);
+  auto r = run_diorace({"run", "dio_wq_teardown", "--dir", d.path, "--iterations", "1"});
+  ::setenv("PATH", old.c_str(), 1);
+  EXPECT_EQ(r.status, 4) << r.output;
+  EXPECT_NE(r.output.find("mkfs.ext4 not found"), std::string::npos) << r.output;
+  auto bad = run_diorace({"run", "dio_wq_teardown", "--dir", d.path, "--param", "write_kib=6"});
+  EXPECT_EQ(bad.status, 2);
+  EXPECT_NE(bad.output.find("write_kib must be a multiple of 4"), std::string::npos);
+  auto bad2 = run_diorace({"run", "ipi_storm", "--dir", d.path, "--param", "readers=64", "--param", "read_kib=1024"});
+  EXPECT_EQ(bad2.status, 2);
+  // Nothing of dio_wq_teardown's is left: no loop device over its image, no mount.
+  auto loops = run_command({"losetup", "-a"});
+  EXPECT_EQ(loops.output.find("diorace"), std::string::npos) << loops.output;
+  EXPECT_EQ(read_file("/proc/self/mountinfo").find("diorace-dio_wq_teardown-mnt"), std::string::npos);
 }

@@ -64,6 +64,10 @@ void to_json(nlohmann::json& j, const CaseResult& r) {
        {"detectors_missing", r.detectors_missing},
        {"detectors_armed", r.detectors_missing.empty()},
        {"fault_injected", r.fault_injected},
+       {"coverage", r.coverage},
+       {"race_hits", r.race_hits},
+       {"race_hits_per_iteration", r.iterations ? static_cast<double>(r.race_hits) / static_cast<double>(r.iterations) : 0.0},
+       {"unrelated_findings", r.unrelated_findings},
        {"events", r.events}};
   if (r.first_failure_s) j["first_failure_s"] = *r.first_failure_s;
 }
@@ -85,6 +89,9 @@ void from_json(const nlohmann::json& j, CaseResult& r) {
   r.detectors_missing = j.value("detectors_missing", std::vector<std::string>{});
   r.fault_injected = j.value("fault_injected", false);
   r.events = j.value("events", nlohmann::json::array());
+  r.coverage = j.value("coverage", "");
+  r.race_hits = j.value("race_hits", uint64_t{0});
+  r.unrelated_findings = j.value("unrelated_findings", uint64_t{0});
 }
 
 int exit_code_for(const std::vector<CaseResult>& results) {
@@ -113,6 +120,14 @@ std::string summary_line(const CaseResult& r) {
     for (auto& d : r.detectors_missing) s += " " + d;
     s += "]";
   }
+  if (!r.coverage.empty()) {
+    if (r.coverage == "measured")
+      s += fmt::format(" [race hits: {} ({:.2f}/iteration)]", r.race_hits,
+                       r.iterations ? static_cast<double>(r.race_hits) / static_cast<double>(r.iterations) : 0.0);
+    else
+      s += " [coverage " + r.coverage + "]";
+  }
+  if (r.unrelated_findings) s += fmt::format(" [{} unrelated kernel report(s), see events]", r.unrelated_findings);
   if (r.fault_injected) s += " [FAULT INJECTED]";
   return s;
 }

@@ -32,7 +32,14 @@ void to_json(nlohmann::json& j, const CaseInfo& c) {
        {"oracles", c.oracles},
        {"detectors", c.detectors},
        {"kmsg_ignore", c.kmsg_ignore},
+       {"own_signatures", c.own_signatures},
+       {"probes", [&] {
+          nlohmann::json a = nlohmann::json::array();
+          for (const auto& p : c.probes) a.push_back({{"symbol", p.symbol}, {"meaning", p.meaning}});
+          return a;
+        }()},
        {"iteration_timeout_s", c.iteration_timeout_s},
+       {"default_duration_s", c.default_duration_s},
        {"vm_device_bps", c.vm_device_bps},
        {"test_only", c.test_only},
        {"variants", c.variants},
@@ -60,6 +67,13 @@ std::string check_case_info(const CaseInfo& info) {
         !std::all_of(f.hash.begin(), f.hash.end(), [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) && !std::isupper(static_cast<unsigned char>(c)); }))
       return info.name + ": fixing commit '" + f.hash + "' is not a full 40-hex hash";
     if (f.subject.empty()) return info.name + ": fixing commit " + f.hash + " has no subject";
+  }
+  for (const auto& re : info.own_signatures) {
+    try {
+      std::regex r(re);
+    } catch (const std::regex_error&) {
+      return info.name + ": own signature '" + re + "' is not a valid regular expression";
+    }
   }
   for (const auto& re : info.kmsg_ignore) {
     try {

@@ -23,6 +23,7 @@
 
 #include <fmt/format.h>
 
+#include "diorace/coverage.hpp"
 #include "diorace/engine.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
@@ -49,7 +50,6 @@ int64_t mono_ns() {
   return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
 
-constexpr double kDefaultDuration = 10.0;
 constexpr size_t kMaxEvents = 16;
 
 // CaseStats in a shared anonymous mapping, so the supervisor sees the
@@ -145,7 +145,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   po::options_description desc("run options");
   desc.add_options()
       ("dir", po::value<std::string>(), "target directory (default: a scratch directory under /var/tmp, removed after)")
-      ("duration", po::value<double>(), "seconds per case (default 10 when --iterations is not given)")
+      ("duration", po::value<double>(), "seconds per case (default: the case's own, 10 s for most, when --iterations is not given)")
       ("iterations", po::value<uint64_t>(), "iterations per case")
       ("seed", po::value<uint64_t>(), "random seed (default: from the clock, printed in results)")
       ("param", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE or CASE.NAME=VALUE (repeatable)")
@@ -155,6 +155,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
       ("kconfig", po::value<std::string>(), "config of the kernel under test (default: /proc/config.gz or /boot)")
       ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
       ("quiet,q", "print only failures and no progress")
+      ("strict-kmsg", "fail a case on any kernel report, also detector reports unrelated to its race")
       ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
       ("help,h", "help");
   po::options_description all;
@@ -186,6 +187,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   if (vm.count("kconfig")) o.kconfig_path = vm["kconfig"].as<std::string>();
   if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
   o.quiet = vm.count("quiet") > 0;
+  o.strict_kmsg = vm.count("strict-kmsg") > 0;
   if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
   return out;
 }
@@ -226,6 +228,8 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     }
     if (odirect_cache) return odirect_cache;
   }
+  if ((info.needs & kNeedLoop) && ::access("/dev/loop-control", R_OK | W_OK) != 0)
+    return std::string("loop devices unavailable: /dev/loop-control: ") + std::strerror(errno);
   if (info.needs & kNeedLibaio)
     if (auto why = engine_unavailable("libaio")) return "libaio unavailable: " + *why;
   if (info.needs & kNeedIoUring) {
@@ -239,7 +243,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
 
 [[noreturn]] void case_child(const CaseInfo& info, const ParamValues& params, const std::string& variant,
                              const DirectoryTarget& target, uint64_t seed, CaseStats& stats, const RunOptions& opts,
-                             int out_fd) {
+                             const KprobeSet* probes, int out_fd) {
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGTERM, SIG_DFL);
   CaseResult r;
@@ -271,7 +275,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     send(r);
   }
   t0 = std::chrono::steady_clock::now();
-  const double duration = opts.duration_s.value_or(opts.iterations ? 0.0 : kDefaultDuration);
+  const double duration = opts.duration_s.value_or(opts.iterations ? 0.0 : info.default_duration_s);
   try {
     for (uint64_t i = 0;; ++i) {
       if (stats.stop.load()) break;
@@ -279,7 +283,10 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
       if (duration > 0 && elapsed() >= duration) break;
       stats.iteration.store(i);
       stats.iteration_started_ns.store(mono_ns());
+      std::map<std::string, uint64_t> before;
+      if (probes) before = probes->counts();
       auto corruptions = c->iterate(ctx, i);
+      if (probes) r.race_hits += probes->race_hits(before, probes->counts());
       r.iterations = i + 1;
       if (corruptions.empty()) continue;
       if (r.failures++ == 0) r.first_failure_s = elapsed();
@@ -395,13 +402,23 @@ void apply_kmsg(CaseResult& r, KmsgCapture& cap, const CaseInfo& info, const Run
   std::vector<std::string> ignore = opts.kmsg_ignore;
   ignore.insert(ignore.end(), info.kmsg_ignore.begin(), info.kmsg_ignore.end());
   auto splats = extract_splats(lines, ignore);
+  std::vector<std::regex> own;
+  for (const auto& sig : info.own_signatures) own.emplace_back(sig);
   for (auto& sp : splats) {
+    bool is_own = false;
+    for (const auto& re : own) is_own = is_own || std::regex_search(sp.title, re) || std::regex_search(sp.text, re);
+    // A data-race report elsewhere in the kernel is a finding, not this
+    // case's verdict; every other class of report is evidence for any case.
+    sp.unrelated = sp.cls == "kcsan" && !is_own && !opts.strict_kmsg;
     nlohmann::json ev = sp;
     ev["type"] = "splat";
+    ev["own_race"] = is_own;
     r.events.push_back(ev);
-  }
-  if (!splats.empty()) {
-    r.fail(FailKind::splat, fmt::format("kernel log: [{}] {}", splats[0].cls, splats[0].title));
+    if (sp.unrelated) {
+      ++r.unrelated_findings;
+      continue;
+    }
+    r.fail(FailKind::splat, fmt::format("{}: [{}] {}", is_own ? "its own race" : "kernel log", sp.cls, sp.title));
     if (r.failures == 0) r.failures = 1;
   }
 }
@@ -542,6 +559,12 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
         doc["running"] = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
         write_run_document(opts.json_path, doc);
       }
+      std::optional<KprobeSet> probes;
+      if (!info.probes.empty()) {
+        std::string why;
+        probes = KprobeSet::create(info.probes, why);
+        r.coverage = probes ? "measured" : "unknown: " + why;
+      }
       auto taint_before = read_taint();
       std::string kmsg_why;
       auto cap = KmsgCapture::start(marker_for(info, seed), kmsg_why);
@@ -554,7 +577,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
       if (pid == 0) {
         ::close(fds[0]);
         ::setpgid(0, 0);
-        case_child(info, job.values, job.variant, target, seed, stats.get(), opts, fds[1]);
+        case_child(info, job.values, job.variant, target, seed, stats.get(), opts, probes ? &*probes : nullptr, fds[1]);
       }
       ::setpgid(pid, pid);
       ::close(fds[1]);
@@ -572,6 +595,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
           child.params = r.params;
           child.fault_injected = r.fault_injected;
           child.detectors_missing = r.detectors_missing;
+          child.coverage = r.coverage;
           r = std::move(child);
           parsed = true;
         } catch (const std::exception&) {
@@ -602,6 +626,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
       } else if (sup.interrupted && r.verdict == Verdict::pass) {
         r.reason = "interrupted: ran " + std::to_string(r.iterations) + " iterations";
       }
+      if (probes) probes->remove();
       if (cap) {
         apply_kmsg(r, *cap, info, opts);
       } else {

@@ -88,9 +88,34 @@ std::string busybox_path() {
   throw SetupError("busybox not found: install the busybox-static package");
 }
 
+// Copies a host program and the shared libraries `ldd` names for it into the
+// initramfs at the same paths (mkfs.ext4 and mkfs.xfs for the cases that make
+// filesystems in the guest: busybox's mke2fs cannot make ext4).
+bool stage_program(const std::string& root, const std::string& name) {
+  std::string path;
+  for (const char* dir : {"/usr/sbin/", "/sbin/", "/usr/bin/", "/bin/"})
+    if (::access((std::string(dir) + name).c_str(), X_OK) == 0) {
+      path = std::string(dir) + name;
+      break;
+    }
+  if (path.empty()) return false;
+  fs::create_directories(root + "/usr/sbin");
+  fs::copy_file(path, root + "/usr/sbin/" + name, fs::copy_options::overwrite_existing);
+  auto r = run_command({"ldd", path});
+  static const std::regex lib(R"((/[^ \t]+\.so[^ \t]*) \(0x)");
+  for (auto it = std::sregex_iterator(r.output.begin(), r.output.end(), lib); it != std::sregex_iterator(); ++it) {
+    std::string so = (*it)[1];
+    std::string dest = root + so;
+    std::error_code ec;
+    fs::create_directories(fs::path(dest).parent_path(), ec);
+    fs::copy_file(so, dest, fs::copy_options::skip_existing, ec);
+  }
+  return true;
+}
+
 const char* kInit = R"(#!/bin/busybox sh
 /bin/busybox --install -s /bin
-export PATH=/bin:/sbin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
@@ -368,6 +393,11 @@ int run_vm(const VmOptions& o) {
   fs::permissions(root + "/init", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
   fs::permissions(root + "/probe", fs::perms::owner_all);
   write_file(root + "/diorace-guest", "");
+  for (const char* tool : {"mkfs.ext4", "mkfs.xfs"}) (void)stage_program(root, tool);
+  if (fs::exists("/etc/mke2fs.conf")) {
+    fs::create_directories(root + "/etc");
+    fs::copy_file("/etc/mke2fs.conf", root + "/etc/mke2fs.conf");
+  }
   if (cfg) fs::copy_file(kconfig, root + "/kconfig");
   auto order = stage_modules(o, modules, cfg, root + "/modules");
   std::string order_text;

@@ -41,6 +41,9 @@ struct CaseResult {
   uint64_t ios = 0;
   std::vector<std::string> detectors_missing;  // detectors the verdict needs but the kernel lacks
   bool fault_injected = false;
+  std::string coverage;         // "" (no probes), "measured", or "unknown: why"
+  uint64_t race_hits = 0;       // coverage oracle: times the race window was reached
+  uint64_t unrelated_findings = 0;  // detector reports that are not the case's race
   nlohmann::json events = nlohmann::json::array();  // corruption reports, splats, stacks
 
   // Applies a stronger piece of evidence: FAIL beats everything else.

@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "diorace/coverage.hpp"
 #include "diorace/params.hpp"
 #include "diorace/pattern.hpp"
 
@@ -46,12 +47,19 @@ struct CaseInfo {
   std::vector<std::string> oracles;    // "data", "kmsg", "taint", "hang"
   std::vector<std::string> detectors;  // kernel config symbols the verdict needs
   std::vector<std::string> kmsg_ignore;  // regexes of kernel-log lines this case expects (not evidence)
+  // Regexes matching the reports of the case's *own* race (KCSAN function
+  // pairs, lockdep lock classes). Other KCSAN data-race reports seen during
+  // the case are unrelated findings, listed but not its verdict.
+  std::vector<std::string> own_signatures;
+  // Coverage oracle: kprobe points whose counts prove the window was reached.
+  std::vector<ProbeSpec> probes;
   std::vector<ParamSpec> params;
   // Device profile: the scratch-disk bandwidth (bytes/s) the VM runner sets
   // when the user gives no --throttle-bps; 0 for none. Races that need a read
   // to stay in flight (fork vs O_DIRECT) need a slow device (FACTS.md).
   uint64_t vm_device_bps = 0;
   double iteration_timeout_s = 120;  // hang oracle deadline per iteration
+  double default_duration_s = 10;    // when neither --duration nor --iterations is given
   // A matrix case runs once per variant, each reported separately; the
   // parameter "variant" (declared by the case, a choice) selects one.
   std::vector<std::string> variants;

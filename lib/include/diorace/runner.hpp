@@ -27,6 +27,7 @@ struct RunOptions {
   std::string kconfig_path;
   std::vector<std::string> kmsg_ignore;
   bool quiet = false;
+  bool strict_kmsg = false;  // any detector report fails the case, related or not
 };
 
 struct ParsedRun {

@@ -1,0 +1,100 @@
+#include "diorace/blockdev.hpp"
+
+#include <fcntl.h>
+#include <linux/loop.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <sstream>
+
+#include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/process.hpp"
+
+namespace diorace {
+
+LoopDevice LoopDevice::attach(const std::string& backing, bool direct_io) {
+  int err = 0;
+  auto ctl = UniqueFd::try_open("/dev/loop-control", O_RDWR, err);
+  if (!ctl) throw SkipError(std::string("loop devices unavailable: /dev/loop-control: ") + std::strerror(-err));
+  auto file = UniqueFd::open(backing, O_RDWR);
+  for (int attempt = 0; attempt < 16; ++attempt) {
+    int n = ::ioctl(ctl.get(), LOOP_CTL_GET_FREE);
+    if (n < 0) throw_errno("LOOP_CTL_GET_FREE");
+    std::string path = "/dev/loop" + std::to_string(n);
+    auto dev = UniqueFd::try_open(path, O_RDWR, err);
+    if (!dev) throw_errno(-err, "open " + path);
+    loop_config cfg{};
+    cfg.fd = static_cast<unsigned>(file.get());
+    cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | (direct_io ? LO_FLAGS_DIRECT_IO : 0);
+    std::strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), backing.c_str(), LO_NAME_SIZE - 1);
+    if (::ioctl(dev.get(), LOOP_CONFIGURE, &cfg) == 0) {
+      LoopDevice l;
+      l.path_ = path;
+      l.fd_ = dev.release();
+      return l;
+    }
+    if (errno == EBUSY) continue;  // another process took it first
+    if (errno == EINVAL && direct_io) {
+      // Direct I/O refused (backing filesystem): fall back, say so in the path's owner.
+      cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
+      if (::ioctl(dev.get(), LOOP_CONFIGURE, &cfg) == 0) {
+        LoopDevice l;
+        l.path_ = path;
+        l.fd_ = dev.release();
+        return l;
+      }
+    }
+    throw_errno("LOOP_CONFIGURE " + path + " over " + backing);
+  }
+  throw SetupError("no free loop device after 16 attempts");
+}
+
+void LoopDevice::detach() noexcept {
+  if (fd_ < 0) return;
+  for (int i = 0; i < 50; ++i) {
+    if (::ioctl(fd_, LOOP_CLR_FD, 0) == 0 || errno == ENXIO) break;
+    ::usleep(20000);  // EBUSY right after an unmount: the last opener is closing
+  }
+  ::close(fd_);
+  fd_ = -1;
+  path_.clear();
+}
+
+Mount Mount::make(const std::string& device, const std::string& dir, const std::string& fstype,
+                  const std::string& options) {
+  if (::mount(device.c_str(), dir.c_str(), fstype.c_str(), 0, options.empty() ? nullptr : options.c_str()) < 0)
+    throw_errno("mount " + device + " on " + dir + " (" + fstype + ")");
+  Mount m;
+  m.dir_ = dir;
+  return m;
+}
+
+void Mount::unmount() noexcept {
+  if (dir_.empty()) return;
+  for (int i = 0; i < 50; ++i) {
+    if (::umount2(dir_.c_str(), 0) == 0 || errno == EINVAL || errno == ENOENT) {
+      dir_.clear();
+      return;
+    }
+    ::usleep(20000);
+  }
+  ::umount2(dir_.c_str(), MNT_DETACH);
+  dir_.clear();
+}
+
+void make_filesystem(const std::string& device, const std::string& fstype, const std::string& extra_options) {
+  std::string tool = "mkfs." + fstype;
+  if (!have_program(tool)) throw SkipError(tool + " not found (install e2fsprogs/xfsprogs)");
+  std::vector<std::string> argv = {tool, fstype == "xfs" ? "-f" : "-F", "-q"};
+  std::istringstream extra(extra_options);
+  for (std::string w; extra >> w;) argv.push_back(w);
+  argv.push_back(device);
+  auto r = run_command(argv, std::chrono::seconds(300));
+  if (!r.ok()) throw SetupError(tool + " " + device + " failed: " + r.output);
+}
+
+}  // namespace diorace
