@@ -34,6 +34,7 @@
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/stress.hpp"
 #include "diorace/target.hpp"
 
 namespace diorace {
@@ -67,26 +68,12 @@ class AioStress final : public Case {
       w->rng.seed(ctx.seed * 31 + t);
       workers_.push_back(std::move(w));
     }
-    for (auto& w : workers_) w->thread = std::thread([this, &ctx, w = w.get()] { run(ctx, *w); });
+    for (auto& w : workers_) stress_.spawn([this, &ctx, w = w.get()] { run(ctx, *w); });
   }
 
-  std::vector<Corruption> iterate(CaseContext& ctx, uint64_t) override {
-    auto until = std::chrono::steady_clock::now() + period_;
-    while (std::chrono::steady_clock::now() < until && !ctx.stop_requested()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      std::lock_guard lock(mutex_);
-      if (!found_.empty() || error_) break;
-    }
-    std::lock_guard lock(mutex_);
-    if (error_) std::rethrow_exception(error_);
-    return std::exchange(found_, {});
-  }
+  std::vector<Corruption> iterate(CaseContext& ctx, uint64_t) override { return stress_.collect(ctx, period_); }
 
-  void teardown(CaseContext&) noexcept override {
-    stop_ = true;
-    for (auto& w : workers_)
-      if (w->thread.joinable()) w->thread.join();
-  }
+  void teardown(CaseContext&) noexcept override { stress_.stop(); }
 
  private:
   struct Worker {
@@ -95,7 +82,6 @@ class AioStress final : public Case {
     UniqueFd fd;
     AlignedBuffer buffers, graveyard;
     std::mt19937_64 rng;
-    std::thread thread;
     uint32_t generation[kSlots] = {};
   };
   enum Op { kRead, kEofRead, kWrite, kReadBack };
@@ -107,15 +93,14 @@ class AioStress final : public Case {
   };
 
   void report(std::vector<Corruption> bad, const std::string& what) {
-    std::lock_guard lock(mutex_);
     for (auto& b : bad) {
       b.context = what;
-      found_.push_back(std::move(b));
+      stress_.report(std::move(b));
     }
   }
 
-  void run(CaseContext& ctx, Worker& w) noexcept {
-    try {
+  void run(CaseContext& ctx, Worker& w) {
+    {
       const bool use_eventfd = w.index % 2 == 1;
       UniqueFd efd;
       auto open_engine = [&] {
@@ -130,7 +115,7 @@ class AioStress final : public Case {
       auto engine = open_engine();
       uint64_t rounds = 0;
       std::vector<unsigned> read_back;
-      while (!stop_.load(std::memory_order_relaxed)) {
+      while (!stress_.stopping()) {
         ++rounds;
         if (rounds % 41 == 0) {
           // io_destroy with requests in flight (their buffers stay alive).
@@ -191,7 +176,6 @@ class AioStress final : public Case {
           auto* buf = static_cast<const std::byte*>(reqs[c.user].buf);
           if (c.res == -ECANCELED && cancelled == 0) continue;
           if (c.res != static_cast<int64_t>(p.expect)) {
-            std::lock_guard lock(mutex_);
             Corruption bad;
             bad.file = p.op == kWrite || p.op == kReadBack ? w.file : shared_name_;
             bad.offset = p.offset;
@@ -199,7 +183,7 @@ class AioStress final : public Case {
             bad.cls = CorruptionClass::garbage;
             bad.detail = fmt::format("AIO request returned {} where {} bytes were due", c.res, p.expect);
             bad.context = fmt::format("context {}: {}", w.index, p.op == kEofRead ? "read across end of file" : "request");
-            found_.push_back(std::move(bad));
+            stress_.report(std::move(bad));
             continue;
           }
           if (p.op == kRead || p.op == kEofRead) {
@@ -214,9 +198,6 @@ class AioStress final : public Case {
           }
         }
       }
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (!error_) error_ = std::current_exception();
     }
   }
 
@@ -225,10 +206,7 @@ class AioStress final : public Case {
   std::string shared_name_;
   UniqueFd shared_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::atomic<bool> stop_{false};
-  std::mutex mutex_;
-  std::vector<Corruption> found_;
-  std::exception_ptr error_;
+  StressThreads stress_;  // last member: its threads stop before the rest is destroyed
 };
 
 const Registrar registrar{CaseInfo{

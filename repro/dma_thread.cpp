@@ -39,6 +39,7 @@
 #include "diorace/engine.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/forkrace.hpp"
 #include "diorace/forkstorm.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/target.hpp"
@@ -188,10 +189,7 @@ const Registrar registrar{CaseInfo{
     .races = "O_DIRECT read DMA (get_user_pages FOLL_GET) vs fork() write-protect + COW break by a neighbouring "
              "read into the same page: the parent loses the DMA",
     .seed_thread = "003: [RFC][PATCH v3 2/6] mm, directio: fix fork vs direct-io race (2009)",
-    .fixed_by = {{"920756a3306a35f1c08f25207d375885bef98975",
-                  "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages"},
-                 {"1ccf164ec866cb8575ab9b2e219fca875089c60e",
-                  "block: Use iov_iter_extract_pages() and page pinning in direct-io.c"}},
+    .fixed_by = kForkVsDirectIoFixes,
     .known_bad = {"< 6.3 (iomap, block devices)", "< 6.5 (fs/direct-io.c filesystems)",
                   "Debian linux-image-6.1.0-*"},
     .needs = kNeedODirect,

@@ -94,10 +94,7 @@ const Registrar registrar{CaseInfo{
     .races = "AIO O_DIRECT read DMA (FOLL_GET page refs) vs fork() write-protect + COW break by an overlapping "
              "synchronous O_DIRECT read in the parent",
     .seed_thread = "003: [RFC][PATCH v3 2/6] mm, directio: fix fork vs direct-io race (2009), forkscrew.c",
-    .fixed_by = {{"920756a3306a35f1c08f25207d375885bef98975",
-                  "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages"},
-                 {"1ccf164ec866cb8575ab9b2e219fca875089c60e",
-                  "block: Use iov_iter_extract_pages() and page pinning in direct-io.c"}},
+    .fixed_by = kForkVsDirectIoFixes,
     .known_bad = {"< 6.3 (iomap, block devices)", "< 6.5 (fs/direct-io.c filesystems)",
                   "Debian linux-image-6.1.0-*"},
     .needs = kNeedODirect | kNeedLibaio,

@@ -34,6 +34,7 @@
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/stress.hpp"
 #include "diorace/target.hpp"
 
 namespace diorace {
@@ -72,26 +73,12 @@ class IowqFlags final : public Case {
       w->rng.seed(ctx.seed + t);
       workers_.push_back(std::move(w));
     }
-    for (auto& w : workers_) w->thread = std::thread([this, &ctx, w = w.get()] { run(ctx, *w); });
+    for (auto& w : workers_) stress_.spawn([this, &ctx, w = w.get()] { run(ctx, *w); });
   }
 
-  std::vector<Corruption> iterate(CaseContext& ctx, uint64_t) override {
-    auto until = std::chrono::steady_clock::now() + period_;
-    while (std::chrono::steady_clock::now() < until && !ctx.stop_requested()) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      std::lock_guard lock(mutex_);
-      if (!found_.empty() || error_) break;
-    }
-    std::lock_guard lock(mutex_);
-    if (error_) std::rethrow_exception(error_);
-    return std::exchange(found_, {});
-  }
+  std::vector<Corruption> iterate(CaseContext& ctx, uint64_t) override { return stress_.collect(ctx, period_); }
 
-  void teardown(CaseContext&) noexcept override {
-    stop_ = true;
-    for (auto& w : workers_)
-      if (w->thread.joinable()) w->thread.join();
-  }
+  void teardown(CaseContext&) noexcept override { stress_.stop(); }
 
  private:
   struct Worker {
@@ -100,7 +87,6 @@ class IowqFlags final : public Case {
     UniqueFd fd, pipe_r, pipe_w;
     AlignedBuffer buffers, graveyard;
     std::mt19937_64 rng;
-    std::thread thread;
     uint32_t generation[kSlots] = {};
   };
 
@@ -112,12 +98,12 @@ class IowqFlags final : public Case {
     std::byte* buf;
   };
 
-  void run(CaseContext& ctx, Worker& w) noexcept {
-    try {
+  void run(CaseContext& ctx, Worker& w) {
+    {
       auto engine = Engine::open("io_uring", {.depth = 2 * kSlots, .force_async = true});
       std::vector<unsigned> to_read_back;
       uint64_t bursts = 0;
-      while (!stop_.load(std::memory_order_relaxed)) {
+      while (!stress_.stopping()) {
         ++bursts;
         if (bursts % 7 == 0) {
           // Change the worker limits while work runs: workers exit and are
@@ -184,16 +170,12 @@ class IowqFlags final : public Case {
             b.context = fmt::format("thread {}: {} through io-wq", w.index,
                                     p.op == kReadBack ? "read-back of its own O_DIRECT write"
                                     : p.op == kDirectRead ? "O_DIRECT read" : "buffered read");
-            std::lock_guard lock(mutex_);
-            found_.push_back(std::move(b));
+            stress_.report(std::move(b));
           }
         }
         // Idle a little so workers go free and must be activated again.
         if (w.rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(w.rng() % 2000));
       }
-    } catch (...) {
-      std::lock_guard lock(mutex_);
-      if (!error_) error_ = std::current_exception();
     }
   }
 
@@ -202,10 +184,7 @@ class IowqFlags final : public Case {
   std::string shared_name_;
   UniqueFd direct_, buffered_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::atomic<bool> stop_{false};
-  std::mutex mutex_;
-  std::vector<Corruption> found_;
-  std::exception_ptr error_;
+  StressThreads stress_;  // last member: its threads stop before the rest is destroyed
 };
 
 const Registrar registrar{CaseInfo{

@@ -99,10 +99,7 @@ const Registrar registrar{CaseInfo{
     .races = "io_uring O_DIRECT read DMA vs fork() write-protect + COW break by an overlapping synchronous O_DIRECT "
              "read in the parent",
     .seed_thread = "003 (the fork vs direct-io race), driven through io_uring",
-    .fixed_by = {{"920756a3306a35f1c08f25207d375885bef98975",
-                  "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages"},
-                 {"1ccf164ec866cb8575ab9b2e219fca875089c60e",
-                  "block: Use iov_iter_extract_pages() and page pinning in direct-io.c"}},
+    .fixed_by = kForkVsDirectIoFixes,
     .known_bad = {"< 6.3 (iomap, block devices), plain/async/sqpoll variants as measured",
                   "Debian linux-image-6.1.0-*"},
     .needs = kNeedODirect | kNeedIoUring | kNeedLibaio,

@@ -351,3 +351,16 @@ TEST(Cli, SetUpErrorsAreReportedNotSwallowed) {
   EXPECT_EQ(loops.output.find("diorace"), std::string::npos) << loops.output;
   EXPECT_EQ(read_file("/proc/self/mountinfo").find("diorace-dio_wq_teardown-mnt"), std::string::npos);
 }
+
+TEST(Cli, CoverageIsUnknownWithoutKprobes) {
+  TempDir d;
+  std::string json = d.path + "/c.json";
+  auto r = run_diorace({"run", "dio_wq_teardown", "--dir", d.path, "--iterations", "2", "--json", json});
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto c = load(json)["cases"][0];
+  // This machine's kernel has no kprobe events: never an error, always said.
+  if (::access("/sys/kernel/tracing/kprobe_events", W_OK) != 0)
+    EXPECT_EQ(c["coverage"].get<std::string>().rfind("unknown", 0), 0u) << c.dump();
+  else
+    EXPECT_EQ(c["coverage"], "measured");
+}

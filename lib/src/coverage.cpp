@@ -54,6 +54,11 @@ std::optional<KprobeSet> KprobeSet::create(const std::vector<ProbeSpec>& specs, 
     }
     set.specs_.push_back(s);
   }
+  if (set.counts().size() != set.specs_.size()) {
+    why = "kprobe_profile does not list diorace's probes";
+    set.remove();
+    return std::nullopt;
+  }
   return set;
 }
 
@@ -61,12 +66,19 @@ std::map<std::string, uint64_t> KprobeSet::counts() const {
   std::map<std::string, uint64_t> out;
   std::string text;
   if (!try_read_file(tracefs_ + "/kprobe_profile", text)) return out;
+  // "  EVENT  HITS  MISSES" per probe; the event name comes without its
+  // group (and with it on some kernels), so match on the name after any '/'.
   std::istringstream in(text);
   std::string name;
   uint64_t hits, misses;
   while (in >> name >> hits >> misses) {
     auto slash = name.find('/');
-    if (slash != std::string::npos && name.substr(0, slash) == group_) out[name.substr(slash + 1)] = hits;
+    if (slash != std::string::npos) {
+      if (name.substr(0, slash) != group_) continue;
+      name = name.substr(slash + 1);
+    }
+    for (const auto& s : specs_)
+      if (s.symbol == name) out[name] = hits;
   }
   return out;
 }

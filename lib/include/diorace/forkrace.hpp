@@ -18,6 +18,7 @@
 #include "diorace/engine.hpp"
 #include "diorace/forkstorm.hpp"
 #include "diorace/pattern.hpp"
+#include "diorace/registry.hpp"
 
 namespace diorace {
 
@@ -34,6 +35,13 @@ struct ForkRaceRound {
 };
 
 inline constexpr size_t kForkRaceBufferSize = 3 * 4096;
+
+// The commits that fixed fork vs O_DIRECT in mainline (page pinning for
+// O_DIRECT), shared by every case that exercises that race.
+inline const std::vector<Commit> kForkVsDirectIoFixes = {
+    {"920756a3306a35f1c08f25207d375885bef98975", "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages"},
+    {"1ccf164ec866cb8575ab9b2e219fca875089c60e", "block: Use iov_iter_extract_pages() and page pinning in direct-io.c"},
+};
 
 // Runs one round; returns what the verifier found. Throws on I/O errors.
 std::vector<Corruption> fork_race_round(Engine& async, Engine& sync, const ForkRaceRound& round);
