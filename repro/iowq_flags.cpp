@@ -12,7 +12,8 @@
 //
 // How: `threads` threads, each with its own ring, submit random bursts
 // (1..max_burst) of IOSQE_ASYNC requests so every request goes to io-wq:
-// O_DIRECT and buffered 4 KiB reads of a patterned file (verified), O_DIRECT
+// mostly NOPs and O_DIRECT 4 KiB reads of a patterned file (verified), some
+// buffered reads (verified), O_DIRECT
 // writes of a new generation to the thread's own file (read back and verified
 // in the next burst), and reads from a pipe (unbounded io-wq work). Short
 // random idle gaps let workers go free and be re-activated. Every few bursts
@@ -90,7 +91,7 @@ class IowqFlags final : public Case {
     uint32_t generation[kSlots] = {};
   };
 
-  enum Op : uint64_t { kDirectRead, kBufferedRead, kWrite, kReadBack, kPipe };
+  enum Op : uint64_t { kDirectRead, kBufferedRead, kWrite, kReadBack, kPipe, kNop };
   struct Pending {
     Op op;
     uint64_t offset;
@@ -105,12 +106,12 @@ class IowqFlags final : public Case {
       uint64_t bursts = 0;
       while (!stress_.stopping()) {
         ++bursts;
-        if (bursts % 7 == 0) {
+        if (bursts % 101 == 0) {
           // Change the worker limits while work runs: workers exit and are
           // re-created, flipping their flags.
           (void)engine.set_max_workers(1 + w.rng() % 4, 1 + w.rng() % 4);
         }
-        if (bursts % 53 == 0) {
+        if (bursts % 211 == 0) {
           // Close the ring with requests in flight; their buffers stay alive.
           std::vector<IoRequest> doomed;
           for (unsigned i = 0; i < 8; ++i)
@@ -123,18 +124,22 @@ class IowqFlags final : public Case {
         std::vector<Pending> pend;
         auto add = [&](Op op, int fd, uint64_t off, unsigned slot, bool write, uint32_t len = kBlock) {
           std::byte* buf = w.buffers.data() + pend.size() * kBlock;
-          reqs.push_back({fd, buf, len, off, write, pend.size()});
+          reqs.push_back({fd, buf, len, off, write, pend.size(), op == kNop});
           pend.push_back({op, off, slot, buf});
         };
         for (unsigned s : to_read_back) add(kReadBack, w.fd.get(), s * kBlock, s, false);
         to_read_back.clear();
         const unsigned burst = 1 + static_cast<unsigned>(w.rng() % max_burst_);
         for (unsigned i = 0; i < burst && pend.size() < 2 * kSlots - 1; ++i) {
-          switch (w.rng() % 5) {
-            case 0:
-            case 1: add(kDirectRead, direct_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
-            case 2: add(kBufferedRead, buffered_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
-            case 3: {
+          // Mostly quick work (NOPs) and short O_DIRECT reads, so workers
+          // keep going free and being activated again: the recipe that
+          // reached the race on the 6.1 KCSAN kernel.
+          switch (w.rng() % 20) {
+            case 0 ... 7: add(kNop, -1, 0, 0, false, 0); break;
+            case 8 ... 15: add(kDirectRead, direct_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
+            case 16: add(kBufferedRead, buffered_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
+            case 17:
+            case 18: {
               unsigned slot = static_cast<unsigned>(w.rng() % kSlots);
               bool taken = false;
               for (auto& p : pend) taken |= (p.op == kWrite || p.op == kReadBack) && p.slot == slot;
@@ -155,7 +160,7 @@ class IowqFlags final : public Case {
         ctx.stats.ios.fetch_add(got, std::memory_order_relaxed);
         for (const auto& c : done) {
           const Pending& p = pend[c.user];
-          const uint32_t want = p.op == kPipe ? 8 : kBlock;
+          const uint32_t want = p.op == kPipe ? 8 : p.op == kNop ? 0 : kBlock;
           if (c.res != static_cast<int64_t>(want))
             throw std::system_error(c.res < 0 ? static_cast<int>(-c.res) : EIO, std::generic_category(),
                                     fmt::format("thread {}: io-wq request returned {} of {}", w.index, c.res, want));
@@ -174,7 +179,7 @@ class IowqFlags final : public Case {
           }
         }
         // Idle a little so workers go free and must be activated again.
-        if (w.rng() % 4 == 0) std::this_thread::sleep_for(std::chrono::microseconds(w.rng() % 2000));
+        if (w.rng() % 2 == 0) std::this_thread::sleep_for(std::chrono::microseconds(w.rng() % 1000));
       }
     }
   }

@@ -33,6 +33,7 @@ struct IoRequest {
   uint64_t offset = 0;
   bool write = false;
   uint64_t user = 0;  // returned in the completion
+  bool nop = false;   // no I/O: completes with 0 (io_uring IORING_OP_NOP; at once elsewhere)
 };
 
 struct IoCompletion {

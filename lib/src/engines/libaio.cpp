@@ -38,6 +38,8 @@ int aio_open(const EngineOptions& opts, void** state) {
 int aio_submit(void* state, const IoRequest* reqs, unsigned n) {
   auto* s = static_cast<AioState*>(state);
   if (s->free_slots.empty()) return -EAGAIN;
+  for (unsigned i = 0; i < n; ++i)
+    if (reqs[i].nop) return -EOPNOTSUPP;  // AIO has no no-op request
   std::vector<iocb*> batch;
   for (unsigned i = 0; i < n && !s->free_slots.empty(); ++i) {
     unsigned slot = s->free_slots.back();

@@ -26,7 +26,11 @@ int psync_submit(void* state, const IoRequest* reqs, unsigned n) {
   auto* s = static_cast<PsyncState*>(state);
   for (unsigned i = 0; i < n; ++i) {
     const IoRequest& r = reqs[i];
-    ssize_t ret;
+    ssize_t ret = 0;
+    if (r.nop) {
+      s->done.push_back({r.user, 0});
+      continue;
+    }
     do {
       ret = r.write ? ::pwrite(r.fd, r.buf, r.len, static_cast<off_t>(r.offset))
                     : ::pread(r.fd, r.buf, r.len, static_cast<off_t>(r.offset));

@@ -63,7 +63,9 @@ int uring_submit(void* state, const IoRequest* reqs, unsigned n) {
     io_uring_sqe* sqe = io_uring_get_sqe(&s->ring);
     if (!sqe) break;
     const IoRequest& r = reqs[queued];
-    if (s->fixed) {
+    if (r.nop) {
+      io_uring_prep_nop(sqe);
+    } else if (s->fixed) {
       int idx = buffer_index(*s, r);
       if (idx < 0) return -EFAULT;
       if (r.write)
