@@ -86,6 +86,7 @@ const Registrar kmsg{CaseInfo{
     .oracles = {"kmsg"},
     .detectors = {"CONFIG_KCSAN"},  // so that the "ran without its detector" path is exercised
     .kmsg_ignore = {"diorace-selftest expected noise"},
+    .own_signatures = {"io_worker_handle_work"},  // its "own race", to exercise own vs unrelated
     .test_only = true,
     .make = [] { return std::make_unique<SelftestKmsg>(); },
 }};
