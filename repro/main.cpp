@@ -19,11 +19,16 @@
 #include "diorace/registry.hpp"
 #include "diorace/runner.hpp"
 #include "diorace/vm.hpp"
+#ifdef DIORACE_WITH_RESULTS
+#include "results_cmd.hpp"
+#endif
 
 namespace po = boost::program_options;
 using namespace diorace;
 
 namespace {
+
+std::string g_command;  // the whole command line, kept with stored runs
 
 const char* kUsage =
     "usage: diorace COMMAND [OPTIONS]\n"
@@ -34,6 +39,8 @@ const char* kUsage =
     "  vm --kernel IMAGE|--deb PKG [OPTIONS] -- run ARGS...\n"
     "                                      boot a kernel under qemu and run cases in it ('vm --help')\n"
     "  fetch-kernel PACKAGE                download and unpack a Debian kernel package into the cache\n"
+    "  results list|show|compare|export|delete   the result store ('results --help')\n"
+    "  report --html FILE [RUN...]         a self-contained HTML report from the store\n"
     "exit codes: 0 clean, 1 a case failed (kernel bug evidence), 2 usage/set-up/harness error,\n"
     "            3 vm: guest never reached the test, 4 every case skipped\n";
 
@@ -113,7 +120,16 @@ int cmd_run(const std::vector<std::string>& args) {
     std::cout << parsed.help_text;
     return 0;
   }
-  return run_cases(parsed.options);
+#ifdef DIORACE_WITH_RESULTS
+  auto recorder = make_run_recorder(parsed.options, g_command);
+  return run_cases(parsed.options, nullptr, recorder.get());
+#else
+  const auto& o = parsed.options;
+  if ((!o.store.empty() && o.store != "none") || !o.junit.empty() || !o.ktap.empty() || !o.kcidb.empty() ||
+      !o.jsonl.empty() || !o.html.empty())
+    throw UsageError("this static build keeps no result store and writes no reports (use --json)");
+  return run_cases(o);
+#endif
 }
 
 int cmd_vm(const std::vector<std::string>& args) {
@@ -143,6 +159,13 @@ int cmd_vm(const std::vector<std::string>& args) {
       ("console-log", po::value<std::string>(), "keep the guest console here (default: beside the results)")
       ("json", po::value<std::string>(), "write the guest's results (with the guest kernel's identity) here")
       ("append", po::value<std::string>(), "extra kernel command-line arguments")
+      ("store", po::value<std::string>(), "result store on the host (default: results/diorace.sqlite; 'none')")
+      ("junit", po::value<std::string>(), "write JUnit XML here")
+      ("ktap", po::value<std::string>(), "write KTAP here")
+      ("kcidb", po::value<std::string>(), "write KCIDB v5 JSON here")
+      ("jsonl", po::value<std::string>(), "write JSON lines here")
+      ("html", po::value<std::string>(), "write the HTML report of this run here")
+      ("origin", po::value<std::string>()->default_value("diorace"), "KCIDB origin")
       ("help,h", "help");
   auto vm = parse(desc, host);
   if (vm.count("help")) {
@@ -165,7 +188,15 @@ int cmd_vm(const std::vector<std::string>& args) {
   if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
   if (vm.count("append")) o.append = vm["append"].as<std::string>();
   o.guest_args = guest;
+#ifdef DIORACE_WITH_RESULTS
+  VmOutputs out;
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{{"store", &out.store}, {"junit", &out.junit}, {"ktap", &out.ktap},
+                            {"kcidb", &out.kcidb}, {"jsonl", &out.jsonl}, {"html", &out.html}, {"origin", &out.origin}})
+    if (vm.count(key)) *field = vm[key].as<std::string>();
+  return run_vm_recorded(o, out, g_command);
+#else
   return run_vm(o);
+#endif
 }
 
 int cmd_fetch_kernel(const std::vector<std::string>& args) {
@@ -188,6 +219,7 @@ int main(int argc, char** argv) {
     std::cout << "diorace " << DIORACE_VERSION << "\n";
     return 0;
   }
+  for (int i = 0; i < argc; ++i) g_command += (i ? " " : "") + std::string(argv[i]);
   std::string cmd = args[0];
   args.erase(args.begin());
   try {
@@ -196,6 +228,12 @@ int main(int argc, char** argv) {
     if (cmd == "run") return cmd_run(args);
     if (cmd == "vm") return cmd_vm(args);
     if (cmd == "fetch-kernel") return cmd_fetch_kernel(args);
+#ifdef DIORACE_WITH_RESULTS
+    if (cmd == "results") return cmd_results(args);
+    if (cmd == "report") return cmd_report(args);
+#else
+    if (cmd == "results" || cmd == "report") throw UsageError("this static build keeps no result store");
+#endif
     if (cmd == "guest-run") {
       // Inside a diorace VM guest, started by the initramfs init.
       auto plan = guest_prepare();

@@ -122,6 +122,15 @@ class ScratchDir {
 
 }  // namespace
 
+std::string utc_timestamp() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  tm t{};
+  ::gmtime_r(&ts.tv_sec, &t);
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:03d}Z", t.tm_year + 1900, t.tm_mon + 1, t.tm_mday,
+                     t.tm_hour, t.tm_min, t.tm_sec, static_cast<int>(ts.tv_nsec / 1000000));
+}
+
 std::vector<const CaseInfo*> select_cases(const std::vector<std::string>& requested) {
   const auto& reg = Registry::instance();
   std::vector<const CaseInfo*> out;
@@ -156,6 +165,13 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
       ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
       ("quiet,q", "print only failures and no progress")
       ("strict-kmsg", "fail a case on any kernel report, also detector reports unrelated to its race")
+      ("store", po::value<std::string>(), "result store: SQLite file or postgresql://... ('none': no store; default: results/diorace.sqlite)")
+      ("junit", po::value<std::string>(), "write JUnit XML here")
+      ("ktap", po::value<std::string>(), "write KTAP (TAP 13, as kselftest prints it) here")
+      ("kcidb", po::value<std::string>(), "write KCIDB v5 JSON here")
+      ("jsonl", po::value<std::string>(), "write JSON lines (one case per line) here")
+      ("html", po::value<std::string>(), "write the HTML report of this run here")
+      ("origin", po::value<std::string>(), "KCIDB origin (default: diorace)")
       ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
       ("help,h", "help");
   po::options_description all;
@@ -188,6 +204,9 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
   o.quiet = vm.count("quiet") > 0;
   o.strict_kmsg = vm.count("strict-kmsg") > 0;
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{{"store", &o.store}, {"junit", &o.junit}, {"ktap", &o.ktap}, {"kcidb", &o.kcidb},
+                            {"jsonl", &o.jsonl}, {"html", &o.html}, {"origin", &o.origin}})
+    if (vm.count(key)) *field = vm[key].as<std::string>();
   if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
   return out;
 }
@@ -465,7 +484,7 @@ void write_run_document(const std::string& path, const nlohmann::json& doc) {
   if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + tmp);
 }
 
-int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
+int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunObserver* observer) {
   // --- validation: every error here is one line and exit 2 ---
   auto cases = select_cases(opts.cases);
   check_param_names(opts, cases);
@@ -507,9 +526,11 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
                         {"system", describe_system(opts.kconfig_path)},
                         {"target", {{"dir", target.path()}, {"fs", target.fs_type()}, {"scratch", !scratch.path().empty()}}},
                         {"seed", seed},
+                        {"started_at", utc_timestamp()},
                         {"fault_injected", fault_active()},
                         {"cases", nlohmann::json::array()}};
   if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+  if (observer) observer->run_started(doc);
 
   InterruptGuard guard;
   std::vector<CaseResult> results;
@@ -555,6 +576,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
       r.verdict = Verdict::skip;
       r.reason = *why;
     } else {
+      if (observer) observer->case_started(info.name, job.variant, r.params, seed);
       if (!opts.json_path.empty()) {
         doc["running"] = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
         write_run_document(opts.json_path, doc);
@@ -657,6 +679,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
       std::fflush(stdout);
     }
     results.push_back(r);
+    if (observer) observer->case_finished(r);
     doc.erase("running");
     doc["cases"].push_back(r);
     if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
@@ -666,6 +689,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out) {
   doc["complete"] = true;
   doc["exit_code"] = code;
   if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+  if (observer) observer->run_finished(doc, code);
   if (results_out) *results_out = results;
   return code;
 }

@@ -330,7 +330,7 @@ DebianKernel fetch_debian_kernel(const std::string& package) {
   return k;
 }
 
-int run_vm(const VmOptions& o) {
+int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   // --- validation ---
   if (o.kernel.empty() == o.deb.empty()) throw UsageError("vm: give exactly one of --kernel IMAGE or --deb PACKAGE");
   if (o.guest_args.empty() || o.guest_args[0] != "run")
@@ -342,8 +342,11 @@ int run_vm(const VmOptions& o) {
   if (o.disk_size < (64 << 20)) throw UsageError("vm: --disk-size must be at least 64M");
   if (!(o.timeout_s > 0)) throw UsageError("vm: --timeout must be positive");
   for (const auto& a : o.guest_args)
-    if (a == "--dir" || a.rfind("--dir=", 0) == 0 || a == "--json" || a.rfind("--json=", 0) == 0)
-      throw UsageError("vm: the guest's --dir and --json are set by the VM runner; use vm --json for results");
+    for (const char* opt : {"--dir", "--json", "--store", "--junit", "--ktap", "--kcidb", "--jsonl", "--html", "--origin"})
+      if (a == opt || a.rfind(std::string(opt) + "=", 0) == 0)
+        throw UsageError(std::string(opt) == "--dir"
+                             ? std::string("vm: the guest's --dir is set by the VM runner (its scratch disk)")
+                             : std::string("vm: give ") + opt + " to vm, before '--': the host keeps the results");
   // The guest command line is checked here, so that a typo fails at once.
   const std::vector<std::string> run_args(o.guest_args.begin() + 1, o.guest_args.end());
   auto parsed = parse_run_args(run_args);
@@ -514,15 +517,14 @@ int run_vm(const VmOptions& o) {
   std::printf("vm: kernel %s, %s, %.1f s wall, exit %d (console: %s)\n", release.c_str(), accel.c_str(), wall, code,
               console.c_str());
   std::fflush(stdout);
-  if (!o.json_path.empty()) {
-    nlohmann::json out = doc.is_object() ? doc : nlohmann::json::object();
-    out["cases"] = cases;
-    out["exit_code"] = code;
-    out["vm"] = {{"image", image}, {"deb", o.deb}, {"accel", accel}, {"cpus", o.cpus}, {"mem_mib", o.mem_mib},
-                 {"fs", o.fs}, {"throttle_bps", throttle}, {"wall_s", wall}, {"console_log", console},
-                 {"kconfig", kconfig}, {"verdict", verdict}, {"timed_out", q.timed_out}};
-    write_run_document(o.json_path, out);
-  }
+  nlohmann::json out = doc.is_object() ? doc : nlohmann::json::object();
+  out["cases"] = cases;
+  out["exit_code"] = code;
+  out["vm"] = {{"image", image}, {"deb", o.deb}, {"accel", accel}, {"cpus", o.cpus}, {"mem_mib", o.mem_mib},
+               {"fs", o.fs}, {"throttle_bps", throttle}, {"wall_s", wall}, {"console_log", console},
+               {"kconfig", kconfig}, {"verdict", verdict}, {"timed_out", q.timed_out}};
+  if (!o.json_path.empty()) write_run_document(o.json_path, out);
+  if (doc_out) *doc_out = std::move(out);
   return code;
 }
 

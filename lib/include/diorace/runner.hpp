@@ -28,6 +28,26 @@ struct RunOptions {
   std::vector<std::string> kmsg_ignore;
   bool quiet = false;
   bool strict_kmsg = false;  // any detector report fails the case, related or not
+  // Result store and report files: handled by the program (the static guest
+  // binary has neither; the VM runner stores and reports on the host).
+  std::string store;  // "" : the default store, "none" : no store
+  std::string junit, ktap, kcidb, jsonl, html, origin = "diorace";
+};
+
+// Told about a run as it happens (the result store, report writers).
+class RunObserver {
+ public:
+  virtual ~RunObserver() = default;
+  // doc: the run document before any case (system, target, seed).
+  virtual void run_started(const nlohmann::json& doc) { (void)doc; }
+  // Before a case's process starts; returns nothing, may throw to abort the run.
+  virtual void case_started(const std::string& name, const std::string& variant, const nlohmann::json& params,
+                            uint64_t seed) {
+    (void)name, (void)variant, (void)params, (void)seed;
+  }
+  virtual void case_finished(const CaseResult& r) { (void)r; }
+  // doc: the complete run document.
+  virtual void run_finished(const nlohmann::json& doc, int exit_code) { (void)doc, (void)exit_code; }
 };
 
 struct ParsedRun {
@@ -45,7 +65,10 @@ std::vector<const struct CaseInfo*> select_cases(const std::vector<std::string>&
 
 // Validates the options (throws UsageError with one line), runs the cases,
 // prints one summary line per case and returns the exit code.
-int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out = nullptr);
+int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out = nullptr, RunObserver* observer = nullptr);
+
+// "2026-11-22T01:02:03.456Z" (UTC, milliseconds)
+std::string utc_timestamp();
 
 // Identity of the running kernel and host, for reports and the store.
 nlohmann::json describe_system(const std::string& kconfig_path);

@@ -45,7 +45,9 @@ std::string cache_dir();
 // cannot be fetched.
 DebianKernel fetch_debian_kernel(const std::string& package);
 
-int run_vm(const VmOptions& opts);
+// doc_out: the run document with the guest's identity, its cases and the
+// host's verdicts (what --json writes).
+int run_vm(const VmOptions& opts, nlohmann::json* doc_out = nullptr);
 
 // Guest side (called by the initramfs init as `diorace guest-run`): mounts
 // the scratch disk, announces itself on the result disk and returns the

@@ -1,0 +1,84 @@
+// The result store: runs, case results and their evidence, in SQLite (the
+// default, a file) or PostgreSQL (many machines writing to one place).
+//
+// Crash safety: a run's row is written when it starts and a case's row
+// before the case starts, both as INCOMPLETE, each in its own committed
+// transaction (SQLite: WAL, synchronous=FULL); they are completed afterwards.
+// A run killed with SIGKILL, or a VM whose kernel dies, leaves an INCOMPLETE
+// record and every completed case, never a damaged database.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "diorace/outcome.hpp"
+
+namespace diorace {
+
+class Database;  // one connection, dialect hidden (store/db.hpp)
+
+struct RunRow {
+  int64_t id = 0;
+  std::string started_at, finished_at, status, mode, label, host, kernel_release, kernel_version;
+  std::optional<int> exit_code;
+  int cases = 0, pass = 0, fail = 0, skip = 0, error = 0, incomplete = 0;
+};
+
+class Store {
+ public:
+  // "none" is not a store; PATH (SQLite) or postgresql://... / postgres://...
+  // Creates the database and applies the schema migrations as needed.
+  static std::unique_ptr<Store> open(const std::string& uri);
+  // The default: $DIORACE_STORE, else results/diorace.sqlite in the source
+  // tree this program was built from, else $XDG_DATA_HOME/diorace/diorace.sqlite.
+  static std::string default_uri();
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  int schema_version();
+  const std::string& uri() const noexcept { return uri_; }
+
+  // --- writing ---
+  // doc: a run document (system, target, seed, fault_injected); mode host|vm.
+  int64_t begin_run(const nlohmann::json& doc, const std::string& mode, const std::string& label,
+                    const std::string& command);
+  // Updates the kernel identity and target once known (the VM guest's).
+  void update_run_identity(int64_t run, const nlohmann::json& doc);
+  int64_t begin_case(int64_t run, const std::string& name, const std::string& variant, const nlohmann::json& params,
+                     uint64_t seed);
+  void finish_case(int64_t case_id, const CaseResult& r);
+  // A whole case at once (VM results arrive after the guest is done).
+  int64_t add_case(int64_t run, const CaseResult& r);
+  void finish_run(int64_t run, int exit_code, const nlohmann::json& vm = nlohmann::json::object());
+
+  // --- reading ---
+  std::vector<RunRow> list_runs(size_t limit = 50);
+  // The run as a run document ({"run": {...}, "system": ..., "cases": [...]});
+  // throws UsageError when there is no such run.
+  nlohmann::json load_run(int64_t run);
+  // Ids of runs whose kernel release, version, label or host matches, newest first.
+  std::vector<int64_t> runs_matching(const std::string& kernel);
+  // Removes a run and everything under it (tests, and pruning).
+  void delete_run(int64_t run);
+
+ private:
+  Store(std::string uri, std::unique_ptr<Database> db);
+  void migrate();
+  std::string uri_;
+  std::unique_ptr<Database> db_;
+};
+
+// The schema migrations compiled into this program (results/schema/*.sql).
+struct Migration {
+  int version;
+  const char* name;
+  const char* sql;
+};
+const std::vector<Migration>& schema_migrations();
+
+}  // namespace diorace

@@ -1,0 +1,390 @@
+#include "diorace/report.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <pugixml.hpp>
+
+#include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/runner.hpp"
+#include "diorace/store.hpp"
+
+namespace diorace {
+
+namespace {
+
+std::string str(const nlohmann::json& j, const char* key, std::string def = "") {
+  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : def;
+}
+std::string ptr_str(const nlohmann::json& j, const char* ptr) {
+  auto p = nlohmann::json::json_pointer(ptr);
+  return j.contains(p) && j[p].is_string() ? j[p].get<std::string>() : std::string();
+}
+
+// The evidence of a case as plain text, bounded.
+std::string evidence(const nlohmann::json& c, size_t limit = 16000) {
+  std::string out;
+  if (!c.contains("events")) return out;
+  for (const auto& ev : c["events"]) {
+    std::string type = str(ev, "type");
+    std::string body = type == "corruption" ? str(ev, "report") : str(ev, "text");
+    if (body.empty()) continue;
+    if (ev.value("unrelated", false)) type += " (unrelated finding)";
+    out += "[" + type + "] " + body + "\n";
+    if (out.size() > limit) {
+      out.resize(limit);
+      out += "\n...";
+      break;
+    }
+  }
+  return out;
+}
+
+std::string one_line(std::string s) {
+  std::replace(s.begin(), s.end(), '\n', ' ');
+  return s;
+}
+
+std::string started_at(const nlohmann::json& run) {
+  std::string s = ptr_str(run, "/run/started_at");
+  return s.empty() ? str(run, "started_at") : s;
+}
+
+// KCIDB id parts: a safe, stable text.
+std::string id_part(const std::string& s) {
+  std::string out;
+  for (char ch : s) out.push_back(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '.' ? ch : '_');
+  return out;
+}
+
+std::string test_path_part(const std::string& s) {
+  std::string out;
+  for (char ch : s) out.push_back(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ? ch : '_');
+  return out.empty() ? "_" : out;
+}
+
+bool detectors_armed(const nlohmann::json& c) {
+  return c.value("detectors_armed", c.value("detectors_missing", nlohmann::json::array()).empty());
+}
+
+}  // namespace
+
+std::string kernel_label(const nlohmann::json& run) {
+  std::string rel = ptr_str(run, "/system/kernel/release");
+  std::string label = ptr_str(run, "/run/label");
+  if (label.empty()) label = ptr_str(run, "/vm/deb");
+  if (rel.empty()) rel = label.empty() ? "unknown kernel" : label;
+  return rel;
+}
+
+std::string case_key(const nlohmann::json& c) {
+  std::string v = str(c, "variant");
+  return v.empty() ? str(c, "name") : str(c, "name") + "[" + v + "]";
+}
+
+void validate_outputs(const OutputOptions& o) {
+  static const std::regex origin_re("^[a-z0-9_]+$");
+  if (!std::regex_match(o.origin, origin_re))
+    throw UsageError("--origin '" + o.origin + "': a KCIDB origin is lower-case letters, digits and '_'");
+}
+
+// --- JUnit ---
+std::string to_junit(const std::vector<nlohmann::json>& runs) {
+  pugi::xml_document doc;
+  auto decl = doc.append_child(pugi::node_declaration);
+  decl.append_attribute("version") = "1.0";
+  decl.append_attribute("encoding") = "UTF-8";
+  auto suites = doc.append_child("testsuites");
+  suites.append_attribute("name") = "diorace";
+  int t_all = 0, f_all = 0, e_all = 0, s_all = 0;
+  double time_all = 0;
+  for (const auto& run : runs) {
+    auto suite = suites.append_child("testsuite");
+    std::string kernel = kernel_label(run);
+    suite.append_attribute("name") = ("diorace on " + kernel).c_str();
+    int tests = 0, failures = 0, errors = 0, skipped = 0;
+    double time = 0;
+    std::string ts = started_at(run);
+    if (!ts.empty()) suite.append_attribute("timestamp") = ts.substr(0, 19).c_str();
+    suite.append_attribute("hostname") = ptr_str(run, "/system/kernel/host").c_str();
+    auto props = suite.append_child("properties");
+    auto prop = [&](const char* k, const std::string& v) {
+      auto p = props.append_child("property");
+      p.append_attribute("name") = k;
+      p.append_attribute("value") = v.c_str();
+    };
+    prop("kernel.release", ptr_str(run, "/system/kernel/release"));
+    prop("kernel.version", ptr_str(run, "/system/kernel/version"));
+    prop("kconfig.digest", ptr_str(run, "/system/kconfig/digest"));
+    prop("diorace.version", ptr_str(run, "/system/diorace_version"));
+    if (run.contains("vm")) prop("vm.image", str(run["vm"], "image"));
+    for (const auto& c : run.value("cases", nlohmann::json::array())) {
+      auto tc = suite.append_child("testcase");
+      tc.append_attribute("name") = case_key(c).c_str();
+      tc.append_attribute("classname") = ("diorace." + id_part(kernel)).c_str();
+      double d = c.value("duration_s", 0.0);
+      tc.append_attribute("time") = fmt::format("{:.3f}", d).c_str();
+      time += d;
+      ++tests;
+      std::string outcome = str(c, "outcome"), reason = str(c, "reason");
+      if (!detectors_armed(c)) reason += (reason.empty() ? "" : "; ") + std::string("ran WITHOUT its race detector");
+      if (outcome == "FAIL") {
+        ++failures;
+        auto f = tc.append_child("failure");
+        f.append_attribute("message") = one_line(reason).c_str();
+        f.append_attribute("type") = str(c, "kind", "fail").c_str();
+        f.append_child(pugi::node_pcdata).set_value(evidence(c).c_str());
+      } else if (outcome == "SKIP") {
+        ++skipped;
+        tc.append_child("skipped").append_attribute("message") = one_line(reason).c_str();
+      } else if (outcome != "PASS") {
+        ++errors;
+        auto e = tc.append_child("error");
+        e.append_attribute("message") = (outcome + ": " + one_line(reason)).c_str();
+        e.append_attribute("type") = outcome.c_str();
+        e.append_child(pugi::node_pcdata).set_value(evidence(c).c_str());
+      }
+      auto out = tc.append_child("system-out");
+      out.append_child(pugi::node_pcdata).set_value(
+          fmt::format("{} iterations, {} failures, {} forks, {} I/Os, seed {}, detectors armed: {}{}",
+                      c.value("iterations", 0), c.value("failures", 0), c.value("forks", 0), c.value("ios", 0),
+                      c.contains("seed") ? c["seed"].dump() : "?",
+                      detectors_armed(c) ? "yes" : "NO (ran WITHOUT its race detector)",
+                      c.value("coverage", "") == "measured" ? fmt::format(", race hits {}", c.value("race_hits", 0))
+                                                              : "")
+              .c_str());
+    }
+    suite.append_attribute("tests") = tests;
+    suite.append_attribute("failures") = failures;
+    suite.append_attribute("errors") = errors;
+    suite.append_attribute("skipped") = skipped;
+    suite.append_attribute("time") = fmt::format("{:.3f}", time).c_str();
+    t_all += tests, f_all += failures, e_all += errors, s_all += skipped, time_all += time;
+  }
+  suites.append_attribute("tests") = t_all;
+  suites.append_attribute("failures") = f_all;
+  suites.append_attribute("errors") = e_all;
+  suites.append_attribute("skipped") = s_all;
+  suites.append_attribute("time") = fmt::format("{:.3f}", time_all).c_str();
+  std::ostringstream os;
+  doc.save(os, "  ");
+  return os.str();
+}
+
+// --- KTAP: TAP version 13 as kselftest prints it, one line per case ---
+std::string to_ktap(const std::vector<nlohmann::json>& runs) {
+  std::ostringstream os;
+  size_t n = 0;
+  for (const auto& run : runs) n += run.value("cases", nlohmann::json::array()).size();
+  os << "TAP version 13\n1.." << n << "\n";
+  size_t i = 0;
+  for (const auto& run : runs) {
+    os << "# diorace " << ptr_str(run, "/system/diorace_version") << " on " << kernel_label(run) << " ("
+       << ptr_str(run, "/system/kernel/version") << ")\n";
+    for (const auto& c : run.value("cases", nlohmann::json::array())) {
+      ++i;
+      std::string outcome = str(c, "outcome"), reason = one_line(str(c, "reason"));
+      std::string name = "diorace: " + case_key(c);
+      if (runs.size() > 1) name += " on " + kernel_label(run);
+      std::string directive;
+      if (outcome == "SKIP") directive = " # SKIP " + reason;
+      os << (outcome == "PASS" || outcome == "SKIP" ? "ok " : "not ok ") << i << " " << name << directive << "\n";
+      if (outcome == "FAIL") os << "# FAIL (" << str(c, "kind") << "): " << reason << "\n";
+      if (outcome == "ERROR" || outcome == "INCOMPLETE") os << "# " << outcome << ": " << reason << "\n";
+      if (!detectors_armed(c)) os << "# ran WITHOUT its race detector\n";
+      std::istringstream ev(evidence(c, 4000));
+      for (std::string line; std::getline(ev, line);) os << "#   " << line << "\n";
+    }
+  }
+  return os.str();
+}
+
+// --- KCIDB v5 ---
+nlohmann::json to_kcidb(const std::vector<nlohmann::json>& runs, const std::string& origin) {
+  nlohmann::json out = {{"version", {{"major", 5}, {"minor", 0}}},
+                        {"checkouts", nlohmann::json::array()},
+                        {"builds", nlohmann::json::array()},
+                        {"tests", nlohmann::json::array()}};
+  std::set<std::string> checkouts, builds;
+  for (const auto& run : runs) {
+    std::string release = ptr_str(run, "/system/kernel/release");
+    std::string version = ptr_str(run, "/system/kernel/version");
+    std::string digest = ptr_str(run, "/system/kconfig/digest");
+    std::string kernel = kernel_label(run);
+    // diorace tests kernels it did not build: the checkout is the kernel's
+    // identity (release + version), the build its image and config.
+    std::string checkout_id = origin + ":" + id_part(release.empty() ? kernel : release) + "-" +
+                              fmt::format("{:016x}", std::hash<std::string>{}(version));
+    std::string build_id = checkout_id + "-" + id_part(digest.empty() ? "unknown-config" : digest.substr(0, 16));
+    if (checkouts.insert(checkout_id).second) {
+      nlohmann::json co = {{"id", checkout_id}, {"origin", origin}, {"valid", true},
+                           {"comment", "Linux " + kernel + (version.empty() ? "" : " " + version)}};
+      out["checkouts"].push_back(co);
+    }
+    if (builds.insert(build_id).second) {
+      nlohmann::json b = {{"id", build_id}, {"checkout_id", checkout_id}, {"origin", origin}, {"status", "PASS"},
+                          {"comment", "kernel image under test: " + kernel}};
+      b["architecture"] = "x86_64";
+      if (!digest.empty()) b["config_name"] = "sha256:" + digest;
+      nlohmann::json misc = nlohmann::json::object();
+      if (run.contains("/system/kconfig/detectors"_json_pointer))
+        misc["detectors"] = run["/system/kconfig/detectors"_json_pointer];
+      if (run.contains("vm")) misc["vm_image"] = str(run["vm"], "image");
+      b["misc"] = misc;
+      out["builds"].push_back(b);
+    }
+    std::string stamp = started_at(run);
+    // Unique across a fleet: the host, the run's start, and the store's id.
+    std::string run_part = id_part(ptr_str(run, "/system/kernel/host")) + "-" + id_part(stamp);
+    if (run.contains("/run/id"_json_pointer)) run_part += "-" + std::to_string(run["/run/id"_json_pointer].get<int64_t>());
+    for (const auto& c : run.value("cases", nlohmann::json::array())) {
+      std::string outcome = str(c, "outcome");
+      std::string status = outcome == "INCOMPLETE" ? "MISS" : outcome;  // harness never finished: MISS
+      std::string path = "diorace." + test_path_part(str(c, "name"));
+      if (!str(c, "variant").empty()) path += "." + test_path_part(str(c, "variant"));
+      nlohmann::json t = {{"id", origin + ":" + run_part + "-" + id_part(case_key(c))},
+                          {"build_id", build_id},
+                          {"origin", origin},
+                          {"path", path},
+                          {"status", status},
+                          {"duration", c.value("duration_s", 0.0)},
+                          {"waived", false}};
+      std::string cs = str(c, "started_at", stamp);
+      if (!cs.empty()) t["start_time"] = cs;
+      std::string reason = str(c, "reason");
+      if (!detectors_armed(c)) reason += (reason.empty() ? "" : "; ") + std::string("ran WITHOUT its race detector");
+      if (!reason.empty()) t["comment"] = reason;
+      std::string ev = evidence(c, 16000);
+      if (!ev.empty()) t["log_excerpt"] = ev.substr(0, 16384);
+      nlohmann::json misc = {{"iterations", c.value("iterations", 0)},
+                             {"failures", c.value("failures", 0)},
+                             {"kind", str(c, "kind")},
+                             {"forks", c.value("forks", 0)},
+                             {"ios", c.value("ios", 0)},
+                             {"detectors_armed", detectors_armed(c)},
+                             {"fault_injected", c.value("fault_injected", false)},
+                             {"race_hits", c.value("race_hits", 0)},
+                             {"params", c.value("params", nlohmann::json::object())}};
+      if (c.contains("first_failure_s") && c["first_failure_s"].is_number())
+        misc["first_failure_s"] = c["first_failure_s"];
+      t["misc"] = misc;
+      std::string host = ptr_str(run, "/system/kernel/host");
+      t["environment"] = {{"comment", host.empty() ? std::string("diorace") : host},
+                          {"misc", {{"target", run.value("target", nlohmann::json::object())}}}};
+      out["tests"].push_back(t);
+    }
+  }
+  // KCIDB allows no nulls anywhere.
+  std::function<void(nlohmann::json&)> drop_nulls = [&](nlohmann::json& j) {
+    if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end();) {
+        if (it->is_null()) it = j.erase(it);
+        else drop_nulls(*it++);
+      }
+    } else if (j.is_array()) {
+      for (auto& x : j) drop_nulls(x);
+    }
+  };
+  drop_nulls(out);
+  return out;
+}
+
+// --- JSON lines: one object per case, with its run's identity ---
+std::string to_jsonl(const std::vector<nlohmann::json>& runs) {
+  std::string out;
+  for (const auto& run : runs) {
+    for (const auto& c : run.value("cases", nlohmann::json::array())) {
+      nlohmann::json line = c;
+      line["kernel"] = run.contains("system") ? run["system"].value("kernel", nlohmann::json::object())
+                                              : nlohmann::json::object();
+      line["kernel_label"] = kernel_label(run);
+      if (run.contains("run")) line["run"] = run["run"];
+      out += line.dump() + "\n";
+    }
+  }
+  return out;
+}
+
+// --- comparison ---
+namespace {
+std::string aggregate(const std::vector<std::string>& outcomes) {
+  if (std::count(outcomes.begin(), outcomes.end(), "FAIL")) return "FAIL";
+  if (std::count(outcomes.begin(), outcomes.end(), "PASS")) return "PASS";
+  return outcomes.empty() ? "" : outcomes.front();
+}
+std::map<std::string, std::vector<std::string>> outcomes_by_case(const std::vector<nlohmann::json>& runs) {
+  std::map<std::string, std::vector<std::string>> m;
+  for (const auto& run : runs)
+    for (const auto& c : run.value("cases", nlohmann::json::array())) m[case_key(c)].push_back(str(c, "outcome"));
+  return m;
+}
+}  // namespace
+
+nlohmann::json compare_runs(const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b) {
+  auto ma = outcomes_by_case(a), mb = outcomes_by_case(b);
+  std::set<std::string> keys;
+  for (auto& [k, v] : ma) keys.insert(k);
+  for (auto& [k, v] : mb) keys.insert(k);
+  nlohmann::json out = {{"fixed", nlohmann::json::array()},   {"regressed", nlohmann::json::array()},
+                        {"new", nlohmann::json::array()},     {"gone", nlohmann::json::array()},
+                        {"still_failing", nlohmann::json::array()}, {"unchanged", nlohmann::json::array()},
+                        {"changed", nlohmann::json::array()}};
+  for (const auto& k : keys) {
+    std::string oa = ma.count(k) ? aggregate(ma[k]) : "", ob = mb.count(k) ? aggregate(mb[k]) : "";
+    nlohmann::json row = {{"case", k}, {"a", oa}, {"b", ob}};
+    if (oa.empty()) out["new"].push_back(row);
+    else if (ob.empty()) out["gone"].push_back(row);
+    else if (oa == "FAIL" && ob == "PASS") out["fixed"].push_back(row);
+    else if (oa == "PASS" && ob == "FAIL") out["regressed"].push_back(row);
+    else if (oa == "FAIL" && ob == "FAIL") out["still_failing"].push_back(row);
+    else if (oa == ob) out["unchanged"].push_back(row);
+    else out["changed"].push_back(row);
+  }
+  return out;
+}
+
+std::string format_comparison(const nlohmann::json& cmp, const std::string& a_name, const std::string& b_name) {
+  std::ostringstream os;
+  os << "compare A = " << a_name << "  ->  B = " << b_name << "\n";
+  auto section = [&](const char* key, const char* title) {
+    for (const auto& row : cmp[key])
+      os << fmt::format("{:<14} {:<24} {:<10} -> {}\n", title, row["case"].get<std::string>(),
+                        row["a"].get<std::string>().empty() ? "-" : row["a"].get<std::string>(),
+                        row["b"].get<std::string>().empty() ? "-" : row["b"].get<std::string>());
+  };
+  section("regressed", "REGRESSED");
+  section("fixed", "FIXED");
+  section("new", "NEW");
+  section("still_failing", "STILL FAILING");
+  section("changed", "CHANGED");
+  section("gone", "GONE");
+  section("unchanged", "unchanged");
+  os << fmt::format("{} regressed, {} fixed, {} new, {} still failing, {} changed, {} gone, {} unchanged\n",
+                    cmp["regressed"].size(), cmp["fixed"].size(), cmp["new"].size(), cmp["still_failing"].size(),
+                    cmp["changed"].size(), cmp["gone"].size(), cmp["unchanged"].size());
+  return os.str();
+}
+
+namespace {
+void write_text(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp";
+  write_file(tmp, text);
+  if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + tmp);
+}
+}  // namespace
+
+void write_outputs(const std::vector<nlohmann::json>& runs, const OutputOptions& o) {
+  if (!o.junit.empty()) write_text(o.junit, to_junit(runs));
+  if (!o.ktap.empty()) write_text(o.ktap, to_ktap(runs));
+  if (!o.kcidb.empty()) write_text(o.kcidb, to_kcidb(runs, o.origin).dump(2) + "\n");
+  if (!o.jsonl.empty()) write_text(o.jsonl, to_jsonl(runs));
+  if (!o.html.empty()) write_text(o.html, to_html(runs));
+}
+
+}  // namespace diorace

@@ -1,0 +1,333 @@
+#include "diorace/store.hpp"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+
+#include <fmt/format.h>
+
+#include "diorace/error.hpp"
+#include "diorace/runner.hpp"
+#include "schema_sql.hpp"  // generated from results/schema/*.sql
+#include "store/db.hpp"
+
+namespace diorace {
+
+namespace {
+
+using Value = Database::Value;
+
+std::string text(const std::optional<std::string>& v) { return v.value_or(""); }
+int64_t integer(const std::optional<std::string>& v) { return v ? std::stoll(*v) : 0; }
+double real(const std::optional<std::string>& v) { return v ? std::stod(*v) : 0.0; }
+
+std::string dialect_sql(const std::string& sql, const std::string& dialect) {
+  std::string out = sql;
+  auto replace_all = [&](const std::string& from, const std::string& to) {
+    for (size_t p = 0; (p = out.find(from, p)) != std::string::npos; p += to.size()) out.replace(p, from.size(), to);
+  };
+  if (dialect == "postgresql") {
+    replace_all("%ID%", "BIGSERIAL PRIMARY KEY");
+    replace_all("%REAL%", "DOUBLE PRECISION");
+  } else {
+    replace_all("%ID%", "INTEGER PRIMARY KEY AUTOINCREMENT");
+    replace_all("%REAL%", "REAL");
+  }
+  return out;
+}
+
+bool is_postgres_uri(const std::string& uri) {
+  return uri.rfind("postgresql://", 0) == 0 || uri.rfind("postgres://", 0) == 0;
+}
+
+std::string sys(const nlohmann::json& doc, const char* ptr) {
+  auto p = nlohmann::json::json_pointer(ptr);
+  return doc.contains(p) && doc[p].is_string() ? doc[p].get<std::string>() : std::string();
+}
+
+std::string seed_text(const nlohmann::json& doc) {
+  if (!doc.contains("seed")) return "";
+  const auto& s = doc["seed"];
+  return s.is_string() ? s.get<std::string>() : s.dump();
+}
+
+}  // namespace
+
+const std::vector<Migration>& schema_migrations() {
+  static const std::vector<Migration> m(std::begin(kSchemaMigrations), std::end(kSchemaMigrations));
+  return m;
+}
+
+std::string Store::default_uri() {
+  if (const char* env = std::getenv("DIORACE_STORE"); env && *env) return env;
+#ifdef DIORACE_SOURCE_DIR
+  {
+    std::error_code ec;
+    std::filesystem::path results = std::filesystem::path(DIORACE_SOURCE_DIR) / "results";
+    if (std::filesystem::is_directory(results, ec) && ::access(results.c_str(), W_OK) == 0)
+      return (results / "diorace.sqlite").string();
+  }
+#endif
+  std::string base;
+  if (const char* x = std::getenv("XDG_DATA_HOME"); x && *x)
+    base = x;
+  else if (const char* h = std::getenv("HOME"); h && *h)
+    base = std::string(h) + "/.local/share";
+  else
+    base = "/var/tmp";
+  return base + "/diorace/diorace.sqlite";
+}
+
+std::unique_ptr<Store> Store::open(const std::string& uri) {
+  if (uri.empty() || uri == "none") throw UsageError("--store: no store given");
+  std::unique_ptr<Database> db;
+  if (is_postgres_uri(uri)) {
+    db = open_postgresql(uri);
+  } else {
+    std::filesystem::path p(uri);
+    std::error_code ec;
+    if (p.has_parent_path() && !std::filesystem::is_directory(p.parent_path(), ec)) {
+      // Only the default location is created; a user's typo is an error.
+      if (uri != default_uri() || !std::filesystem::create_directories(p.parent_path(), ec))
+        throw UsageError("--store " + uri + ": directory " + p.parent_path().string() + " does not exist");
+    }
+    if (std::filesystem::is_directory(p, ec)) throw UsageError("--store " + uri + ": is a directory");
+    db = open_sqlite(uri);
+  }
+  std::unique_ptr<Store> s(new Store(uri, std::move(db)));
+  s->migrate();
+  return s;
+}
+
+Store::Store(std::string uri, std::unique_ptr<Database> db) : uri_(std::move(uri)), db_(std::move(db)) {}
+Store::~Store() = default;
+
+int Store::schema_version() {
+  auto rows = db_->query("SELECT MAX(version) FROM schema_version");
+  return rows.empty() || !rows[0][0] ? 0 : static_cast<int>(integer(rows[0][0]));
+}
+
+void Store::migrate() {
+  db_->exec_script("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)");
+  const int newest = schema_migrations().empty() ? 0 : schema_migrations().back().version;
+  if (schema_version() >= newest) return;
+  Transaction tx(*db_);
+  db_->lock_schema();
+  int have = schema_version();  // again, under the lock: another process may have migrated
+  if (have > newest)
+    throw SetupError(fmt::format("store {}: schema version {} is newer than this diorace ({})", uri_, have, newest));
+  for (const auto& m : schema_migrations()) {
+    if (m.version <= have) continue;
+    db_->exec_script(dialect_sql(m.sql, db_->dialect()));
+    db_->query("INSERT INTO schema_version (version, applied_at) VALUES ($1, $2)",
+               {Value{int64_t{m.version}}, Value{utc_timestamp()}});
+  }
+  tx.commit();
+}
+
+int64_t Store::begin_run(const nlohmann::json& doc, const std::string& mode, const std::string& label,
+                         const std::string& command) {
+  Transaction tx(*db_);
+  auto rows = db_->query(
+      "INSERT INTO runs (started_at, status, mode, label, command, diorace_version, fault_injected, seed) "
+      "VALUES ($1, 'INCOMPLETE', $2, $3, $4, $5, $6, $7) RETURNING id",
+      {utc_timestamp(), mode, label, command, sys(doc, "/system/diorace_version"),
+       int64_t{doc.value("fault_injected", false) ? 1 : 0}, seed_text(doc)});
+  int64_t id = integer(rows.at(0).at(0));
+  tx.commit();
+  update_run_identity(id, doc);
+  return id;
+}
+
+void Store::update_run_identity(int64_t run, const nlohmann::json& doc) {
+  if (!doc.is_object() || !doc.contains("system")) return;
+  std::string detectors = doc.contains("/system/kconfig/detectors"_json_pointer)
+                              ? doc["/system/kconfig/detectors"_json_pointer].dump()
+                              : std::string("{}");
+  std::string kind, path, fs, device;
+  if (doc.contains("target")) {
+    const auto& t = doc["target"];
+    kind = t.value("kind", std::string(t.contains("dir") ? "dir" : ""));
+    path = t.value("dir", std::string());
+    fs = t.value("fs", std::string());
+    device = t.value("device", std::string());
+  }
+  Transaction tx(*db_);
+  db_->query(
+      "UPDATE runs SET host=$1, kernel_release=$2, kernel_version=$3, kernel_cmdline=$4, kconfig_digest=$5, "
+      "detectors=$6, target_kind=$7, target_path=$8, target_fs=$9, target_device=$10, seed=$11, "
+      "diorace_version=$12 WHERE id=$13",
+      {sys(doc, "/system/kernel/host"), sys(doc, "/system/kernel/release"), sys(doc, "/system/kernel/version"),
+       sys(doc, "/system/kernel/cmdline"), sys(doc, "/system/kconfig/digest"), detectors, kind, path, fs, device,
+       seed_text(doc), sys(doc, "/system/diorace_version"), run});
+  tx.commit();
+}
+
+int64_t Store::begin_case(int64_t run, const std::string& name, const std::string& variant,
+                          const nlohmann::json& params, uint64_t seed) {
+  Transaction tx(*db_);
+  auto rows = db_->query(
+      "INSERT INTO case_results (run_id, name, variant, outcome, params, seed, started_at) "
+      "VALUES ($1, $2, $3, 'INCOMPLETE', $4, $5, $6) RETURNING id",
+      {run, name, variant, params.dump(), std::to_string(seed), utc_timestamp()});
+  int64_t id = integer(rows.at(0).at(0));
+  tx.commit();
+  return id;
+}
+
+void Store::finish_case(int64_t case_id, const CaseResult& r) {
+  Transaction tx(*db_);
+  nlohmann::json missing = r.detectors_missing;
+  double rate = r.iterations ? static_cast<double>(r.failures) / static_cast<double>(r.iterations) : 0.0;
+  db_->query(
+      "UPDATE case_results SET outcome=$1, kind=$2, reason=$3, params=$4, seed=$5, iterations=$6, failures=$7, "
+      "failure_rate=$8, duration_s=$9, first_failure_s=$10, forks=$11, ios=$12, detectors_armed=$13, "
+      "detectors_missing=$14, coverage=$15, race_hits=$16, unrelated_findings=$17, fault_injected=$18, "
+      "finished_at=$19 WHERE id=$20",
+      {std::string(to_string(r.verdict)), r.kind == FailKind::none ? std::string() : std::string(to_string(r.kind)),
+       r.reason, r.params.dump(), std::to_string(r.seed), static_cast<int64_t>(r.iterations),
+       static_cast<int64_t>(r.failures), rate, r.duration_s,
+       r.first_failure_s ? Value{*r.first_failure_s} : Value{}, static_cast<int64_t>(r.forks),
+       static_cast<int64_t>(r.ios), int64_t{r.detectors_missing.empty() ? 1 : 0}, missing.dump(), r.coverage,
+       static_cast<int64_t>(r.race_hits), static_cast<int64_t>(r.unrelated_findings),
+       int64_t{r.fault_injected ? 1 : 0}, utc_timestamp(), case_id});
+  db_->query("DELETE FROM events WHERE case_id=$1", {case_id});
+  int64_t seq = 0;
+  for (const auto& ev : r.events) {
+    std::string cls = ev.value("class", std::string(ev.value("cls", std::string())));
+    std::string body = ev.value("report", std::string(ev.value("text", std::string())));
+    db_->query("INSERT INTO events (case_id, seq, type, class, text, data) VALUES ($1, $2, $3, $4, $5, $6)",
+               {case_id, seq++, ev.value("type", std::string("note")), cls, body, ev.dump()});
+  }
+  tx.commit();
+}
+
+int64_t Store::add_case(int64_t run, const CaseResult& r) {
+  int64_t id = begin_case(run, r.name, r.variant, r.params, r.seed);
+  finish_case(id, r);
+  return id;
+}
+
+void Store::finish_run(int64_t run, int exit_code, const nlohmann::json& vm) {
+  Transaction tx(*db_);
+  db_->query("UPDATE runs SET status='COMPLETE', exit_code=$1, finished_at=$2, vm=$3 WHERE id=$4",
+             {int64_t{exit_code}, utc_timestamp(), vm.dump(), run});
+  tx.commit();
+}
+
+std::vector<RunRow> Store::list_runs(size_t limit) {
+  auto rows = db_->query(
+      "SELECT r.id, r.started_at, r.finished_at, r.status, r.exit_code, r.mode, r.label, r.host, r.kernel_release, "
+      "r.kernel_version, "
+      "(SELECT COUNT(*) FROM case_results c WHERE c.run_id=r.id), "
+      "(SELECT COUNT(*) FROM case_results c WHERE c.run_id=r.id AND c.outcome='PASS'), "
+      "(SELECT COUNT(*) FROM case_results c WHERE c.run_id=r.id AND c.outcome='FAIL'), "
+      "(SELECT COUNT(*) FROM case_results c WHERE c.run_id=r.id AND c.outcome='SKIP'), "
+      "(SELECT COUNT(*) FROM case_results c WHERE c.run_id=r.id AND c.outcome='ERROR'), "
+      "(SELECT COUNT(*) FROM case_results c WHERE c.run_id=r.id AND c.outcome='INCOMPLETE') "
+      "FROM runs r ORDER BY r.id DESC LIMIT $1",
+      {static_cast<int64_t>(limit)});
+  std::vector<RunRow> out;
+  for (const auto& row : rows) {
+    RunRow r;
+    r.id = integer(row[0]);
+    r.started_at = text(row[1]);
+    r.finished_at = text(row[2]);
+    r.status = text(row[3]);
+    if (row[4]) r.exit_code = static_cast<int>(integer(row[4]));
+    r.mode = text(row[5]);
+    r.label = text(row[6]);
+    r.host = text(row[7]);
+    r.kernel_release = text(row[8]);
+    r.kernel_version = text(row[9]);
+    r.cases = static_cast<int>(integer(row[10]));
+    r.pass = static_cast<int>(integer(row[11]));
+    r.fail = static_cast<int>(integer(row[12]));
+    r.skip = static_cast<int>(integer(row[13]));
+    r.error = static_cast<int>(integer(row[14]));
+    r.incomplete = static_cast<int>(integer(row[15]));
+    out.push_back(std::move(r));
+  }
+  return out;
+}
+
+nlohmann::json Store::load_run(int64_t run) {
+  auto rr = db_->query(
+      "SELECT id, started_at, finished_at, status, exit_code, mode, label, host, kernel_release, kernel_version, "
+      "kernel_cmdline, kconfig_digest, detectors, diorace_version, target_kind, target_path, target_fs, "
+      "target_device, seed, fault_injected, command, vm FROM runs WHERE id=$1",
+      {run});
+  if (rr.empty()) throw UsageError(fmt::format("no run {} in the store {}", run, uri_));
+  const auto& r = rr[0];
+  nlohmann::json doc;
+  doc["run"] = {{"id", integer(r[0])}, {"started_at", text(r[1])}, {"finished_at", text(r[2])},
+                {"status", text(r[3])}, {"mode", text(r[5])}, {"label", text(r[6])}, {"command", text(r[20])}};
+  if (r[4]) doc["exit_code"] = integer(r[4]);
+  doc["complete"] = text(r[3]) == "COMPLETE";
+  nlohmann::json detectors = nlohmann::json::parse(text(r[12]).empty() ? "{}" : text(r[12]));
+  doc["system"] = {{"kernel",
+                    {{"host", text(r[7])}, {"release", text(r[8])}, {"version", text(r[9])}, {"cmdline", text(r[10])}}},
+                   {"kconfig", {{"digest", text(r[11])}, {"detectors", detectors}}},
+                   {"diorace_version", text(r[13])}};
+  doc["target"] = {{"kind", text(r[14])}, {"dir", text(r[15])}, {"fs", text(r[16])}, {"device", text(r[17])}};
+  doc["seed"] = text(r[18]);
+  doc["fault_injected"] = integer(r[19]) != 0;
+  std::string vm = text(r[21]);
+  if (!vm.empty() && vm != "{}") doc["vm"] = nlohmann::json::parse(vm);
+  auto cases = db_->query(
+      "SELECT id, name, variant, outcome, kind, reason, params, seed, iterations, failures, duration_s, "
+      "first_failure_s, forks, ios, detectors_missing, coverage, race_hits, unrelated_findings, fault_injected, "
+      "started_at, finished_at FROM case_results WHERE run_id=$1 ORDER BY id",
+      {run});
+  doc["cases"] = nlohmann::json::array();
+  for (const auto& c : cases) {
+    nlohmann::json j = {{"name", text(c[1])},
+                        {"variant", text(c[2])},
+                        {"outcome", text(c[3])},
+                        {"kind", text(c[4])},
+                        {"reason", text(c[5])},
+                        {"params", nlohmann::json::parse(text(c[6]).empty() ? "{}" : text(c[6]))},
+                        {"seed", std::stoull(text(c[7]).empty() ? "0" : text(c[7]))},
+                        {"iterations", integer(c[8])},
+                        {"failures", integer(c[9])},
+                        {"duration_s", real(c[10])},
+                        {"forks", integer(c[12])},
+                        {"ios", integer(c[13])},
+                        {"detectors_missing", nlohmann::json::parse(text(c[14]).empty() ? "[]" : text(c[14]))},
+                        {"coverage", text(c[15])},
+                        {"race_hits", integer(c[16])},
+                        {"unrelated_findings", integer(c[17])},
+                        {"fault_injected", integer(c[18]) != 0},
+                        {"started_at", text(c[19])},
+                        {"finished_at", text(c[20])}};
+    if (c[11]) j["first_failure_s"] = real(c[11]);
+    j["detectors_armed"] = j["detectors_missing"].empty();
+    j["events"] = nlohmann::json::array();
+    for (const auto& e : db_->query("SELECT data FROM events WHERE case_id=$1 ORDER BY seq", {integer(c[0])}))
+      j["events"].push_back(nlohmann::json::parse(text(e[0]).empty() ? "{}" : text(e[0])));
+    doc["cases"].push_back(std::move(j));
+  }
+  return doc;
+}
+
+std::vector<int64_t> Store::runs_matching(const std::string& kernel) {
+  std::vector<int64_t> ids;
+  for (const auto& row : db_->query("SELECT id FROM runs WHERE kernel_release=$1 OR kernel_version=$1 OR label=$1 "
+                                    "OR host=$1 ORDER BY id DESC",
+                                    {kernel}))
+    ids.push_back(integer(row[0]));
+  return ids;
+}
+
+void Store::delete_run(int64_t run) {
+  Transaction tx(*db_);
+  db_->query("DELETE FROM events WHERE case_id IN (SELECT id FROM case_results WHERE run_id=$1)", {run});
+  db_->query("DELETE FROM case_results WHERE run_id=$1", {run});
+  db_->query("DELETE FROM runs WHERE id=$1", {run});
+  tx.commit();
+}
+
+}  // namespace diorace

@@ -1,0 +1,236 @@
+// Integration tests of the result store and the reports: the real program,
+// its SQLite store, and the outputs checked by independent tools (xmllint
+// with a JUnit schema, Perl's TAP::Parser, Python's jsonschema, headless
+// Chromium).
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <sstream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "diorace/fd.hpp"
+#include "diorace/process.hpp"
+
+using namespace diorace;
+namespace fs = std::filesystem;
+
+namespace {
+
+CommandResult run_diorace(std::vector<std::string> args, int timeout_s = 240) {
+  args.insert(args.begin(), DIORACE_BIN);
+  return run_command(args, std::chrono::seconds(timeout_s));
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    path = "/var/tmp/diorace-cli-XXXXXX";
+    if (!::mkdtemp(path.data())) throw std::runtime_error("mkdtemp");
+  }
+  ~TempDir() { fs::remove_all(path); }
+};
+
+nlohmann::json show(const std::string& store, int run) {
+  auto r = run_diorace({"results", "show", std::to_string(run), "--json", "--store", store});
+  if (r.status != 0) return nullptr;
+  return nlohmann::json::parse(r.output, nullptr, false);
+}
+
+std::vector<pid_t> descendants(pid_t pid) {
+  std::vector<pid_t> out;
+  std::string kids;
+  if (!try_read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children", kids)) return out;
+  std::istringstream is(kids);
+  for (pid_t k; is >> k;) {
+    out.push_back(k);
+    for (auto g : descendants(k)) out.push_back(g);
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Results, RunsAreStoredListedAndShown) {
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  auto r = run_diorace({"run", "dma_thread", "selftest_panic", "--iterations", "2", "--store", store, "-q"});
+  EXPECT_EQ(r.status, 0) << r.output;  // selftest_panic SKIPs outside a guest
+  EXPECT_NE(r.output.find("results stored as run 1"), std::string::npos) << r.output;
+  auto list = run_diorace({"results", "list", "--store", store});
+  EXPECT_EQ(list.status, 0) << list.output;
+  EXPECT_NE(list.output.find("COMPLETE"), std::string::npos) << list.output;
+  auto doc = show(store, 1);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["run"]["status"], "COMPLETE");
+  EXPECT_FALSE(doc["system"]["kernel"]["release"].get<std::string>().empty());
+  ASSERT_EQ(doc["cases"].size(), 2u);
+  EXPECT_EQ(doc["cases"][0]["outcome"], "PASS");
+  EXPECT_EQ(doc["cases"][1]["outcome"], "SKIP");
+  EXPECT_NE(doc["run"]["command"].get<std::string>().find("--iterations 2"), std::string::npos);
+  // Bad input: one line, exit 2.
+  auto none = run_diorace({"results", "show", "99", "--store", store});
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.output.find("no run 99"), std::string::npos) << none.output;
+  auto missing = run_diorace({"results", "list", "--store", d.path + "/nope.sqlite"});
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.output.find("no such store"), std::string::npos) << missing.output;
+  auto baddir = run_diorace({"run", "dma_thread", "--iterations", "1", "--store", "/nonexistent/x.sqlite"});
+  EXPECT_EQ(baddir.status, 2) << baddir.output;
+  auto badorigin = run_diorace({"run", "dma_thread", "--iterations", "1", "--store", "none", "--kcidb", d.path + "/k",
+                            "--origin", "Bad Origin"});
+  EXPECT_EQ(badorigin.status, 2) << badorigin.output;
+}
+
+// A run killed with SIGKILL half-way leaves a readable store: the run and the
+// case that was running INCOMPLETE, every completed case kept.
+TEST(Results, SigkillLeavesIncompleteRecordsAndAReadableStore) {
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    int null = ::open("/dev/null", O_WRONLY);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    ::execl(DIORACE_BIN, DIORACE_BIN, "run", "dma_thread", "forkscrew", "--duration", "6", "--store", store.c_str(),
+            "-q", static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  bool killed = false;
+  auto t0 = std::chrono::steady_clock::now();
+  while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!fs::exists(store)) continue;
+    auto doc = show(store, 1);
+    if (!doc.is_object() || doc["cases"].size() < 2 || doc["cases"][0]["outcome"] != "PASS") continue;
+    // The second case is running: kill the run and its case process at once.
+    auto kids = descendants(pid);
+    ::kill(pid, SIGKILL);
+    for (auto k : kids) ::kill(k, SIGKILL);
+    killed = true;
+    break;
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  ASSERT_TRUE(killed) << "the second case never started";
+  EXPECT_TRUE(WIFSIGNALED(st));
+  auto doc = show(store, 1);
+  ASSERT_TRUE(doc.is_object());
+  EXPECT_EQ(doc["run"]["status"], "INCOMPLETE");
+  ASSERT_EQ(doc["cases"].size(), 2u);
+  EXPECT_EQ(doc["cases"][0]["name"], "dma_thread");
+  EXPECT_EQ(doc["cases"][0]["outcome"], "PASS");
+  EXPECT_GT(doc["cases"][0]["iterations"].get<int>(), 0);
+  EXPECT_EQ(doc["cases"][1]["name"], "forkscrew");
+  EXPECT_EQ(doc["cases"][1]["outcome"], "INCOMPLETE");
+  auto check = run_command({"/usr/bin/python3", "-c",
+                            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
+                            "print(c.execute('PRAGMA integrity_check').fetchone()[0])",
+                            store});
+  EXPECT_EQ(check.output, "ok\n") << check.output;
+  auto list = run_diorace({"results", "list", "--store", store});
+  EXPECT_NE(list.output.find("INCOMPLETE"), std::string::npos) << list.output;
+  // The next run appends to the same store.
+  auto next = run_diorace({"run", "dma_thread", "--iterations", "1", "--store", store, "-q"});
+  EXPECT_EQ(next.status, 0) << next.output;
+  EXPECT_NE(next.output.find("run 2"), std::string::npos) << next.output;
+}
+
+TEST(Results, ExportsValidateAgainstTheirSchemas) {
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  // FAIL (fault injection), SKIP (panic case outside a guest), FAIL hang.
+  auto r = run_diorace({"run", "dma_thread", "selftest_panic", "selftest_hang", "--iterations", "2", "--inject-fault",
+                    "flip", "--iteration-timeout", "2", "--store", store, "--junit", d.path + "/run.xml", "-q"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  auto e = run_diorace({"results", "export", "--store", store, "--junit", d.path + "/j.xml", "--ktap", d.path + "/k.tap",
+                    "--kcidb", d.path + "/k.json", "--jsonl", d.path + "/j.jsonl", "--origin", "diorace_test"});
+  ASSERT_EQ(e.status, 0) << e.output;
+  for (const char* f : {"/run.xml", "/j.xml"}) {
+    auto x = run_command({"xmllint", "--noout", "--schema", DIORACE_SOURCE_DIR "/tests/schemas/junit.xsd", d.path + f});
+    EXPECT_EQ(x.status, 0) << x.output;
+  }
+  std::string junit = read_file(d.path + "/j.xml");
+  EXPECT_NE(junit.find("type=\"corruption\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("type=\"hang\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<skipped"), std::string::npos) << junit;
+  auto tap = run_command({"perl", "-MTAP::Parser", "-e",
+                          "local $/; open F, $ARGV[0] or die; my $p = TAP::Parser->new({tap => <F>}); "
+                          "while (my $r = $p->next) {} my @e = $p->parse_errors; print \"$_\\n\" for @e; "
+                          "printf \"tests %d failed %d skipped %d version %d\\n\", $p->tests_run, "
+                          "scalar($p->failed), scalar($p->skipped), $p->version; exit(@e ? 1 : 0)",
+                          d.path + "/k.tap"});
+  EXPECT_EQ(tap.status, 0) << tap.output;
+  EXPECT_NE(tap.output.find("tests 3 failed 2 skipped 1 version 13"), std::string::npos) << tap.output;
+  auto kcidb = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py",
+                            DIORACE_SOURCE_DIR "/tests/schemas/kcidb-v5.schema.json", d.path + "/k.json"});
+  EXPECT_EQ(kcidb.status, 0) << kcidb.output;
+  EXPECT_NE(kcidb.output.find("3 tests"), std::string::npos) << kcidb.output;
+  // The validator itself refuses what KCIDB refuses: a null.
+  auto k = nlohmann::json::parse(read_file(d.path + "/k.json"));
+  k["tests"][0]["comment"] = nullptr;
+  write_file(d.path + "/bad.json", k.dump());
+  auto bad = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py",
+                          DIORACE_SOURCE_DIR "/tests/schemas/kcidb-v5.schema.json", d.path + "/bad.json"});
+  EXPECT_NE(bad.status, 0) << bad.output;
+  std::istringstream lines(read_file(d.path + "/j.jsonl"));
+  int n = 0;
+  for (std::string line; std::getline(lines, line); ++n) EXPECT_TRUE(nlohmann::json::parse(line).contains("outcome"));
+  EXPECT_EQ(n, 3);
+}
+
+TEST(Results, CompareTwoNightsNamesFixedAndRegressed) {
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  // Night 1: both cases "fail" (fault injection); night 2: clean.
+  EXPECT_EQ(run_diorace({"run", "dma_thread", "forkscrew", "--iterations", "2", "--inject-fault", "flip", "--store",
+                     store, "-q"}).status, 1);
+  EXPECT_EQ(run_diorace({"run", "dma_thread", "forkscrew", "--iterations", "2", "--store", store, "-q"}).status, 0);
+  auto c = run_diorace({"results", "compare", "--run", "1", "--run", "2", "--store", store, "--json"});
+  ASSERT_EQ(c.status, 0) << c.output;
+  auto j = nlohmann::json::parse(c.output);
+  ASSERT_EQ(j["comparison"]["fixed"].size(), 2u) << c.output;
+  EXPECT_EQ(j["comparison"]["regressed"].size(), 0u);
+  auto back = run_diorace({"results", "compare", "--run", "2", "--run", "1", "--store", store, "--fail-on-regression"});
+  EXPECT_EQ(back.status, 1) << back.output;
+  EXPECT_NE(back.output.find("REGRESSED"), std::string::npos) << back.output;
+  auto bad = run_diorace({"results", "compare", "--kernel", "no-such-kernel", "--kernel", "x", "--store", store});
+  EXPECT_EQ(bad.status, 2) << bad.output;
+}
+
+TEST(Results, HtmlReportRendersInHeadlessChromium) {
+  ASSERT_TRUE(have_program("chromium")) << "chromium is installed by ci/setup";
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  run_diorace({"run", "dma_thread", "forkscrew", "--iterations", "2", "--inject-fault", "flip", "--store", store, "-q"});
+  run_diorace({"run", "dma_thread", "forkscrew", "--iterations", "2", "--store", store, "-q"});
+  const std::string html = d.path + "/report.html";
+  auto r = run_diorace({"report", "--html", html, "--store", store});
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::vector<std::string> chrome = {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                                     "--disable-sync", "--user-data-dir=" + d.path + "/profile"};
+  auto dom_cmd = chrome;
+  dom_cmd.insert(dom_cmd.end(), {"--dump-dom", "file://" + html + "#first-failure"});
+  auto dom = run_command(dom_cmd, std::chrono::seconds(120));
+  EXPECT_NE(dom.output.find("data-rendered=\"ok\""), std::string::npos) << dom.output.substr(0, 3000);
+  EXPECT_NE(dom.output.find("<div id=\"errors\"></div>"), std::string::npos) << "script errors in the page";
+  EXPECT_NE(dom.output.find("class=\"cell FAIL\""), std::string::npos);
+  EXPECT_NE(dom.output.find("<circle"), std::string::npos) << "no detection-time plot";
+  // The first failure's details, one click away, hold its corruption report.
+  EXPECT_NE(dom.output.find("[corruption]"), std::string::npos);
+  const std::string shot = std::string(DIORACE_BUILD_DIR) + "/report-screenshot.png";
+  fs::remove(shot);
+  auto shot_cmd = chrome;
+  shot_cmd.insert(shot_cmd.end(), {"--window-size=1200,900", "--screenshot=" + shot, "file://" + html});
+  auto s = run_command(shot_cmd, std::chrono::seconds(120));
+  ASSERT_TRUE(fs::exists(shot)) << s.output;
+  EXPECT_GT(fs::file_size(shot), 5000u);
+}

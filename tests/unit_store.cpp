@@ -1,0 +1,150 @@
+// The result store (SQLite) and the report formats, on synthetic results.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "diorace/report.hpp"
+#include "diorace/store.hpp"
+
+using namespace diorace;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempStore {
+  std::string dir, path;
+  TempStore() {
+    dir = "/var/tmp/diorace-store-XXXXXX";
+    if (!::mkdtemp(dir.data())) throw std::runtime_error("mkdtemp");
+    path = dir + "/s.sqlite";
+  }
+  ~TempStore() { fs::remove_all(dir); }
+};
+
+nlohmann::json system_doc(const std::string& release) {
+  return {{"system",
+           {{"kernel", {{"release", release}, {"version", "#1 SMP"}, {"host", "box"}, {"cmdline", "ro"}}},
+            {"kconfig", {{"digest", "abcdef0123456789"}, {"detectors", {{"CONFIG_KCSAN", "n"}}}}},
+            {"diorace_version", "0.1.0"}}},
+          {"target", {{"dir", "/tmp/x"}, {"fs", "ext4"}}},
+          {"seed", 42}};
+}
+
+CaseResult result(const std::string& name, Verdict v, FailKind k = FailKind::none) {
+  CaseResult r;
+  r.name = name;
+  r.verdict = v;
+  r.kind = k;
+  r.iterations = 10;
+  r.duration_s = 1.5;
+  r.seed = 42;
+  if (v == Verdict::fail) {
+    r.failures = 3;
+    r.first_failure_s = 0.25;
+    r.reason = "3 of 10 iterations corrupted";
+    r.events.push_back({{"type", "corruption"}, {"class", "fill_byte"}, {"report", "file f offset 0x200: expected 01 got fa"}});
+  }
+  if (v == Verdict::skip) r.reason = "O_DIRECT is not supported";
+  return r;
+}
+
+}  // namespace
+
+TEST(Store, MigratesOnceAndRecordsVersion) {
+  TempStore t;
+  auto s = Store::open(t.path);
+  const int newest = schema_migrations().back().version;
+  EXPECT_EQ(s->schema_version(), newest);
+  s.reset();
+  auto again = Store::open(t.path);  // no second application (would fail: tables exist)
+  EXPECT_EQ(again->schema_version(), newest);
+}
+
+TEST(Store, RoundTripsARunWithItsCasesAndEvents) {
+  TempStore t;
+  auto s = Store::open(t.path);
+  int64_t run = s->begin_run(system_doc("6.1.0-50-cloud-amd64"), "host", "", "diorace run all");
+  int64_t c1 = s->begin_case(run, "dma_thread", "", {{"workers", 40}}, 42);
+  auto listed = s->list_runs();
+  ASSERT_EQ(listed.size(), 1u);
+  EXPECT_EQ(listed[0].status, "INCOMPLETE");
+  EXPECT_EQ(listed[0].incomplete, 1);
+  s->finish_case(c1, result("dma_thread", Verdict::fail, FailKind::corruption));
+  s->add_case(run, result("forkscrew", Verdict::skip));
+  s->finish_run(run, 1);
+  auto doc = s->load_run(run);
+  EXPECT_EQ(doc["run"]["status"], "COMPLETE");
+  EXPECT_EQ(doc["exit_code"], 1);
+  EXPECT_EQ(doc["system"]["kernel"]["release"], "6.1.0-50-cloud-amd64");
+  ASSERT_EQ(doc["cases"].size(), 2u);
+  EXPECT_EQ(doc["cases"][0]["outcome"], "FAIL");
+  EXPECT_EQ(doc["cases"][0]["kind"], "corruption");
+  EXPECT_DOUBLE_EQ(doc["cases"][0]["first_failure_s"].get<double>(), 0.25);
+  EXPECT_EQ(doc["cases"][0]["events"][0]["class"], "fill_byte");
+  EXPECT_EQ(doc["cases"][1]["outcome"], "SKIP");
+  EXPECT_EQ(s->runs_matching("6.1.0-50-cloud-amd64"), std::vector<int64_t>{run});
+  EXPECT_THROW(s->load_run(run + 100), std::exception);
+}
+
+TEST(Store, ABadLocationIsAClearError) {
+  EXPECT_THROW(Store::open("/nonexistent-dir/x.sqlite"), std::exception);
+  EXPECT_THROW(Store::open("none"), std::exception);
+}
+
+TEST(Reports, CompareNamesFixedRegressedAndNew) {
+  auto a = system_doc("6.1");
+  a["cases"] = {result("dma_thread", Verdict::fail, FailKind::corruption), result("forkscrew", Verdict::fail),
+                result("aio_stress", Verdict::pass), result("ipi_storm", Verdict::pass)};
+  auto b = system_doc("6.12");
+  b["cases"] = {result("dma_thread", Verdict::pass), result("forkscrew", Verdict::pass),
+                result("aio_stress", Verdict::fail, FailKind::splat), result("ipi_storm", Verdict::pass),
+                result("uring_fork", Verdict::pass)};
+  auto cmp = compare_runs({a}, {b});
+  ASSERT_EQ(cmp["fixed"].size(), 2u);
+  EXPECT_EQ(cmp["fixed"][0]["case"], "dma_thread");
+  EXPECT_EQ(cmp["fixed"][1]["case"], "forkscrew");
+  ASSERT_EQ(cmp["regressed"].size(), 1u);
+  EXPECT_EQ(cmp["regressed"][0]["case"], "aio_stress");
+  ASSERT_EQ(cmp["new"].size(), 1u);
+  EXPECT_EQ(cmp["unchanged"].size(), 1u);
+  // Several runs of one kernel: one failure makes the case FAIL there.
+  auto a2 = system_doc("6.1");
+  a2["cases"] = {result("ipi_storm", Verdict::fail, FailKind::splat)};
+  auto cmp2 = compare_runs({a, a2}, {b});
+  EXPECT_EQ(cmp2["fixed"].size(), 3u);
+}
+
+TEST(Reports, FormatsCarryEveryOutcome) {
+  auto d = system_doc("6.1");
+  CaseResult inc = result("iowq_flags", Verdict::incomplete);
+  CaseResult err = result("aio_stress", Verdict::error);
+  err.reason = "set-up failed: io_setup: EAGAIN";
+  CaseResult nodet = result("dio_wq_teardown", Verdict::pass);
+  nodet.detectors_missing = {"CONFIG_PROVE_LOCKING"};
+  d["cases"] = {result("dma_thread", Verdict::fail, FailKind::corruption), result("forkscrew", Verdict::skip), err, inc,
+                nodet};
+  std::string junit = to_junit({d});
+  EXPECT_NE(junit.find("<failure message=\"3 of 10 iterations corrupted\" type=\"corruption\""), std::string::npos) << junit;
+  EXPECT_NE(junit.find("<skipped message=\"O_DIRECT is not supported\""), std::string::npos);
+  EXPECT_NE(junit.find("errors=\"2\""), std::string::npos);
+  EXPECT_NE(junit.find("ran WITHOUT its race detector"), std::string::npos);
+  std::string tap = to_ktap({d});
+  EXPECT_EQ(tap.rfind("TAP version 13\n1..5\n", 0), 0u) << tap;
+  EXPECT_NE(tap.find("not ok 1 diorace: dma_thread"), std::string::npos);
+  EXPECT_NE(tap.find("ok 2 diorace: forkscrew # SKIP O_DIRECT is not supported"), std::string::npos);
+  EXPECT_NE(tap.find("not ok 4 diorace: iowq_flags"), std::string::npos);
+  auto k = to_kcidb({d}, "diorace_ci");
+  EXPECT_EQ(k["version"]["major"], 5);
+  ASSERT_EQ(k["tests"].size(), 5u);
+  EXPECT_EQ(k["tests"][0]["status"], "FAIL");
+  EXPECT_EQ(k["tests"][3]["status"], "MISS");
+  for (const auto& t : k["tests"]) EXPECT_EQ(t["id"].get<std::string>().rfind("diorace_ci:", 0), 0u);
+  EXPECT_EQ(to_jsonl({d}).size() > 0, true);
+  std::string html = to_html({d});
+  EXPECT_NE(html.find("id=\"matrix\""), std::string::npos);
+  // Data cannot close the script element.
+  auto evil = system_doc("</script><script>alert(1)</script>");
+  evil["cases"] = nlohmann::json::array();
+  EXPECT_EQ(to_html({evil}).find("</script><script>alert"), std::string::npos);
+}
