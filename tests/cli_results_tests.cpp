@@ -90,9 +90,7 @@ TEST(Results, RunsAreStoredListedAndShown) {
 
 // A run killed with SIGKILL half-way leaves a readable store: the run and the
 // case that was running INCOMPLETE, every completed case kept.
-TEST(Results, SigkillLeavesIncompleteRecordsAndAReadableStore) {
-  TempDir d;
-  const std::string store = d.path + "/s.sqlite";
+void kill_half_way_and_check(const std::string& store, int run) {
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -107,8 +105,8 @@ TEST(Results, SigkillLeavesIncompleteRecordsAndAReadableStore) {
   auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (!fs::exists(store)) continue;
-    auto doc = show(store, 1);
+    if (store.find("://") == std::string::npos && !fs::exists(store)) continue;
+    auto doc = show(store, run);
     if (!doc.is_object() || doc["cases"].size() < 2 || doc["cases"][0]["outcome"] != "PASS") continue;
     // The second case is running: kill the run and its case process at once.
     auto kids = descendants(pid);
@@ -121,7 +119,7 @@ TEST(Results, SigkillLeavesIncompleteRecordsAndAReadableStore) {
   ::waitpid(pid, &st, 0);
   ASSERT_TRUE(killed) << "the second case never started";
   EXPECT_TRUE(WIFSIGNALED(st));
-  auto doc = show(store, 1);
+  auto doc = show(store, run);
   ASSERT_TRUE(doc.is_object());
   EXPECT_EQ(doc["run"]["status"], "INCOMPLETE");
   ASSERT_EQ(doc["cases"].size(), 2u);
@@ -130,6 +128,12 @@ TEST(Results, SigkillLeavesIncompleteRecordsAndAReadableStore) {
   EXPECT_GT(doc["cases"][0]["iterations"].get<int>(), 0);
   EXPECT_EQ(doc["cases"][1]["name"], "forkscrew");
   EXPECT_EQ(doc["cases"][1]["outcome"], "INCOMPLETE");
+}
+
+TEST(Results, SigkillLeavesIncompleteRecordsAndAReadableStore) {
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  kill_half_way_and_check(store, 1);
   auto check = run_command({"/usr/bin/python3", "-c",
                             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); "
                             "print(c.execute('PRAGMA integrity_check').fetchone()[0])",
@@ -233,4 +237,81 @@ TEST(Results, HtmlReportRendersInHeadlessChromium) {
   auto s = run_command(shot_cmd, std::chrono::seconds(120));
   ASSERT_TRUE(fs::exists(shot)) << s.output;
   EXPECT_GT(fs::file_size(shot), 5000u);
+}
+
+// PostgreSQL: the same store behaviour against a real server (ci/postgres
+// starts one on loopback; ci/test exports DIORACE_TEST_PG).
+namespace {
+struct PgDatabase {
+  std::string admin, uri, name;
+  PgDatabase() {
+    const char* base = std::getenv("DIORACE_TEST_PG");
+    if (!base || !*base) return;
+    admin = base;
+    name = "diorace_t" + std::to_string(::getpid()) + "_" + std::to_string(counter()++);
+    auto r = run_command({"psql", admin, "-qc", "CREATE DATABASE " + name});
+    if (r.status != 0) throw std::runtime_error("CREATE DATABASE: " + r.output);
+    uri = admin.substr(0, admin.rfind('/') + 1) + name;
+  }
+  ~PgDatabase() {
+    if (!name.empty()) run_command({"psql", admin, "-qc", "DROP DATABASE IF EXISTS " + name + " WITH (FORCE)"});
+  }
+  static int& counter() {
+    static int c = 0;
+    return c;
+  }
+};
+}  // namespace
+
+TEST(ResultsPostgres, SigkillLeavesIncompleteRecords) {
+  PgDatabase db;
+  if (db.uri.empty()) GTEST_SKIP() << "DIORACE_TEST_PG is not set (ci/test sets it)";
+  kill_half_way_and_check(db.uri, 1);
+}
+
+TEST(ResultsPostgres, ConcurrentRunsOnAFreshDatabaseKeepEveryRecord) {
+  PgDatabase db;
+  if (db.uri.empty()) GTEST_SKIP() << "DIORACE_TEST_PG is not set (ci/test sets it)";
+  // Six runs start at once against an empty database: they race to create
+  // the schema and then write their rows side by side.
+  constexpr int kRuns = 6;
+  std::vector<pid_t> pids;
+  for (int i = 0; i < kRuns; ++i) {
+    pid_t pid = ::fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      ::execl(DIORACE_BIN, DIORACE_BIN, "run", "dma_thread", "forkscrew", "selftest_panic", "--iterations", "3",
+              "--store", db.uri.c_str(), "-q", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    pids.push_back(pid);
+  }
+  for (auto pid : pids) {
+    int st = 0;
+    ::waitpid(pid, &st, 0);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "status " << st;
+  }
+  auto list = run_diorace({"results", "list", "--json", "--store", db.uri});
+  ASSERT_EQ(list.status, 0) << list.output;
+  auto runs = nlohmann::json::parse(list.output);
+  ASSERT_EQ(runs.size(), static_cast<size_t>(kRuns));
+  for (const auto& r : runs) {
+    EXPECT_EQ(r["status"], "COMPLETE");
+    EXPECT_EQ(r["cases"], 3);
+    EXPECT_EQ(r["pass"], 2);
+    EXPECT_EQ(r["skip"], 1);
+  }
+  auto ver = run_command({"psql", db.uri, "-qtAc", "SELECT COUNT(*), MAX(version) FROM schema_version"});
+  EXPECT_EQ(ver.output, "1|1\n") << "the schema was applied once";
+  TempDir d;
+  auto e = run_diorace({"results", "export", "--store", db.uri, "--kernel", runs[0]["kernel_release"], "--kcidb",
+                        d.path + "/k.json"});
+  ASSERT_EQ(e.status, 0) << e.output;
+  auto kcidb = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py",
+                            DIORACE_SOURCE_DIR "/tests/schemas/kcidb-v5.schema.json", d.path + "/k.json"});
+  EXPECT_EQ(kcidb.status, 0) << kcidb.output;
+  EXPECT_NE(kcidb.output.find(std::to_string(3 * kRuns) + " tests"), std::string::npos) << kcidb.output;
 }

@@ -111,12 +111,18 @@ int Store::schema_version() {
 }
 
 void Store::migrate() {
-  db_->exec_script("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)");
   const int newest = schema_migrations().empty() ? 0 : schema_migrations().back().version;
-  if (schema_version() >= newest) return;
+  try {
+    if (schema_version() >= newest) return;  // the common case: nothing to do, no lock taken
+  } catch (const std::exception&) {
+    // no schema_version table yet
+  }
+  // Under the lock, so that processes opening a new database at once (a
+  // fleet's first night) create the schema exactly once.
   Transaction tx(*db_);
   db_->lock_schema();
-  int have = schema_version();  // again, under the lock: another process may have migrated
+  db_->exec_script("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)");
+  int have = schema_version();
   if (have > newest)
     throw SetupError(fmt::format("store {}: schema version {} is newer than this diorace ({})", uri_, have, newest));
   for (const auto& m : schema_migrations()) {
