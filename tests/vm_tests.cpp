@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -88,7 +89,18 @@ TEST(VmDebian612, BothCasesPassForSixtySeconds) {
 }
 
 TEST(VmVerdicts, GuestPanicIsACrash) {
-  auto r = vm({"--deb", kBuggy, "--timeout", "300"}, {"run", "selftest_panic", "--iterations", "1"});
+  const std::string store = "/var/tmp/diorace-vmtest-crash-" + std::to_string(::getpid()) + ".sqlite";
+  auto r = vm({"--deb", kBuggy, "--timeout", "300", "--store", store}, {"run", "selftest_panic", "--iterations", "1"});
+  // The host stores the crash under the guest kernel's identity.
+  auto shown = run_command({DIORACE_BIN, "results", "show", "1", "--json", "--store", store});
+  for (auto suffix : {"", "-wal", "-shm"}) fs::remove(store + suffix);
+  ASSERT_EQ(shown.status, 0) << shown.output;
+  auto stored = nlohmann::json::parse(shown.output);
+  EXPECT_EQ(stored["run"]["mode"], "vm");
+  EXPECT_EQ(stored["run"]["label"], kBuggy);
+  EXPECT_NE(stored["system"]["kernel"]["release"].get<std::string>().find("6.1.0-50"), std::string::npos);
+  ASSERT_EQ(stored["cases"].size(), 1u);
+  EXPECT_EQ(stored["cases"][0]["kind"], "crash");
   ASSERT_EQ(r.status, 1) << r.output;
   const auto& c = only_case(r, "selftest_panic");
   EXPECT_EQ(c["kind"], "crash");
@@ -169,6 +181,38 @@ TEST(VmDebugKernel, IowqFlagsPassesArmedOn612) {
   const auto& c = only_case(r, "iowq_flags");
   EXPECT_EQ(c["outcome"], "PASS");
   EXPECT_TRUE(c["detectors_armed"].get<bool>());
-  for (const auto& ev : c["events"])
+  for (const auto& ev : c["events"]) {
     if (ev["type"] == "splat") EXPECT_TRUE(ev["unrelated"].get<bool>()) << ev.dump();
+  }
+}
+
+// The store keeps VM runs under the guest kernel's identity, and a comparison
+// of the two kernels names the fork-vs-O_DIRECT cases as fixed in 6.12.
+TEST(VmStore, CompareNamesTheForkCasesFixedIn612) {
+  const std::string dir = "/var/tmp/diorace-vmtest-store-" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  const std::string store = dir + "/s.sqlite";
+  auto host = run_command({DIORACE_BIN, "run", "dma_thread", "--duration", "2", "--store", store, "-q"});
+  EXPECT_EQ(host.status, 0) << host.output;
+  auto bad = vm({"--deb", kBuggy, "--store", store, "--junit", dir + "/61.xml"},
+                {"run", "dma_thread", "forkscrew", "--iterations", "5", "--keep-going"});
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  auto good = vm({"--deb", kFixed, "--store", store}, {"run", "dma_thread", "forkscrew", "--iterations", "5"});
+  EXPECT_EQ(good.status, 0) << good.output;
+  auto list = run_command({DIORACE_BIN, "results", "list", "--store", store});
+  std::printf("%s\n", list.output.c_str());
+  EXPECT_NE(list.output.find("6.1.0-50-cloud-amd64"), std::string::npos) << list.output;
+  EXPECT_NE(list.output.find("6.12.107"), std::string::npos) << list.output;
+  auto cmp = run_command({DIORACE_BIN, "results", "compare", "--kernel", kBuggy, "--kernel", kFixed, "--json",
+                          "--store", store});
+  ASSERT_EQ(cmp.status, 0) << cmp.output;
+  auto j = nlohmann::json::parse(cmp.output);
+  std::set<std::string> fixed;
+  for (const auto& row : j["comparison"]["fixed"]) fixed.insert(row["case"].get<std::string>());
+  EXPECT_EQ(fixed, (std::set<std::string>{"dma_thread", "forkscrew"})) << cmp.output;
+  EXPECT_TRUE(j["comparison"]["regressed"].empty());
+  auto x = run_command({"xmllint", "--noout", "--schema", DIORACE_SOURCE_DIR "/tests/schemas/junit.xsd", dir + "/61.xml"});
+  EXPECT_EQ(x.status, 0) << x.output;
+  EXPECT_NE(read_file(dir + "/61.xml").find("type=\"corruption\""), std::string::npos);
+  fs::remove_all(dir);
 }
