@@ -182,7 +182,9 @@ TEST(VmDebugKernel, IowqFlagsPassesArmedOn612) {
   EXPECT_EQ(c["outcome"], "PASS");
   EXPECT_TRUE(c["detectors_armed"].get<bool>());
   for (const auto& ev : c["events"]) {
-    if (ev["type"] == "splat") EXPECT_TRUE(ev["unrelated"].get<bool>()) << ev.dump();
+    if (ev["type"] == "splat") {
+      EXPECT_TRUE(ev["unrelated"].get<bool>()) << ev.dump();
+    }
   }
 }
 
