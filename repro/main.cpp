@@ -41,6 +41,8 @@ const char* kUsage =
     "  fetch-kernel PACKAGE                download and unpack a Debian kernel package into the cache\n"
     "  results list|show|compare|export|delete   the result store ('results --help')\n"
     "  report --html FILE [RUN...]         a self-contained HTML report from the store\n"
+    "  bisect --case CASE --kernels K1 .. Kn   flake-aware bisection over kernels in VMs ('bisect --help')\n"
+    "  bisect-step --case CASE --kernel K ...  one `git bisect run` step (0 good, 1 bad, 125 skip)\n"
     "exit codes: 0 clean, 1 a case failed (kernel bug evidence), 2 usage/set-up/harness error,\n"
     "            3 vm: guest never reached the test, 4 every case skipped\n";
 
@@ -147,18 +149,8 @@ int cmd_vm(const std::vector<std::string>& args) {
   desc.add_options()
       ("kernel", po::value<std::string>(), "kernel image (bzImage/vmlinuz) to boot")
       ("deb", po::value<std::string>(), "Debian kernel package to download, unpack and boot (short form)")
-      ("modules", po::value<std::string>(), "directory with the kernel's modules (lib/modules/VERSION or above)")
-      ("kconfig", po::value<std::string>(), "the kernel's config (default: found beside the image)")
-      ("cpus", po::value<unsigned>()->default_value(2), "guest CPUs")
-      ("mem", po::value<unsigned>()->default_value(2048), "guest memory in MiB")
-      ("accel", po::value<std::string>()->default_value("auto"), "auto|kvm|tcg")
-      ("fs", po::value<std::string>()->default_value("ext4"), "scratch filesystem: ext4|xfs")
-      ("disk-size", po::value<std::string>()->default_value("1G"), "scratch disk size")
-      ("throttle-bps", po::value<uint64_t>(), "throttle the scratch disk to N bytes/s (0: off; default: the cases' device profile)")
-      ("timeout", po::value<double>()->default_value(900), "seconds before the guest is declared hung")
       ("console-log", po::value<std::string>(), "keep the guest console here (default: beside the results)")
       ("json", po::value<std::string>(), "write the guest's results (with the guest kernel's identity) here")
-      ("append", po::value<std::string>(), "extra kernel command-line arguments")
       ("store", po::value<std::string>(), "result store on the host (default: results/diorace.sqlite; 'none')")
       ("junit", po::value<std::string>(), "write JUnit XML here")
       ("ktap", po::value<std::string>(), "write KTAP here")
@@ -167,6 +159,7 @@ int cmd_vm(const std::vector<std::string>& args) {
       ("html", po::value<std::string>(), "write the HTML report of this run here")
       ("origin", po::value<std::string>()->default_value("diorace"), "KCIDB origin")
       ("help,h", "help");
+  desc.add(vm_machine_options());
   auto vm = parse(desc, host);
   if (vm.count("help")) {
     std::cout << "usage: diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- run [CASE...] [RUN OPTIONS]\n" << desc;
@@ -175,18 +168,9 @@ int cmd_vm(const std::vector<std::string>& args) {
   VmOptions o;
   if (vm.count("kernel")) o.kernel = vm["kernel"].as<std::string>();
   if (vm.count("deb")) o.deb = vm["deb"].as<std::string>();
-  if (vm.count("modules")) o.modules = vm["modules"].as<std::string>();
-  if (vm.count("kconfig")) o.kconfig = vm["kconfig"].as<std::string>();
-  o.cpus = vm["cpus"].as<unsigned>();
-  o.mem_mib = vm["mem"].as<unsigned>();
-  o.accel = vm["accel"].as<std::string>();
-  o.fs = vm["fs"].as<std::string>();
-  o.disk_size = parse_int_value("--disk-size", vm["disk-size"].as<std::string>());
-  if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<uint64_t>();
-  o.timeout_s = vm["timeout"].as<double>();
+  read_vm_machine_options(vm, o);
   if (vm.count("console-log")) o.console_log = vm["console-log"].as<std::string>();
   if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
-  if (vm.count("append")) o.append = vm["append"].as<std::string>();
   o.guest_args = guest;
 #ifdef DIORACE_WITH_RESULTS
   VmOutputs out;
@@ -231,8 +215,11 @@ int main(int argc, char** argv) {
 #ifdef DIORACE_WITH_RESULTS
     if (cmd == "results") return cmd_results(args);
     if (cmd == "report") return cmd_report(args);
+    if (cmd == "bisect") return cmd_bisect(args, g_command);
+    if (cmd == "bisect-step") return cmd_bisect_step(args, g_command);
 #else
-    if (cmd == "results" || cmd == "report") throw UsageError("this static build keeps no result store");
+    if (cmd == "results" || cmd == "report" || cmd == "bisect" || cmd == "bisect-step")
+      throw UsageError("this static build keeps no result store");
 #endif
     if (cmd == "guest-run") {
       // Inside a diorace VM guest, started by the initramfs init.

@@ -162,7 +162,7 @@ std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts, const std
   return std::make_unique<RunRecorder>(open_store_for_run(opts.store), out, command);
 }
 
-int run_vm_recorded(const VmOptions& o, const VmOutputs& outs, const std::string& command) {
+int run_vm_recorded(const VmOptions& o, const VmOutputs& outs, const std::string& command, int64_t* stored_run) {
   auto out = outputs_of(outs.junit, outs.ktap, outs.kcidb, outs.jsonl, outs.html, outs.origin);
   auto store = open_store_for_run(outs.store);
   int64_t run = 0;
@@ -177,6 +177,7 @@ int run_vm_recorded(const VmOptions& o, const VmOutputs& outs, const std::string
     doc = store->load_run(run);
     std::fprintf(stderr, "diorace: results stored as run %lld in %s\n", static_cast<long long>(run),
                  store->uri().c_str());
+    if (stored_run) *stored_run = run;
   }
   write_outputs({doc}, out);
   return code;
@@ -189,7 +190,8 @@ int cmd_results(const std::vector<std::string>& args) {
       "       diorace results compare (--kernel A --kernel B | --run A --run B) [--json] [--fail-on-regression]\n"
       "       diorace results export [--run ID]... [--kernel K]... [--junit F] [--ktap F] [--kcidb F] [--jsonl F]\n"
       "                              [--html F] [--json F] [--origin O]   (default: the newest run)\n"
-      "       diorace results delete RUN [--store S]\n";
+      "       diorace results delete RUN [--store S]\n"
+      "       diorace results bisections [--json] [--store S]\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << usage;
     return args.empty() ? 2 : 0;
@@ -291,6 +293,24 @@ int cmd_results(const std::vector<std::string>& args) {
       write_run_document(json_file, nlohmann::json(runs));
     return 0;
   }
+  if (sub == "bisections") {
+    auto list = store->list_bisections(vm["limit"].as<size_t>());
+    if (json) {
+      std::cout << list.dump(2) << "\n";
+      return 0;
+    }
+    for (const auto& b : list) {
+      const auto& r = b["result"];
+      std::cout << fmt::format("{:>4}  {:<9} {:<14} runs {:>4}  started {}  {}\n", b["id"].get<int64_t>(),
+                               b["status"].get<std::string>(), b["case"].get<std::string>(), b["runs"].get<int64_t>(),
+                               b["started_at"].get<std::string>(),
+                               r.contains("first") ? fmt::format("first {}: {} (confidence {:.4f})",
+                                                                 r.value("direction", ""), r["first"].get<std::string>(),
+                                                                 r.value("confidence", 0.0))
+                                                   : r.value("error", std::string()));
+    }
+    return 0;
+  }
   if (sub == "delete") {
     if (!vm.count("run")) throw UsageError("results delete takes run ids");
     for (const auto& s : vm["run"].as<std::vector<std::string>>()) {
@@ -300,7 +320,7 @@ int cmd_results(const std::vector<std::string>& args) {
     }
     return 0;
   }
-  throw UsageError("unknown results command '" + sub + "' (list, show, compare, export, delete)");
+  throw UsageError("unknown results command '" + sub + "' (list, show, compare, export, delete, bisections)");
 }
 
 int cmd_report(const std::vector<std::string>& args) {

@@ -19,10 +19,14 @@ struct VmOutputs {
   std::string store;  // "" default, "none"
   std::string junit, ktap, kcidb, jsonl, html, origin = "diorace";
 };
-// run_vm, with its result stored on the host under the guest kernel's identity.
-int run_vm_recorded(const VmOptions& o, const VmOutputs& out, const std::string& command);
+// run_vm, with its result stored on the host under the guest kernel's
+// identity (its run id in *stored_run when stored).
+int run_vm_recorded(const VmOptions& o, const VmOutputs& out, const std::string& command,
+                    int64_t* stored_run = nullptr);
 
 int cmd_results(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
+int cmd_bisect(const std::vector<std::string>& args, const std::string& command);
+int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command);
 
 }  // namespace diorace

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
 #include <set>
 
@@ -217,4 +218,71 @@ TEST(VmStore, CompareNamesTheForkCasesFixedIn612) {
   EXPECT_EQ(x.status, 0) << x.output;
   EXPECT_NE(read_file(dir + "/61.xml").find("type=\"corruption\""), std::string::npos);
   fs::remove_all(dir);
+}
+
+// A real bisection over Debian kernels (a shortened list: two 6.1 builds with
+// the fork-vs-O_DIRECT bug, then 6.12 with the fix) names the first fixed
+// kernel, and an interrupted bisection resumes from its log without booting
+// again for the runs it already has.
+TEST(VmBisect, NamesTheFirstFixedDebianKernelAndResumes) {
+  const std::string dir = "/var/tmp/diorace-vmtest-bisect-" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  const std::string store = dir + "/s.sqlite";
+  const std::vector<std::string> kernels = {kBuggy, "linux-image-6.1.0-56-cloud-amd64-unsigned", kFixed};
+  std::vector<std::string> argv = {DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "5", "--store", store,
+                                   "--kernels"};
+  argv.insert(argv.end(), kernels.begin(), kernels.end());
+  auto t0 = std::chrono::steady_clock::now();
+  auto r = run_command(argv, std::chrono::seconds(1500));
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("%s\nbisection wall time %.0f s\n", r.output.c_str(), wall);
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(std::string("first FIXED kernel: ") + kFixed), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("calibrated"), std::string::npos);
+  // The same request again: the finished bisection is not resumed, a new one
+  // starts; with --max-runs 2 it stops early, and the next call resumes it,
+  // replaying the two logged runs instead of booting.
+  auto cut = argv;
+  cut.insert(cut.end(), {"--max-runs", "2"});
+  auto partial = run_command(cut, std::chrono::seconds(600));
+  EXPECT_EQ(partial.status, 2) << partial.output;
+  EXPECT_NE(partial.output.find("--max-runs reached"), std::string::npos) << partial.output;
+  auto resumed = run_command(cut, std::chrono::seconds(600));
+  EXPECT_NE(resumed.output.find("replaying 2 logged runs"), std::string::npos) << resumed.output;
+  EXPECT_EQ(resumed.output.find("booting"), std::string::npos) << "a replayed run booted a VM:\n" << resumed.output;
+  fs::remove_all(dir);
+}
+
+// `git bisect run` with `diorace bisect-step` on a small synthetic history:
+// its "build" picks the kernel named in kernel.txt; one commit's build fails
+// (skipped, 125). Looking for the fix with --terms fixed.
+TEST(VmBisect, GitBisectRunFindsTheFixingCommit) {
+  ASSERT_TRUE(have_program("git"));
+  const std::string repo = "/var/tmp/diorace-vmtest-git-" + std::to_string(::getpid());
+  fs::remove_all(repo);
+  fs::create_directories(repo);
+  auto git = [&](std::vector<std::string> a) {
+    a.insert(a.begin(), {"git", "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.invalid"});
+    return run_command(a);
+  };
+  ASSERT_EQ(git({"init", "-q"}).status, 0);
+  // c0..c2 boot 6.1 (broken), c3..c5 boot 6.12 (fixed); c4's build fails.
+  for (int i = 0; i < 6; ++i) {
+    write_file(repo + "/kernel.txt", std::string(i < 3 ? kBuggy : kFixed) + "\n");
+    write_file(repo + "/build.sh", i == 4 ? "echo 'build broken on purpose' >&2; exit 1\n" : "exit 0\n");
+    write_file(repo + "/history.txt", "commit " + std::to_string(i) + "\n");
+    git({"add", "-A"});
+    ASSERT_EQ(git({"commit", "-qm", "c" + std::to_string(i)}).status, 0);
+  }
+  auto first_fixed = git({"rev-parse", "HEAD~2"}).output;  // c3
+  first_fixed = first_fixed.substr(0, first_fixed.find('\n'));
+  ASSERT_EQ(git({"bisect", "start", "--term-old=broken", "--term-new=fixed", "HEAD", "HEAD~5"}).status, 0);
+  auto r = git({"bisect", "run", DIORACE_BIN, "bisect-step", "--case", "dma_thread", "--terms", "fixed",
+                "--build-cmd", "sh build.sh", "--kernel", "@kernel.txt", "--runs", "2", "--duration", "5", "--store",
+                "none"});
+  std::printf("%s\n", r.output.c_str());
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(first_fixed + " is the first fixed commit"), std::string::npos) << r.output;
+  git({"bisect", "reset"});
+  fs::remove_all(repo);
 }

@@ -484,8 +484,8 @@ void write_run_document(const std::string& path, const nlohmann::json& doc) {
   if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + tmp);
 }
 
-int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunObserver* observer) {
-  // --- validation: every error here is one line and exit 2 ---
+std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::vector<ParamValues>* values_out) {
+  // Every error here is one line and exit 2.
   auto cases = select_cases(opts.cases);
   check_param_names(opts, cases);
   std::vector<ParamValues> values;
@@ -506,6 +506,13 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
       throw UsageError("--kmsg-ignore: '" + p + "' is not a valid regular expression");
     }
   }
+  if (values_out) *values_out = std::move(values);
+  return cases;
+}
+
+int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunObserver* observer) {
+  std::vector<ParamValues> values;
+  auto cases = validate_run_options(opts, &values);
   ScratchDir scratch;
   std::string dir = opts.dir;
   if (dir.empty()) {

@@ -1,4 +1,5 @@
 #include "diorace/vm.hpp"
+#include "diorace/params.hpp"
 
 #include <fcntl.h>
 #include <sys/mount.h>
@@ -328,6 +329,48 @@ DebianKernel fetch_debian_kernel(const std::string& package) {
   k.modules = find_first(dir + "/lib/modules", "");
   if (k.image.empty()) throw SetupError(package + " holds no boot/vmlinuz-*");
   return k;
+}
+
+boost::program_options::options_description vm_machine_options() {
+  namespace po = boost::program_options;
+  po::options_description desc("machine options");
+  desc.add_options()
+      ("modules", po::value<std::string>(), "directory with the kernel's modules (lib/modules/VERSION or above)")
+      ("kconfig", po::value<std::string>(), "the kernel's config (default: found beside the image)")
+      ("cpus", po::value<unsigned>()->default_value(2), "guest CPUs")
+      ("mem", po::value<unsigned>()->default_value(2048), "guest memory in MiB")
+      ("accel", po::value<std::string>()->default_value("auto"), "auto|kvm|tcg")
+      ("fs", po::value<std::string>()->default_value("ext4"), "scratch filesystem: ext4|xfs")
+      ("disk-size", po::value<std::string>()->default_value("1G"), "scratch disk size")
+      ("throttle-bps", po::value<uint64_t>(), "throttle the scratch disk to N bytes/s (0: off; default: the cases' device profile)")
+      ("timeout", po::value<double>()->default_value(900), "seconds before the guest is declared hung")
+      ("append", po::value<std::string>(), "extra kernel command-line arguments");
+  return desc;
+}
+
+void read_vm_machine_options(const boost::program_options::variables_map& vm, VmOptions& o) {
+  if (vm.count("modules")) o.modules = vm["modules"].as<std::string>();
+  if (vm.count("kconfig")) o.kconfig = vm["kconfig"].as<std::string>();
+  o.cpus = vm["cpus"].as<unsigned>();
+  o.mem_mib = vm["mem"].as<unsigned>();
+  o.accel = vm["accel"].as<std::string>();
+  o.fs = vm["fs"].as<std::string>();
+  o.disk_size = parse_int_value("--disk-size", vm["disk-size"].as<std::string>());
+  if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<uint64_t>();
+  o.timeout_s = vm["timeout"].as<double>();
+  if (vm.count("append")) o.append = vm["append"].as<std::string>();
+}
+
+void set_vm_kernel(VmOptions& o, const std::string& name) {
+  o.kernel.clear();
+  o.deb.clear();
+  if (fs::exists(name)) {
+    o.kernel = name;
+  } else if (name.rfind("linux-image-", 0) == 0) {
+    o.deb = name;
+  } else {
+    throw UsageError("kernel '" + name + "': neither an image file nor a Debian package name (linux-image-...)");
+  }
 }
 
 int run_vm(const VmOptions& o, nlohmann::json* doc_out) {

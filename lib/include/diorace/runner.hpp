@@ -63,6 +63,11 @@ ParsedRun parse_run_args(const std::vector<std::string>& args);
 // Resolves case names ("all": every case that is not a self-test).
 std::vector<const struct CaseInfo*> select_cases(const std::vector<std::string>& names);
 
+// Checks cases, parameters and options as `run` does before it starts
+// (throws UsageError with one line); returns the selected cases.
+std::vector<const struct CaseInfo*> validate_run_options(const RunOptions& opts,
+                                                         std::vector<class ParamValues>* values = nullptr);
+
 // Validates the options (throws UsageError with one line), runs the cases,
 // prints one summary line per case and returns the exit code.
 int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out = nullptr, RunObserver* observer = nullptr);

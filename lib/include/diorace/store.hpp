@@ -65,6 +65,20 @@ class Store {
   std::vector<int64_t> runs_matching(const std::string& kernel);
   // Removes a run and everything under it (tests, and pruning).
   void delete_run(int64_t run);
+  // The id of the newest run (0 when none).
+  int64_t last_run_id();
+
+  // --- the bisection log ---
+  struct BisectRun {
+    std::string kernel, verdict;
+  };
+  // The RUNNING bisection with this key (its logged runs in order), or a new one.
+  int64_t open_bisection(const std::string& key, const std::string& case_name, const nlohmann::json& request,
+                         bool fresh, std::vector<BisectRun>* logged);
+  void log_bisect_run(int64_t bisection, int64_t seq, const std::string& kernel, const std::string& verdict,
+                      int64_t run_id);
+  void finish_bisection(int64_t bisection, bool found, const nlohmann::json& result);
+  nlohmann::json list_bisections(size_t limit = 20);
 
  private:
   Store(std::string uri, std::unique_ptr<Database> db);

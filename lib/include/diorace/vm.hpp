@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
 namespace diorace {
@@ -32,6 +33,15 @@ struct VmOptions {
   std::string append;
   std::vector<std::string> guest_args;  // "run", CASE..., OPTIONS...
 };
+
+// The machine options shared by `vm`, `bisect` and `bisect-step`: --modules,
+// --kconfig, --cpus, --mem, --accel, --fs, --disk-size, --throttle-bps,
+// --timeout, --append.
+boost::program_options::options_description vm_machine_options();
+void read_vm_machine_options(const boost::program_options::variables_map& vm, VmOptions& o);
+// A kernel named by a user: an image path, or a Debian package name
+// (linux-image-...): sets o.kernel or o.deb; throws UsageError otherwise.
+void set_vm_kernel(VmOptions& o, const std::string& name);
 
 struct DebianKernel {
   std::string dir, image, modules, config;

@@ -336,4 +336,59 @@ void Store::delete_run(int64_t run) {
   tx.commit();
 }
 
+int64_t Store::last_run_id() {
+  auto rows = db_->query("SELECT MAX(id) FROM runs");
+  return rows.empty() ? 0 : integer(rows[0][0]);
+}
+
+int64_t Store::open_bisection(const std::string& key, const std::string& case_name, const nlohmann::json& request,
+                              bool fresh, std::vector<BisectRun>* logged) {
+  Transaction tx(*db_);
+  if (fresh)
+    db_->query("UPDATE bisections SET status='ABANDONED', finished_at=$1 WHERE request_key=$2 AND status='RUNNING'",
+               {utc_timestamp(), key});
+  auto rows = db_->query("SELECT MAX(id) FROM bisections WHERE request_key=$1 AND status='RUNNING'", {key});
+  int64_t id = rows.empty() ? 0 : integer(rows[0][0]);
+  if (id == 0) {
+    id = integer(db_->query("INSERT INTO bisections (request_key, case_name, request, status, started_at) "
+                            "VALUES ($1, $2, $3, 'RUNNING', $4) RETURNING id",
+                            {key, case_name, request.dump(), utc_timestamp()})
+                     .at(0)
+                     .at(0));
+  } else if (logged) {
+    for (const auto& r :
+         db_->query("SELECT kernel, verdict FROM bisect_runs WHERE bisection_id=$1 ORDER BY seq", {id}))
+      logged->push_back({text(r[0]), text(r[1])});
+  }
+  tx.commit();
+  return id;
+}
+
+void Store::log_bisect_run(int64_t bisection, int64_t seq, const std::string& kernel, const std::string& verdict,
+                           int64_t run_id) {
+  Transaction tx(*db_);
+  db_->query("INSERT INTO bisect_runs (bisection_id, seq, kernel, verdict, run_id, at) VALUES ($1, $2, $3, $4, $5, $6)",
+             {bisection, seq, kernel, verdict, run_id ? Value{run_id} : Value{}, utc_timestamp()});
+  tx.commit();
+}
+
+void Store::finish_bisection(int64_t bisection, bool found, const nlohmann::json& result) {
+  Transaction tx(*db_);
+  db_->query("UPDATE bisections SET status=$1, finished_at=$2, result=$3 WHERE id=$4",
+             {std::string(found ? "DONE" : "FAILED"), utc_timestamp(), result.dump(), bisection});
+  tx.commit();
+}
+
+nlohmann::json Store::list_bisections(size_t limit) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& r : db_->query("SELECT b.id, b.case_name, b.status, b.started_at, b.finished_at, b.result, "
+                                  "(SELECT COUNT(*) FROM bisect_runs x WHERE x.bisection_id=b.id) "
+                                  "FROM bisections b ORDER BY b.id DESC LIMIT $1",
+                                  {static_cast<int64_t>(limit)}))
+    out.push_back({{"id", integer(r[0])}, {"case", text(r[1])}, {"status", text(r[2])}, {"started_at", text(r[3])},
+                   {"finished_at", text(r[4])}, {"result", nlohmann::json::parse(text(r[5]).empty() ? "{}" : text(r[5]))},
+                   {"runs", integer(r[6])}});
+  return out;
+}
+
 }  // namespace diorace

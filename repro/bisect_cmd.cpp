@@ -1,0 +1,276 @@
+// diorace bisect (over an ordered list of kernels, in VMs) and diorace
+// bisect-step (one `git bisect run` step), with the statistics of
+// lib/bisect: a kernel is bad at its first failure and clean only after
+// enough clean runs for the stated confidence.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/bisect.hpp"
+#include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/outcome.hpp"
+#include "diorace/process.hpp"
+#include "diorace/store.hpp"
+#include "results_cmd.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+namespace {
+
+// What one run of the case on one kernel says, from `diorace vm`'s exit code.
+RunVerdict verdict_of(int code) {
+  if (code == kExitFailed) return RunVerdict::fail;  // corruption, splat, taint, hang, crash: evidence
+  if (code == kExitClean) return RunVerdict::clean;
+  return RunVerdict::untestable;  // usage/set-up error, no boot, all skipped
+}
+
+const char* name_of(RunVerdict v) {
+  return v == RunVerdict::fail ? "fail" : v == RunVerdict::clean ? "clean" : "untestable";
+}
+
+// The case options both commands share.
+po::options_description case_options() {
+  po::options_description d("case options");
+  d.add_options()
+      ("case", po::value<std::string>(), "the case to run (required)")
+      ("param", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE for the case (repeatable)")
+      ("duration", po::value<double>()->default_value(10), "seconds the case runs per boot")
+      ("store", po::value<std::string>(), "result store (default: results/diorace.sqlite)")
+      ("confidence", po::value<double>()->default_value(0.95), "confidence the answer must hold");
+  return d;
+}
+
+std::vector<std::string> guest_args(const po::variables_map& vm) {
+  if (!vm.count("case")) throw UsageError("--case is required");
+  std::vector<std::string> g = {"run", vm["case"].as<std::string>(), "--duration",
+                                fmt::format("{}", vm["duration"].as<double>())};
+  if (vm.count("param"))
+    for (const auto& p : vm["param"].as<std::vector<std::string>>()) g.insert(g.end(), {"--param", p});
+  // Checked here as `run` would, so that a typo fails before any boot.
+  auto parsed = parse_run_args(std::vector<std::string>(g.begin() + 1, g.end()));
+  validate_run_options(parsed.options);
+  double c = vm["confidence"].as<double>();
+  if (!(c > 0 && c < 1)) throw UsageError("--confidence must be between 0 and 1 (e.g. 0.95)");
+  return g;
+}
+
+po::variables_map parse(const po::options_description& desc, const std::vector<std::string>& args) {
+  po::variables_map vm;
+  po::store(po::command_line_parser(args).options(desc).run(), vm);
+  po::notify(vm);
+  return vm;
+}
+
+}  // namespace
+
+int cmd_bisect(const std::vector<std::string>& args, const std::string& command) {
+  po::options_description desc("bisect options");
+  desc.add_options()
+      ("kernels", po::value<std::vector<std::string>>()->multitoken(), "ordered kernels: images or Debian packages")
+      ("max-runs", po::value<uint64_t>()->default_value(0), "stop after this many runs (0: no limit)")
+      ("strategy", po::value<std::string>()->default_value("binary"), "binary | bayes (probabilistic bisection)")
+      ("calibration-runs", po::value<uint64_t>()->default_value(5), "at least this many runs of the bad end")
+      ("calibration-failures", po::value<uint64_t>()->default_value(3), "... and until it failed this often")
+      ("p-low", po::value<double>(), "a known lower bound on the failure probability (no calibration)")
+      ("fresh", "start over instead of resuming an interrupted bisection with the same request")
+      ("help,h", "help");
+  desc.add(case_options()).add(vm_machine_options());
+  auto vm = parse(desc, args);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace bisect --case CASE --kernels K1 K2 ... Kn [--confidence 0.95] [--max-runs N] "
+                 "[--strategy binary|bayes] [OPTIONS]\n"
+              << desc;
+    return 0;
+  }
+  auto guest = guest_args(vm);
+  if (!vm.count("kernels") || vm["kernels"].as<std::vector<std::string>>().size() < 2)
+    throw UsageError("--kernels needs at least two kernels, in order");
+  const auto kernels = vm["kernels"].as<std::vector<std::string>>();
+  VmOptions base;
+  read_vm_machine_options(vm, base);
+  for (const auto& k : kernels) set_vm_kernel(base, k);  // every name checked before the first boot
+  BisectConfig cfg;
+  cfg.confidence = vm["confidence"].as<double>();
+  cfg.max_runs = vm["max-runs"].as<uint64_t>();
+  cfg.strategy = vm["strategy"].as<std::string>();
+  if (cfg.strategy != "binary" && cfg.strategy != "bayes") throw UsageError("--strategy must be binary or bayes");
+  cfg.calibration_runs = vm["calibration-runs"].as<uint64_t>();
+  cfg.calibration_failures = std::max<uint64_t>(1, vm["calibration-failures"].as<uint64_t>());
+  if (vm.count("p-low")) {
+    double p = vm["p-low"].as<double>();
+    if (!(p > 0 && p <= 1)) throw UsageError("--p-low must be in (0, 1]");
+    cfg.p_low = p;
+  }
+
+  const std::string store_uri = vm.count("store") ? vm["store"].as<std::string>() : Store::default_uri();
+  std::unique_ptr<Store> store;
+  if (store_uri != "none") store = Store::open(store_uri);
+  nlohmann::json request = {{"case", guest}, {"kernels", kernels}, {"confidence", cfg.confidence},
+                            {"strategy", cfg.strategy}, {"calibration_runs", cfg.calibration_runs},
+                            {"calibration_failures", cfg.calibration_failures},
+                            {"p_low", cfg.p_low ? nlohmann::json(*cfg.p_low) : nlohmann::json("measured")}};
+  const std::string key = fmt::format("{:016x}", std::hash<std::string>{}(request.dump()));
+  std::vector<Store::BisectRun> logged;
+  int64_t id = 0;
+  if (store) {
+    id = store->open_bisection(key, vm["case"].as<std::string>(), request, vm.count("fresh") > 0, &logged);
+    if (!logged.empty())
+      std::printf("bisect: resuming bisection %lld: replaying %zu logged runs\n", static_cast<long long>(id),
+                  logged.size());
+    else
+      std::printf("bisect: bisection %lld, log in %s\n", static_cast<long long>(id), store->uri().c_str());
+  }
+  std::fflush(stdout);
+
+  auto t0 = std::chrono::steady_clock::now();
+  size_t seq = 0;
+  VmOutputs outs;
+  outs.store = store_uri;
+  auto run_once = [&](size_t k) -> RunVerdict {
+    const size_t i = seq++;
+    if (i < logged.size() && logged[i].kernel == kernels[k]) {
+      const auto& v = logged[i].verdict;
+      return v == "fail" ? RunVerdict::fail : v == "clean" ? RunVerdict::clean : RunVerdict::untestable;
+    }
+    logged.clear();  // the log diverged (or ended): run from here on
+    VmOptions o = base;
+    set_vm_kernel(o, kernels[k]);
+    o.guest_args = guest;
+    int64_t run_id = 0;
+    int code;
+    try {
+      code = run_vm_recorded(o, outs, command, &run_id);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bisect: %s: %s\n", kernels[k].c_str(), e.what());
+      code = kExitError;
+    }
+    RunVerdict v = verdict_of(code);
+    if (store) store->log_bisect_run(id, static_cast<int64_t>(i), kernels[k], name_of(v), run_id);
+    return v;
+  };
+  auto tell = [&](const BisectDecision& d) {
+    std::printf("bisect: %-10s %s: %llu runs, %llu failures%s%s\n", d.verdict.c_str(), kernels[d.kernel].c_str(),
+                static_cast<unsigned long long>(d.runs), static_cast<unsigned long long>(d.failures),
+                d.note.empty() ? "" : " - ", d.note.c_str());
+    std::fflush(stdout);
+  };
+  auto out = bisect(kernels.size(), run_once, cfg, tell);
+  double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  nlohmann::json result = {{"found", out.found}, {"direction", out.direction}, {"error", out.error},
+                           {"p_low", out.p_low}, {"confidence", out.confidence}, {"runs", out.total_runs},
+                           {"wall_s", wall}};
+  if (out.found) result["first"] = kernels[out.first];
+  nlohmann::json decisions = nlohmann::json::array();
+  for (const auto& d : out.decisions)
+    decisions.push_back({{"kernel", kernels[d.kernel]}, {"runs", d.runs}, {"failures", d.failures},
+                         {"verdict", d.verdict}, {"note", d.note}});
+  result["decisions"] = decisions;
+  // A bisection stopped by --max-runs stays open: the same request resumes it.
+  const bool resumable = !out.found && out.error.find("--max-runs") != std::string::npos;
+  if (store && !resumable) store->finish_bisection(id, out.found, result);
+  if (!out.found) {
+    std::printf("bisect: no answer: %s (%llu runs, %.0f s)%s\n", out.error.c_str(),
+                static_cast<unsigned long long>(out.total_runs), wall,
+                resumable ? "; the same command resumes it" : "");
+    return kExitError;
+  }
+  std::printf("bisect: first %s kernel: %s (the one before it: %s); confidence %.4f; p >= %.3f; %llu runs, %.0f s\n",
+              out.direction == "fixed" ? "FIXED" : "BAD (introduced)", kernels[out.first].c_str(),
+              kernels[out.first - 1].c_str(), out.confidence, out.p_low,
+              static_cast<unsigned long long>(out.total_runs), wall);
+  return kExitClean;
+}
+
+// Exit codes for `git bisect run`: 0 good (old), 1 bad (new), 125 skip;
+// never 126 or more, whatever happens.
+int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command) {
+  constexpr int kSkip = 125;
+  try {
+    po::options_description desc("bisect-step options");
+    desc.add_options()
+        ("kernel", po::value<std::string>(), "image path or Debian package; @FILE reads it from FILE after the build")
+        ("build-cmd", po::value<std::string>(), "shell command that builds the kernel first (failure: skip, 125)")
+        ("runs", po::value<uint64_t>(), "clean runs that make the kernel clean")
+        ("p", po::value<double>(), "lower bound on the per-run failure probability on a bad kernel: the runs "
+                                   "follow from it, --confidence and --steps")
+        ("steps", po::value<unsigned>()->default_value(10), "steps the bisection will take (about log2 of the commits)")
+        ("terms", po::value<std::string>()->default_value("bad"), "bad: exit 1 when the bug shows (find the commit that "
+                                                                  "introduced it); fixed: exit 0 when it shows, 1 when clean (find the fix)")
+        ("help,h", "help");
+    desc.add(case_options()).add(vm_machine_options());
+    auto vm = parse(desc, args);
+    if (vm.count("help")) {
+      std::cout << "usage: git bisect run diorace bisect-step --case CASE --kernel IMAGE|PKG|@FILE "
+                   "(--runs N | --p P) [--build-cmd CMD] [--terms bad|fixed] [OPTIONS]\n"
+                << desc;
+      return 0;
+    }
+    auto guest = guest_args(vm);
+    const std::string terms = vm["terms"].as<std::string>();
+    if (terms != "bad" && terms != "fixed") throw UsageError("--terms must be bad or fixed");
+    uint64_t runs;
+    if (vm.count("runs")) {
+      runs = vm["runs"].as<uint64_t>();
+      if (runs == 0) throw UsageError("--runs must be at least 1");
+    } else if (vm.count("p")) {
+      double p = vm["p"].as<double>();
+      if (!(p > 0 && p <= 1)) throw UsageError("--p must be in (0, 1]");
+      runs = step_runs_needed(p, vm["confidence"].as<double>(), vm["steps"].as<unsigned>());
+    } else {
+      throw UsageError("give --runs N or --p P (the per-run failure probability on a bad kernel, a lower bound)");
+    }
+    if (!vm.count("kernel")) throw UsageError("--kernel is required");
+    if (vm.count("build-cmd")) {
+      auto b = run_command({"sh", "-c", vm["build-cmd"].as<std::string>()});
+      if (!b.ok()) {
+        std::printf("bisect-step: build failed (exit %d): skip\n%s\n", b.status, b.output.c_str());
+        return kSkip;
+      }
+    }
+    std::string kernel = vm["kernel"].as<std::string>();
+    if (!kernel.empty() && kernel[0] == '@') {
+      std::string text;
+      if (!try_read_file(kernel.substr(1), text)) throw SetupError("cannot read " + kernel.substr(1));
+      kernel = text.substr(0, text.find_first_of("\r\n"));
+    }
+    VmOptions o;
+    read_vm_machine_options(vm, o);
+    set_vm_kernel(o, kernel);
+    o.guest_args = guest;
+    VmOutputs outs;
+    if (vm.count("store")) outs.store = vm["store"].as<std::string>();
+    const int bug = terms == "bad" ? 1 : 0, clean = terms == "bad" ? 0 : 1;
+    for (uint64_t i = 1; i <= runs; ++i) {
+      int code = run_vm_recorded(o, outs, command);
+      RunVerdict v = verdict_of(code);
+      if (v == RunVerdict::fail) {
+        std::printf("bisect-step: %s: the bug shows (run %llu of %llu): exit %d\n", kernel.c_str(),
+                    static_cast<unsigned long long>(i), static_cast<unsigned long long>(runs), bug);
+        return bug;
+      }
+      if (v == RunVerdict::untestable) {
+        std::printf("bisect-step: %s: could not test (diorace vm exit %d): skip\n", kernel.c_str(), code);
+        return kSkip;
+      }
+    }
+    std::printf("bisect-step: %s: clean in %llu of %llu runs: exit %d\n", kernel.c_str(),
+                static_cast<unsigned long long>(runs), static_cast<unsigned long long>(runs), clean);
+    return clean;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "diorace bisect-step: %s: skip (125)\n", e.what());
+    return kSkip;
+  } catch (...) {
+    return kSkip;
+  }
+}
+
+}  // namespace diorace
