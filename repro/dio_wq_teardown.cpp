@@ -13,8 +13,9 @@
 // on current kernels (../shared/kernels/README.md: ~6 losing workqueues per
 // fresh mount with 8 writers on 6.1 and 6.12); only lockdep can report it.
 //
-// How: every iteration makes a fresh filesystem (mkfs on a loop device over a
-// sparse file diorace creates in the target directory, direct I/O on),
+// How: every iteration makes a fresh filesystem (mkfs on the scratch device
+// the user named, --scratch-device, or else on a loop device over a sparse
+// file diorace creates in the target directory, direct I/O on),
 // mounts it, prepares `threads` files (fallocated, empty, or O_DSYNC, per
 // write_mode), releases the threads at one barrier so each submits its first
 // async O_DIRECT write (libaio) at the same moment, waits, unmounts, mounts
@@ -33,6 +34,7 @@
 
 #include "diorace/blockdev.hpp"
 #include "diorace/buffer.hpp"
+#include "diorace/device.hpp"
 #include "diorace/engine.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
@@ -53,24 +55,32 @@ class DioWqTeardown final : public Case {
     threads_ = static_cast<unsigned>(p.integer("threads"));
     write_bytes_ = static_cast<uint32_t>(p.integer("write_kib") << 10);
     if (::geteuid() != 0) throw SkipError("needs root (loop devices, mkfs, mount)");
-    image_ = ctx.target.file(ctx.fixture_name("image").replace(ctx.fixture_name("image").size() - 4, 4, ".img"));
+    if (ctx.target.read_only()) throw SkipError("makes filesystems; --read-only forbids writing");
+    mkfs_options_ = ctx.target.mkfs_options;
     mnt_ = ctx.target.file("diorace-dio_wq_teardown-mnt");
     std::filesystem::create_directories(mnt_);
-    {
-      auto fd = UniqueFd::open(image_, O_RDWR | O_CREAT | O_TRUNC, 0644);
-      // XFS wants at least 300 MiB; the file is sparse, so this costs nothing.
-      if (::ftruncate(fd.get(), (fstype_ == "xfs" ? 320ll : 64ll) << 20) < 0) throw_errno("truncate " + image_);
+    if (!ctx.target.scratch_device.empty()) {
+      dev_ = ctx.target.scratch_device;  // checked for safety by the runner
+      scratch_ = true;
+    } else {
+      image_ = ctx.target.file(ctx.fixture_name("image").replace(ctx.fixture_name("image").size() - 4, 4, ".img"));
+      {
+        auto fd = UniqueFd::open(image_, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        // XFS wants at least 300 MiB; the file is sparse, so this costs nothing.
+        if (::ftruncate(fd.get(), (fstype_ == "xfs" ? 320ll : 64ll) << 20) < 0) throw_errno("truncate " + image_);
+      }
+      loop_ = LoopDevice::attach(image_, true);
+      dev_ = loop_.path();
     }
-    loop_ = LoopDevice::attach(image_, true);
     (void)Engine::open("libaio");  // SKIP here if AIO is unavailable
   }
 
   std::vector<Corruption> iterate(CaseContext& ctx, uint64_t i) override {
-    make_filesystem(loop_.path(), fstype_);
+    make_filesystem(dev_, fstype_, mkfs_options_);
     std::vector<Corruption> found;
     const uint32_t generation = static_cast<uint32_t>(i + 1);
     {
-      auto mount = Mount::make(loop_.path(), mnt_, fstype_);
+      auto mount = Mount::make(dev_, mnt_, fstype_);
       std::vector<UniqueFd> fds;
       std::vector<AlignedBuffer> bufs;
       std::vector<Engine> engines;
@@ -106,7 +116,7 @@ class DioWqTeardown final : public Case {
     }  // unmount
     {
       // Verify after a remount: what the writes put on disk, not the cache.
-      auto mount = Mount::make(loop_.path(), mnt_, fstype_);
+      auto mount = Mount::make(dev_, mnt_, fstype_);
       auto buf = AlignedBuffer::create(write_bytes_, 4096);
       auto reader = Engine::open("psync");
       for (unsigned t = 0; t < threads_; ++t) {
@@ -116,7 +126,7 @@ class DioWqTeardown final : public Case {
         if (int64_t n = reader.run_one(r); n != static_cast<int64_t>(write_bytes_))
           throw std::system_error(n < 0 ? static_cast<int>(-n) : EIO, std::generic_category(), "read back " + file(t));
         for (auto& c : Verifier({t + 1, generation, kSeed}, fmt::format("f{}", t)).verify(buf.span(), 0)) {
-          c.context = fmt::format("iteration {}: file of thread {} after remount ({} on {})", i, t, fstype_, loop_.path());
+          c.context = fmt::format("iteration {}: file of thread {} after remount ({} on {})", i, t, fstype_, dev_);
           found.push_back(std::move(c));
         }
       }
@@ -127,6 +137,14 @@ class DioWqTeardown final : public Case {
 
   void teardown(CaseContext&) noexcept override {
     loop_.detach();
+    // A scratch device is left without the signature this case put there,
+    // so that the next run's safety check does not mistake it for data.
+    if (scratch_) {
+      try {
+        wipe_signatures(dev_);
+      } catch (const std::exception&) {
+      }
+    }
     std::error_code ec;
     std::filesystem::remove(mnt_, ec);
     if (!image_.empty()) std::filesystem::remove(image_, ec);
@@ -135,7 +153,8 @@ class DioWqTeardown final : public Case {
  private:
   std::string file(unsigned t) const { return fmt::format("{}/f{}", mnt_, t); }
 
-  std::string fstype_, mode_, image_, mnt_;
+  std::string fstype_, mode_, image_, mnt_, dev_, mkfs_options_;
+  bool scratch_ = false;
   unsigned threads_ = 0;
   uint32_t write_bytes_ = 0;
   LoopDevice loop_;

@@ -65,7 +65,7 @@ class DmaThread final : public Case {
     for (unsigned f = 0; f < files_; ++f) {
       FixtureSpec spec{ctx.fixture_name(fmt::format("{:04}", f)), {f + 1, 1, kFixtureSeed}, file_size_};
       ctx.target.ensure_fixture(spec);
-      fds_.push_back(UniqueFd::open(ctx.target.file(spec.name), O_RDONLY | O_DIRECT));
+      fds_.push_back(ctx.target.open_fixture(spec.name, O_RDONLY | O_DIRECT));
       names_.push_back(spec.name);
     }
     buffer_ = AlignedBuffer::create(read_size_, kPage, align_);

@@ -49,7 +49,7 @@ class ForkScrew final : public Case {
     FixtureSpec data{ctx.fixture_name("data"), key_, kDataSize};
     ctx.target.ensure_fixture(data);
     name_ = data.name;
-    fd_ = UniqueFd::open(ctx.target.file(data.name), O_RDONLY | O_DIRECT);
+    fd_ = ctx.target.open_fixture(data.name, O_RDONLY | O_DIRECT);
     aio_ = Engine::open(p.choice("engine"), {.depth = 1});
     sync_ = Engine::open("psync");
     child_ = p.choice("child") == "touch" ? ChildAction::touch_pages : ChildAction::exit_now;

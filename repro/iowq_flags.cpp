@@ -56,15 +56,14 @@ class IowqFlags final : public Case {
     FixtureSpec shared{ctx.fixture_name("shared"), {1, 1, kSeed}, kFileSize};
     ctx.target.ensure_fixture(shared);
     shared_name_ = shared.name;
-    direct_ = UniqueFd::open(ctx.target.file(shared.name), O_RDONLY | O_DIRECT);
-    buffered_ = UniqueFd::open(ctx.target.file(shared.name), O_RDONLY);
+    direct_ = ctx.target.open_fixture(shared.name, O_RDONLY | O_DIRECT);
+    buffered_ = ctx.target.open_fixture(shared.name, O_RDONLY);
     (void)Engine::open("io_uring", {.depth = 4, .force_async = true});  // SKIP here if unsupported
     for (unsigned t = 0; t < threads_; ++t) {
       auto w = std::make_unique<Worker>();
       w->index = t;
       w->file = ctx.fixture_name(fmt::format("own{:02}", t));
-      w->fd = UniqueFd::open(ctx.target.file(w->file), O_RDWR | O_CREAT | O_DIRECT, 0644);
-      if (::ftruncate(w->fd.get(), kSlots * kBlock) < 0) throw_errno("ftruncate " + w->file);
+      w->fd = ctx.target.open_case_file(w->file, kSlots * kBlock, O_RDWR | O_DIRECT);
       int p2[2];
       if (::pipe2(p2, O_CLOEXEC) < 0) throw_errno("pipe");
       w->pipe_r.reset(p2[0]);

@@ -54,7 +54,7 @@ class IpiStorm final : public Case {
     FixtureSpec data{ctx.fixture_name("data"), {1, 1, kSeed}, kFileSize};
     ctx.target.ensure_fixture(data);
     name_ = data.name;
-    fd_ = UniqueFd::open(ctx.target.file(data.name), O_RDONLY | O_DIRECT);
+    fd_ = ctx.target.open_fixture(data.name, O_RDONLY | O_DIRECT);
     // Page aligned, one region per reader: no two reads share a page, so the
     // fork storm cannot trip the fork-vs-O_DIRECT race (dma_thread's) and a
     // failure here is about the IPI storm. (With a 512-byte misalignment this

@@ -44,7 +44,7 @@ class UringFork final : public Case {
     FixtureSpec data{ctx.fixture_name("data"), key_, kDataSize};
     ctx.target.ensure_fixture(data);
     name_ = data.name;
-    fd_ = UniqueFd::open(ctx.target.file(data.name), O_RDONLY | O_DIRECT);
+    fd_ = ctx.target.open_fixture(data.name, O_RDONLY | O_DIRECT);
     // The buffer lives for the whole case: registered buffers must.
     buffer_ = AlignedBuffer::create(kForkRaceBufferSize, kPage, 0);
     EngineOptions eo{.depth = 4};

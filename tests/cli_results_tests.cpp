@@ -91,6 +91,13 @@ TEST(Results, RunsAreStoredListedAndShown) {
 // A run killed with SIGKILL half-way leaves a readable store: the run and the
 // case that was running INCOMPLETE, every completed case kept.
 void kill_half_way_and_check(const std::string& store, int run) {
+  // --dir of our own: a SIGKILLed run cannot remove its scratch files.
+  const std::string work = "/var/tmp/diorace-killed-" + std::to_string(::getpid());
+  fs::create_directories(work);
+  struct Cleanup {
+    std::string p;
+    ~Cleanup() { fs::remove_all(p); }
+  } cleanup{work};
   pid_t pid = ::fork();
   ASSERT_GE(pid, 0);
   if (pid == 0) {
@@ -98,7 +105,7 @@ void kill_half_way_and_check(const std::string& store, int run) {
     ::dup2(null, 1);
     ::dup2(null, 2);
     ::execl(DIORACE_BIN, DIORACE_BIN, "run", "dma_thread", "forkscrew", "--duration", "6", "--store", store.c_str(),
-            "-q", static_cast<char*>(nullptr));
+            "--dir", work.c_str(), "-q", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   bool killed = false;

@@ -8,6 +8,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <sstream>
 
 #include "diorace/error.hpp"
@@ -84,6 +85,30 @@ void Mount::unmount() noexcept {
   }
   ::umount2(dir_.c_str(), MNT_DETACH);
   dir_.clear();
+}
+
+std::vector<std::string> leftovers_under(const std::string& dir) {
+  std::vector<std::string> out;
+  if (dir.empty()) return out;
+  const std::string prefix = dir.back() == '/' ? dir : dir + "/";
+  std::string mi;
+  if (try_read_file("/proc/self/mountinfo", mi)) {
+    std::istringstream is(mi);
+    for (std::string line; std::getline(is, line);) {
+      std::istringstream f(line);
+      std::string id, parent, majmin, root, point;
+      f >> id >> parent >> majmin >> root >> point;
+      if (point == dir || point.rfind(prefix, 0) == 0) out.push_back("mount " + point);
+    }
+  }
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/sys/class/block", ec)) {
+    std::string b;
+    if (!try_read_file(e.path().string() + "/loop/backing_file", b)) continue;
+    while (!b.empty() && b.back() == '\n') b.pop_back();
+    if (b.rfind(prefix, 0) == 0) out.push_back(e.path().filename().string() + " over " + b);
+  }
+  return out;
 }
 
 void make_filesystem(const std::string& device, const std::string& fstype, const std::string& extra_options) {

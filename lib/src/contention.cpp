@@ -36,10 +36,12 @@ std::unique_ptr<Contention> start_contention(CaseContext& ctx) {
   FixtureSpec busy{ctx.fixture_name("contention"), {0xc0, 1, 0xc0c0c0c0}, mib << 20};
   ctx.target.ensure_fixture(busy);
   auto c = std::make_unique<Contention>(ContentionOptions{
-      .path = ctx.target.file(busy.name),
+      .path = ctx.target.device().empty() ? ctx.target.file(busy.name) : ctx.target.device(),
       .readers = readers,
       .depth = static_cast<unsigned>(p.integer("contention_depth")),
       .block = static_cast<uint32_t>(p.integer("contention_block_kib") << 10),
+      .span = mib << 20,
+      .opener = [&target = ctx.target, name = busy.name] { return target.open_fixture(name, O_RDONLY | O_DIRECT); },
   });
   c->start();
   // The device counts as busy once every reader's queue has cycled twice;
@@ -56,7 +58,7 @@ void Contention::start() {
   if (!threads_.empty() || opts_.readers == 0) return;
   stop_.store(false);
   for (unsigned i = 0; i < opts_.readers; ++i) {
-    auto fd = UniqueFd::open(opts_.path, O_RDONLY | O_DIRECT);
+    auto fd = opts_.opener ? opts_.opener() : UniqueFd::open(opts_.path, O_RDONLY | O_DIRECT);
     struct stat st{};
     if (::fstat(fd.get(), &st) < 0) throw_errno("fstat " + opts_.path);
     uint64_t span = opts_.span ? opts_.span : static_cast<uint64_t>(st.st_size);
@@ -72,7 +74,10 @@ void Contention::stop() noexcept {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  for (int fd : fds_) ::close(fd);
+  for (int fd : fds_) {
+    forget_fd_window(fd);
+    ::close(fd);
+  }
   fds_.clear();
 }
 

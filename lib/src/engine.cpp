@@ -5,9 +5,11 @@
 #include <cstring>
 #include <unordered_map>
 #include <utility>
+#include <vector>
 
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
+#include "diorace/fd.hpp"
 
 namespace diorace {
 
@@ -110,6 +112,14 @@ void Engine::submit(std::span<const IoRequest> reqs) {
       if (!r.write)
         pending_->reads[r.user] = {
             r, fault_config().mode == FaultMode::drop ? std::string(static_cast<const char*>(r.buf), r.len) : ""};
+  // Fixtures on a block device: requests address the fixture from 0.
+  std::vector<IoRequest> translated;
+  if (any_fd_windows()) {
+    translated.assign(reqs.begin(), reqs.end());
+    for (auto& r : translated)
+      if (r.fd >= 0 && !r.nop) r.offset = fd_window_offset(r.fd, r.offset, r.len);
+    reqs = translated;
+  }
   size_t done = 0;
   while (done < reqs.size()) {
     int n = ops_->submit(state_, reqs.data() + done, static_cast<unsigned>(reqs.size() - done));

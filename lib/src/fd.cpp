@@ -1,5 +1,9 @@
 #include "diorace/fd.hpp"
 
+#include <unordered_map>
+#include <stdexcept>
+#include <mutex>
+#include <atomic>
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -22,8 +26,47 @@ UniqueFd UniqueFd::try_open(const std::string& path, int flags, int& err, unsign
 }
 
 void UniqueFd::reset(int fd) noexcept {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    forget_fd_window(fd_);
+    ::close(fd_);
+  }
   fd_ = fd;
+}
+
+namespace {
+struct Window {
+  uint64_t base, size;
+};
+std::mutex g_windows_mu;
+std::unordered_map<int, Window> g_windows;
+std::atomic<size_t> g_window_count{0};
+}  // namespace
+
+void register_fd_window(int fd, uint64_t base, uint64_t size) {
+  std::lock_guard lk(g_windows_mu);
+  g_windows[fd] = {base, size};
+  g_window_count.store(g_windows.size());
+}
+
+void forget_fd_window(int fd) noexcept {
+  if (g_window_count.load(std::memory_order_relaxed) == 0) return;
+  std::lock_guard lk(g_windows_mu);
+  g_windows.erase(fd);
+  g_window_count.store(g_windows.size());
+}
+
+bool any_fd_windows() noexcept { return g_window_count.load(std::memory_order_relaxed) != 0; }
+
+uint64_t fd_window_offset(int fd, uint64_t offset, uint64_t len) {
+  if (!any_fd_windows()) return offset;
+  std::lock_guard lk(g_windows_mu);
+  auto it = g_windows.find(fd);
+  if (it == g_windows.end()) return offset;
+  if (offset + len > it->second.size || offset + len < offset)
+    throw std::out_of_range("I/O at offset " + std::to_string(offset) + " length " + std::to_string(len) +
+                            " leaves its fixture's region on the device (" + std::to_string(it->second.size) +
+                            " bytes)");
+  return it->second.base + offset;
 }
 
 void write_all(int fd, const void* buf, size_t len, const std::string& what) {

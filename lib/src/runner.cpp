@@ -3,7 +3,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
@@ -23,7 +26,10 @@
 
 #include <fmt/format.h>
 
+#include "diorace/blockdev.hpp"
+#include "diorace/config.hpp"
 #include "diorace/coverage.hpp"
+#include "diorace/device.hpp"
 #include "diorace/engine.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
@@ -154,6 +160,14 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   po::options_description desc("run options");
   desc.add_options()
       ("dir", po::value<std::string>(), "target directory (default: a scratch directory under /var/tmp, removed after)")
+      ("device", po::value<std::string>(), "block device for the cases' O_DIRECT fixtures (DESTROYS its data; see --force-device)")
+      ("scratch-device", po::value<std::string>(), "block device the filesystem cases mkfs and mount (DESTROYS its data)")
+      ("force-device", po::value<std::vector<std::string>>()->composing(), "confirm DEV may be overwritten although it looks used (repeatable)")
+      ("read-only", "open --device read-only: read cases only, over fixtures an earlier run wrote")
+      ("fstype", po::value<std::string>(), "filesystem the filesystem cases make (their 'fs' parameter)")
+      ("mkfs-options", po::value<std::string>(), "extra mkfs options for the filesystem cases")
+      ("config", po::value<std::string>(), "config file (TEST_DIR, TEST_DEV, SCRATCH_DEV, FSTYPE, MKFS_OPTIONS, FORCE_DEVICE; [sections])")
+      ("section", po::value<std::string>(), "the config file section to use on top of its global keys")
       ("duration", po::value<double>(), "seconds per case (default: the case's own, 10 s for most, when --iterations is not given)")
       ("iterations", po::value<uint64_t>(), "iterations per case")
       ("seed", po::value<uint64_t>(), "random seed (default: from the clock, printed in results)")
@@ -191,7 +205,23 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   }
   RunOptions& o = out.options;
   if (vm.count("case")) o.cases = vm["case"].as<std::vector<std::string>>();
+  // Targets: the command line, else the environment, else the config file.
+  TargetSettings ts = target_settings(vm.count("config") ? vm["config"].as<std::string>() : "",
+                                      vm.count("section") ? vm["section"].as<std::string>() : "");
+  o.dir = ts.test_dir;
+  o.device = ts.test_dev;
+  o.scratch_device = ts.scratch_dev;
+  o.fstype = ts.fstype;
+  o.mkfs_options = ts.mkfs_options;
+  o.force_device = ts.force_device;
   if (vm.count("dir")) o.dir = vm["dir"].as<std::string>();
+  if (vm.count("device")) o.device = vm["device"].as<std::string>();
+  if (vm.count("scratch-device")) o.scratch_device = vm["scratch-device"].as<std::string>();
+  if (vm.count("fstype")) o.fstype = vm["fstype"].as<std::string>();
+  if (vm.count("mkfs-options")) o.mkfs_options = vm["mkfs-options"].as<std::string>();
+  if (vm.count("force-device"))
+    for (const auto& f : vm["force-device"].as<std::vector<std::string>>()) o.force_device.push_back(f);
+  o.read_only = vm.count("read-only") > 0;
   if (vm.count("duration")) o.duration_s = vm["duration"].as<double>();
   if (vm.count("iterations")) o.iterations = vm["iterations"].as<uint64_t>();
   if (vm.count("seed")) o.seed = vm["seed"].as<uint64_t>();
@@ -265,6 +295,10 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
                              const KprobeSet* probes, int out_fd) {
   ::signal(SIGINT, SIG_IGN);
   ::signal(SIGTERM, SIG_DFL);
+  // A private mount namespace: whatever the case mounts disappears with its
+  // process, also when the hang oracle or a second SIGINT kills it (and the
+  // loop devices under those mounts autoclear). Needs root; best effort.
+  if (::unshare(CLONE_NEWNS) == 0) (void)::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
   CaseResult r;
   r.name = info.name;
   r.variant = variant;
@@ -390,6 +424,13 @@ Supervision supervise(pid_t pid, int fd, CaseStats& stats, const CaseInfo& info,
   progress.finish();
   if (eof && !s.hung) {
     s.wait_status = child.wait();
+    // Anything the case left running in its group is a leak: end it.
+    ::kill(-pid, SIGKILL);
+    for (int i = 0; i < 100; ++i) {
+      pid_t r = ::waitpid(-pid, nullptr, WNOHANG);
+      if (r < 0 && errno == ECHILD) break;
+      if (r == 0) ::usleep(10000);
+    }
     // Collect any result written just before exit.
     for (;;) {
       ssize_t n = ::read(fd, buf, sizeof buf);
@@ -406,6 +447,13 @@ Supervision supervise(pid_t pid, int fd, CaseStats& stats, const CaseInfo& info,
       break;
     }
     ::usleep(100000);
+  }
+  // The case's own children (fork storms, helpers) were orphaned by the kill
+  // and, diorace being their subreaper, are ours to reap.
+  for (int i = 0; i < 100; ++i) {
+    pid_t r = ::waitpid(-pid, nullptr, WNOHANG);
+    if (r < 0 && errno == ECHILD) break;
+    if (r == 0) ::usleep(100000);
   }
   s.stuck = survivors(pid, s.stuck_in_d);
   if (!s.wait_status) child.release();  // unkillable: do not block on it
@@ -488,9 +536,28 @@ std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::v
   // Every error here is one line and exit 2.
   auto cases = select_cases(opts.cases);
   check_param_names(opts, cases);
+  // --fstype is the 'fs' parameter of the cases that make filesystems, unless
+  // the parameter is given itself.
+  auto params = opts.params;
+  if (!opts.fstype.empty()) {
+    if (opts.fstype != "ext4" && opts.fstype != "xfs") throw UsageError("--fstype must be ext4 or xfs");
+    for (const auto* c : cases) {
+      bool has = false, given = false;
+      for (const auto& p : c->params) has = has || p.name == "fs";
+      for (const auto& [n, v] : opts.params) given = given || n == "fs" || n == c->name + ".fs";
+      if (has && !given) params.emplace_back(c->name + ".fs", opts.fstype);
+    }
+  }
+  if (opts.read_only && opts.device.empty()) throw UsageError("--read-only goes with --device");
+  if (!opts.device.empty() && !opts.scratch_device.empty()) {
+    std::error_code ec1, ec2;
+    if (std::filesystem::equivalent(opts.device, opts.scratch_device, ec1) && !ec1)
+      throw UsageError("--device and --scratch-device name the same device " + opts.device);
+    (void)ec2;
+  }
   std::vector<ParamValues> values;
   for (const auto* c : cases) {
-    values.push_back(resolve_params(c->name, c->params, opts.params));
+    values.push_back(resolve_params(c->name, c->params, params));
     if (c->validate) c->validate(values.back());
   }
   if (opts.duration_s && !(*opts.duration_s > 0)) throw UsageError("--duration must be positive");
@@ -513,6 +580,12 @@ std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::v
 int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunObserver* observer) {
   std::vector<ParamValues> values;
   auto cases = validate_run_options(opts, &values);
+  // Before anything is created: SIGINT from here on stops the run in order,
+  // and the handlers stay until the scratch directory is gone.
+  InterruptGuard guard;
+  // Orphans of a killed case process become diorace's children, not init's,
+  // so that none outlives the run.
+  (void)::prctl(PR_SET_CHILD_SUBREAPER, 1);
   ScratchDir scratch;
   std::string dir = opts.dir;
   if (dir.empty()) {
@@ -520,6 +593,30 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
     dir = scratch.path();
   }
   auto target = DirectoryTarget::open(dir);
+  // Real devices: checked before anything is written to them.
+  UniqueFd device_hold;
+  nlohmann::json device_doc = nullptr;
+  if (!opts.device.empty()) {
+    auto dev = inspect_block_device(opts.device, "--device");
+    if (!opts.read_only) {
+      const bool forced = require_writable_device(dev, opts.force_device, "--device");
+      // Held exclusively for the run: a mount or an md assembly meanwhile fails.
+      int err = 0;
+      device_hold = UniqueFd::try_open(dev.path, O_RDONLY | O_EXCL | O_CLOEXEC, err);
+      if (!device_hold && !forced)
+        throw UsageError("--device " + dev.path + ": in use (exclusive open refused: " + std::strerror(-err) +
+                         "); --force-device " + dev.path + " overrides");
+    }
+    target.bind_device(dev.path, dev.size, opts.read_only);
+    device_doc = {{"path", dev.path}, {"model", dev.model}, {"size", dev.size}, {"read_only", opts.read_only}};
+  }
+  if (!opts.scratch_device.empty()) {
+    auto dev = inspect_block_device(opts.scratch_device, "--scratch-device");
+    require_writable_device(dev, opts.force_device, "--scratch-device");
+    target.scratch_device = dev.path;
+  }
+  target.fstype = opts.fstype;
+  target.mkfs_options = opts.mkfs_options;
   const uint64_t seed = opts.seed.value_or(static_cast<uint64_t>(mono_ns()) ^ static_cast<uint64_t>(::getpid()));
   auto kconfig = KernelConfig::load(opts.kconfig_path);
 
@@ -531,7 +628,13 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   nlohmann::json doc = {{"complete", false},
                         {"guest_started", in_vm_guest()},
                         {"system", describe_system(opts.kconfig_path)},
-                        {"target", {{"dir", target.path()}, {"fs", target.fs_type()}, {"scratch", !scratch.path().empty()}}},
+                        {"target", {{"kind", target.device().empty() ? "dir" : "device"},
+                                    {"dir", target.path()},
+                                    {"fs", target.fs_type()},
+                                    {"scratch", !scratch.path().empty()},
+                                    {"device", target.device()},
+                                    {"device_info", device_doc},
+                                    {"scratch_device", target.scratch_device}}},
                         {"seed", seed},
                         {"started_at", utc_timestamp()},
                         {"fault_injected", fault_active()},
@@ -539,7 +642,6 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
   if (observer) observer->run_started(doc);
 
-  InterruptGuard guard;
   std::vector<CaseResult> results;
   std::optional<std::string> odirect_cache;
   bool odirect_probed = false;
@@ -698,6 +800,19 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
   if (observer) observer->run_finished(doc, code);
   if (results_out) *results_out = results;
+  if (g_interrupts >= 2) {
+    // Aborted at once: say what may be left behind.
+    const std::string where = target.path();
+    const bool scratch_dir = !scratch.path().empty();
+    scratch = ScratchDir();  // removes the scratch directory now
+    auto left = leftovers_under(where);
+    if (scratch_dir && std::filesystem::exists(where)) left.push_back("directory " + where);
+    std::string text;
+    for (const auto& l : left) text += (text.empty() ? "" : "; ") + l;
+    std::fprintf(stderr, "diorace: aborted at once; %s\n",
+                 left.empty() ? "nothing left behind (no mount, loop device, process or scratch file)"
+                              : ("may be left behind: " + text).c_str());
+  }
   return code;
 }
 

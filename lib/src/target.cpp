@@ -93,6 +93,7 @@ DirectoryTarget DirectoryTarget::open(const std::string& path) {
 }
 
 std::string DirectoryTarget::fs_type() const {
+  if (!device_.empty()) return "block device";
   struct statfs sf{};
   if (::statfs(path_.c_str(), &sf) < 0) return "unknown";
   switch (static_cast<unsigned long>(sf.f_type)) {
@@ -113,6 +114,15 @@ std::string DirectoryTarget::fs_type() const {
 }
 
 std::optional<std::string> DirectoryTarget::odirect_unsupported() const {
+  if (!device_.empty()) {
+    int err = 0;
+    auto dfd = UniqueFd::try_open(device_, O_RDONLY | O_DIRECT, err);
+    if (!dfd) return "O_DIRECT is not supported on " + device_ + ": open: " + std::strerror(-err);
+    auto buf = AlignedBuffer::create(4096, 4096);
+    if (::pread(dfd.get(), buf.data(), 4096, 0) != 4096)
+      return "O_DIRECT read failed on " + device_ + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
   std::string probe = path_ + "/.diorace-odirect-XXXXXX";
   int fd = ::mkstemp(probe.data());
   if (fd < 0) return "cannot create a probe file in " + path_ + ": " + std::strerror(errno);
@@ -136,19 +146,73 @@ std::optional<std::string> DirectoryTarget::odirect_unsupported() const {
   return why;
 }
 
-DioAlignment DirectoryTarget::dio_alignment() const { return probe_dio_alignment(path_); }
+DioAlignment DirectoryTarget::dio_alignment() const { return probe_dio_alignment(device_.empty() ? path_ : device_); }
+
+void DirectoryTarget::bind_device(const std::string& path, uint64_t size, bool read_only) {
+  device_ = path;
+  device_size_ = size;
+  read_only_ = read_only;
+}
+
+DirectoryTarget::Region DirectoryTarget::region(const std::string& name, uint64_t size) const {
+  std::lock_guard lk(*layout_mu_);
+  if (auto it = layout_.find(name); it != layout_.end()) {
+    if (size && it->second.size != size) throw std::logic_error("fixture " + name + " asked for with two sizes");
+    return it->second;
+  }
+  if (size == 0) throw std::logic_error("fixture " + name + " opened before it was made");
+  const uint64_t aligned = (size + kChunk - 1) / kChunk * kChunk;
+  if (cursor_ + aligned > device_size_)
+    throw SkipError("--device " + device_ + " is too small for this case: it needs more than " +
+                    std::to_string((cursor_ + aligned) >> 20) + " MiB, the device has " +
+                    std::to_string(device_size_ >> 20) + " MiB");
+  Region r{cursor_, size};
+  cursor_ += aligned;
+  layout_[name] = r;
+  return r;
+}
+
+UniqueFd DirectoryTarget::open_fixture(const std::string& name, int flags) const {
+  if (device_.empty()) return UniqueFd::open(file(name), flags);
+  auto r = region(name, 0);
+  auto fd = UniqueFd::open(device_, read_only_ ? (flags & ~(O_WRONLY | O_RDWR | O_CREAT | O_TRUNC)) : (flags & ~(O_CREAT | O_TRUNC)));
+  register_fd_window(fd.get(), r.base, r.size);
+  return fd;
+}
+
+UniqueFd DirectoryTarget::open_case_file(const std::string& name, uint64_t size, int flags) const {
+  if (device_.empty()) {
+    auto fd = UniqueFd::open(file(name), flags | O_CREAT, 0644);
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0) throw_errno("ftruncate " + file(name));
+    return fd;
+  }
+  if (read_only_) throw SkipError("this case writes to its target; --read-only forbids it on " + device_);
+  auto r = region(name, size);
+  auto fd = UniqueFd::open(device_, flags & ~(O_CREAT | O_TRUNC));
+  register_fd_window(fd.get(), r.base, r.size);
+  return fd;
+}
 
 bool DirectoryTarget::fixture_matches(const FixtureSpec& spec) const {
   int err = 0;
-  auto fd = UniqueFd::try_open(file(spec.name), O_RDONLY | O_DIRECT, err);
-  if (!fd) return false;
-  struct stat st{};
-  if (::fstat(fd.get(), &st) < 0 || static_cast<uint64_t>(st.st_size) != spec.size) return false;
+  uint64_t base = 0;
+  UniqueFd fd;
+  if (!device_.empty()) {
+    base = region(spec.name, spec.size).base;
+    fd = UniqueFd::try_open(device_, O_RDONLY | O_DIRECT, err);
+    if (!fd) return false;
+  } else {
+    fd = UniqueFd::try_open(file(spec.name), O_RDONLY | O_DIRECT, err);
+    if (!fd) return false;
+    struct stat st{};
+    if (::fstat(fd.get(), &st) < 0 || static_cast<uint64_t>(st.st_size) != spec.size) return false;
+  }
   // Sample the first, a middle and the last 1 MiB.
   auto buf = AlignedBuffer::create(kChunk, 4096);
   Verifier v(spec.key, spec.name);
   for (uint64_t off : {uint64_t(0), (spec.size / 2) / kChunk * kChunk, spec.size - kChunk}) {
-    if (::pread(fd.get(), buf.data(), kChunk, static_cast<off_t>(off)) != static_cast<ssize_t>(kChunk)) return false;
+    if (::pread(fd.get(), buf.data(), kChunk, static_cast<off_t>(base + off)) != static_cast<ssize_t>(kChunk))
+      return false;
     if (!v.intact(buf.span(), off)) return false;
   }
   return true;
@@ -158,6 +222,20 @@ bool DirectoryTarget::ensure_fixture(const FixtureSpec& spec) const {
   if (spec.size == 0 || spec.size % kChunk != 0)
     throw UsageError("fixture size must be a positive multiple of 1 MiB");
   if (fixture_matches(spec)) return true;
+  if (!device_.empty()) {
+    if (read_only_)
+      throw SkipError("--read-only: no diorace fixture " + spec.name + " with these parameters on " + device_ +
+                      " (a run without --read-only writes it)");
+    auto r = region(spec.name, spec.size);
+    auto fd = UniqueFd::open(device_, O_WRONLY | O_DIRECT);
+    auto buf = AlignedBuffer::create(kChunk, 4096);
+    for (uint64_t off = 0; off < spec.size; off += kChunk) {
+      fill_pattern(buf.span(), spec.key, off);
+      pwrite_all(fd.get(), buf.data(), kChunk, static_cast<long long>(r.base + off), "write fixture on " + device_);
+    }
+    if (::fdatasync(fd.get()) < 0) throw_errno("fdatasync " + device_);
+    return false;
+  }
   std::string path = file(spec.name);
   std::string tmp = path + ".partial";
   {

@@ -385,10 +385,13 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   if (o.disk_size < (64 << 20)) throw UsageError("vm: --disk-size must be at least 64M");
   if (!(o.timeout_s > 0)) throw UsageError("vm: --timeout must be positive");
   for (const auto& a : o.guest_args)
-    for (const char* opt : {"--dir", "--json", "--store", "--junit", "--ktap", "--kcidb", "--jsonl", "--html", "--origin"})
+    for (const char* opt : {"--dir", "--device", "--scratch-device", "--config", "--json", "--store", "--junit",
+                            "--ktap", "--kcidb", "--jsonl", "--html", "--origin"})
       if (a == opt || a.rfind(std::string(opt) + "=", 0) == 0)
-        throw UsageError(std::string(opt) == "--dir"
-                             ? std::string("vm: the guest's --dir is set by the VM runner (its scratch disk)")
+        throw UsageError(std::string(opt) == "--dir" || std::string(opt).find("device") != std::string::npos ||
+                                 std::string(opt) == "--config"
+                             ? std::string("vm: the guest's target is set by the VM runner (its scratch disk); ") + opt +
+                                   " is for runs on this machine"
                              : std::string("vm: give ") + opt + " to vm, before '--': the host keeps the results");
   // The guest command line is checked here, so that a typo fails at once.
   const std::vector<std::string> run_args(o.guest_args.begin() + 1, o.guest_args.end());

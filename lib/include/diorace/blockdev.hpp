@@ -4,6 +4,7 @@
 #pragma once
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace diorace {
 
@@ -60,6 +61,11 @@ class Mount {
  private:
   std::string dir_;
 };
+
+// What diorace may have left under a directory after an abort: mounts on or
+// under it, loop devices backed by files in it ("mount /x/y", "loop3 over
+// /x/img").
+std::vector<std::string> leftovers_under(const std::string& dir);
 
 // Makes a filesystem (mkfs.ext4 -F / mkfs.xfs -f) on a device; throws
 // SkipError when the tool is missing, SetupError with its output on failure.

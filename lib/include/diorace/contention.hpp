@@ -4,10 +4,13 @@
 #pragma once
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
 #include <vector>
+
+#include "diorace/fd.hpp"
 
 namespace diorace {
 
@@ -17,6 +20,7 @@ struct ContentionOptions {
   unsigned depth = 8;        // requests in flight per reader (libaio)
   uint32_t block = 1 << 20;  // bytes per read
   uint64_t span = 0;         // bytes of the file to cycle over (0: whole file)
+  std::function<UniqueFd()> opener;  // opens the fixture (a device region); else path is opened
 };
 
 struct CaseContext;

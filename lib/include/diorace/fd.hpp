@@ -1,5 +1,6 @@
 // Move-only owner of a file descriptor.
 #pragma once
+#include <cstdint>
 #include <string>
 #include <utility>
 
@@ -32,6 +33,18 @@ class UniqueFd {
  private:
   int fd_ = -1;
 };
+
+// Windows: an fd that addresses a region of a block device (a fixture on
+// --device) is registered with the region's base and size; the engine layer
+// adds the base to every request's offset and refuses requests outside the
+// window, so a case addresses its fixture from 0 whatever the target, and can
+// never touch the rest of a real device. UniqueFd forgets a window on close.
+void register_fd_window(int fd, uint64_t base, uint64_t size);
+void forget_fd_window(int fd) noexcept;
+// Translates [offset, offset+len) through fd's window (identity when none);
+// throws std::out_of_range when the request leaves the window.
+uint64_t fd_window_offset(int fd, uint64_t offset, uint64_t len);
+bool any_fd_windows() noexcept;
 
 // Whole-buffer helpers that retry short transfers and EINTR; throw on error.
 void write_all(int fd, const void* buf, size_t len, const std::string& what);

@@ -17,6 +17,11 @@ namespace diorace {
 struct RunOptions {
   std::vector<std::string> cases;  // names, or "all"
   std::string dir;                 // target directory
+  std::string device;              // --device: fixtures on this block device
+  std::string scratch_device;      // --scratch-device: for cases that make filesystems
+  std::vector<std::string> force_device;  // devices the user confirmed may be overwritten
+  bool read_only = false;          // --read-only: the device is opened read-only, nothing written
+  std::string fstype, mkfs_options;
   std::optional<double> duration_s;
   std::optional<uint64_t> iterations;
   std::optional<uint64_t> seed;

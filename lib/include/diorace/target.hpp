@@ -1,10 +1,21 @@
-// Targets: where a case does its I/O. For now a directory on a filesystem;
-// fixture files in it carry the data pattern and are reused across runs when
-// their sectors say they were written with the requested parameters.
+// Targets: where a case does its I/O. A directory on a filesystem, whose
+// fixture files carry the data pattern and are reused across runs when their
+// sectors say they were written with the requested parameters; or, with
+// --device, a block device: each case lays its fixtures and files out from
+// the start of the device, 1 MiB aligned, in the order it asks for them, and
+// addresses them from 0 through an fd window (fd.hpp), so the cases are the
+// same for both. The directory stays for everything that is not a fixture
+// (mount points, images). A scratch device (--scratch-device) is for cases
+// that make and mount filesystems.
 #pragma once
 #include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+
+#include "diorace/fd.hpp"
 
 #include "diorace/pattern.hpp"
 
@@ -46,9 +57,39 @@ class DirectoryTarget {
   // Checks an existing fixture's size and a sample of its sectors.
   [[nodiscard]] bool fixture_matches(const FixtureSpec& spec) const;
 
+  // Opens a fixture that ensure_fixture made (file, or region of the device).
+  [[nodiscard]] UniqueFd open_fixture(const std::string& name, int flags) const;
+  // A file the case writes itself, `size` bytes (created and sized in the
+  // directory, or a region of the device). SKIP with --read-only on a device.
+  [[nodiscard]] UniqueFd open_case_file(const std::string& name, uint64_t size, int flags) const;
+
+  // --device: fixtures and case files go to this block device (checked by the
+  // caller for safety); read_only opens it read-only and writes nothing.
+  void bind_device(const std::string& path, uint64_t size, bool read_only);
+  [[nodiscard]] const std::string& device() const noexcept { return device_; }
+  [[nodiscard]] bool read_only() const noexcept { return read_only_; }
+
+  // For cases that make filesystems: a device the user named as scratch ("":
+  // the case makes its own loop device), the filesystem and mkfs options.
+  std::string scratch_device;
+  std::string fstype;        // "" : the case's own parameter decides
+  std::string mkfs_options;
+
  private:
   explicit DirectoryTarget(std::string path) : path_(std::move(path)) {}
+  struct Region {
+    uint64_t base, size;
+  };
+  // Allocates (or finds) the device region of a fixture or case file.
+  Region region(const std::string& name, uint64_t size) const;
   std::string path_;
+  std::string device_;
+  uint64_t device_size_ = 0;
+  bool read_only_ = false;
+  // Per case process: each case lays out the device from the start.
+  mutable std::shared_ptr<std::mutex> layout_mu_ = std::make_shared<std::mutex>();
+  mutable std::map<std::string, Region> layout_;
+  mutable uint64_t cursor_ = 0;
 };
 
 }  // namespace diorace

@@ -1,0 +1,88 @@
+#include "diorace/config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+
+#include "diorace/error.hpp"
+
+namespace diorace {
+
+namespace {
+
+const std::set<std::string> kKeys = {"TEST_DIR", "TEST_DEV",     "SCRATCH_DEV", "FSTYPE",
+                                     "MKFS_OPTIONS", "FORCE_DEVICE", "KERNELS"};
+
+std::vector<std::string> words(const std::string& s) {
+  std::istringstream is(s);
+  std::vector<std::string> out;
+  for (std::string w; is >> w;) out.push_back(w);
+  return out;
+}
+
+}  // namespace
+
+TargetSettings target_settings(const std::string& config_path, const std::string& section_arg) {
+  namespace po = boost::program_options;
+  TargetSettings t;
+  std::string path = config_path;
+  if (path.empty())
+    if (const char* e = std::getenv("DIORACE_CONFIG")) path = e;
+  std::string section = section_arg;
+  if (section.empty())
+    if (const char* e = std::getenv("DIORACE_SECTION")) section = e;
+  std::map<std::string, std::string> global, in_section;
+  if (!path.empty()) {
+    std::ifstream in(path);
+    if (!in) throw UsageError("--config " + path + ": cannot be read");
+    std::set<std::string> sections;
+    po::options_description none;
+    po::parsed_options parsed(&none);
+    try {
+      parsed = po::parse_config_file(in, none, true);
+    } catch (const po::error& e) {
+      throw UsageError("--config " + path + ": " + e.what());
+    }
+    for (const auto& o : parsed.options) {
+      std::string key = o.string_key, sect;
+      if (auto dot = key.find('.'); dot != std::string::npos) {
+        sect = key.substr(0, dot);
+        key = key.substr(dot + 1);
+        sections.insert(sect);
+      }
+      if (!kKeys.count(key))
+        throw UsageError("--config " + path + ": unknown key '" + key +
+                         "' (TEST_DIR, TEST_DEV, SCRATCH_DEV, FSTYPE, MKFS_OPTIONS, FORCE_DEVICE, KERNELS)");
+      std::string value = o.value.empty() ? "" : o.value.front();
+      if (sect.empty())
+        global[key] = value;
+      else if (sect == section)
+        in_section[key] = value;
+    }
+    if (!section.empty() && !sections.count(section))
+      throw UsageError("--config " + path + ": no section [" + section + "]");
+    t.source = path;
+  } else if (!section.empty()) {
+    throw UsageError("--section " + section + " needs --config FILE");
+  }
+  auto pick = [&](const char* key, const char* env) -> std::string {
+    if (const char* e = std::getenv(env); e && *e) return e;
+    if (auto it = in_section.find(key); it != in_section.end()) return it->second;
+    if (auto it = global.find(key); it != global.end()) return it->second;
+    return "";
+  };
+  t.test_dir = pick("TEST_DIR", "DIORACE_TEST_DIR");
+  t.test_dev = pick("TEST_DEV", "DIORACE_TEST_DEV");
+  t.scratch_dev = pick("SCRATCH_DEV", "DIORACE_SCRATCH_DEV");
+  t.fstype = pick("FSTYPE", "DIORACE_FSTYPE");
+  t.mkfs_options = pick("MKFS_OPTIONS", "DIORACE_MKFS_OPTIONS");
+  t.force_device = words(pick("FORCE_DEVICE", "DIORACE_FORCE_DEVICE"));
+  t.kernels = words(pick("KERNELS", "DIORACE_KERNELS"));
+  return t;
+}
+
+}  // namespace diorace
