@@ -41,6 +41,7 @@ const char* kUsage =
     "  fetch-kernel PACKAGE                download and unpack a Debian kernel package into the cache\n"
     "  results list|show|compare|export|delete   the result store ('results --help')\n"
     "  report --html FILE [RUN...]         a self-contained HTML report from the store\n"
+    "  config [--config F] [--section S] [--get KEY]   the effective target settings\n"
     "  bisect --case CASE --kernels K1 .. Kn   flake-aware bisection over kernels in VMs ('bisect --help')\n"
     "  bisect-step --case CASE --kernel K ...  one `git bisect run` step (0 good, 1 bad, 125 skip)\n"
     "exit codes: 0 clean, 1 a case failed (kernel bug evidence), 2 usage/set-up/harness error,\n"
@@ -158,6 +159,7 @@ int cmd_vm(const std::vector<std::string>& args) {
       ("jsonl", po::value<std::string>(), "write JSON lines here")
       ("html", po::value<std::string>(), "write the HTML report of this run here")
       ("origin", po::value<std::string>()->default_value("diorace"), "KCIDB origin")
+      ("stage", po::value<std::vector<std::string>>()->composing(), "copy this (static) program into the guest's /staged, for -- exec (benchmarks)")
       ("help,h", "help");
   desc.add(vm_machine_options());
   auto vm = parse(desc, host);
@@ -169,6 +171,7 @@ int cmd_vm(const std::vector<std::string>& args) {
   if (vm.count("kernel")) o.kernel = vm["kernel"].as<std::string>();
   if (vm.count("deb")) o.deb = vm["deb"].as<std::string>();
   read_vm_machine_options(vm, o);
+  if (vm.count("stage")) o.stage = vm["stage"].as<std::vector<std::string>>();
   if (vm.count("console-log")) o.console_log = vm["console-log"].as<std::string>();
   if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
   o.guest_args = guest;
@@ -215,6 +218,7 @@ int main(int argc, char** argv) {
 #ifdef DIORACE_WITH_RESULTS
     if (cmd == "results") return cmd_results(args);
     if (cmd == "report") return cmd_report(args);
+    if (cmd == "config") return cmd_config(args);
     if (cmd == "bisect") return cmd_bisect(args, g_command);
     if (cmd == "bisect-step") return cmd_bisect_step(args, g_command);
 #else
@@ -227,7 +231,7 @@ int main(int argc, char** argv) {
       int code;
       std::string error;
       try {
-        code = cmd_run(plan.run_args);
+        code = plan.exec ? guest_exec(plan) : cmd_run(plan.run_args);
       } catch (const std::exception& e) {
         error = e.what();
         std::fprintf(stderr, "diorace: %s\n", e.what());

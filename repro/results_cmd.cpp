@@ -8,6 +8,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "diorace/config.hpp"
 #include "diorace/error.hpp"
 #include "diorace/report.hpp"
 #include "diorace/store.hpp"
@@ -191,7 +192,8 @@ int cmd_results(const std::vector<std::string>& args) {
       "       diorace results export [--run ID]... [--kernel K]... [--junit F] [--ktap F] [--kcidb F] [--jsonl F]\n"
       "                              [--html F] [--json F] [--origin O]   (default: the newest run)\n"
       "       diorace results delete RUN [--store S]\n"
-      "       diorace results bisections [--json] [--store S]\n";
+      "       diorace results bisections [--json] [--store S]\n"
+      "       diorace results previous RUN [--store S]   (the same kernel's run before it: the night before)\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << usage;
     return args.empty() ? 2 : 0;
@@ -293,6 +295,14 @@ int cmd_results(const std::vector<std::string>& args) {
       write_run_document(json_file, nlohmann::json(runs));
     return 0;
   }
+  if (sub == "previous") {
+    if (!vm.count("run") || vm["run"].as<std::vector<std::string>>().size() != 1)
+      throw UsageError("results previous takes one run id");
+    const int64_t id = parse_run_id(vm["run"].as<std::vector<std::string>>()[0]);
+    (void)store->load_run(id);  // says so when there is no such run
+    if (int64_t p = store->previous_run(id)) std::cout << p << "\n";
+    return 0;
+  }
   if (sub == "bisections") {
     auto list = store->list_bisections(vm["limit"].as<size_t>());
     if (json) {
@@ -320,7 +330,41 @@ int cmd_results(const std::vector<std::string>& args) {
     }
     return 0;
   }
-  throw UsageError("unknown results command '" + sub + "' (list, show, compare, export, delete, bisections)");
+  throw UsageError("unknown results command '" + sub + "' (list, show, compare, export, delete, bisections, previous)");
+}
+
+int cmd_config(const std::vector<std::string>& args) {
+  po::options_description desc("config options");
+  desc.add_options()("config", po::value<std::string>(), "config file (default: $DIORACE_CONFIG)")
+      ("section", po::value<std::string>(), "section")
+      ("get", po::value<std::string>(), "print one key: TEST_DIR TEST_DEV SCRATCH_DEV FSTYPE MKFS_OPTIONS FORCE_DEVICE KERNELS STORE")
+      ("help,h", "help");
+  auto vm = parse(desc, args);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace config [--config FILE] [--section S] [--get KEY]\n" << desc;
+    return 0;
+  }
+  auto t = target_settings(opt(vm, "config"), opt(vm, "section"));
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+    return s;
+  };
+  const std::vector<std::pair<std::string, std::string>> kv = {
+      {"TEST_DIR", t.test_dir},         {"TEST_DEV", t.test_dev},   {"SCRATCH_DEV", t.scratch_dev},
+      {"FSTYPE", t.fstype},             {"MKFS_OPTIONS", t.mkfs_options}, {"FORCE_DEVICE", join(t.force_device)},
+      {"KERNELS", join(t.kernels)},     {"STORE", Store::default_uri()}};
+  if (vm.count("get")) {
+    for (const auto& [k, v] : kv)
+      if (k == vm["get"].as<std::string>()) {
+        std::cout << v << "\n";
+        return 0;
+      }
+    throw UsageError("config --get: unknown key '" + vm["get"].as<std::string>() + "'");
+  }
+  std::cout << "# " << (t.source.empty() ? "no config file" : t.source) << "\n";
+  for (const auto& [k, v] : kv) std::cout << k << " = " << v << "\n";
+  return 0;
 }
 
 int cmd_report(const std::vector<std::string>& args) {

@@ -26,6 +26,7 @@ int run_vm_recorded(const VmOptions& o, const VmOutputs& out, const std::string&
 
 int cmd_results(const std::vector<std::string>& args);
 int cmd_report(const std::vector<std::string>& args);
+int cmd_config(const std::vector<std::string>& args);
 int cmd_bisect(const std::vector<std::string>& args, const std::string& command);
 int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command);
 

@@ -286,3 +286,40 @@ TEST(VmBisect, GitBisectRunFindsTheFixingCommit) {
   git({"bisect", "reset"});
   fs::remove_all(repo);
 }
+
+// ci/nightly over Debian 6.1 and 6.12: the report, JUnit and KCIDB files,
+// dma_thread and forkscrew fixed between the kernels; a second night with the
+// same results reports no regression; a night whose 6.12 run fails (the
+// fault injector stands in for a regressed kernel) exits 1.
+TEST(VmNightly, TwoNightsOver61And612ThenARegression) {
+  const std::string dir = "/var/tmp/diorace-vmtest-nightly-" + std::to_string(::getpid());
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  const std::string store = dir + "/s.sqlite";
+  const std::string kernels = std::string(kBuggy) + " " + kFixed;
+  auto night = [&](const std::string& name, const std::string& extra) {
+    std::vector<std::string> argv = {DIORACE_SOURCE_DIR "/ci/nightly", "--kernels", kernels, "--cases",
+                                     "dma_thread forkscrew", "--duration", "5", "--store", store, "--out",
+                                     dir + "/" + name};
+    if (!extra.empty()) argv.insert(argv.end(), {"--run-args", extra});
+    auto r = run_command(argv, std::chrono::seconds(900));
+    std::printf("%s\n", r.output.c_str());
+    return r;
+  };
+  auto first = night("n1", "");
+  EXPECT_EQ(first.status, 0) << first.output;
+  EXPECT_NE(first.output.find("FIXED          dma_thread"), std::string::npos) << first.output;
+  EXPECT_NE(first.output.find("FIXED          forkscrew"), std::string::npos) << first.output;
+  for (const char* f : {"/n1/report.html", "/n1/junit.xml", "/n1/kcidb.json"})
+    EXPECT_TRUE(fs::exists(dir + f)) << f;
+  auto x = run_command({"xmllint", "--noout", "--schema", DIORACE_SOURCE_DIR "/tests/schemas/junit.xsd", dir + "/n1/junit.xml"});
+  EXPECT_EQ(x.status, 0) << x.output;
+  auto second = night("n2", "");
+  EXPECT_EQ(second.status, 0) << second.output;
+  EXPECT_EQ(second.output.find("REGRESSED"), std::string::npos) << second.output;
+  EXPECT_NE(second.output.find("no regression since the previous night"), std::string::npos) << second.output;
+  auto third = night("n3", "--inject-fault flip");
+  EXPECT_EQ(third.status, 1) << third.output;
+  EXPECT_NE(third.output.find("REGRESSED"), std::string::npos) << third.output;
+  fs::remove_all(dir);
+}

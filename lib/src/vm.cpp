@@ -1,4 +1,5 @@
 #include "diorace/vm.hpp"
+#include "diorace/contention.hpp"
 #include "diorace/params.hpp"
 
 #include <fcntl.h>
@@ -6,6 +7,9 @@
 #include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <chrono>
 #include <cstdio>
@@ -376,8 +380,11 @@ void set_vm_kernel(VmOptions& o, const std::string& name) {
 int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   // --- validation ---
   if (o.kernel.empty() == o.deb.empty()) throw UsageError("vm: give exactly one of --kernel IMAGE or --deb PACKAGE");
-  if (o.guest_args.empty() || o.guest_args[0] != "run")
+  if (o.guest_args.empty() || (o.guest_args[0] != "run" && o.guest_args[0] != "exec"))
     throw UsageError("vm: the guest command must follow '--' and start with 'run' (e.g. -- run dma_thread)");
+  const bool exec = o.guest_args[0] == "exec";
+  for (const auto& f : o.stage)
+    if (::access(f.c_str(), R_OK) != 0) throw UsageError("vm: --stage " + f + ": " + std::strerror(errno));
   if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg") throw UsageError("vm: --accel must be auto, kvm or tcg");
   if (o.fs != "ext4" && o.fs != "xfs") throw UsageError("vm: --fs must be ext4 or xfs");
   if (o.cpus < 1 || o.cpus > 64) throw UsageError("vm: --cpus must be 1..64");
@@ -395,8 +402,13 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
                              : std::string("vm: give ") + opt + " to vm, before '--': the host keeps the results");
   // The guest command line is checked here, so that a typo fails at once.
   const std::vector<std::string> run_args(o.guest_args.begin() + 1, o.guest_args.end());
-  auto parsed = parse_run_args(run_args);
-  auto guest_cases = select_cases(parsed.options.cases);
+  std::vector<const CaseInfo*> guest_cases;
+  if (exec) {
+    (void)parse_exec_args(run_args);
+  } else {
+    auto parsed = parse_run_args(run_args);
+    guest_cases = select_cases(parsed.options.cases);
+  }
   uint64_t throttle = 0;
   if (o.throttle_bps) {
     throttle = *o.throttle_bps;
@@ -443,6 +455,14 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   fs::permissions(root + "/probe", fs::perms::owner_all);
   write_file(root + "/diorace-guest", "");
   for (const char* tool : {"mkfs.ext4", "mkfs.xfs"}) (void)stage_program(root, tool);
+  if (!o.stage.empty()) {
+    fs::create_directories(root + "/staged");
+    for (const auto& f : o.stage) {
+      const std::string dst = root + "/staged/" + fs::path(f).filename().string();
+      fs::copy_file(f, dst, fs::copy_options::overwrite_existing);
+      fs::permissions(dst, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
+    }
+  }
   if (fs::exists("/etc/mke2fs.conf")) {
     fs::create_directories(root + "/etc");
     fs::copy_file("/etc/mke2fs.conf", root + "/etc/mke2fs.conf");
@@ -558,6 +578,13 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
       ++shown;
     }
   }
+  if (doc.is_object() && doc.contains("exec")) {
+    const auto& ex = doc["exec"];
+    std::printf("exec %s: %s, status %d, %.1f s%s\n", ex["argv"][0].get<std::string>().c_str(),
+                ex.value("detected", false) ? fmt::format("detected after {:.2f} s", ex.value("detect_s", 0.0)).c_str()
+                                            : "not detected",
+                ex.value("status", -1), ex.value("wall_s", 0.0), ex.value("timed_out", false) ? " (limit reached)" : "");
+  }
   if (code == kExitNoBoot) std::printf("ERROR vm: %s\n--- console tail ---\n%s\n", verdict.c_str(), tail_lines(console_text, 40).c_str());
   std::string release = doc.is_object() ? doc.value("/system/kernel/release"_json_pointer, std::string("?")) : "?";
   std::printf("vm: kernel %s, %s, %.1f s wall, exit %d (console: %s)\n", release.c_str(), accel.c_str(), wall, code,
@@ -586,9 +613,123 @@ GuestPlan guest_prepare() {
   write_run_document(kResultDev, doc);
   auto args = spec["args"].get<std::vector<std::string>>();
   plan.run_args.assign(args.begin() + 1, args.end());
+  plan.exec = args[0] == "exec";
+  if (plan.exec) return plan;
   plan.run_args.insert(plan.run_args.end(), {"--dir", "/mnt/diorace", "--json", kResultDev});
   if (::access("/kconfig", R_OK) == 0) plan.run_args.insert(plan.run_args.end(), {"--kconfig", "/kconfig"});
   return plan;
+}
+
+ExecSpec parse_exec_args(const std::vector<std::string>& args) {
+  ExecSpec s;
+  size_t i = 0;
+  for (; i < args.size() && args[i] != "--"; ++i) {
+    auto value = [&](const char* name) -> std::string {
+      if (i + 1 >= args.size()) throw UsageError(std::string("exec: ") + name + " needs a value");
+      return args[++i];
+    };
+    if (args[i] == "--detect") {
+      s.detect = value("--detect");
+      try {
+        std::regex re(s.detect);
+      } catch (const std::regex_error&) {
+        throw UsageError("exec: --detect '" + s.detect + "' is not a valid regular expression");
+      }
+    } else if (args[i] == "--background-readers") {
+      s.background_readers = static_cast<unsigned>(parse_int_value("--background-readers", value("--background-readers")));
+    } else if (args[i] == "--limit") {
+      s.limit_s = std::stod(value("--limit"));
+    } else {
+      throw UsageError("exec: unknown option '" + args[i] + "' (exec [--detect RE] [--background-readers N] "
+                       "[--limit S] -- PROGRAM ARGS...)");
+    }
+  }
+  if (i + 1 >= args.size()) throw UsageError("exec: give the program after '--'");
+  s.argv.assign(args.begin() + static_cast<long>(i) + 1, args.end());
+  return s;
+}
+
+int guest_exec(const GuestPlan& plan) {
+  auto spec = parse_exec_args(plan.run_args);
+  if (::chdir("/mnt/diorace") < 0) throw_errno("chdir /mnt/diorace");
+  ::setenv("PATH", "/staged:/bin:/sbin", 1);
+  std::unique_ptr<Contention> background;
+  if (spec.background_readers) {
+    // Like `dd if=DEV of=/dev/null bs=1M iflag=direct` in a loop, per reader.
+    background = std::make_unique<Contention>(ContentionOptions{
+        .path = kScratchDev, .readers = spec.background_readers, .depth = 1, .block = 1 << 20, .span = 256ull << 20});
+    background->start();
+  }
+  int out[2];
+  if (::pipe2(out, O_CLOEXEC) < 0) throw_errno("pipe");
+  auto t0 = std::chrono::steady_clock::now();
+  auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    ::dup2(out[1], 1);
+    ::dup2(out[1], 2);
+    std::vector<char*> argv;
+    for (auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  std::optional<std::regex> re;
+  if (!spec.detect.empty()) re.emplace(spec.detect);
+  std::optional<double> detect_s;
+  std::string output, line;
+  bool timed_out = false;
+  char buf[8192];
+  for (;;) {
+    pollfd p{out[0], POLLIN, 0};
+    int pr = ::poll(&p, 1, 200);
+    if (pr > 0) {
+      ssize_t n = ::read(out[0], buf, sizeof buf);
+      if (n <= 0) break;
+      for (ssize_t k = 0; k < n; ++k) {
+        if (buf[k] != '\n') {
+          line.push_back(buf[k]);
+          continue;
+        }
+        if (re && !detect_s && std::regex_search(line, *re)) detect_s = since();
+        output += line + "\n";
+        if (output.size() > 64 * 1024) output.erase(0, output.size() - 32 * 1024);
+        line.clear();
+      }
+    }
+    if (since() > spec.limit_s) {
+      timed_out = true;
+      ::kill(-pid, SIGKILL);
+      break;
+    }
+  }
+  if (!line.empty()) {
+    if (re && !detect_s && std::regex_search(line, *re)) detect_s = since();
+    output += line;
+  }
+  int st = 0;
+  ::waitpid(pid, &st, 0);
+  const double wall = since();
+  ::close(out[0]);
+  if (background) background->stop();
+  nlohmann::json ex = {{"argv", spec.argv},
+                       {"detect", spec.detect},
+                       {"detected", detect_s.has_value()},
+                       {"wall_s", wall},
+                       {"timed_out", timed_out},
+                       {"background_readers", spec.background_readers},
+                       {"status", exit_code_of(st)},
+                       {"output_tail", output.size() > 4096 ? output.substr(output.size() - 4096) : output}};
+  if (detect_s) ex["detect_s"] = *detect_s;
+  const int code = detect_s ? kExitFailed : kExitClean;
+  nlohmann::json doc = {{"guest_started", true}, {"complete", true},  {"exit_code", code},
+                        {"system", describe_system("/kconfig")}, {"exec", ex}, {"cases", nlohmann::json::array()}};
+  write_run_document(plan.result_dev, doc);
+  return code;
 }
 
 void guest_finish(const GuestPlan& plan, int code, const std::string& error) {

@@ -31,7 +31,8 @@ struct VmOptions {
   std::string console_log;
   std::string json_path;
   std::string append;
-  std::vector<std::string> guest_args;  // "run", CASE..., OPTIONS...
+  std::vector<std::string> guest_args;  // "run", CASE..., OPTIONS... (or "exec", ...)
+  std::vector<std::string> stage;       // host files copied into the guest's /staged
 };
 
 // The machine options shared by `vm`, `bisect` and `bisect-step`: --modules,
@@ -65,7 +66,24 @@ int run_vm(const VmOptions& opts, nlohmann::json* doc_out = nullptr);
 struct GuestPlan {
   std::vector<std::string> run_args;
   std::string result_dev;
+  bool exec = false;  // `exec`: run a staged program instead of cases (benchmarks)
 };
+// The guest side of `exec [--detect REGEX] [--background-readers N] [--limit S]
+// -- PROGRAM ARGS...`: runs PROGRAM (a --stage'd file, or a busybox applet)
+// in the scratch directory with N background O_DIRECT readers of the scratch
+// disk (FACTS.md: what the original forkscrew needs), notes when its output
+// first matches REGEX, and reports exit status, wall time and time to
+// detection on the result disk. Returns 1 when it detected, else 0.
+int guest_exec(const GuestPlan& plan);
+
+// The exec options, parsed (host and guest).
+struct ExecSpec {
+  std::string detect;
+  unsigned background_readers = 0;
+  double limit_s = 600;
+  std::vector<std::string> argv;
+};
+ExecSpec parse_exec_args(const std::vector<std::string>& args);
 GuestPlan guest_prepare();
 // Records a run that ended without its own document (usage error) and
 // unmounts the scratch disk.

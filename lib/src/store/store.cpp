@@ -336,6 +336,15 @@ void Store::delete_run(int64_t run) {
   tx.commit();
 }
 
+int64_t Store::previous_run(int64_t run) {
+  auto rows = db_->query(
+      "SELECT MAX(p.id) FROM runs p JOIN runs r ON r.id=$1 WHERE p.id < r.id AND p.status='COMPLETE' "
+      "AND p.mode=r.mode AND ((r.label <> '' AND p.label=r.label) OR "
+      "(r.label = '' AND p.host=r.host AND p.kernel_release=r.kernel_release))",
+      {run});
+  return rows.empty() ? 0 : integer(rows[0][0]);
+}
+
 int64_t Store::last_run_id() {
   auto rows = db_->query("SELECT MAX(id) FROM runs");
   return rows.empty() ? 0 : integer(rows[0][0]);
