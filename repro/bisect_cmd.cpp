@@ -17,6 +17,7 @@
 #include "diorace/process.hpp"
 #include "diorace/store.hpp"
 #include "results_cmd.hpp"
+#include "cli_util.hpp"
 
 namespace po = boost::program_options;
 
@@ -61,12 +62,6 @@ std::vector<std::string> guest_args(const po::variables_map& vm) {
   return g;
 }
 
-po::variables_map parse(const po::options_description& desc, const std::vector<std::string>& args) {
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(desc).run(), vm);
-  po::notify(vm);
-  return vm;
-}
 
 }  // namespace
 
@@ -82,7 +77,7 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
       ("fresh", "start over instead of resuming an interrupted bisection with the same request")
       ("help,h", "help");
   desc.add(case_options()).add(vm_machine_options());
-  auto vm = parse(desc, args);
+  auto vm = parse_options(desc, args);
   if (vm.count("help")) {
     std::cout << "usage: diorace bisect --case CASE --kernels K1 K2 ... Kn [--confidence 0.95] [--max-runs N] "
                  "[--strategy binary|bayes] [OPTIONS]\n"
@@ -207,7 +202,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
                                                                   "introduced it); fixed: exit 0 when it shows, 1 when clean (find the fix)")
         ("help,h", "help");
     desc.add(case_options()).add(vm_machine_options());
-    auto vm = parse(desc, args);
+    auto vm = parse_options(desc, args);
     if (vm.count("help")) {
       std::cout << "usage: git bisect run diorace bisect-step --case CASE --kernel IMAGE|PKG|@FILE "
                    "(--runs N | --p P) [--build-cmd CMD] [--terms bad|fixed] [OPTIONS]\n"

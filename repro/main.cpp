@@ -19,6 +19,7 @@
 #include "diorace/registry.hpp"
 #include "diorace/runner.hpp"
 #include "diorace/vm.hpp"
+#include "cli_util.hpp"
 #ifdef DIORACE_WITH_RESULTS
 #include "results_cmd.hpp"
 #endif
@@ -47,20 +48,11 @@ const char* kUsage =
     "exit codes: 0 clean, 1 a case failed (kernel bug evidence), 2 usage/set-up/harness error,\n"
     "            3 vm: guest never reached the test, 4 every case skipped\n";
 
-po::variables_map parse(const po::options_description& desc, const std::vector<std::string>& args,
-                        const po::positional_options_description* pos = nullptr) {
-  po::variables_map vm;
-  auto parser = po::command_line_parser(args).options(desc);
-  if (pos) parser.positional(*pos);
-  po::store(parser.run(), vm);
-  po::notify(vm);
-  return vm;
-}
 
 int cmd_list(const std::vector<std::string>& args) {
   po::options_description desc("list options");
   desc.add_options()("json", "print JSON")("all", "include harness self-test cases")("help,h", "help");
-  auto vm = parse(desc, args);
+  auto vm = parse_options(desc, args);
   if (vm.count("help")) {
     std::cout << "usage: diorace list [--json] [--all]\n" << desc;
     return 0;
@@ -162,7 +154,7 @@ int cmd_vm(const std::vector<std::string>& args) {
       ("stage", po::value<std::vector<std::string>>()->composing(), "copy this (static) program into the guest's /staged, for -- exec (benchmarks)")
       ("help,h", "help");
   desc.add(vm_machine_options());
-  auto vm = parse(desc, host);
+  auto vm = parse_options(desc, host);
   if (vm.count("help")) {
     std::cout << "usage: diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- run [CASE...] [RUN OPTIONS]\n" << desc;
     return 0;

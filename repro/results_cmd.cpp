@@ -1,6 +1,7 @@
 // diorace results list|show|compare|export, diorace report --html, and the
 // recording of run/vm results in the store.
 #include "results_cmd.hpp"
+#include "cli_util.hpp"
 
 #include <cstdio>
 #include <iostream>
@@ -97,15 +98,6 @@ int64_t parse_run_id(const std::string& s) {
   throw UsageError("'" + s + "' is not a run id ('diorace results list' shows them)");
 }
 
-po::variables_map parse(const po::options_description& desc, const std::vector<std::string>& args,
-                        const po::positional_options_description* pos = nullptr) {
-  po::variables_map vm;
-  auto parser = po::command_line_parser(args).options(desc);
-  if (pos) parser.positional(*pos);
-  po::store(parser.run(), vm);
-  po::notify(vm);
-  return vm;
-}
 
 std::string opt(const po::variables_map& vm, const char* key, std::string def = "") {
   return vm.count(key) ? vm[key].as<std::string>() : def;
@@ -216,7 +208,7 @@ int cmd_results(const std::vector<std::string>& args) {
       ("help,h", "help");
   po::positional_options_description pos;
   pos.add("run", -1);
-  auto vm = parse(desc, rest, &pos);
+  auto vm = parse_options(desc, rest, &pos);
   if (vm.count("help")) {
     std::cout << usage << desc;
     return 0;
@@ -339,7 +331,7 @@ int cmd_config(const std::vector<std::string>& args) {
       ("section", po::value<std::string>(), "section")
       ("get", po::value<std::string>(), "print one key: TEST_DIR TEST_DEV SCRATCH_DEV FSTYPE MKFS_OPTIONS FORCE_DEVICE KERNELS STORE")
       ("help,h", "help");
-  auto vm = parse(desc, args);
+  auto vm = parse_options(desc, args);
   if (vm.count("help")) {
     std::cout << "usage: diorace config [--config FILE] [--section S] [--get KEY]\n" << desc;
     return 0;
@@ -377,7 +369,7 @@ int cmd_report(const std::vector<std::string>& args) {
       ("help,h", "help");
   po::positional_options_description pos;
   pos.add("run", -1);
-  auto vm = parse(desc, args, &pos);
+  auto vm = parse_options(desc, args, &pos);
   if (vm.count("help")) {
     std::cout << "usage: diorace report --html FILE [RUN...] [--kernel K]... [--store S]\n" << desc;
     return 0;

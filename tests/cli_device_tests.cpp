@@ -15,16 +15,15 @@
 
 #include "diorace/fd.hpp"
 #include "diorace/process.hpp"
+#include "test_util.hpp"
 
 using namespace diorace;
 namespace fs = std::filesystem;
 
 namespace {
 
-CommandResult run_diorace(std::vector<std::string> args, int timeout_s = 300) {
-  args.insert(args.begin(), DIORACE_BIN);
-  return run_command(args, std::chrono::seconds(timeout_s));
-}
+using test::run_diorace;
+using test::spawn_diorace;
 
 std::string sh(const std::string& cmd) {
   auto r = run_command({"sh", "-c", cmd}, std::chrono::seconds(120));
@@ -203,16 +202,8 @@ TEST(Device, SigintAtRandomPointsLeavesNothingBehind) {
   const auto loops_before = loop_backings();
   const auto dirs_before = scratch_dirs();
   for (int round = 0; round < 10; ++round) {
-    pid_t pid = ::fork();
+    pid_t pid = spawn_diorace({"run", "all", "--duration", "1", "--store", "none"});
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      ::execl(DIORACE_BIN, DIORACE_BIN, "run", "all", "--duration", "1", "--store", "none",
-              static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
     const int delay_ms = 200 + static_cast<int>(rng() % 9000);
     const bool twice = round % 2 == 1;
     std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));

@@ -17,25 +17,16 @@
 
 #include "diorace/fd.hpp"
 #include "diorace/process.hpp"
+#include "test_util.hpp"
 
 using namespace diorace;
 namespace fs = std::filesystem;
 
 namespace {
 
-CommandResult run_diorace(std::vector<std::string> args, int timeout_s = 240) {
-  args.insert(args.begin(), DIORACE_BIN);
-  return run_command(args, std::chrono::seconds(timeout_s));
-}
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    path = "/var/tmp/diorace-cli-XXXXXX";
-    if (!::mkdtemp(path.data())) throw std::runtime_error("mkdtemp");
-  }
-  ~TempDir() { fs::remove_all(path); }
-};
+using test::run_diorace;
+using test::spawn_diorace;
+using test::TempDir;
 
 nlohmann::json show(const std::string& store, int run) {
   auto r = run_diorace({"results", "show", std::to_string(run), "--json", "--store", store});
@@ -98,16 +89,8 @@ void kill_half_way_and_check(const std::string& store, int run) {
     std::string p;
     ~Cleanup() { fs::remove_all(p); }
   } cleanup{work};
-  pid_t pid = ::fork();
+  pid_t pid = spawn_diorace({"run", "dma_thread", "forkscrew", "--duration", "6", "--store", store, "--dir", work, "-q"});
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    int null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::execl(DIORACE_BIN, DIORACE_BIN, "run", "dma_thread", "forkscrew", "--duration", "6", "--store", store.c_str(),
-            "--dir", work.c_str(), "-q", static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
   bool killed = false;
   auto t0 = std::chrono::steady_clock::now();
   while (std::chrono::steady_clock::now() - t0 < std::chrono::seconds(60)) {
@@ -284,16 +267,9 @@ TEST(ResultsPostgres, ConcurrentRunsOnAFreshDatabaseKeepEveryRecord) {
   constexpr int kRuns = 6;
   std::vector<pid_t> pids;
   for (int i = 0; i < kRuns; ++i) {
-    pid_t pid = ::fork();
+    pid_t pid = spawn_diorace({"run", "dma_thread", "forkscrew", "selftest_panic", "--iterations", "3", "--store",
+                               db.uri, "-q"});
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      int null = ::open("/dev/null", O_WRONLY);
-      ::dup2(null, 1);
-      ::dup2(null, 2);
-      ::execl(DIORACE_BIN, DIORACE_BIN, "run", "dma_thread", "forkscrew", "selftest_panic", "--iterations", "3",
-              "--store", db.uri.c_str(), "-q", static_cast<char*>(nullptr));
-      ::_exit(127);
-    }
     pids.push_back(pid);
   }
   for (auto pid : pids) {

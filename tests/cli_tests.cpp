@@ -10,30 +10,15 @@
 
 #include "diorace/fd.hpp"
 #include "diorace/process.hpp"
+#include "test_util.hpp"
 
 using namespace diorace;
 namespace fs = std::filesystem;
 
 namespace {
 
-CommandResult run_diorace(std::vector<std::string> args, int timeout_s = 240) {
-  args.insert(args.begin(), DIORACE_BIN);
-  return run_command(args, std::chrono::seconds(timeout_s));
-}
-
-struct TempDir {
-  std::string path;
-  TempDir() {
-    path = "/var/tmp/diorace-cli-XXXXXX";
-    if (!::mkdtemp(path.data())) throw std::runtime_error("mkdtemp");
-  }
-  ~TempDir() { fs::remove_all(path); }
-  std::set<std::string> entries() const {
-    std::set<std::string> s;
-    for (auto& e : fs::directory_iterator(path)) s.insert(e.path().filename().string());
-    return s;
-  }
-};
+using test::run_diorace;
+using test::TempDir;
 
 std::set<std::string> var_tmp_diorace() {
   std::set<std::string> s;

@@ -323,3 +323,27 @@ TEST(VmNightly, TwoNightsOver61And612ThenARegression) {
   EXPECT_NE(third.output.find("REGRESSED"), std::string::npos) << third.output;
   fs::remove_all(dir);
 }
+
+// `vm -- exec` (what ci/bench runs the original reproducers with): a staged
+// static program runs in the guest's scratch directory; the report says when
+// its output first matched --detect, or when it exited with --detect-exit.
+TEST(VmVerdicts, ExecReportsDetectionByOutputAndByExitStatus) {
+  const std::string prog = "/var/tmp/diorace-vmtest-exec-" + std::to_string(::getpid()) + ".sh";
+  write_file(prog, "#!/bin/sh\necho starting\nsleep 1\necho 'Bad data at 0x000200'\nexit 3\n");
+  auto by_output = vm({"--deb", kBuggy, "--store", "none", "--stage", prog},
+                      {"exec", "--detect", "Bad data", "--limit", "60", "--", "sh", "/staged/" + fs::path(prog).filename().string()});
+  EXPECT_EQ(by_output.status, 1) << by_output.output;
+  ASSERT_TRUE(by_output.doc.contains("exec")) << by_output.output;
+  EXPECT_TRUE(by_output.doc["exec"]["detected"].get<bool>());
+  EXPECT_GE(by_output.doc["exec"]["detect_s"].get<double>(), 0.9);
+  EXPECT_EQ(by_output.doc["exec"]["status"], 3);
+  auto by_exit = vm({"--deb", kBuggy, "--store", "none", "--stage", prog},
+                    {"exec", "--detect", "never printed", "--detect-exit", "3", "--", "sh",
+                     "/staged/" + fs::path(prog).filename().string()});
+  EXPECT_EQ(by_exit.status, 1) << by_exit.output;
+  auto none = vm({"--deb", kBuggy, "--store", "none", "--stage", prog},
+                 {"exec", "--detect", "never printed", "--", "sh", "/staged/" + fs::path(prog).filename().string()});
+  EXPECT_EQ(none.status, 0) << none.output;
+  EXPECT_FALSE(none.doc["exec"]["detected"].get<bool>());
+  fs::remove(prog);
+}

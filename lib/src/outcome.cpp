@@ -59,6 +59,7 @@ void to_json(nlohmann::json& j, const CaseResult& r) {
        {"iterations", r.iterations},
        {"failures", r.failures},
        {"duration_s", r.duration_s},
+       {"setup_s", r.setup_s},
        {"forks", r.forks},
        {"ios", r.ios},
        {"detectors_missing", r.detectors_missing},
@@ -83,6 +84,7 @@ void from_json(const nlohmann::json& j, CaseResult& r) {
   r.iterations = j.value("iterations", uint64_t{0});
   r.failures = j.value("failures", uint64_t{0});
   r.duration_s = j.value("duration_s", 0.0);
+  r.setup_s = j.value("setup_s", 0.0);
   if (j.contains("first_failure_s")) r.first_failure_s = j["first_failure_s"].get<double>();
   r.forks = j.value("forks", uint64_t{0});
   r.ios = j.value("ios", uint64_t{0});

@@ -42,21 +42,14 @@ inline void write_sector(std::byte* dst, const SectorHeader& h) noexcept {
   std::memcpy(dst + sizeof h, words, sizeof words);
 }
 
-// XOR-accumulates the difference between the sector and its expected content;
-// zero means intact. Written so the compiler vectorises the payload loop.
-inline uint64_t sector_diff(const std::byte* src, const SectorHeader& h) noexcept {
+// XOR-accumulates the difference between a sector's payload and the words
+// `checksum` generates; zero means equal. Running Weyl sum instead of a
+// multiply per word, loads straight from the buffer: this loop is the
+// verifier's whole cost on intact data, written for the vectoriser.
+inline uint64_t payload_diff(const std::byte* src, uint64_t checksum) noexcept {
   uint64_t acc = 0;
-  uint64_t hdr[5];
-  std::memcpy(hdr, src, sizeof hdr);
-  acc |= hdr[0] ^ h.magic;
-  acc |= hdr[1] ^ h.offset;
-  acc |= hdr[2] ^ h.seed;
-  acc |= hdr[3] ^ (uint64_t(h.generation) << 32 | h.file_id);
-  acc |= hdr[4] ^ h.checksum;
-  // Running Weyl sum instead of a multiply per word; loads straight from the
-  // buffer. This loop is the verifier's whole cost on intact data.
-  const std::byte* p = src + sizeof h;
-  uint64_t w = h.checksum;
+  const std::byte* p = src + sizeof(SectorHeader);
+  uint64_t w = checksum;
   for (size_t i = 0; i < kWords; ++i) {
     w += kWeyl;
     uint64_t got;
@@ -64,6 +57,15 @@ inline uint64_t sector_diff(const std::byte* src, const SectorHeader& h) noexcep
     acc |= got ^ (w ^ (w >> 31));
   }
   return acc;
+}
+
+// The difference between the sector and its expected content; zero: intact.
+inline uint64_t sector_diff(const std::byte* src, const SectorHeader& h) noexcept {
+  uint64_t hdr[5];
+  std::memcpy(hdr, src, sizeof hdr);
+  uint64_t acc = (hdr[0] ^ h.magic) | (hdr[1] ^ h.offset) | (hdr[2] ^ h.seed) |
+                 (hdr[3] ^ (uint64_t(h.generation) << 32 | h.file_id)) | (hdr[4] ^ h.checksum);
+  return acc | payload_diff(src, h.checksum);
 }
 
 // The fast path's check: the header fields against what they must be, and
@@ -75,16 +77,7 @@ inline uint64_t sector_diff_fast(const std::byte* src, uint64_t magic, uint64_t 
                                  uint64_t ids) noexcept {
   uint64_t hdr[5];
   std::memcpy(hdr, src, sizeof hdr);
-  uint64_t acc = (hdr[0] ^ magic) | (hdr[1] ^ offset) | (hdr[2] ^ seed) | (hdr[3] ^ ids);
-  const std::byte* p = src + sizeof(SectorHeader);
-  uint64_t w = hdr[4];
-  for (size_t i = 0; i < kWords; ++i) {
-    w += kWeyl;
-    uint64_t got;
-    std::memcpy(&got, p + i * 8, 8);
-    acc |= got ^ (w ^ (w >> 31));
-  }
-  return acc;
+  return (hdr[0] ^ magic) | (hdr[1] ^ offset) | (hdr[2] ^ seed) | (hdr[3] ^ ids) | payload_diff(src, hdr[4]);
 }
 
 std::string hex_line(const std::vector<uint8_t>& bytes, size_t from, size_t n) {

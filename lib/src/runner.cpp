@@ -327,6 +327,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     r.reason = std::string("set-up failed: ") + e.what();
     send(r);
   }
+  r.setup_s = elapsed();  // fixtures and warm-up: not in first_failure_s, reported beside it
   t0 = std::chrono::steady_clock::now();
   const double duration = opts.duration_s.value_or(opts.iterations ? 0.0 : info.default_duration_s);
   try {

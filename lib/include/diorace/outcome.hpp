@@ -36,6 +36,7 @@ struct CaseResult {
   uint64_t iterations = 0;
   uint64_t failures = 0;  // failed iterations (with --keep-going, can exceed 1)
   double duration_s = 0;
+  double setup_s = 0;  // set-up before the first iteration (fixture writing included)
   std::optional<double> first_failure_s;  // from case start
   uint64_t forks = 0;
   uint64_t ios = 0;

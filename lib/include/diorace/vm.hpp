@@ -79,6 +79,7 @@ int guest_exec(const GuestPlan& plan);
 // The exec options, parsed (host and guest).
 struct ExecSpec {
   std::string detect;
+  std::optional<int> detect_exit;  // this exit status (128+signal) also means detected, at exit
   unsigned background_readers = 0;
   double limit_s = 600;
   std::vector<std::string> argv;

@@ -1,0 +1,55 @@
+// Helpers the integration tests share: the real program, a temporary
+// directory, and a background run of the program with its output discarded.
+// DIORACE_BIN is defined per test target (CMake).
+#pragma once
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "diorace/process.hpp"
+
+namespace diorace::test {
+
+inline CommandResult run_diorace(std::vector<std::string> args, int timeout_s = 240) {
+  args.insert(args.begin(), DIORACE_BIN);
+  return run_command(args, std::chrono::seconds(timeout_s));
+}
+
+struct TempDir {
+  std::string path;
+  TempDir() {
+    path = "/var/tmp/diorace-cli-XXXXXX";
+    if (!::mkdtemp(path.data())) throw std::runtime_error("mkdtemp");
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::set<std::string> entries() const {
+    std::set<std::string> s;
+    for (auto& e : std::filesystem::directory_iterator(path)) s.insert(e.path().filename().string());
+    return s;
+  }
+};
+
+// Starts `diorace ARGS...` in the background (stdout and stderr to
+// /dev/null); the caller waits for the pid.
+inline pid_t spawn_diorace(const std::vector<std::string>& args) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  int null = ::open("/dev/null", O_WRONLY);
+  ::dup2(null, 1);
+  ::dup2(null, 2);
+  std::vector<char*> argv = {const_cast<char*>(DIORACE_BIN)};
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  ::execv(DIORACE_BIN, argv.data());
+  ::_exit(127);
+}
+
+}  // namespace diorace::test
