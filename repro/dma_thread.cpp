@@ -199,8 +199,8 @@ const Registrar registrar{CaseInfo{
         {
             {"alignment", "bytes added to the page-aligned buffer start (the original's -a)", 512, 0, 4096, {}},
             {"workers", "reader threads (the original's -w)", 40, 2, 256, {}},
-            {"files", "fixture files cycled through", 4, 1, 1000, {}},
-            {"file_size_mib", "size of each fixture file", 16, 1, 4096, {}},
+            {"files", "fixture files cycled through", 2, 1, 1000, {}},
+            {"file_size_mib", "size of each fixture file", 2, 1, 4096, {}},
             {"read_size_kib", "bytes read per iteration, split among the workers", 1024, 8, 65536, {}},
             {"fork_threads", "threads forking continuously (0: negative control)", 1, 0, 16, {}},
             {"fork_interval_us", "pause between forks of one thread", 0, 0, 1000000, {}},
