@@ -162,7 +162,15 @@ int run_vm_recorded(const VmOptions& o, const VmOutputs& outs, const std::string
   const std::string label = o.deb.empty() ? o.kernel : o.deb;
   if (store) run = store->begin_run(nlohmann::json::object(), "vm", label, command);
   nlohmann::json doc;
-  int code = run_vm(o, &doc);
+  int code;
+  try {
+    code = run_vm(o, &doc);
+  } catch (const std::exception& e) {
+    // Refused before or while booting (bad guest command, set-up failure):
+    // the stored run says so instead of staying INCOMPLETE.
+    if (store) store->finish_run(run, kExitError, {{"error", e.what()}});
+    throw;
+  }
   if (store) {
     store->update_run_identity(run, doc);
     for (const auto& c : doc.value("cases", nlohmann::json::array())) store->add_case(run, c.get<CaseResult>());
