@@ -126,7 +126,7 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
 
   auto t0 = std::chrono::steady_clock::now();
   size_t seq = 0;
-  VmOutputs outs;
+  ReportTargets outs;
   outs.store = store_uri;
   auto run_once = [&](size_t k) -> RunVerdict {
     const size_t i = seq++;
@@ -241,7 +241,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     read_vm_machine_options(vm, o);
     set_vm_kernel(o, kernel);
     o.guest_args = guest;
-    VmOutputs outs;
+    ReportTargets outs;
     if (vm.count("store")) outs.store = vm["store"].as<std::string>();
     const int bug = terms == "bad" ? 1 : 0, clean = terms == "bad" ? 0 : 1;
     for (uint64_t i = 1; i <= runs; ++i) {

@@ -120,8 +120,7 @@ int cmd_run(const std::vector<std::string>& args) {
   return run_cases(parsed.options, nullptr, recorder.get());
 #else
   const auto& o = parsed.options;
-  if ((!o.store.empty() && o.store != "none") || !o.junit.empty() || !o.ktap.empty() || !o.kcidb.empty() ||
-      !o.jsonl.empty() || !o.html.empty())
+  if ((!o.reports.store.empty() && o.reports.store != "none") || o.reports.any_file())
     throw UsageError("this static build keeps no result store and writes no reports (use --json)");
   return run_cases(o);
 #endif
@@ -144,16 +143,9 @@ int cmd_vm(const std::vector<std::string>& args) {
       ("deb", po::value<std::string>(), "Debian kernel package to download, unpack and boot (short form)")
       ("console-log", po::value<std::string>(), "keep the guest console here (default: beside the results)")
       ("json", po::value<std::string>(), "write the guest's results (with the guest kernel's identity) here")
-      ("store", po::value<std::string>(), "result store on the host (default: results/diorace.sqlite; 'none')")
-      ("junit", po::value<std::string>(), "write JUnit XML here")
-      ("ktap", po::value<std::string>(), "write KTAP here")
-      ("kcidb", po::value<std::string>(), "write KCIDB v5 JSON here")
-      ("jsonl", po::value<std::string>(), "write JSON lines here")
-      ("html", po::value<std::string>(), "write the HTML report of this run here")
-      ("origin", po::value<std::string>()->default_value("diorace"), "KCIDB origin")
       ("stage", po::value<std::vector<std::string>>()->composing(), "copy this (static) program into the guest's /staged, for -- exec (benchmarks)")
       ("help,h", "help");
-  desc.add(vm_machine_options());
+  desc.add(report_target_options()).add(vm_machine_options());
   auto vm = parse_options(desc, host);
   if (vm.count("help")) {
     std::cout << "usage: diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- run [CASE...] [RUN OPTIONS]\n" << desc;
@@ -168,10 +160,8 @@ int cmd_vm(const std::vector<std::string>& args) {
   if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
   o.guest_args = guest;
 #ifdef DIORACE_WITH_RESULTS
-  VmOutputs out;
-  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{{"store", &out.store}, {"junit", &out.junit}, {"ktap", &out.ktap},
-                            {"kcidb", &out.kcidb}, {"jsonl", &out.jsonl}, {"html", &out.html}, {"origin", &out.origin}})
-    if (vm.count(key)) *field = vm[key].as<std::string>();
+  ReportTargets out;
+  read_report_targets(vm, out);
   return run_vm_recorded(o, out, g_command);
 #else
   return run_vm(o);

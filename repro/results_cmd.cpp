@@ -43,13 +43,6 @@ std::unique_ptr<Store> open_store_for_reading(const std::string& requested) {
   return Store::open(uri);
 }
 
-OutputOptions outputs_of(const std::string& junit, const std::string& ktap, const std::string& kcidb,
-                         const std::string& jsonl, const std::string& html, const std::string& origin) {
-  OutputOptions o;
-  o.junit = junit, o.ktap = ktap, o.kcidb = kcidb, o.jsonl = jsonl, o.html = html, o.origin = origin;
-  validate_outputs(o);
-  return o;
-}
 
 class RunRecorder final : public RunObserver {
  public:
@@ -151,13 +144,13 @@ void print_run(const nlohmann::json& run) {
 }  // namespace
 
 std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts, const std::string& command) {
-  auto out = outputs_of(opts.junit, opts.ktap, opts.kcidb, opts.jsonl, opts.html, opts.origin);
-  return std::make_unique<RunRecorder>(open_store_for_run(opts.store), out, command);
+  validate_outputs(opts.reports);
+  return std::make_unique<RunRecorder>(open_store_for_run(opts.reports.store), opts.reports, command);
 }
 
-int run_vm_recorded(const VmOptions& o, const VmOutputs& outs, const std::string& command, int64_t* stored_run) {
-  auto out = outputs_of(outs.junit, outs.ktap, outs.kcidb, outs.jsonl, outs.html, outs.origin);
-  auto store = open_store_for_run(outs.store);
+int run_vm_recorded(const VmOptions& o, const ReportTargets& out, const std::string& command, int64_t* stored_run) {
+  validate_outputs(out);
+  auto store = open_store_for_run(out.store);
   int64_t run = 0;
   const std::string label = o.deb.empty() ? o.kernel : o.deb;
   if (store) run = store->begin_run(nlohmann::json::object(), "vm", label, command);
@@ -206,14 +199,9 @@ int cmd_results(const std::vector<std::string>& args) {
       ("limit", po::value<size_t>()->default_value(50), "list: newest N runs")
       ("run", po::value<std::vector<std::string>>()->composing(), "run id (repeatable)")
       ("kernel", po::value<std::vector<std::string>>()->composing(), "every run of this kernel release, version or label (repeatable)")
-      ("junit", po::value<std::string>(), "export: JUnit XML file")
-      ("ktap", po::value<std::string>(), "export: KTAP file")
-      ("kcidb", po::value<std::string>(), "export: KCIDB v5 JSON file")
-      ("jsonl", po::value<std::string>(), "export: JSON lines file")
-      ("html", po::value<std::string>(), "export: HTML report file")
-      ("origin", po::value<std::string>()->default_value("diorace"), "KCIDB origin")
       ("fail-on-regression", "compare: exit 1 when a case regressed")
       ("help,h", "help");
+  desc.add(report_target_options(false));
   po::positional_options_description pos;
   pos.add("run", -1);
   auto vm = parse_options(desc, rest, &pos);
@@ -284,10 +272,11 @@ int cmd_results(const std::vector<std::string>& args) {
   }
   if (sub == "export") {
     auto runs = select_runs(*store, vm, 1);
-    auto out = outputs_of(opt(vm, "junit"), opt(vm, "ktap"), opt(vm, "kcidb"), opt(vm, "jsonl"), opt(vm, "html"),
-                          vm["origin"].as<std::string>());
+    ReportTargets out;
+    read_report_targets(vm, out);
+    validate_outputs(out);
     std::string json_file = opt(vm, "json");
-    if (!out.any() && json_file.empty()) throw UsageError("results export: give --junit, --ktap, --kcidb, --jsonl, --html or --json");
+    if (!out.any_file() && json_file.empty()) throw UsageError("results export: give --junit, --ktap, --kcidb, --jsonl, --html or --json");
     write_outputs(runs, out);
     if (json_file == "-")
       std::cout << nlohmann::json(runs).dump(2) << "\n";

@@ -15,13 +15,9 @@ namespace diorace {
 // --origin before anything runs.
 std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts, const std::string& command);
 
-struct VmOutputs {
-  std::string store;  // "" default, "none"
-  std::string junit, ktap, kcidb, jsonl, html, origin = "diorace";
-};
 // run_vm, with its result stored on the host under the guest kernel's
 // identity (its run id in *stored_run when stored).
-int run_vm_recorded(const VmOptions& o, const VmOutputs& out, const std::string& command,
+int run_vm_recorded(const VmOptions& o, const ReportTargets& out, const std::string& command,
                     int64_t* stored_run = nullptr);
 
 int cmd_results(const std::vector<std::string>& args);

@@ -155,6 +155,29 @@ std::vector<const CaseInfo*> select_cases(const std::vector<std::string>& reques
   return out;
 }
 
+boost::program_options::options_description report_target_options(bool with_store) {
+  namespace po = boost::program_options;
+  po::options_description d("results");
+  if (with_store)
+    d.add_options()("store", po::value<std::string>(),
+                    "result store: SQLite file or postgresql://... ('none': no store; default: results/diorace.sqlite)");
+  d.add_options()
+      ("junit", po::value<std::string>(), "write JUnit XML here")
+      ("ktap", po::value<std::string>(), "write KTAP (TAP 13, as kselftest prints it) here")
+      ("kcidb", po::value<std::string>(), "write KCIDB v5 JSON here")
+      ("jsonl", po::value<std::string>(), "write JSON lines (one case per line) here")
+      ("html", po::value<std::string>(), "write the HTML report here")
+      ("origin", po::value<std::string>(), "KCIDB origin (default: diorace)");
+  return d;
+}
+
+void read_report_targets(const boost::program_options::variables_map& vm, ReportTargets& t) {
+  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{
+           {"store", &t.store}, {"junit", &t.junit}, {"ktap", &t.ktap}, {"kcidb", &t.kcidb},
+           {"jsonl", &t.jsonl}, {"html", &t.html}, {"origin", &t.origin}})
+    if (vm.count(key)) *field = vm[key].as<std::string>();
+}
+
 ParsedRun parse_run_args(const std::vector<std::string>& args) {
   namespace po = boost::program_options;
   po::options_description desc("run options");
@@ -179,15 +202,9 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
       ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
       ("quiet,q", "print only failures and no progress")
       ("strict-kmsg", "fail a case on any kernel report, also detector reports unrelated to its race")
-      ("store", po::value<std::string>(), "result store: SQLite file or postgresql://... ('none': no store; default: results/diorace.sqlite)")
-      ("junit", po::value<std::string>(), "write JUnit XML here")
-      ("ktap", po::value<std::string>(), "write KTAP (TAP 13, as kselftest prints it) here")
-      ("kcidb", po::value<std::string>(), "write KCIDB v5 JSON here")
-      ("jsonl", po::value<std::string>(), "write JSON lines (one case per line) here")
-      ("html", po::value<std::string>(), "write the HTML report of this run here")
-      ("origin", po::value<std::string>(), "KCIDB origin (default: diorace)")
       ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
       ("help,h", "help");
+  desc.add(report_target_options());
   po::options_description all;
   all.add(desc).add_options()("case", po::value<std::vector<std::string>>(), "cases");
   po::positional_options_description pos;
@@ -234,9 +251,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
   o.quiet = vm.count("quiet") > 0;
   o.strict_kmsg = vm.count("strict-kmsg") > 0;
-  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{{"store", &o.store}, {"junit", &o.junit}, {"ktap", &o.ktap}, {"kcidb", &o.kcidb},
-                            {"jsonl", &o.jsonl}, {"html", &o.html}, {"origin", &o.origin}})
-    if (vm.count(key)) *field = vm[key].as<std::string>();
+  read_report_targets(vm, o.reports);
   if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
   return out;
 }

@@ -8,13 +8,12 @@
 
 #include <nlohmann/json.hpp>
 
+#include "diorace/runner.hpp"
+
 namespace diorace {
 
-struct OutputOptions {
-  std::string junit, ktap, kcidb, jsonl, html;  // paths, "" for none
-  std::string origin = "diorace";               // KCIDB origin
-  bool any() const { return !junit.empty() || !ktap.empty() || !kcidb.empty() || !jsonl.empty() || !html.empty(); }
-};
+// The report files to write (the store field is not theirs to use).
+using OutputOptions = ReportTargets;
 // Throws UsageError for a bad origin.
 void validate_outputs(const OutputOptions& o);
 // Writes every requested file (atomically) for these run documents.

@@ -8,11 +8,24 @@
 #include <utility>
 #include <vector>
 
+#include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
 #include "diorace/outcome.hpp"
 
 namespace diorace {
+
+// Where results go: the store and the report files. `run`, `vm` and
+// `results export` take the same options for them.
+struct ReportTargets {
+  std::string store;                            // "" : the default store, "none" : no store
+  std::string junit, ktap, kcidb, jsonl, html;  // report files, "" for none
+  std::string origin = "diorace";               // KCIDB origin
+  bool any_file() const { return !junit.empty() || !ktap.empty() || !kcidb.empty() || !jsonl.empty() || !html.empty(); }
+};
+// --junit --ktap --kcidb --jsonl --html --origin, and --store unless !with_store.
+boost::program_options::options_description report_target_options(bool with_store = true);
+void read_report_targets(const boost::program_options::variables_map& vm, ReportTargets& t);
 
 struct RunOptions {
   std::vector<std::string> cases;  // names, or "all"
@@ -35,8 +48,7 @@ struct RunOptions {
   bool strict_kmsg = false;  // any detector report fails the case, related or not
   // Result store and report files: handled by the program (the static guest
   // binary has neither; the VM runner stores and reports on the host).
-  std::string store;  // "" : the default store, "none" : no store
-  std::string junit, ktap, kcidb, jsonl, html, origin = "diorace";
+  ReportTargets reports;
 };
 
 // Told about a run as it happens (the result store, report writers).

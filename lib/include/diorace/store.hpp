@@ -65,8 +65,6 @@ class Store {
   std::vector<int64_t> runs_matching(const std::string& kernel);
   // Removes a run and everything under it (tests, and pruning).
   void delete_run(int64_t run);
-  // The id of the newest run (0 when none).
-  int64_t last_run_id();
   // The newest COMPLETE run before `run` of the same kernel: the same label
   // (a VM run's package or image), or for runs on a host the same host and
   // kernel release. 0 when there is none: the night before, for ci/nightly.

@@ -345,11 +345,6 @@ int64_t Store::previous_run(int64_t run) {
   return rows.empty() ? 0 : integer(rows[0][0]);
 }
 
-int64_t Store::last_run_id() {
-  auto rows = db_->query("SELECT MAX(id) FROM runs");
-  return rows.empty() ? 0 : integer(rows[0][0]);
-}
-
 int64_t Store::open_bisection(const std::string& key, const std::string& case_name, const nlohmann::json& request,
                               bool fresh, std::vector<BisectRun>* logged) {
   Transaction tx(*db_);
