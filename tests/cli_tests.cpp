@@ -241,6 +241,37 @@ TEST(Cli, KernelLogOracleClassifiesLinesWrittenDuringTheCase) {
   ::unsetenv("DIORACE_SELFTEST_KMSG");
 }
 
+// The kernel log is watched while the case runs: its own race stops it at
+// once with the time to detection; an unrelated finding does not, nor does
+// its own race under --keep-going.
+TEST(Cli, KernelReportStopsTheCaseWithItsTimeToDetection) {
+  if (::access("/dev/kmsg", W_OK) != 0) GTEST_SKIP() << "/dev/kmsg not writable";
+  TempDir d;
+  ::setenv("DIORACE_SELFTEST_KMSG", (d.path + "/lines").c_str(), 1);
+  write_file(d.path + "/lines", "diorace-selftest BUG: KCSAN: data-race in io_worker_handle_work / x\n");
+  std::string json = d.path + "/own.json";
+  auto own = run_diorace({"run", "selftest_kmsg", "--dir", d.path, "--duration", "60", "--json", json});
+  EXPECT_EQ(own.status, 1) << own.output;
+  auto res = load(json)["cases"][0];
+  EXPECT_EQ(res["kind"], "splat");
+  EXPECT_LT(res["duration_s"].get<double>(), 10.0) << res.dump();
+  ASSERT_TRUE(res.contains("first_failure_s")) << res.dump();
+  EXPECT_LT(res["first_failure_s"].get<double>(), 5.0);
+  EXPECT_NE(own.output.find("first failure after"), std::string::npos) << own.output;
+
+  json = d.path + "/keep.json";
+  auto keep = run_diorace({"run", "selftest_kmsg", "--dir", d.path, "--duration", "3", "--keep-going", "--json", json});
+  EXPECT_EQ(keep.status, 1) << keep.output;
+  EXPECT_GE(load(json)["cases"][0]["duration_s"].get<double>(), 3.0);
+
+  write_file(d.path + "/lines", "diorace-selftest BUG: KCSAN: data-race in virtqueue_kick_prepare / vring_interrupt\n");
+  json = d.path + "/other.json";
+  auto other = run_diorace({"run", "selftest_kmsg", "--dir", d.path, "--duration", "3", "--json", json});
+  EXPECT_EQ(other.status, 0) << other.output;
+  EXPECT_GE(load(json)["cases"][0]["duration_s"].get<double>(), 3.0);
+  ::unsetenv("DIORACE_SELFTEST_KMSG");
+}
+
 TEST(Cli, TaintSetDuringACaseIsReportedByLetter) {
   TempDir d;
   std::string taint = d.path + "/tainted";

@@ -159,11 +159,11 @@ TEST(VmCoverage, DioWqTeardownReachesTheRaceOnStockKernels) {
   }
 }
 
-// The KCSAN + lockdep debug kernels in ../shared/kernels. On 6.12 (io-wq
-// fixed) iowq_flags must PASS with its detector armed, any other KCSAN
-// reports listed as unrelated findings. (The positive control on the 6.1
-// debug kernel is not here yet: iowq_flags has not reached the io-wq race
-// there within 120 s in the boots measured; see the README.)
+// The KCSAN + lockdep debug kernels in ../shared/kernels. On 6.1 (io-wq
+// race) iowq_flags must FAIL with its own KCSAN report within its default
+// duration, and stop there; on 6.12 (fixed) it must PASS with its detector
+// armed, any other KCSAN reports listed as unrelated findings.
+// dio_wq_teardown reaches its race on the debug kernel too.
 namespace {
 std::string debug_kernel(const char* name) {
   for (const char* base : {"../../shared/kernels/", "../shared/kernels/", "/work/shared/kernels/"}) {
@@ -173,6 +173,48 @@ std::string debug_kernel(const char* name) {
   return "";
 }
 }  // namespace
+
+TEST(VmDebugKernel, IowqFlagsFailsWithItsOwnRaceOn61) {
+  std::string k = debug_kernel("linux-6.1.192-kcsan-lockdep");
+  if (k.empty()) GTEST_SKIP() << "shared/kernels not present";
+  auto r = vm({"--kernel", k, "--timeout", "900"}, {"run", "iowq_flags"});
+  ASSERT_EQ(r.status, 1) << r.output;
+  const auto& c = only_case(r, "iowq_flags");
+  EXPECT_EQ(c["outcome"], "FAIL");
+  EXPECT_EQ(c["kind"], "splat");
+  EXPECT_TRUE(c["detectors_armed"].get<bool>());
+  EXPECT_NE(c["reason"].get<std::string>().find("its own race"), std::string::npos) << c["reason"];
+  ASSERT_TRUE(c.contains("first_failure_s")) << c.dump();
+  EXPECT_LT(c["first_failure_s"].get<double>(), 120.0);
+  // Stopped at the report, not after its 120 s.
+  EXPECT_LT(c["duration_s"].get<double>(), c["first_failure_s"].get<double>() + 10.0);
+  bool own = false;
+  for (const auto& ev : c["events"]) {
+    if (ev["type"] != "splat" || !ev["own_race"].get<bool>()) continue;
+    own = true;
+    const std::string text = ev["text"];
+    EXPECT_NE(text.find("BUG: KCSAN: data-race in"), std::string::npos) << text;
+    EXPECT_NE(text.find("io_wqe_activate_free_worker"), std::string::npos) << text;
+    EXPECT_TRUE(text.find("io_worker_handle_work") != std::string::npos ||
+                text.find("io_wq_worker_running") != std::string::npos)
+        << text;
+  }
+  EXPECT_TRUE(own) << c.dump();
+}
+
+TEST(VmDebugKernel, DioWqTeardownReachesTheRaceOn61) {
+  std::string k = debug_kernel("linux-6.1.192-kcsan-lockdep");
+  if (k.empty()) GTEST_SKIP() << "shared/kernels not present";
+  for (const char* fs : {"ext4", "xfs"}) {
+    auto r = vm({"--kernel", k, "--timeout", "900"},
+                {"run", "dio_wq_teardown", "--iterations", "5", "--param", std::string("fs=") + fs});
+    ASSERT_EQ(r.status, 0) << fs << "\n" << r.output;
+    const auto& c = only_case(r, "dio_wq_teardown");
+    EXPECT_EQ(c["coverage"], "measured") << fs;
+    EXPECT_GT(c["race_hits"].get<int>(), 0) << fs;
+    EXPECT_TRUE(c["detectors_armed"].get<bool>()) << fs;  // lockdep armed: and silent on this race
+  }
+}
 
 TEST(VmDebugKernel, IowqFlagsPassesArmedOn612) {
   std::string k = debug_kernel("linux-6.12.117-kcsan-lockdep");

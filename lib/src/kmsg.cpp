@@ -148,8 +148,49 @@ std::optional<KmsgCapture> KmsgCapture::start(const std::string& marker, std::st
   return KmsgCapture(std::move(rfd), marker);
 }
 
+KmsgCapture::Read KmsgCapture::read_record(const std::string& end_marker) {
+  // One record per read; a small buffer makes read() fail with EINVAL.
+  char buf[16384];
+  for (;;) {
+    ssize_t n = ::read(fd_.get(), buf, sizeof buf - 1);
+    if (n < 0) {
+      if (errno == EINTR || errno == EPIPE) continue;  // EPIPE: records overwritten, go on with the next
+      return errno == EAGAIN ? Read::none : Read::end;
+    }
+    if (n == 0) return Read::end;  // a plain file (tests): nothing more
+    std::string_view rec(buf, static_cast<size_t>(n));
+    auto semi = rec.find(';');
+    if (semi == std::string_view::npos) continue;
+    std::string_view msg = rec.substr(semi + 1);
+    // Continuation lines (" KEY=VALUE") follow the message after a newline.
+    if (auto nl = msg.find('\n'); nl != std::string_view::npos) msg = msg.substr(0, nl);
+    if (!seen_marker_) {
+      if (msg.find(marker_) != std::string_view::npos) seen_marker_ = true;
+      continue;
+    }
+    if (!end_marker.empty() && msg.find(end_marker) != std::string_view::npos) return Read::end;
+    // Unescape \xNN sequences the kernel uses for non-printable bytes.
+    std::string clean;
+    for (size_t i = 0; i < msg.size(); ++i) {
+      if (msg[i] == '\\' && i + 3 < msg.size() && msg[i + 1] == 'x') {
+        clean += static_cast<char>(std::stoi(std::string(msg.substr(i + 2, 2)), nullptr, 16));
+        i += 3;
+      } else {
+        clean += msg[i];
+      }
+    }
+    lines_.push_back(std::move(clean));
+    return Read::line;
+  }
+}
+
+const std::vector<std::string>& KmsgCapture::poll() {
+  while (read_record("") == Read::line) {
+  }  // the live watch runs at the end of the log: "end" here is only a read error
+  return lines_;
+}
+
 std::vector<std::string> KmsgCapture::collect() {
-  std::vector<std::string> lines;
   // A record becomes readable only once it is finalized (a record without a
   // newline waits for the next one), so write an end marker and read up to
   // it: everything logged before it is then visible.
@@ -159,45 +200,15 @@ std::vector<std::string> KmsgCapture::collect() {
     std::string line = "<5>" + end_marker + "\n";
     (void)::write(wfd.get(), line.data(), line.size());
   }
-  // One record per read; a small buffer makes read() fail with EINVAL.
-  std::vector<char> buf(16384);
-  int idle = 0;
-  for (;;) {
-    ssize_t n = ::read(fd_.get(), buf.data(), buf.size() - 1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      if (errno == EPIPE) continue;  // records overwritten: go on with the next
-      if (errno == EAGAIN && ++idle < 100) {  // the end marker is not there yet
-        ::usleep(10000);
-        continue;
-      }
-      break;
+  for (int idle = 0; idle < 100;) {
+    Read r = read_record(end_marker);
+    if (r == Read::end) break;
+    if (r == Read::none) {  // the end marker is not there yet
+      ++idle;
+      ::usleep(10000);
     }
-    if (n == 0) break;
-    std::string rec(buf.data(), static_cast<size_t>(n));
-    auto semi = rec.find(';');
-    if (semi == std::string::npos) continue;
-    std::string msg = rec.substr(semi + 1);
-    // Continuation lines (" KEY=VALUE") follow the message after a newline.
-    if (auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
-    if (!seen_marker_) {
-      if (msg.find(marker_) != std::string::npos) seen_marker_ = true;
-      continue;
-    }
-    if (msg.find(end_marker) != std::string::npos) break;
-    // Unescape \xNN sequences the kernel uses for non-printable bytes.
-    std::string clean;
-    for (size_t i = 0; i < msg.size(); ++i) {
-      if (msg[i] == '\\' && i + 3 < msg.size() && msg[i + 1] == 'x') {
-        clean += static_cast<char>(std::stoi(msg.substr(i + 2, 2), nullptr, 16));
-        i += 3;
-      } else {
-        clean += msg[i];
-      }
-    }
-    lines.push_back(std::move(clean));
   }
-  return lines;
+  return lines_;
 }
 
 }  // namespace diorace

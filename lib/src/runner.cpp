@@ -344,6 +344,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   }
   r.setup_s = elapsed();  // fixtures and warm-up: not in first_failure_s, reported beside it
   t0 = std::chrono::steady_clock::now();
+  stats.started_ns.store(mono_ns());
   const double duration = opts.duration_s.value_or(opts.iterations ? 0.0 : info.default_duration_s);
   try {
     for (uint64_t i = 0;; ++i) {
@@ -391,6 +392,51 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   ::_exit(0);
 }
 
+// Which kernel reports decide a case: its own race, and every report that is
+// not another detector's data race elsewhere (those are unrelated findings,
+// unless --strict-kmsg).
+struct KmsgJudge {
+  std::vector<std::string> ignore;
+  std::vector<std::regex> own;
+  bool strict = false;
+  KmsgJudge(const CaseInfo& info, const RunOptions& opts) : ignore(opts.kmsg_ignore), strict(opts.strict_kmsg) {
+    ignore.insert(ignore.end(), info.kmsg_ignore.begin(), info.kmsg_ignore.end());
+    for (const auto& sig : info.own_signatures) own.emplace_back(sig);
+  }
+  [[nodiscard]] bool is_own(const Splat& sp) const {
+    for (const auto& re : own)
+      if (std::regex_search(sp.title, re) || std::regex_search(sp.text, re)) return true;
+    return false;
+  }
+  [[nodiscard]] bool unrelated(const Splat& sp, bool own_race) const { return sp.cls == "kcsan" && !own_race && !strict; }
+};
+
+// The live half of the kernel-log oracle: while the case runs, a report that
+// decides it is noted with its time, and (without --keep-going) the case is
+// stopped at the end of its iteration instead of running out its duration.
+struct KmsgWatch {
+  KmsgCapture& cap;
+  const KmsgJudge& judge;
+  size_t seen = 0;
+  std::optional<double> detected_s;  // from the first iteration's start; 0: during set-up
+  std::string title;
+
+  // True when a deciding report was seen by this call.
+  bool check(const CaseStats& stats) {
+    const auto& lines = cap.poll();
+    if (detected_s || lines.size() == seen) return false;
+    seen = lines.size();
+    for (const auto& sp : extract_splats(lines, judge.ignore)) {
+      if (judge.unrelated(sp, judge.is_own(sp))) continue;
+      const int64_t started = stats.started_ns.load();
+      detected_s = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
+      title = sp.title;
+      return true;
+    }
+    return false;
+  }
+};
+
 struct Supervision {
   std::string output;
   std::optional<int> wait_status;
@@ -401,7 +447,8 @@ struct Supervision {
   bool stuck_in_d = false;
 };
 
-Supervision supervise(pid_t pid, int fd, CaseStats& stats, const CaseInfo& info, const RunOptions& opts) {
+Supervision supervise(pid_t pid, int fd, CaseStats& stats, const CaseInfo& info, const RunOptions& opts,
+                      KmsgWatch* kmsg) {
   Supervision s;
   ChildProcess child(pid);
   Progress progress(info.name, !opts.quiet);
@@ -426,6 +473,7 @@ Supervision supervise(pid_t pid, int fd, CaseStats& stats, const CaseInfo& info,
       std::fprintf(stderr, "\ndiorace: interrupted, stopping %s (again to abort at once)\n", info.name.c_str());
     }
     if (interrupt_at && (g_interrupts >= 2 || mono_ns() - interrupt_at > 10'000'000'000LL)) break;
+    if (kmsg && kmsg->check(stats) && !opts.keep_going) stats.stop.store(true);
     progress.update(stats.iteration.load(), stats.forks.load(), stats.ios.load());
     int64_t started = stats.iteration_started_ns.load();
     double running = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
@@ -480,19 +528,14 @@ std::string marker_for(const CaseInfo& info, uint64_t seed) {
   return fmt::format("diorace: case {} seed {} start {}", info.name, seed, mono_ns());
 }
 
-void apply_kmsg(CaseResult& r, KmsgCapture& cap, const CaseInfo& info, const RunOptions& opts) {
+void apply_kmsg(CaseResult& r, KmsgCapture& cap, const KmsgJudge& judge) {
   auto lines = cap.collect();
-  std::vector<std::string> ignore = opts.kmsg_ignore;
-  ignore.insert(ignore.end(), info.kmsg_ignore.begin(), info.kmsg_ignore.end());
-  auto splats = extract_splats(lines, ignore);
-  std::vector<std::regex> own;
-  for (const auto& sig : info.own_signatures) own.emplace_back(sig);
+  auto splats = extract_splats(lines, judge.ignore);
   for (auto& sp : splats) {
-    bool is_own = false;
-    for (const auto& re : own) is_own = is_own || std::regex_search(sp.title, re) || std::regex_search(sp.text, re);
+    const bool is_own = judge.is_own(sp);
     // A data-race report elsewhere in the kernel is a finding, not this
     // case's verdict; every other class of report is evidence for any case.
-    sp.unrelated = sp.cls == "kcsan" && !is_own && !opts.strict_kmsg;
+    sp.unrelated = judge.unrelated(sp, is_own);
     nlohmann::json ev = sp;
     ev["type"] = "splat";
     ev["own_race"] = is_own;
@@ -728,7 +771,10 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
       }
       ::setpgid(pid, pid);
       ::close(fds[1]);
-      auto sup = supervise(pid, fds[0], stats.get(), info, opts);
+      const KmsgJudge judge(info, opts);
+      std::optional<KmsgWatch> watch;
+      if (cap) watch.emplace(KmsgWatch{*cap, judge});
+      auto sup = supervise(pid, fds[0], stats.get(), info, opts, watch ? &*watch : nullptr);
       ::close(fds[0]);
 
       auto nl = sup.output.find_last_of('\n', sup.output.size() > 1 ? sup.output.size() - 2 : 0);
@@ -775,7 +821,11 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
       }
       if (probes) probes->remove();
       if (cap) {
-        apply_kmsg(r, *cap, info, opts);
+        apply_kmsg(r, *cap, judge);
+        // The report's own time is the time to detection when it came first.
+        if (watch->detected_s && r.verdict == Verdict::fail &&
+            (!r.first_failure_s || *r.first_failure_s > *watch->detected_s))
+          r.first_failure_s = watch->detected_s;
       } else {
         r.events.push_back({{"type", "note"}, {"text", "kernel log oracle off: " + kmsg_why}});
       }

@@ -34,14 +34,22 @@ class KmsgCapture {
   // with `why` set when the log cannot be read or written here.
   static std::optional<KmsgCapture> start(const std::string& marker, std::string& why,
                                           const std::string& path = "/dev/kmsg");
-  // Reads every record after the marker written by start().
+  // Reads the records logged since the last call without waiting (the live
+  // watch while a case runs); returns every line seen so far.
+  const std::vector<std::string>& poll();
+  // Reads every record after the marker written by start(), up to now.
   std::vector<std::string> collect();
 
  private:
   KmsgCapture(UniqueFd fd, std::string marker) : fd_(std::move(fd)), marker_(std::move(marker)) {}
+  // One record into lines_ (line); none ready yet (none); the end marker,
+  // end of file or a read error (end).
+  enum class Read { line, none, end };
+  Read read_record(const std::string& end_marker);
   UniqueFd fd_;
   std::string marker_;
   bool seen_marker_ = false;
+  std::vector<std::string> lines_;
 };
 
 }  // namespace diorace

@@ -74,6 +74,7 @@ void to_json(nlohmann::json& j, const CaseInfo& c);
 struct CaseStats {
   std::atomic<uint64_t> iteration{0};
   std::atomic<int64_t> iteration_started_ns{0};  // CLOCK_MONOTONIC
+  std::atomic<int64_t> started_ns{0};            // set-up done, first iteration starts (CLOCK_MONOTONIC)
   std::atomic<uint64_t> forks{0};
   std::atomic<uint64_t> ios{0};
   std::atomic<bool> stop{false};  // set by the supervisor (SIGINT, deadline)
