@@ -350,6 +350,26 @@ TEST(Cli, EveryCaseFailsUnderFaultInjection) {
   }
 }
 
+// iowq_flags' other request kinds (extras=1: buffered reads, O_DIRECT writes
+// read back, pipe reads, worker-limit changes, rings closed in flight) run
+// clean here and are verified: a dropped read is caught.
+TEST(Cli, IowqFlagsExtrasRunCleanAndAreVerified) {
+  TempDir d;
+  std::string json = d.path + "/i.json";
+  const std::vector<std::string> base = {"run", "iowq_flags", "--dir", d.path, "--iterations", "3", "--param",
+                                         "extras=1", "--param", "nop_pct=0", "--json", json};
+  auto r = run_diorace(base);
+  EXPECT_EQ(r.status, 0) << r.output;
+  auto res = load(json)["cases"][0];
+  EXPECT_EQ(res["outcome"], "PASS");
+  EXPECT_GT(res["ios"].get<int>(), 0);
+  auto args = base;
+  args.insert(args.end(), {"--inject-fault", "drop"});
+  auto f = run_diorace(args);
+  EXPECT_EQ(f.status, 1) << f.output;
+  EXPECT_EQ(load(json)["cases"][0]["kind"], "corruption");
+}
+
 TEST(Cli, MatrixCaseReportsEachVariant) {
   TempDir d;
   std::string json = d.path + "/u.json";
