@@ -1,5 +1,8 @@
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <chrono>
 #include <filesystem>
 
 #include "diorace/fd.hpp"
@@ -43,4 +46,26 @@ TEST(KernelConfig, ParsesValuesAndUnsetSymbols) {
   EXPECT_EQ(c.value("CONFIG_LOCALVERSION"), "\"-x\"");
   EXPECT_EQ(c.value("CONFIG_MISSING"), "");
   EXPECT_EQ(c.digest().size(), 16u);
+}
+
+TEST(ConsoleLogs, OnlyTheNewestAreKept) {
+  struct Dir {
+    std::string path = "/var/tmp/diorace-console-test-" + std::to_string(::getpid());
+    Dir() { fs::create_directories(path); }
+    ~Dir() { fs::remove_all(path); }
+  } d;
+  for (int i = 0; i < 5; ++i) {
+    std::string p = d.path + "/diorace-console-" + std::to_string(1000 + i) + "-1.log";
+    write_file(p, "x");
+    fs::last_write_time(p, fs::file_time_type::clock::now() - std::chrono::hours(10 - i));
+  }
+  write_file(d.path + "/other.log", "x");                    // not ours
+  write_file(d.path + "/diorace-console-notes.txt", "x");    // not a log
+  EXPECT_EQ(prune_console_logs(d.path, 2), 3u);
+  EXPECT_TRUE(fs::exists(d.path + "/diorace-console-1004-1.log"));
+  EXPECT_TRUE(fs::exists(d.path + "/diorace-console-1003-1.log"));
+  EXPECT_FALSE(fs::exists(d.path + "/diorace-console-1000-1.log"));
+  EXPECT_TRUE(fs::exists(d.path + "/other.log"));
+  EXPECT_TRUE(fs::exists(d.path + "/diorace-console-notes.txt"));
+  EXPECT_EQ(prune_console_logs(d.path, 2), 0u);
 }

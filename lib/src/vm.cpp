@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -496,7 +497,9 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   std::string console = o.console_log;
   if (console.empty()) {
     auto now = std::chrono::system_clock::now().time_since_epoch();
-    console = fmt::format("/var/tmp/diorace-console-{}.log", std::chrono::duration_cast<std::chrono::seconds>(now).count());
+    (void)prune_console_logs("/var/tmp", kConsoleLogsKept - 1);
+    console = fmt::format("/var/tmp/diorace-console-{}-{}.log",
+                          std::chrono::duration_cast<std::chrono::seconds>(now).count(), ::getpid());
   }
   std::string scratch_drive = "file=" + scratch + ",format=raw,if=virtio,cache=none,aio=native";
   if (throttle) scratch_drive += ",throttling.bps-total=" + std::to_string(throttle);
@@ -599,6 +602,21 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   if (!o.json_path.empty()) write_run_document(o.json_path, out);
   if (doc_out) *doc_out = std::move(out);
   return code;
+}
+
+size_t prune_console_logs(const std::string& dir, size_t keep) {
+  std::vector<std::pair<fs::file_time_type, fs::path>> logs;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("diorace-console-", 0) != 0 || e.path().extension() != ".log" || !e.is_regular_file(ec)) continue;
+    logs.emplace_back(e.last_write_time(ec), e.path());
+  }
+  if (logs.size() <= keep) return 0;
+  std::sort(logs.begin(), logs.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  size_t removed = 0;
+  for (size_t i = keep; i < logs.size(); ++i) removed += fs::remove(logs[i].second, ec) ? 1 : 0;
+  return removed;
 }
 
 GuestPlan guest_prepare() {

@@ -56,6 +56,12 @@ std::string cache_dir();
 // cannot be fetched.
 DebianKernel fetch_debian_kernel(const std::string& package);
 
+// Console logs the VM runner names itself (no --console-log) go to /var/tmp
+// as diorace-console-SECONDS-PID.log; the newest `keep` are kept, older ones
+// removed. Returns how many were removed.
+size_t prune_console_logs(const std::string& dir, size_t keep);
+constexpr size_t kConsoleLogsKept = 50;
+
 // doc_out: the run document with the guest's identity, its cases and the
 // host's verdicts (what --json writes).
 int run_vm(const VmOptions& opts, nlohmann::json* doc_out = nullptr);
