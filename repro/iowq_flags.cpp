@@ -196,7 +196,7 @@ class IowqFlags final : public Case {
     }
   }
 
-  unsigned threads_ = 0, max_burst_ = 0, nop_pct_ = 95, max_idle_us_ = 1000;
+  unsigned threads_ = 0, max_burst_ = 0, nop_pct_ = 0, max_idle_us_ = 0;  // set from the parameters
   bool extras_ = false;
   std::chrono::milliseconds period_{1000};
   std::string shared_name_;

@@ -419,7 +419,6 @@ struct KmsgWatch {
   const KmsgJudge& judge;
   size_t seen = 0;
   std::optional<double> detected_s;  // from the first iteration's start; 0: during set-up
-  std::string title;
 
   // True when a deciding report was seen by this call.
   bool check(const CaseStats& stats) {
@@ -430,7 +429,6 @@ struct KmsgWatch {
       if (judge.unrelated(sp, judge.is_own(sp))) continue;
       const int64_t started = stats.started_ns.load();
       detected_s = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
-      title = sp.title;
       return true;
     }
     return false;
