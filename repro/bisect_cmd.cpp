@@ -10,8 +10,10 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "diorace/cli_values.hpp"
 #include "diorace/bisect.hpp"
 #include "diorace/error.hpp"
+#include "diorace/hash.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/process.hpp"
@@ -42,22 +44,22 @@ po::options_description case_options() {
   d.add_options()
       ("case", po::value<std::string>(), "the case to run (required)")
       ("param", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE for the case (repeatable)")
-      ("duration", po::value<double>()->default_value(10), "seconds the case runs per boot")
+      ("duration", po::value<Real>()->default_value(Real{10}), "seconds the case runs per boot")
       ("store", po::value<std::string>(), "result store (default: results/diorace.sqlite)")
-      ("confidence", po::value<double>()->default_value(0.95), "confidence the answer must hold");
+      ("confidence", po::value<Real>()->default_value(Real{0.95}), "confidence the answer must hold");
   return d;
 }
 
 std::vector<std::string> guest_args(const po::variables_map& vm) {
   if (!vm.count("case")) throw UsageError("--case is required");
   std::vector<std::string> g = {"run", vm["case"].as<std::string>(), "--duration",
-                                fmt::format("{}", vm["duration"].as<double>())};
+                                fmt::format("{}", vm["duration"].as<Real>().value)};
   if (vm.count("param"))
     for (const auto& p : vm["param"].as<std::vector<std::string>>()) g.insert(g.end(), {"--param", p});
   // Checked here as `run` would, so that a typo fails before any boot.
   auto parsed = parse_run_args(std::vector<std::string>(g.begin() + 1, g.end()));
   validate_run_options(parsed.options);
-  double c = vm["confidence"].as<double>();
+  double c = vm["confidence"].as<Real>().value;
   if (!(c > 0 && c < 1)) throw UsageError("--confidence must be between 0 and 1 (e.g. 0.95)");
   return g;
 }
@@ -69,11 +71,11 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
   po::options_description desc("bisect options");
   desc.add_options()
       ("kernels", po::value<std::vector<std::string>>()->multitoken(), "ordered kernels: images or Debian packages")
-      ("max-runs", po::value<uint64_t>()->default_value(0), "stop after this many runs (0: no limit)")
+      ("max-runs", po::value<Count>()->default_value(Count{0}), "stop after this many runs (0: no limit)")
       ("strategy", po::value<std::string>()->default_value("binary"), "binary | bayes (probabilistic bisection)")
-      ("calibration-runs", po::value<uint64_t>()->default_value(5), "at least this many runs of the bad end")
-      ("calibration-failures", po::value<uint64_t>()->default_value(3), "... and until it failed this often")
-      ("p-low", po::value<double>(), "a known lower bound on the failure probability (no calibration)")
+      ("calibration-runs", po::value<Count>()->default_value(Count{5}), "at least this many runs of the bad end")
+      ("calibration-failures", po::value<Count>()->default_value(Count{3}), "... and until it failed this often")
+      ("p-low", po::value<Real>(), "a known lower bound on the failure probability (no calibration)")
       ("fresh", "start over instead of resuming an interrupted bisection with the same request")
       ("help,h", "help");
   desc.add(case_options()).add(vm_machine_options());
@@ -92,14 +94,14 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
   read_vm_machine_options(vm, base);
   for (const auto& k : kernels) set_vm_kernel(base, k);  // every name checked before the first boot
   BisectConfig cfg;
-  cfg.confidence = vm["confidence"].as<double>();
-  cfg.max_runs = vm["max-runs"].as<uint64_t>();
+  cfg.confidence = vm["confidence"].as<Real>().value;
+  cfg.max_runs = vm["max-runs"].as<Count>().value;
   cfg.strategy = vm["strategy"].as<std::string>();
   if (cfg.strategy != "binary" && cfg.strategy != "bayes") throw UsageError("--strategy must be binary or bayes");
-  cfg.calibration_runs = vm["calibration-runs"].as<uint64_t>();
-  cfg.calibration_failures = std::max<uint64_t>(1, vm["calibration-failures"].as<uint64_t>());
+  cfg.calibration_runs = vm["calibration-runs"].as<Count>().value;
+  cfg.calibration_failures = std::max<uint64_t>(1, vm["calibration-failures"].as<Count>().value);
   if (vm.count("p-low")) {
-    double p = vm["p-low"].as<double>();
+    double p = vm["p-low"].as<Real>().value;
     if (!(p > 0 && p <= 1)) throw UsageError("--p-low must be in (0, 1]");
     cfg.p_low = p;
   }
@@ -111,7 +113,7 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
                             {"strategy", cfg.strategy}, {"calibration_runs", cfg.calibration_runs},
                             {"calibration_failures", cfg.calibration_failures},
                             {"p_low", cfg.p_low ? nlohmann::json(*cfg.p_low) : nlohmann::json("measured")}};
-  const std::string key = fmt::format("{:016x}", std::hash<std::string>{}(request.dump()));
+  const std::string key = stable_hash_hex(request.dump());
   std::vector<Store::BisectRun> logged;
   int64_t id = 0;
   if (store) {
@@ -194,10 +196,10 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     desc.add_options()
         ("kernel", po::value<std::string>(), "image path or Debian package; @FILE reads it from FILE after the build")
         ("build-cmd", po::value<std::string>(), "shell command that builds the kernel first (failure: skip, 125)")
-        ("runs", po::value<uint64_t>(), "clean runs that make the kernel clean")
-        ("p", po::value<double>(), "lower bound on the per-run failure probability on a bad kernel: the runs "
+        ("runs", po::value<Count>(), "clean runs that make the kernel clean")
+        ("p", po::value<Real>(), "lower bound on the per-run failure probability on a bad kernel: the runs "
                                    "follow from it, --confidence and --steps")
-        ("steps", po::value<unsigned>()->default_value(10), "steps the bisection will take (about log2 of the commits)")
+        ("steps", po::value<Count>()->default_value(Count{10}), "steps the bisection will take (about log2 of the commits)")
         ("terms", po::value<std::string>()->default_value("bad"), "bad: exit 1 when the bug shows (find the commit that "
                                                                   "introduced it); fixed: exit 0 when it shows, 1 when clean (find the fix)")
         ("help,h", "help");
@@ -214,12 +216,12 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     if (terms != "bad" && terms != "fixed") throw UsageError("--terms must be bad or fixed");
     uint64_t runs;
     if (vm.count("runs")) {
-      runs = vm["runs"].as<uint64_t>();
+      runs = vm["runs"].as<Count>().value;
       if (runs == 0) throw UsageError("--runs must be at least 1");
     } else if (vm.count("p")) {
-      double p = vm["p"].as<double>();
+      double p = vm["p"].as<Real>().value;
       if (!(p > 0 && p <= 1)) throw UsageError("--p must be in (0, 1]");
-      runs = step_runs_needed(p, vm["confidence"].as<double>(), vm["steps"].as<unsigned>());
+      runs = step_runs_needed(p, vm["confidence"].as<Real>().value, static_cast<unsigned>(std::min<uint64_t>(vm["steps"].as<Count>().value, 64)));
     } else {
       throw UsageError("give --runs N or --p P (the per-run failure probability on a bad kernel, a lower bound)");
     }

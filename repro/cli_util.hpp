@@ -5,6 +5,8 @@
 
 #include <boost/program_options.hpp>
 
+#include "diorace/cli_values.hpp"
+
 namespace diorace {
 
 inline boost::program_options::variables_map parse_options(
@@ -16,6 +18,7 @@ inline boost::program_options::variables_map parse_options(
   if (pos) parser.positional(*pos);
   po::store(parser.run(), vm);
   po::notify(vm);
+  reject_empty_values(vm, desc);
   return vm;
 }
 

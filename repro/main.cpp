@@ -16,6 +16,7 @@
 
 #include "diorace/error.hpp"
 #include "diorace/outcome.hpp"
+#include "diorace/outfile.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/runner.hpp"
 #include "diorace/vm.hpp"
@@ -52,6 +53,9 @@ const char* kUsage =
 int cmd_list(const std::vector<std::string>& args) {
   po::options_description desc("list options");
   desc.add_options()("json", "print JSON")("all", "include harness self-test cases")("help,h", "help");
+  for (const auto& a : args)
+    if (a.empty() || a[0] != '-')
+      throw UsageError("list takes no argument '" + a + "' ('diorace describe CASE' shows one case)");
   auto vm = parse_options(desc, args);
   if (vm.count("help")) {
     std::cout << "usage: diorace list [--json] [--all]\n" << desc;
@@ -157,7 +161,10 @@ int cmd_vm(const std::vector<std::string>& args) {
   read_vm_machine_options(vm, o);
   if (vm.count("stage")) o.stage = vm["stage"].as<std::vector<std::string>>();
   if (vm.count("console-log")) o.console_log = vm["console-log"].as<std::string>();
-  if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
+  if (vm.count("json")) {
+    o.json_path = vm["json"].as<std::string>();
+    check_output_path(o.json_path, "--json");
+  }
   o.guest_args = guest;
 #ifdef DIORACE_WITH_RESULTS
   ReportTargets out;

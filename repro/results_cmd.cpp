@@ -9,8 +9,10 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "diorace/cli_values.hpp"
 #include "diorace/config.hpp"
 #include "diorace/error.hpp"
+#include "diorace/outfile.hpp"
 #include "diorace/report.hpp"
 #include "diorace/store.hpp"
 
@@ -40,7 +42,7 @@ std::unique_ptr<Store> open_store_for_reading(const std::string& requested) {
   if (uri == "none") throw UsageError("--store none: there is no store to read");
   if (uri.find("://") == std::string::npos && ::access(uri.c_str(), F_OK) != 0)
     throw UsageError("--store " + uri + ": no such store (run something first, or give --store)");
-  return Store::open(uri);
+  return Store::open(uri, /*read_only=*/true);
 }
 
 
@@ -158,10 +160,13 @@ int run_vm_recorded(const VmOptions& o, const ReportTargets& out, const std::str
   int code;
   try {
     code = run_vm(o, &doc);
+  } catch (const UsageError& e) {
+    // Refused before booting (a bad guest command): the stored run says so
+    // instead of staying INCOMPLETE or reading COMPLETE with no case.
+    if (store) store->finish_run(run, kExitError, {{"error", e.what()}}, "REFUSED");
+    throw;
   } catch (const std::exception& e) {
-    // Refused before or while booting (bad guest command, set-up failure):
-    // the stored run says so instead of staying INCOMPLETE.
-    if (store) store->finish_run(run, kExitError, {{"error", e.what()}});
+    if (store) store->finish_run(run, kExitError, {{"error", e.what()}}, "ERROR");
     throw;
   }
   if (store) {
@@ -196,7 +201,7 @@ int cmd_results(const std::vector<std::string>& args) {
   po::options_description desc("results options");
   desc.add_options()("store", po::value<std::string>(), "the store (default: results/diorace.sqlite)")
       ("json", po::value<std::string>()->implicit_value("-"), "JSON output (export: to this file)")
-      ("limit", po::value<size_t>()->default_value(50), "list: newest N runs")
+      ("limit", po::value<Count>()->default_value(Count{50}), "list: newest N runs")
       ("run", po::value<std::vector<std::string>>()->composing(), "run id (repeatable)")
       ("kernel", po::value<std::vector<std::string>>()->composing(), "every run of this kernel release, version or label (repeatable)")
       ("fail-on-regression", "compare: exit 1 when a case regressed")
@@ -209,10 +214,11 @@ int cmd_results(const std::vector<std::string>& args) {
     std::cout << usage << desc;
     return 0;
   }
+  if (vm["limit"].as<Count>().value == 0) throw UsageError("--limit must be at least 1");
   auto store = open_store_for_reading(opt(vm, "store"));
   const bool json = vm.count("json") > 0;
   if (sub == "list") {
-    auto runs = store->list_runs(vm["limit"].as<size_t>());
+    auto runs = store->list_runs(vm["limit"].as<Count>().value);
     if (json) {
       nlohmann::json j = nlohmann::json::array();
       for (const auto& r : runs)
@@ -276,6 +282,7 @@ int cmd_results(const std::vector<std::string>& args) {
     read_report_targets(vm, out);
     validate_outputs(out);
     std::string json_file = opt(vm, "json");
+    if (!json_file.empty() && json_file != "-") check_output_path(json_file, "--json");
     if (!out.any_file() && json_file.empty()) throw UsageError("results export: give --junit, --ktap, --kcidb, --jsonl, --html or --json");
     write_outputs(runs, out);
     if (json_file == "-")
@@ -293,7 +300,7 @@ int cmd_results(const std::vector<std::string>& args) {
     return 0;
   }
   if (sub == "bisections") {
-    auto list = store->list_bisections(vm["limit"].as<size_t>());
+    auto list = store->list_bisections(vm["limit"].as<Count>().value);
     if (json) {
       std::cout << list.dump(2) << "\n";
       return 0;
@@ -362,7 +369,7 @@ int cmd_report(const std::vector<std::string>& args) {
       ("store", po::value<std::string>(), "the store (default: results/diorace.sqlite)")
       ("run", po::value<std::vector<std::string>>()->composing(), "run id (repeatable; default: the newest --limit runs)")
       ("kernel", po::value<std::vector<std::string>>()->composing(), "every run of this kernel (repeatable)")
-      ("limit", po::value<size_t>()->default_value(200), "newest N runs when none is named")
+      ("limit", po::value<Count>()->default_value(Count{200}), "newest N runs when none is named")
       ("help,h", "help");
   po::positional_options_description pos;
   pos.add("run", -1);
@@ -372,10 +379,11 @@ int cmd_report(const std::vector<std::string>& args) {
     return 0;
   }
   if (!vm.count("html")) throw UsageError("report: give --html FILE");
-  auto store = open_store_for_reading(opt(vm, "store"));
-  auto runs = select_runs(*store, vm, vm["limit"].as<size_t>());
   OutputOptions o;
   o.html = vm["html"].as<std::string>();
+  validate_outputs(o);
+  auto store = open_store_for_reading(opt(vm, "store"));
+  auto runs = select_runs(*store, vm, vm["limit"].as<Count>().value);
   write_outputs(runs, o);
   std::fprintf(stderr, "diorace: report of %zu run(s) written to %s\n", runs.size(), o.html.c_str());
   return 0;

@@ -3,15 +3,20 @@
 //   selftest_hang  - blocks in the kernel past its iteration deadline (hang oracle)
 //   selftest_kmsg  - writes a given line to /dev/kmsg during the case (kmsg oracle)
 //   selftest_panic - crashes the kernel via sysrq; refuses outside a diorace VM guest
+//   selftest_fixture - reads its fixture back after damaging either the fixture
+//                    on disk (must be ERROR "fixture damaged") or the data read
+//                    (stands for a kernel that corrupted the read: must be FAIL)
 #include <fcntl.h>
 #include <poll.h>
 #include <unistd.h>
 
 #include <string>
 
+#include "diorace/buffer.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/target.hpp"
 
 namespace diorace {
 namespace {
@@ -64,6 +69,52 @@ class SelftestPanic final : public Case {
     return {};
   }
 };
+
+class SelftestFixture final : public Case {
+ public:
+  static constexpr uint64_t kSize = 2 << 20;
+  void setup(CaseContext& ctx) override {
+    spec_ = {ctx.fixture_name("data"), {7, 1, 0x5e1f7e57}, kSize};
+    ctx.target.ensure_fixture(spec_);
+  }
+  std::vector<Corruption> iterate(CaseContext& ctx, uint64_t) override {
+    const auto at = static_cast<uint64_t>(ctx.params.integer("offset"));
+    const std::string& damage = ctx.params.choice("damage");
+    if (damage == "disk") {
+      // Someone else's write to the fixture while the case runs.
+      auto fd = ctx.target.open_fixture(spec_.name, O_RDWR);
+      unsigned char b = 0;
+      if (::pread(fd.get(), &b, 1, static_cast<off_t>(at)) != 1) throw_errno("read fixture");
+      b ^= 0xff;
+      if (::pwrite(fd.get(), &b, 1, static_cast<off_t>(at)) != 1) throw_errno("write fixture");
+      if (::fsync(fd.get()) < 0) throw_errno("fsync fixture");
+    }
+    const uint64_t block = at / 4096 * 4096;
+    auto buf = AlignedBuffer::create(4096, 4096);
+    auto fd = ctx.target.open_fixture(spec_.name, O_RDONLY | O_DIRECT);
+    if (::pread(fd.get(), buf.data(), 4096, static_cast<off_t>(block)) != 4096) throw_errno("read fixture");
+    if (damage == "read") buf.data()[at - block] ^= std::byte{0xff};
+    return Verifier(spec_.key, spec_.name).verify(buf.span(), block);
+  }
+
+ private:
+  FixtureSpec spec_;
+};
+
+const Registrar fixture{CaseInfo{
+    .name = "selftest_fixture",
+    .summary = "harness self-test: damages its fixture on disk, or the data it read, then verifies the read",
+    .races = "nothing: proves that a damaged fixture is an ERROR and a corrupted read a FAIL",
+    .seed_thread = "-",
+    .needs = kNeedODirect,
+    .oracles = {"data"},
+    .params = {{"damage", "what is damaged: nothing, the fixture on disk, or the data read", 0, 0, 0,
+                {"none", "disk", "read"}},
+               {"offset", "byte offset of the damage", 1536 << 10, 0, static_cast<int64_t>(SelftestFixture::kSize - 1),
+                {}}},
+    .test_only = true,
+    .make = [] { return std::make_unique<SelftestFixture>(); },
+}};
 
 const Registrar hang{CaseInfo{
     .name = "selftest_hang",

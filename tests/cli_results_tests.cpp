@@ -20,6 +20,7 @@
 #include "test_util.hpp"
 
 using namespace diorace;
+using diorace::test::kcidb_schema;
 namespace fs = std::filesystem;
 
 namespace {
@@ -142,7 +143,8 @@ TEST(Results, ExportsValidateAgainstTheirSchemas) {
   const std::string store = d.path + "/s.sqlite";
   // FAIL (fault injection), SKIP (panic case outside a guest), FAIL hang.
   auto r = run_diorace({"run", "dma_thread", "selftest_panic", "selftest_hang", "--iterations", "2", "--inject-fault",
-                    "flip", "--iteration-timeout", "2", "--store", store, "--junit", d.path + "/run.xml", "-q"});
+                    "flip", "--iteration-timeout", "2", "--store", store, "--junit", d.path + "/run.xml", "--kcidb",
+                        d.path + "/run-k.json", "-q"});
   EXPECT_EQ(r.status, 1) << r.output;
   auto e = run_diorace({"results", "export", "--store", store, "--junit", d.path + "/j.xml", "--ktap", d.path + "/k.tap",
                     "--kcidb", d.path + "/k.json", "--jsonl", d.path + "/j.jsonl", "--origin", "diorace_test"});
@@ -164,16 +166,24 @@ TEST(Results, ExportsValidateAgainstTheirSchemas) {
   EXPECT_EQ(tap.status, 0) << tap.output;
   EXPECT_NE(tap.output.find("tests 3 failed 2 skipped 1 version 13"), std::string::npos) << tap.output;
   auto kcidb = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py",
-                            DIORACE_SOURCE_DIR "/tests/schemas/kcidb-v5.schema.json", d.path + "/k.json"});
+                            kcidb_schema(), d.path + "/k.json"});
   EXPECT_EQ(kcidb.status, 0) << kcidb.output;
-  EXPECT_NE(kcidb.output.find("3 tests"), std::string::npos) << kcidb.output;
-  // The validator itself refuses what KCIDB refuses: a null.
+  EXPECT_NE(kcidb.output.find("valid KCIDB v5.3: 1 checkouts, 1 builds, 3 tests"), std::string::npos) << kcidb.output;
+  auto from_run = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py",
+                               kcidb_schema(), d.path + "/run-k.json"});
+  EXPECT_EQ(from_run.status, 0) << from_run.output;
+  // The validator refuses what KernelCI refuses: a null, and v4's 'waived'
+  // (the field a hand-written schema once let through).
   auto k = nlohmann::json::parse(read_file(d.path + "/k.json"));
-  k["tests"][0]["comment"] = nullptr;
-  write_file(d.path + "/bad.json", k.dump());
-  auto bad = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py",
-                          DIORACE_SOURCE_DIR "/tests/schemas/kcidb-v5.schema.json", d.path + "/bad.json"});
-  EXPECT_NE(bad.status, 0) << bad.output;
+  for (auto doctor : {+[](nlohmann::json& j) { j["tests"][0]["comment"] = nullptr; },
+                      +[](nlohmann::json& j) { j["tests"][0]["waived"] = false; }}) {
+    auto doctored = k;
+    doctor(doctored);
+    write_file(d.path + "/bad.json", doctored.dump());
+    auto bad = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py",
+                            kcidb_schema(), d.path + "/bad.json"});
+    EXPECT_NE(bad.status, 0) << bad.output;
+  }
   std::istringstream lines(read_file(d.path + "/j.jsonl"));
   int n = 0;
   for (std::string line; std::getline(lines, line); ++n) EXPECT_TRUE(nlohmann::json::parse(line).contains("outcome"));
@@ -294,7 +304,7 @@ TEST(ResultsPostgres, ConcurrentRunsOnAFreshDatabaseKeepEveryRecord) {
                         d.path + "/k.json"});
   ASSERT_EQ(e.status, 0) << e.output;
   auto kcidb = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py",
-                            DIORACE_SOURCE_DIR "/tests/schemas/kcidb-v5.schema.json", d.path + "/k.json"});
+                            kcidb_schema(), d.path + "/k.json"});
   EXPECT_EQ(kcidb.status, 0) << kcidb.output;
   EXPECT_NE(kcidb.output.find(std::to_string(3 * kRuns) + " tests"), std::string::npos) << kcidb.output;
 }

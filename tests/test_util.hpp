@@ -52,4 +52,10 @@ inline pid_t spawn_diorace(const std::vector<std::string>& args) {
   ::_exit(127);
 }
 
+#ifdef DIORACE_KCIDB_SCHEMA
+// KCIDB's real schema (exported from KernelCI's validator, kcidb-io), in the
+// shared folder beside the checkout; CMake's DIORACE_KCIDB_SCHEMA names it.
+inline std::string kcidb_schema() { return DIORACE_KCIDB_SCHEMA; }
+#endif
+
 }  // namespace diorace::test

@@ -239,7 +239,7 @@ TEST(VmStore, CompareNamesTheForkCasesFixedIn612) {
   const std::string store = dir + "/s.sqlite";
   auto host = run_command({DIORACE_BIN, "run", "dma_thread", "--duration", "2", "--store", store, "-q"});
   EXPECT_EQ(host.status, 0) << host.output;
-  auto bad = vm({"--deb", kBuggy, "--store", store, "--junit", dir + "/61.xml"},
+  auto bad = vm({"--deb", kBuggy, "--store", store, "--junit", dir + "/61.xml", "--kcidb", dir + "/61-kcidb.json"},
                 {"run", "dma_thread", "forkscrew", "--iterations", "5", "--keep-going"});
   EXPECT_EQ(bad.status, 1) << bad.output;
   auto good = vm({"--deb", kFixed, "--store", store}, {"run", "dma_thread", "forkscrew", "--iterations", "5"});
@@ -259,6 +259,11 @@ TEST(VmStore, CompareNamesTheForkCasesFixedIn612) {
   auto x = run_command({"xmllint", "--noout", "--schema", DIORACE_SOURCE_DIR "/tests/schemas/junit.xsd", dir + "/61.xml"});
   EXPECT_EQ(x.status, 0) << x.output;
   EXPECT_NE(read_file(dir + "/61.xml").find("type=\"corruption\""), std::string::npos);
+  // KCIDB from a vm run, checked against KCIDB's own schema.
+  auto k = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py", DIORACE_KCIDB_SCHEMA,
+                        dir + "/61-kcidb.json"});
+  EXPECT_EQ(k.status, 0) << k.output;
+  EXPECT_NE(k.output.find("2 tests"), std::string::npos) << k.output;
   fs::remove_all(dir);
 }
 
@@ -356,6 +361,9 @@ TEST(VmNightly, TwoNightsOver61And612ThenARegression) {
     EXPECT_TRUE(fs::exists(dir + f)) << f;
   auto x = run_command({"xmllint", "--noout", "--schema", DIORACE_SOURCE_DIR "/tests/schemas/junit.xsd", dir + "/n1/junit.xml"});
   EXPECT_EQ(x.status, 0) << x.output;
+  auto k = run_command({"/usr/bin/python3", DIORACE_SOURCE_DIR "/tests/schemas/validate_kcidb.py", DIORACE_KCIDB_SCHEMA,
+                        dir + "/n1/kcidb.json"});
+  EXPECT_EQ(k.status, 0) << k.output;
   auto second = night("n2", "");
   EXPECT_EQ(second.status, 0) << second.output;
   EXPECT_EQ(second.output.find("REGRESSED"), std::string::npos) << second.output;

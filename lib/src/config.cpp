@@ -1,7 +1,8 @@
 #include "diorace/config.hpp"
 
+#include <algorithm>
 #include <cstdlib>
-#include <fstream>
+#include <filesystem>
 #include <map>
 #include <set>
 #include <sstream>
@@ -9,6 +10,7 @@
 #include <boost/program_options.hpp>
 
 #include "diorace/error.hpp"
+#include "diorace/fd.hpp"
 
 namespace diorace {
 
@@ -37,8 +39,15 @@ TargetSettings target_settings(const std::string& config_path, const std::string
     if (const char* e = std::getenv("DIORACE_SECTION")) section = e;
   std::map<std::string, std::string> global, in_section;
   if (!path.empty()) {
-    std::ifstream in(path);
-    if (!in) throw UsageError("--config " + path + ": cannot be read");
+    std::error_code ec;
+    if (std::filesystem::is_directory(path, ec)) throw UsageError("--config " + path + ": is a directory");
+    std::string text;
+    if (!try_read_file(path, text)) throw UsageError("--config " + path + ": cannot be read");
+    if (auto nul = text.find('\0'); nul != std::string::npos)
+      throw UsageError("--config " + path + ": line " +
+                       std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n')) +
+                       " holds a NUL byte (not a text file?)");
+    std::istringstream in(text);
     std::set<std::string> sections;
     po::options_description none;
     po::parsed_options parsed(&none);

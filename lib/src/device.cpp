@@ -65,6 +65,10 @@ BlockDeviceInfo inspect_block_device(const std::string& given, const std::string
   if (!ec) d.sysname = real.filename().string();
   std::string base = "/sys/class/block/" + d.sysname;
   d.size = std::strtoull(sysfs_read(base + "/size").c_str(), nullptr, 10) * 512;
+  if (d.size == 0)
+    throw UsageError(option + " " + given + ": has no medium (size 0" +
+                     (d.sysname.rfind("loop", 0) == 0 ? std::string(": a loop device with no backing file attached)")
+                                                      : std::string(")")));
   if (auto lbs = std::strtoul(sysfs_read(base + "/queue/logical_block_size").c_str(), nullptr, 10)) d.logical_block = lbs;
   std::string backing = sysfs_read(base + "/loop/backing_file");
   d.model = !backing.empty() ? "loop over " + backing : sysfs_read(base + "/device/model");

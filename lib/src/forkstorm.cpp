@@ -1,5 +1,7 @@
 #include "diorace/forkstorm.hpp"
 
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -10,6 +12,7 @@ namespace diorace {
 pid_t fork_child(ChildAction action, std::span<const std::byte> touch) noexcept {
   pid_t pid = ::fork();
   if (pid == 0) {
+    (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);  // never outlives the case
     if (action == ChildAction::touch_pages) {
       const size_t page = static_cast<size_t>(::sysconf(_SC_PAGESIZE));
       volatile unsigned char sink = 0;

@@ -31,16 +31,19 @@
 #include "diorace/coverage.hpp"
 #include "diorace/device.hpp"
 #include "diorace/engine.hpp"
+#include "diorace/cli_values.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/hang.hpp"
 #include "diorace/kconfig.hpp"
 #include "diorace/kmsg.hpp"
+#include "diorace/outfile.hpp"
 #include "diorace/process.hpp"
 #include "diorace/progress.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/taint.hpp"
+#include "diorace/tempdir.hpp"
 #include "diorace/target.hpp"
 
 namespace diorace {
@@ -57,6 +60,7 @@ int64_t mono_ns() {
 }
 
 constexpr size_t kMaxEvents = 16;
+constexpr double kMaxDurationS = 366.0 * 86400;
 
 // CaseStats in a shared anonymous mapping, so the supervisor sees the
 // case process's counters without any message passing.
@@ -79,7 +83,7 @@ class SharedStats {
   CaseStats* stats_;
 };
 
-// Installs the SIGINT/SIGTERM handlers for the duration of a run.
+// Installs the SIGINT/SIGTERM/SIGHUP handlers for the duration of a run.
 class InterruptGuard {
  public:
   InterruptGuard() {
@@ -89,41 +93,16 @@ class InterruptGuard {
     sigemptyset(&sa.sa_mask);
     ::sigaction(SIGINT, &sa, &old_int_);
     ::sigaction(SIGTERM, &sa, &old_term_);
+    ::sigaction(SIGHUP, &sa, &old_hup_);  // a closed terminal stops the run like SIGTERM
   }
   ~InterruptGuard() {
     ::sigaction(SIGINT, &old_int_, nullptr);
     ::sigaction(SIGTERM, &old_term_, nullptr);
+    ::sigaction(SIGHUP, &old_hup_, nullptr);
   }
 
  private:
-  struct sigaction old_int_{}, old_term_{};
-};
-
-// A scratch directory diorace creates when no --dir is given, and removes.
-class ScratchDir {
- public:
-  ScratchDir() = default;
-  explicit ScratchDir(std::string p) : path_(std::move(p)) {}
-  ScratchDir(ScratchDir&& o) noexcept : path_(std::exchange(o.path_, {})) {}
-  ScratchDir& operator=(ScratchDir&& o) noexcept {
-    std::swap(path_, o.path_);
-    return *this;
-  }
-  ~ScratchDir() {
-    if (!path_.empty()) {
-      std::error_code ec;
-      std::filesystem::remove_all(path_, ec);
-    }
-  }
-  static ScratchDir create() {
-    std::string tmpl = "/var/tmp/diorace-XXXXXX";
-    if (!::mkdtemp(tmpl.data())) throw_errno("mkdtemp /var/tmp/diorace-XXXXXX");
-    return ScratchDir(tmpl);
-  }
-  const std::string& path() const noexcept { return path_; }
-
- private:
-  std::string path_;
+  struct sigaction old_int_{}, old_term_{}, old_hup_{};
 };
 
 }  // namespace
@@ -191,13 +170,13 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
       ("mkfs-options", po::value<std::string>(), "extra mkfs options for the filesystem cases")
       ("config", po::value<std::string>(), "config file (TEST_DIR, TEST_DEV, SCRATCH_DEV, FSTYPE, MKFS_OPTIONS, FORCE_DEVICE; [sections])")
       ("section", po::value<std::string>(), "the config file section to use on top of its global keys")
-      ("duration", po::value<double>(), "seconds per case (default: the case's own, 10 s for most, when --iterations is not given)")
-      ("iterations", po::value<uint64_t>(), "iterations per case")
-      ("seed", po::value<uint64_t>(), "random seed (default: from the clock, printed in results)")
+      ("duration", po::value<Real>(), "seconds per case (default: the case's own, 10 s for most, when --iterations is not given)")
+      ("iterations", po::value<Count>(), "iterations per case")
+      ("seed", po::value<Count>(), "random seed (default: from the clock, printed in results)")
       ("param", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE or CASE.NAME=VALUE (repeatable)")
       ("keep-going", "do not stop a case at its first failure; count the failure rate")
       ("json", po::value<std::string>(), "write the results as JSON to this file (rewritten after each case)")
-      ("iteration-timeout", po::value<double>(), "hang oracle: seconds an iteration may take (default: per case)")
+      ("iteration-timeout", po::value<Real>(), "hang oracle: seconds an iteration may take (default: per case)")
       ("kconfig", po::value<std::string>(), "config of the kernel under test (default: /proc/config.gz or /boot)")
       ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
       ("quiet,q", "print only failures and no progress")
@@ -212,6 +191,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
   po::notify(vm);
+  reject_empty_values(vm, all, {"mkfs-options"});
   ParsedRun out;
   if (vm.count("help")) {
     std::ostringstream s;
@@ -239,14 +219,14 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   if (vm.count("force-device"))
     for (const auto& f : vm["force-device"].as<std::vector<std::string>>()) o.force_device.push_back(f);
   o.read_only = vm.count("read-only") > 0;
-  if (vm.count("duration")) o.duration_s = vm["duration"].as<double>();
-  if (vm.count("iterations")) o.iterations = vm["iterations"].as<uint64_t>();
-  if (vm.count("seed")) o.seed = vm["seed"].as<uint64_t>();
+  if (vm.count("duration")) o.duration_s = vm["duration"].as<Real>().value;
+  if (vm.count("iterations")) o.iterations = vm["iterations"].as<Count>().value;
+  if (vm.count("seed")) o.seed = vm["seed"].as<Count>().value;
   if (vm.count("param"))
     for (const auto& p : vm["param"].as<std::vector<std::string>>()) o.params.push_back(split_param(p));
   o.keep_going = vm.count("keep-going") > 0;
   if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
-  if (vm.count("iteration-timeout")) o.iteration_timeout_s = vm["iteration-timeout"].as<double>();
+  if (vm.count("iteration-timeout")) o.iteration_timeout_s = vm["iteration-timeout"].as<Real>().value;
   if (vm.count("kconfig")) o.kconfig_path = vm["kconfig"].as<std::string>();
   if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
   o.quiet = vm.count("quiet") > 0;
@@ -378,13 +358,31 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     r.reason = fmt::format("iteration {} failed: {}", stats.iteration.load(), e.what());
   }
   stats.iteration_started_ns.store(0);
+  // Corruption in data read from a fixture is evidence against the kernel
+  // only while the fixture itself is intact: the same sectors are re-read.
+  std::optional<std::string> damaged;
+  for (const auto& ev : r.events) {
+    if (damaged) break;
+    damaged = target.fixture_damage(ev.value("file", std::string()), ev.value("offset", uint64_t{0}),
+                                    ev.value("length", uint64_t{0}));
+  }
   c->teardown(ctx);
   r.duration_s = elapsed();
-  if (r.failures) {
+  if (damaged) {
+    r.verdict = Verdict::error;
+    r.reason = "fixture damaged: " + *damaged + "; not a verdict on the kernel (the fixture is rewritten next run)";
+    r.failures = 0;
+  } else if (r.failures) {
     const auto& first = r.events.empty() ? nlohmann::json::object() : r.events[0];
     r.fail(FailKind::corruption,
            fmt::format("{} of {} iterations corrupted; first: {} at {} offset 0x{:x}", r.failures, r.iterations,
                        first.value("class", "?"), first.value("file", "?"), first.value("offset", uint64_t{0})));
+  } else if (r.verdict == Verdict::incomplete && r.iterations == 0) {
+    // No work done is no evidence of a working kernel.
+    r.verdict = Verdict::error;
+    r.reason = stats.stop.load() ? "stopped before its first iteration"
+                                 : fmt::format("completed no iteration (the duration, {:g} s, ended before the first)",
+                                               duration);
   } else if (r.verdict == Verdict::incomplete) {
     r.verdict = Verdict::pass;
   }
@@ -572,21 +570,17 @@ nlohmann::json describe_system(const std::string& kconfig_path) {
 
 void write_run_document(const std::string& path, const nlohmann::json& doc) {
   std::string text = doc.dump(2) + "\n";
+  // In place on a block device only inside a diorace VM guest, where the
+  // runner's result disk is the one named (the host refuses --json DEVICE).
   struct stat st{};
-  if (::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
+  if (in_vm_guest() && ::stat(path.c_str(), &st) == 0 && S_ISBLK(st.st_mode)) {
     auto fd = UniqueFd::open(path, O_WRONLY);
     text.push_back('\0');
     pwrite_all(fd.get(), text.data(), text.size(), 0, "write " + path);
     if (::fdatasync(fd.get()) < 0) throw_errno("fdatasync " + path);
     return;
   }
-  std::string tmp = path + ".tmp";
-  {
-    auto fd = UniqueFd::open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    write_all(fd.get(), text.data(), text.size(), "write " + tmp);
-    if (::fsync(fd.get()) < 0) throw_errno("fsync " + tmp);
-  }
-  if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + tmp);
+  write_output_file(path, text);
 }
 
 std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::vector<ParamValues>* values_out) {
@@ -606,6 +600,11 @@ std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::v
     }
   }
   if (opts.read_only && opts.device.empty()) throw UsageError("--read-only goes with --device");
+  if (!opts.force_device.empty() && opts.device.empty() && opts.scratch_device.empty())
+    throw UsageError("--force-device goes with --device or --scratch-device (it confirms one of them)");
+  if (!opts.device.empty() && !opts.dir.empty())
+    throw UsageError("--device and --dir exclude each other: with --device the fixtures are on the device "
+                     "(TEST_DEV and TEST_DIR from a config file or the environment count too)");
   if (!opts.device.empty() && !opts.scratch_device.empty()) {
     std::error_code ec1, ec2;
     if (std::filesystem::equivalent(opts.device, opts.scratch_device, ec1) && !ec1)
@@ -618,17 +617,30 @@ std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::v
     if (c->validate) c->validate(values.back());
   }
   if (opts.duration_s && !(*opts.duration_s > 0)) throw UsageError("--duration must be positive");
+  if (opts.duration_s && *opts.duration_s > kMaxDurationS)
+    throw UsageError(fmt::format("--duration must be at most {:.0f} s (366 days)", kMaxDurationS));
+  if (opts.iteration_timeout_s && *opts.iteration_timeout_s > kMaxDurationS)
+    throw UsageError(fmt::format("--iteration-timeout must be at most {:.0f} s (366 days)", kMaxDurationS));
   if (opts.iterations && *opts.iterations == 0) throw UsageError("--iterations must be at least 1");
   if (opts.iteration_timeout_s && !(*opts.iteration_timeout_s > 0))
     throw UsageError("--iteration-timeout must be positive");
   if (!opts.kconfig_path.empty() && ::access(opts.kconfig_path.c_str(), R_OK) != 0)
     throw UsageError("--kconfig " + opts.kconfig_path + ": " + std::strerror(errno));
   for (const auto& p : opts.kmsg_ignore) {
+    std::regex re;
     try {
-      std::regex re(p);
+      re = std::regex(p);
     } catch (const std::regex_error&) {
       throw UsageError("--kmsg-ignore: '" + p + "' is not a valid regular expression");
     }
+    // It would match every line and turn the kernel-log oracle off.
+    if (std::regex_search(std::string(), re))
+      throw UsageError("--kmsg-ignore: '" + p + "' matches the empty string, so every kernel log line");
+  }
+  if (!opts.json_path.empty()) {
+    struct stat st{};
+    const bool result_disk = in_vm_guest() && ::stat(opts.json_path.c_str(), &st) == 0 && S_ISBLK(st.st_mode);
+    if (!result_disk) check_output_path(opts.json_path, "--json");
   }
   if (values_out) *values_out = std::move(values);
   return cases;
@@ -643,10 +655,12 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   // Orphans of a killed case process become diorace's children, not init's,
   // so that none outlives the run.
   (void)::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  ScratchDir scratch;
+  OwnedTempDir scratch;
   std::string dir = opts.dir;
   if (dir.empty()) {
-    scratch = ScratchDir::create();
+    // What a killed run left (its owner is gone) is removed first.
+    clean_stale_tempdirs("/var/tmp", "diorace-", "scratch directory");
+    scratch = OwnedTempDir::create("/var/tmp", "diorace-");
     dir = scratch.path();
   }
   auto target = DirectoryTarget::open(dir);
@@ -731,9 +745,6 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
     r.seed = seed;
     r.params = job.values.to_json();
     r.fault_injected = fault_active();
-    for (const auto& d : info.detectors)
-      if (!kconfig || !kconfig->enabled(d))
-        r.detectors_missing.push_back(kconfig ? d : d + " (kernel config unknown)");
 
     if (g_interrupts) {
       r.verdict = Verdict::error;
@@ -742,6 +753,10 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
       r.verdict = Verdict::skip;
       r.reason = *why;
     } else {
+      // Only a case that runs can run without its detector.
+      for (const auto& d : info.detectors)
+        if (!kconfig || !kconfig->enabled(d))
+          r.detectors_missing.push_back(kconfig ? d : d + " (kernel config unknown)");
       if (observer) observer->case_started(info.name, job.variant, r.params, seed);
       if (!opts.json_path.empty()) {
         doc["running"] = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
@@ -760,9 +775,14 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
       int fds[2];
       if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
       std::fflush(nullptr);
+      const pid_t supervisor = ::getpid();
       pid_t pid = ::fork();
       if (pid < 0) throw_errno("fork");
       if (pid == 0) {
+        // The case dies with its supervisor (SIGKILL of diorace included);
+        // checked after it is set, in case the supervisor died before.
+        (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (::getppid() != supervisor) ::_exit(kExitError);
         ::close(fds[0]);
         ::setpgid(0, 0);
         case_child(info, job.values, job.variant, target, seed, stats.get(), opts, probes ? &*probes : nullptr, fds[1]);
@@ -868,7 +888,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
     // Aborted at once: say what may be left behind.
     const std::string where = target.path();
     const bool scratch_dir = !scratch.path().empty();
-    scratch = ScratchDir();  // removes the scratch directory now
+    scratch = OwnedTempDir();  // removes the scratch directory now
     auto left = leftovers_under(where);
     if (scratch_dir && std::filesystem::exists(where)) left.push_back("directory " + where);
     std::string text;

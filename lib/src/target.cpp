@@ -7,9 +7,13 @@
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+#include <span>
+
+#include <fmt/format.h>
 
 #include "diorace/buffer.hpp"
 #include "diorace/error.hpp"
@@ -193,35 +197,97 @@ UniqueFd DirectoryTarget::open_case_file(const std::string& name, uint64_t size,
   return fd;
 }
 
-bool DirectoryTarget::fixture_matches(const FixtureSpec& spec) const {
-  int err = 0;
-  uint64_t base = 0;
-  UniqueFd fd;
-  if (!device_.empty()) {
-    base = region(spec.name, spec.size).base;
-    fd = UniqueFd::try_open(device_, O_RDONLY | O_DIRECT, err);
-    if (!fd) return false;
-  } else {
-    fd = UniqueFd::try_open(file(spec.name), O_RDONLY | O_DIRECT, err);
-    if (!fd) return false;
-    struct stat st{};
-    if (::fstat(fd.get(), &st) < 0 || static_cast<uint64_t>(st.st_size) != spec.size) return false;
-  }
-  // Sample the first, a middle and the last 1 MiB.
+namespace {
+
+// Reads [off, off + len) of a fixture (the region's base added on a device)
+// with O_DIRECT through fd, 1 MiB at a time, and hands each chunk to check;
+// stops early when check returns false. False on a short read.
+template <class Check>
+bool read_fixture(int fd, uint64_t base, uint64_t off, uint64_t len, Check&& check) {
   auto buf = AlignedBuffer::create(kChunk, 4096);
-  Verifier v(spec.key, spec.name);
-  for (uint64_t off : {uint64_t(0), (spec.size / 2) / kChunk * kChunk, spec.size - kChunk}) {
-    if (::pread(fd.get(), buf.data(), kChunk, static_cast<off_t>(base + off)) != static_cast<ssize_t>(kChunk))
-      return false;
-    if (!v.intact(buf.span(), off)) return false;
+  for (uint64_t at = off; at < off + len; at += kChunk) {
+    const uint64_t n = std::min<uint64_t>(kChunk, off + len - at);
+    if (::pread(fd, buf.data(), n, static_cast<off_t>(base + at)) != static_cast<ssize_t>(n)) return false;
+    if (!check(std::span<const std::byte>(buf.data(), n), at)) return false;
   }
   return true;
 }
 
+}  // namespace
+
+UniqueFd DirectoryTarget::open_for_check(const FixtureSpec& spec, uint64_t& base) const {
+  int err = 0;
+  base = 0;
+  if (!device_.empty()) {
+    base = region(spec.name, spec.size).base;
+    return UniqueFd::try_open(device_, O_RDONLY | O_DIRECT, err);
+  }
+  auto fd = UniqueFd::try_open(file(spec.name), O_RDONLY | O_DIRECT | O_NOFOLLOW, err);
+  struct stat st{};
+  if (fd && (::fstat(fd.get(), &st) < 0 || !S_ISREG(st.st_mode) || static_cast<uint64_t>(st.st_size) != spec.size))
+    return UniqueFd();
+  return fd;
+}
+
+bool DirectoryTarget::fixture_matches(const FixtureSpec& spec) const {
+  uint64_t base = 0;
+  auto fd = open_for_check(spec, base);
+  if (!fd) return false;
+  // Every sector, at the verifier's speed: a verdict of corruption must
+  // never come from a fixture that was damaged before the case began.
+  Verifier v(spec.key, spec.name);
+  return read_fixture(fd.get(), base, 0, spec.size,
+                      [&](std::span<const std::byte> b, uint64_t at) { return v.intact(b, at); });
+}
+
+std::optional<std::string> DirectoryTarget::fixture_damage(const std::string& name, uint64_t offset,
+                                                           uint64_t length) const {
+  std::unique_lock lk(*layout_mu_);
+  auto it = fixtures_.find(name);
+  if (it == fixtures_.end()) return std::nullopt;  // not a fixture of this run
+  const FixtureSpec spec = it->second;
+  lk.unlock();
+  const uint64_t from = offset / 4096 * 4096;
+  const uint64_t to = std::min<uint64_t>(spec.size, (offset + std::max<uint64_t>(length, 1) + 4095) / 4096 * 4096);
+  if (from >= to) return std::nullopt;
+  uint64_t base = 0;
+  auto fd = open_for_check(spec, base);
+  if (!fd) return "fixture " + name + " can no longer be read back (missing, resized or replaced)";
+  Verifier v(spec.key, spec.name);
+  std::optional<std::string> damage;
+  const bool read = read_fixture(fd.get(), base, from, to - from, [&](std::span<const std::byte> b, uint64_t at) {
+    auto bad = v.verify(b, at);
+    if (!bad.empty())
+      damage = fmt::format("fixture {} holds wrong data on disk at offset 0x{:x} ({}), re-read after the case",
+                           name, bad.front().offset, to_string(bad.front().cls));
+    return bad.empty();
+  });
+  if (!read && !damage) damage = "fixture " + name + " can no longer be read back (short read)";
+  return damage;
+}
+
+namespace {
+
+// A fixture being written: removed unless it was completed.
+struct PartialFile {
+  std::string path;
+  bool done = false;
+  ~PartialFile() {
+    if (!done) ::unlink(path.c_str());
+  }
+};
+
+}  // namespace
+
 bool DirectoryTarget::ensure_fixture(const FixtureSpec& spec) const {
   if (spec.size == 0 || spec.size % kChunk != 0)
     throw UsageError("fixture size must be a positive multiple of 1 MiB");
-  if (fixture_matches(spec)) return true;
+  const bool reused = fixture_matches(spec);
+  {
+    std::lock_guard lk(*layout_mu_);
+    fixtures_[spec.name] = spec;
+  }
+  if (reused) return true;
   if (!device_.empty()) {
     if (read_only_)
       throw SkipError("--read-only: no diorace fixture " + spec.name + " with these parameters on " + device_ +
@@ -237,19 +303,24 @@ bool DirectoryTarget::ensure_fixture(const FixtureSpec& spec) const {
     return false;
   }
   std::string path = file(spec.name);
-  std::string tmp = path + ".partial";
+  // The old fixture (it does not match) and any partial one a crash or a full
+  // disk left go first, so that they do not hold the space the new one needs.
+  ::unlink(path.c_str());
+  PartialFile tmp{path + ".partial"};
+  ::unlink(tmp.path.c_str());
   {
-    auto fd = UniqueFd::open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_DIRECT, 0644);
+    auto fd = UniqueFd::open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT, 0644);
     auto buf = AlignedBuffer::create(kChunk, 4096);
     for (uint64_t off = 0; off < spec.size; off += kChunk) {
       fill_pattern(buf.span(), spec.key, off);
-      pwrite_all(fd.get(), buf.data(), kChunk, static_cast<long long>(off), "write fixture " + tmp);
+      pwrite_all(fd.get(), buf.data(), kChunk, static_cast<long long>(off), "write fixture " + tmp.path);
     }
-    if (::fsync(fd.get()) < 0) throw_errno("fsync " + tmp);
+    if (::fsync(fd.get()) < 0) throw_errno("fsync " + tmp.path);
   }
   // Rename last, so that an interrupted write never leaves a fixture that
   // looks complete.
-  if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + tmp);
+  if (::rename(tmp.path.c_str(), path.c_str()) < 0) throw_errno("rename " + tmp.path);
+  tmp.done = true;
   return false;
 }
 

@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "diorace/cli_values.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/kconfig.hpp"
@@ -31,6 +32,7 @@
 #include "diorace/process.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/runner.hpp"
+#include "diorace/tempdir.hpp"
 
 namespace diorace {
 
@@ -42,26 +44,6 @@ constexpr const char* kGuestPlan = "/guest.json";
 constexpr const char* kResultDev = "/dev/vdb";
 constexpr const char* kScratchDev = "/dev/vda";
 constexpr int64_t kResultDiskSize = 16 << 20;
-
-// A work directory removed when the run ends.
-class WorkDir {
- public:
-  WorkDir() {
-    std::string t = "/var/tmp/diorace-vm-XXXXXX";
-    if (!::mkdtemp(t.data())) throw_errno("mkdtemp " + t);
-    path_ = t;
-  }
-  ~WorkDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  WorkDir(const WorkDir&) = delete;
-  WorkDir& operator=(const WorkDir&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
 
 std::string find_first(const std::string& dir, const std::string& prefix) {
   std::error_code ec;
@@ -342,13 +324,13 @@ boost::program_options::options_description vm_machine_options() {
   desc.add_options()
       ("modules", po::value<std::string>(), "directory with the kernel's modules (lib/modules/VERSION or above)")
       ("kconfig", po::value<std::string>(), "the kernel's config (default: found beside the image)")
-      ("cpus", po::value<unsigned>()->default_value(2), "guest CPUs")
-      ("mem", po::value<unsigned>()->default_value(2048), "guest memory in MiB")
+      ("cpus", po::value<Count>()->default_value(Count{2}), "guest CPUs")
+      ("mem", po::value<Count>()->default_value(Count{2048}), "guest memory in MiB")
       ("accel", po::value<std::string>()->default_value("auto"), "auto|kvm|tcg")
       ("fs", po::value<std::string>()->default_value("ext4"), "scratch filesystem: ext4|xfs")
       ("disk-size", po::value<std::string>()->default_value("1G"), "scratch disk size")
-      ("throttle-bps", po::value<uint64_t>(), "throttle the scratch disk to N bytes/s (0: off; default: the cases' device profile)")
-      ("timeout", po::value<double>()->default_value(900), "seconds before the guest is declared hung")
+      ("throttle-bps", po::value<Count>(), "throttle the scratch disk to N bytes/s (0: off; default: the cases' device profile)")
+      ("timeout", po::value<Real>()->default_value(Real{900}), "seconds before the guest is declared hung")
       ("append", po::value<std::string>(), "extra kernel command-line arguments");
   return desc;
 }
@@ -356,13 +338,13 @@ boost::program_options::options_description vm_machine_options() {
 void read_vm_machine_options(const boost::program_options::variables_map& vm, VmOptions& o) {
   if (vm.count("modules")) o.modules = vm["modules"].as<std::string>();
   if (vm.count("kconfig")) o.kconfig = vm["kconfig"].as<std::string>();
-  o.cpus = vm["cpus"].as<unsigned>();
-  o.mem_mib = vm["mem"].as<unsigned>();
+  o.cpus = static_cast<unsigned>(std::min<uint64_t>(vm["cpus"].as<Count>().value, 4096));
+  o.mem_mib = static_cast<unsigned>(std::min<uint64_t>(vm["mem"].as<Count>().value, 1u << 30));
   o.accel = vm["accel"].as<std::string>();
   o.fs = vm["fs"].as<std::string>();
   o.disk_size = parse_int_value("--disk-size", vm["disk-size"].as<std::string>());
-  if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<uint64_t>();
-  o.timeout_s = vm["timeout"].as<double>();
+  if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<Count>().value;
+  o.timeout_s = vm["timeout"].as<Real>().value;
   if (vm.count("append")) o.append = vm["append"].as<std::string>();
 }
 
@@ -444,7 +426,8 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   }
   auto cfg = kconfig.empty() ? std::nullopt : KernelConfig::load(kconfig);
 
-  WorkDir work;
+  clean_stale_tempdirs("/var/tmp", "diorace-vm-", "VM work directory");
+  auto work = OwnedTempDir::create("/var/tmp", "diorace-vm-");
   const std::string root = work.path() + "/initramfs";
   for (auto d : {"", "/bin", "/sbin", "/dev", "/proc", "/sys", "/tmp", "/mnt", "/modules"})
     fs::create_directories(root + d);

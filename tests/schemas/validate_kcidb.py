@@ -1,7 +1,10 @@
 #!/usr/bin/python3
-"""Validates a KCIDB file against tests/schemas/kcidb-v5.schema.json and
-checks the rules JSON Schema cannot state: no null anywhere, every
-build_id/checkout_id names an object in the same file, ids unique."""
+"""Validates a KCIDB file as KernelCI's own validator (kcidb-io) does: JSON
+Schema draft 7 with its format checker, against KCIDB's real schema (the one
+exported from kcidb-io, ../shared/schemas/kcidb-v5.3.json). Then checks what
+that schema cannot state and a submission needs: no null anywhere, every
+build_id/checkout_id names an object in the same file, ids unique.
+usage: validate_kcidb.py SCHEMA FILE"""
 import json
 import sys
 
@@ -9,7 +12,12 @@ import jsonschema
 
 schema = json.load(open(sys.argv[1]))
 data = json.load(open(sys.argv[2]))
-jsonschema.validate(data, schema)
+validator = jsonschema.Draft7Validator(schema, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+if errors:
+    for e in errors[:10]:
+        print(f"invalid at {'/'.join(map(str, e.absolute_path)) or '$'}: {e.message}")
+    sys.exit(1)
 
 
 def no_nulls(x, where="$"):
@@ -36,5 +44,6 @@ for b in data.get("builds", []):
 for t in data.get("tests", []):
     if t["build_id"] not in builds:
         sys.exit(f"test {t['id']} names an unknown build")
-print(f"valid: {len(data.get('checkouts', []))} checkouts, {len(data.get('builds', []))} builds, "
-      f"{len(data.get('tests', []))} tests")
+v = data["version"]
+print(f"valid KCIDB v{v['major']}.{v.get('minor', 0)}: {len(data.get('checkouts', []))} checkouts, "
+      f"{len(data.get('builds', []))} builds, {len(data.get('tests', []))} tests")

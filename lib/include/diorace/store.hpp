@@ -32,7 +32,9 @@ class Store {
  public:
   // "none" is not a store; PATH (SQLite) or postgresql://... / postgres://...
   // Creates the database and applies the schema migrations as needed.
-  static std::unique_ptr<Store> open(const std::string& uri);
+  // read_only: for listing and reports; the store is not created, no
+  // migration is applied, and a SQLite file that cannot be written is read.
+  static std::unique_ptr<Store> open(const std::string& uri, bool read_only = false);
   // The default: $DIORACE_STORE, else results/diorace.sqlite in the source
   // tree this program was built from, else $XDG_DATA_HOME/diorace/diorace.sqlite.
   static std::string default_uri();
@@ -54,7 +56,10 @@ class Store {
   void finish_case(int64_t case_id, const CaseResult& r);
   // A whole case at once (VM results arrive after the guest is done).
   int64_t add_case(int64_t run, const CaseResult& r);
-  void finish_run(int64_t run, int exit_code, const nlohmann::json& vm = nlohmann::json::object());
+  // status: COMPLETE, or REFUSED for a run refused before any case (its
+  // command was wrong), ERROR for one that broke before any case.
+  void finish_run(int64_t run, int exit_code, const nlohmann::json& vm = nlohmann::json::object(),
+                  const std::string& status = "COMPLETE");
 
   // --- reading ---
   std::vector<RunRow> list_runs(size_t limit = 50);

@@ -54,8 +54,15 @@ class DirectoryTarget {
   // Makes sure the fixture exists with the pattern; returns true when an
   // existing file was reused, false when it was (re)written.
   bool ensure_fixture(const FixtureSpec& spec) const;
-  // Checks an existing fixture's size and a sample of its sectors.
+  // Checks an existing fixture's size and every sector.
   [[nodiscard]] bool fixture_matches(const FixtureSpec& spec) const;
+  // After a case found corruption in data it read from fixture `name`: the
+  // same sectors re-read from the fixture. A description of the damage when
+  // the fixture itself is wrong on disk (then the case's finding is no
+  // evidence about the read it made), nullopt when the fixture is intact or
+  // `name` is no fixture of this process.
+  [[nodiscard]] std::optional<std::string> fixture_damage(const std::string& name, uint64_t offset,
+                                                          uint64_t length) const;
 
   // Opens a fixture that ensure_fixture made (file, or region of the device).
   [[nodiscard]] UniqueFd open_fixture(const std::string& name, int flags) const;
@@ -82,6 +89,7 @@ class DirectoryTarget {
   };
   // Allocates (or finds) the device region of a fixture or case file.
   Region region(const std::string& name, uint64_t size) const;
+  UniqueFd open_for_check(const FixtureSpec& spec, uint64_t& base) const;
   std::string path_;
   std::string device_;
   uint64_t device_size_ = 0;
@@ -90,6 +98,7 @@ class DirectoryTarget {
   mutable std::shared_ptr<std::mutex> layout_mu_ = std::make_shared<std::mutex>();
   mutable std::map<std::string, Region> layout_;
   mutable uint64_t cursor_ = 0;
+  mutable std::map<std::string, FixtureSpec> fixtures_;  // ensured by this process
 };
 
 }  // namespace diorace

@@ -1,4 +1,5 @@
 #include "diorace/report.hpp"
+#include "diorace/outfile.hpp"
 
 #include <algorithm>
 #include <cctype>
@@ -12,6 +13,7 @@
 
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/hash.hpp"
 #include "diorace/runner.hpp"
 #include "diorace/store.hpp"
 
@@ -89,6 +91,9 @@ std::string case_key(const nlohmann::json& c) {
 }
 
 void validate_outputs(const OutputOptions& o) {
+  for (auto [opt, path] : {std::pair{"--junit", &o.junit}, {"--ktap", &o.ktap}, {"--kcidb", &o.kcidb},
+                           {"--jsonl", &o.jsonl}, {"--html", &o.html}})
+    if (!path->empty()) check_output_path(*path, opt);
   static const std::regex origin_re("^[a-z0-9_]+$");
   if (!std::regex_match(o.origin, origin_re))
     throw UsageError("--origin '" + o.origin + "': a KCIDB origin is lower-case letters, digits and '_'");
@@ -207,7 +212,8 @@ std::string to_ktap(const std::vector<nlohmann::json>& runs) {
 
 // --- KCIDB v5 ---
 nlohmann::json to_kcidb(const std::vector<nlohmann::json>& runs, const std::string& origin) {
-  nlohmann::json out = {{"version", {{"major", 5}, {"minor", 0}}},
+  // KCIDB I/O schema v5.3, the newest KernelCI's validator (kcidb-io) accepts.
+  nlohmann::json out = {{"version", {{"major", 5}, {"minor", 3}}},
                         {"checkouts", nlohmann::json::array()},
                         {"builds", nlohmann::json::array()},
                         {"tests", nlohmann::json::array()}};
@@ -220,7 +226,7 @@ nlohmann::json to_kcidb(const std::vector<nlohmann::json>& runs, const std::stri
     // diorace tests kernels it did not build: the checkout is the kernel's
     // identity (release + version), the build its image and config.
     std::string checkout_id = origin + ":" + id_part(release.empty() ? kernel : release) + "-" +
-                              fmt::format("{:016x}", std::hash<std::string>{}(version));
+                              stable_hash_hex(version);
     std::string build_id = checkout_id + "-" + id_part(digest.empty() ? "unknown-config" : digest.substr(0, 16));
     if (checkouts.insert(checkout_id).second) {
       nlohmann::json co = {{"id", checkout_id}, {"origin", origin}, {"valid", true},
@@ -253,8 +259,7 @@ nlohmann::json to_kcidb(const std::vector<nlohmann::json>& runs, const std::stri
                           {"origin", origin},
                           {"path", path},
                           {"status", status},
-                          {"duration", c.value("duration_s", 0.0)},
-                          {"waived", false}};
+                          {"duration", c.value("duration_s", 0.0)}};
       std::string cs = str(c, "started_at", stamp);
       if (!cs.empty()) t["start_time"] = cs;
       std::string reason = str(c, "reason");
@@ -372,11 +377,7 @@ std::string format_comparison(const nlohmann::json& cmp, const std::string& a_na
 }
 
 namespace {
-void write_text(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  write_file(tmp, text);
-  if (::rename(tmp.c_str(), path.c_str()) < 0) throw_errno("rename " + tmp);
-}
+void write_text(const std::string& path, const std::string& text) { write_output_file(path, text); }
 }  // namespace
 
 void write_outputs(const std::vector<nlohmann::json>& runs, const OutputOptions& o) {

@@ -29,7 +29,9 @@ class Database {
   virtual void lock_schema() = 0;
 };
 
-std::unique_ptr<Database> open_sqlite(const std::string& path);
+// read_only: the file is opened read-only (listing a store on a read-only
+// filesystem, or one whose file is not writable); writes then fail.
+std::unique_ptr<Database> open_sqlite(const std::string& path, bool read_only = false);
 std::unique_ptr<Database> open_postgresql(const std::string& uri);
 
 // Commits on success, rolls back when an exception leaves the scope.

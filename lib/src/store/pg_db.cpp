@@ -102,8 +102,19 @@ std::unique_ptr<Database> open_postgresql(const std::string& uri) {
   try {
     return std::make_unique<PgDatabase>(uri);
   } catch (const std::exception& e) {
-    std::string msg = e.what();
-    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    // libpq's messages span lines ("connection to server ... failed:\n
+    // Connection refused\n\tIs the server running ..."): one line here.
+    std::string msg;
+    bool gap = false;
+    for (char c : std::string(e.what())) {
+      if (c == '\n' || c == '\t' || c == ' ') {
+        gap = !msg.empty();
+        continue;
+      }
+      if (gap) msg += (msg.back() == ':' || msg.back() == '.' || msg.back() == ';') ? " " : "; ";
+      gap = false;
+      msg.push_back(c);
+    }
     throw SetupError("store " + uri + ": " + msg);
   }
 }

@@ -5,6 +5,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <unistd.h>
+
+#include <sqlite3.h>
+
 #include "diorace/error.hpp"
 #include "store/db.hpp"
 
@@ -27,9 +31,14 @@ std::string to_sqlite_placeholders(const std::string& sql) {
 
 class SqliteDatabase final : public Database {
  public:
-  explicit SqliteDatabase(const std::string& path)
-      : db_(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX) {
+  SqliteDatabase(const std::string& path, int flags, bool read_only) : db_(path, flags) {
     db_.setBusyTimeout(30000);
+    if (read_only) {
+      // The journal mode is the writer's business; a read must work, though
+      // (a WAL file on a read-only filesystem fails here, not at the open).
+      db_.exec("SELECT COUNT(*) FROM sqlite_master");
+      return;
+    }
     db_.exec("PRAGMA journal_mode=WAL");
     db_.exec("PRAGMA synchronous=FULL");
     db_.exec("PRAGMA foreign_keys=ON");
@@ -82,10 +91,27 @@ class SqliteDatabase final : public Database {
 
 }  // namespace
 
-std::unique_ptr<Database> open_sqlite(const std::string& path) {
+std::unique_ptr<Database> open_sqlite(const std::string& path, bool read_only) {
   try {
-    return std::make_unique<SqliteDatabase>(path);
+    if (!read_only)
+      return std::make_unique<SqliteDatabase>(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE | SQLite::OPEN_FULLMUTEX,
+                                              false);
+    try {
+      return std::make_unique<SqliteDatabase>(path, SQLite::OPEN_READONLY | SQLite::OPEN_FULLMUTEX, true);
+    } catch (const SQLite::Exception&) {
+      // A WAL database on a read-only filesystem cannot get its -shm file:
+      // read it as immutable (nobody can be writing to it there).
+      return std::make_unique<SqliteDatabase>("file:" + path + "?immutable=1",
+                                              SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_FULLMUTEX, true);
+    }
   } catch (const SQLite::Exception& e) {
+    const int code = e.getErrorCode() & 0xff;
+    if (code == SQLITE_READONLY || (code == SQLITE_CANTOPEN && ::access(path.c_str(), F_OK) == 0 &&
+                                    ::access(path.c_str(), W_OK) != 0))
+      throw SetupError("store " + path + " is read-only (" + e.what() + ")");
+    if (code == SQLITE_CANTOPEN && ::access(path.c_str(), F_OK) == 0)
+      throw SetupError("store " + path + " cannot be opened for writing (" + e.what() +
+                       "; is its directory read-only?)");
     throw SetupError("store " + path + ": " + e.what());
   }
 }

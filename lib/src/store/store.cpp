@@ -81,11 +81,14 @@ std::string Store::default_uri() {
   return base + "/diorace/diorace.sqlite";
 }
 
-std::unique_ptr<Store> Store::open(const std::string& uri) {
+std::unique_ptr<Store> Store::open(const std::string& uri, bool read_only) {
   if (uri.empty() || uri == "none") throw UsageError("--store: no store given");
   std::unique_ptr<Database> db;
   if (is_postgres_uri(uri)) {
     db = open_postgresql(uri);
+  } else if (auto scheme = uri.find("://"); scheme != std::string::npos) {
+    throw UsageError("--store " + uri + ": unsupported store '" + uri.substr(0, scheme + 3) +
+                     "' (a SQLite file path, postgresql://... or none)");
   } else {
     std::filesystem::path p(uri);
     std::error_code ec;
@@ -95,10 +98,28 @@ std::unique_ptr<Store> Store::open(const std::string& uri) {
         throw UsageError("--store " + uri + ": directory " + p.parent_path().string() + " does not exist");
     }
     if (std::filesystem::is_directory(p, ec)) throw UsageError("--store " + uri + ": is a directory");
-    db = open_sqlite(uri);
+    db = open_sqlite(uri, read_only && ::access(uri.c_str(), W_OK) != 0);
   }
   std::unique_ptr<Store> s(new Store(uri, std::move(db)));
-  s->migrate();
+  if (!read_only) {
+    s->migrate();
+  } else {
+    int have = 0;
+    try {
+      have = s->schema_version();
+    } catch (const std::exception&) {
+    }
+    const int newest = schema_migrations().empty() ? 0 : schema_migrations().back().version;
+    if (have != newest) {
+      try {
+        s->migrate();
+      } catch (const std::exception& e) {
+        throw SetupError(fmt::format("store {}: schema version {} needs migrating to {}, and the store cannot be "
+                                     "written ({})",
+                                     uri, have, newest, e.what()));
+      }
+    }
+  }
   return s;
 }
 
@@ -217,10 +238,10 @@ int64_t Store::add_case(int64_t run, const CaseResult& r) {
   return id;
 }
 
-void Store::finish_run(int64_t run, int exit_code, const nlohmann::json& vm) {
+void Store::finish_run(int64_t run, int exit_code, const nlohmann::json& vm, const std::string& status) {
   Transaction tx(*db_);
-  db_->query("UPDATE runs SET status='COMPLETE', exit_code=$1, finished_at=$2, vm=$3 WHERE id=$4",
-             {int64_t{exit_code}, utc_timestamp(), vm.dump(), run});
+  db_->query("UPDATE runs SET status=$1, exit_code=$2, finished_at=$3, vm=$4 WHERE id=$5",
+             {status, int64_t{exit_code}, utc_timestamp(), vm.dump(), run});
   tx.commit();
 }
 
