@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <unordered_map>
 #include <utility>
@@ -89,7 +90,8 @@ Engine::Engine(Engine&& o) noexcept
     : ops_(std::exchange(o.ops_, nullptr)),
       state_(std::exchange(o.state_, nullptr)),
       completed_(o.completed_),
-      pending_(std::move(o.pending_)) {}
+      pending_(std::move(o.pending_)),
+      backlog_(std::move(o.backlog_)) {}
 
 Engine& Engine::operator=(Engine&& o) noexcept {
   if (this != &o) {
@@ -98,6 +100,7 @@ Engine& Engine::operator=(Engine&& o) noexcept {
     state_ = std::exchange(o.state_, nullptr);
     completed_ = o.completed_;
     pending_ = std::move(o.pending_);
+    backlog_ = std::move(o.backlog_);
   }
   return *this;
 }
@@ -121,25 +124,51 @@ void Engine::submit(std::span<const IoRequest> reqs) {
     reqs = translated;
   }
   size_t done = 0;
+  auto stalled_since = std::chrono::steady_clock::now();
   while (done < reqs.size()) {
     int n = ops_->submit(state_, reqs.data() + done, static_cast<unsigned>(reqs.size() - done));
-    if (n == -EAGAIN || n == -EINTR) continue;
+    if (n == -EINTR) continue;
+    if (n == -EAGAIN || n == -EBUSY) {
+      // The queue is full: make room by reaping what has completed (kept
+      // for the caller's next reap), instead of spinning until the hang
+      // oracle fires on a kernel that did nothing wrong.
+      IoCompletion c[64];
+      const unsigned got = pull(1, c, 64, 10);
+      backlog_.insert(backlog_.end(), c, c + got);
+      if (got)
+        stalled_since = std::chrono::steady_clock::now();
+      else if (std::chrono::steady_clock::now() - stalled_since > std::chrono::seconds(60))
+        throw_errno(-n, std::string(ops_->name) + " submit: the queue stayed full for 60 s with nothing completing");
+      continue;
+    }
     if (n < 0) throw_errno(-n, std::string(ops_->name) + " submit");
     done += static_cast<size_t>(n);
+    stalled_since = std::chrono::steady_clock::now();
   }
 }
 
 unsigned Engine::reap(unsigned min, std::span<IoCompletion> out, int timeout_ms) {
+  // Completions reaped while a submission waited for room come first.
+  unsigned k = 0;
+  while (k < out.size() && !backlog_.empty()) {
+    out[k++] = backlog_.front();
+    backlog_.pop_front();
+  }
+  if (k > 0 && k >= min) return k;
+  return k + pull(min - k, out.data() + k, static_cast<unsigned>(out.size()) - k, timeout_ms);
+}
+
+unsigned Engine::pull(unsigned min, IoCompletion* out, unsigned max, int timeout_ms) {
   int n;
   do {
-    n = ops_->reap(state_, min, out.data(), static_cast<unsigned>(out.size()), timeout_ms);
+    n = ops_->reap(state_, min, out, max, timeout_ms);
   } while (n == -EINTR);
   if (n == -ETIME || n == -EAGAIN) return 0;
   if (n < 0) throw_errno(-n, std::string(ops_->name) + " reap");
   completed_ += static_cast<unsigned>(n);
   if (pending_) {
     for (int i = 0; i < n; ++i) {
-      const auto& c = out[static_cast<size_t>(i)];
+      const auto& c = out[i];
       auto it = pending_->reads.find(c.user);
       if (it == pending_->reads.end()) continue;
       auto& [req, snapshot] = it->second;

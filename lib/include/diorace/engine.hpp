@@ -7,6 +7,7 @@
 #include <sys/uio.h>
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <span>
@@ -88,6 +89,8 @@ class Engine {
 
   [[nodiscard]] const EngineOps& ops() const noexcept { return *ops_; }
   // Submits all requests (retrying partial submission); throws on error.
+  // When the queue is full it reaps completions to make room and keeps them
+  // for the next reap(), so a caller may submit more than the depth.
   void submit(std::span<const IoRequest> reqs);
   // Waits for min..out.size() completions; returns the count (0 on timeout).
   unsigned reap(unsigned min, std::span<IoCompletion> out, int timeout_ms = -1);
@@ -103,11 +106,14 @@ class Engine {
 
  private:
   Engine(const EngineOps* ops, void* state) noexcept;
+  // The engine's own reap, with the completion bookkeeping (fault injection).
+  unsigned pull(unsigned min, IoCompletion* out, unsigned max, int timeout_ms);
   const EngineOps* ops_ = nullptr;
   void* state_ = nullptr;
   uint64_t completed_ = 0;
   struct Pending;
   std::unique_ptr<Pending> pending_;  // fault-injection snapshots of reads
+  std::deque<IoCompletion> backlog_;  // reaped by submit() while it waited for room
 };
 
 }  // namespace diorace
