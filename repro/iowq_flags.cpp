@@ -235,6 +235,10 @@ const Registrar registrar{CaseInfo{
     // KCSAN samples accesses, so detection time varies: on the 6.1 debug
     // kernel see the README's table (seconds, not minutes, with this mix).
     .default_duration_s = 120,
+    .controls = {
+        {kDebug61, Verdict::fail, {}, FailKind::splat, true, 120, "KCSAN reports the io-wq worker->flags race"},
+        {kDebug612, Verdict::pass, {}, FailKind::none, false, 60, "set_bit/test_bit on worker->flags; KCSAN armed"},
+    },
     .make = [] { return std::make_unique<IowqFlags>(); },
 }};
 

@@ -22,6 +22,7 @@
 #include "diorace/vm.hpp"
 #include "cli_util.hpp"
 #ifdef DIORACE_WITH_RESULTS
+#include "prove_cmd.hpp"
 #include "results_cmd.hpp"
 #endif
 
@@ -46,6 +47,7 @@ const char* kUsage =
     "  config [--config F] [--section S] [--get KEY]   the effective target settings\n"
     "  bisect --case CASE --kernels K1 .. Kn   flake-aware bisection over kernels in VMs ('bisect --help')\n"
     "  bisect-step --case CASE --kernel K ...  one `git bisect run` step (0 good, 1 bad, 125 skip)\n"
+    "  prove [CASE...] [--boots N] [--jobs N]  boot each case's declared controls and check them ('prove --help')\n"
     "exit codes: 0 clean, 1 a case failed (kernel bug evidence), 2 usage/set-up/harness error,\n"
     "            3 vm: guest never reached the test, 4 every case skipped\n";
 
@@ -210,8 +212,9 @@ int main(int argc, char** argv) {
     if (cmd == "config") return cmd_config(args);
     if (cmd == "bisect") return cmd_bisect(args, g_command);
     if (cmd == "bisect-step") return cmd_bisect_step(args, g_command);
+    if (cmd == "prove") return cmd_prove(args, g_command);
 #else
-    if (cmd == "results" || cmd == "report" || cmd == "bisect" || cmd == "bisect-step")
+    if (cmd == "results" || cmd == "report" || cmd == "bisect" || cmd == "bisect-step" || cmd == "prove")
       throw UsageError("this static build keeps no result store");
 #endif
     if (cmd == "guest-run") {

@@ -61,6 +61,7 @@ Engine Engine::open(std::string_view name, const EngineOptions& opts) {
     throw UsageError(std::string(name) + " has no registered buffers");
   if (opts.force_async && !(ops->caps & kCapForceAsync)) throw UsageError(std::string(name) + " cannot force async");
   if (opts.sqpoll && !(ops->caps & kCapSqpoll)) throw UsageError(std::string(name) + " has no SQPOLL");
+  if (opts.iopoll && !(ops->caps & kCapIopoll)) throw UsageError(std::string(name) + " has no IOPOLL");
   void* state = nullptr;
   int ret = ops->open(opts, &state);
   if (ret < 0) {
@@ -69,7 +70,8 @@ Engine Engine::open(std::string_view name, const EngineOptions& opts) {
     throw_errno(-ret, std::string(name) + " set-up");
   }
   Engine e(ops, state);
-  if (fault_active()) e.pending_ = std::make_unique<Pending>();
+  if (fault_config().mode == FaultMode::flip || fault_config().mode == FaultMode::drop)
+    e.pending_ = std::make_unique<Pending>();
   return e;
 }
 
@@ -84,6 +86,7 @@ std::optional<std::string> engine_unavailable(std::string_view name, const Engin
   return std::nullopt;
 }
 
+Engine::Engine() noexcept = default;
 Engine::Engine(const EngineOps* ops, void* state) noexcept : ops_(ops), state_(state) {}
 
 Engine::Engine(Engine&& o) noexcept

@@ -20,8 +20,10 @@ FaultConfig parse_fault(const std::string& spec) {
     cfg.mode = FaultMode::flip;
   else if (mode == "drop")
     cfg.mode = FaultMode::drop;
+  else if (mode == "oracle")
+    cfg.mode = FaultMode::oracle;
   else
-    throw UsageError("--inject-fault: expected flip or drop[:RATE], got '" + spec + "'");
+    throw UsageError("--inject-fault: expected flip, drop or oracle[:RATE], got '" + spec + "'");
   if (colon != std::string::npos) {
     char* end = nullptr;
     cfg.rate = std::strtod(spec.c_str() + colon + 1, &end);

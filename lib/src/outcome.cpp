@@ -23,6 +23,8 @@ std::string_view to_string(FailKind k) noexcept {
     case FailKind::taint: return "taint";
     case FailKind::hang: return "hang";
     case FailKind::crash: return "crash";
+    case FailKind::wrong_result: return "wrong_result";
+    case FailKind::not_blocked: return "not_blocked";
   }
   return "";
 }
@@ -35,7 +37,7 @@ Verdict verdict_from_string(std::string_view s) {
 
 FailKind fail_kind_from_string(std::string_view s) {
   for (auto k : {FailKind::none, FailKind::corruption, FailKind::splat, FailKind::taint, FailKind::hang,
-                 FailKind::crash})
+                 FailKind::crash, FailKind::wrong_result, FailKind::not_blocked})
     if (to_string(k) == s) return k;
   throw std::invalid_argument("unknown failure kind " + std::string(s));
 }

@@ -261,4 +261,28 @@ VerifierSpeed measure_verifier_speed(size_t bytes, int repeats) {
   return {bytes, total / tv / 1e9, total / tm / 1e9};
 }
 
+std::vector<Corruption> verify_zeros(std::span<const std::byte> buf, uint64_t file_offset, const std::string& file,
+                                     std::byte fill, size_t dump_bytes) {
+  size_t first = buf.size(), last = 0;
+  bool all_fill = true;
+  for (size_t i = 0; i < buf.size(); ++i) {
+    if (buf[i] == std::byte{0}) continue;
+    if (first == buf.size()) first = i;
+    last = i;
+    all_fill = all_fill && buf[i] == fill;
+  }
+  if (first == buf.size()) return {};
+  Corruption c;
+  c.file = file;
+  c.offset = file_offset + first;
+  c.length = last - first + 1;
+  c.cls = all_fill && fill != std::byte{0} ? CorruptionClass::fill_byte : CorruptionClass::garbage;
+  c.detail = "expected zeros (a hole or an unwritten extent)";
+  c.dump_offset = c.offset;
+  const size_t n = std::min(dump_bytes, buf.size() - first);
+  c.expected.assign(n, 0);
+  for (size_t i = 0; i < n; ++i) c.received.push_back(static_cast<uint8_t>(buf[first + i]));
+  return {c};
+}
+
 }  // namespace diorace

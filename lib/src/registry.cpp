@@ -43,7 +43,15 @@ void to_json(nlohmann::json& j, const CaseInfo& c) {
        {"vm_device_bps", c.vm_device_bps},
        {"test_only", c.test_only},
        {"variants", c.variants},
+       {"controls", c.controls},
        {"parameters", c.params}};
+}
+
+void to_json(nlohmann::json& j, const Control& c) {
+  j = {{"kernel", c.kernel},     {"expect", std::string(to_string(c.expect))},
+       {"variants", c.variants}, {"kind", std::string(to_string(c.kind))},
+       {"own_race", c.own_race}, {"duration_s", c.duration_s},
+       {"why", c.why}};
 }
 
 std::string CaseContext::fixture_name(const std::string& suffix) const {
@@ -87,6 +95,19 @@ std::string check_case_info(const CaseInfo& info) {
     if (it == info.params.end() || !it->is_choice())
       return info.name + ": a case with variants declares a 'variant' choice parameter";
   }
+  for (const auto& c : info.controls) {
+    if (c.kernel.empty()) return info.name + ": a control without a kernel";
+    if (c.expect != Verdict::fail && c.expect != Verdict::pass) return info.name + ": a control expects FAIL or PASS";
+    if (c.expect == Verdict::pass && (c.kind != FailKind::none || c.own_race))
+      return info.name + ": a PASS control names a failure kind";
+    if (!(c.duration_s > 0)) return info.name + ": a control needs a positive duration";
+    for (const auto& v : c.variants)
+      if (std::find(info.variants.begin(), info.variants.end(), v) == info.variants.end())
+        return info.name + ": control names unknown variant " + v;
+  }
+  if (!info.test_only && !info.controls.empty() &&
+      std::none_of(info.controls.begin(), info.controls.end(), [](const Control& c) { return c.expect == Verdict::pass; }))
+    return info.name + ": controls without a kernel it must pass on";
   std::set<std::string> names;
   for (const auto& p : info.params) {
     if (!names.insert(p.name).second) return info.name + ": duplicate parameter " + p.name;

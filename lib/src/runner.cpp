@@ -326,6 +326,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   t0 = std::chrono::steady_clock::now();
   stats.started_ns.store(mono_ns());
   const double duration = opts.duration_s.value_or(opts.iterations ? 0.0 : info.default_duration_s);
+  std::optional<Finding> first_finding;  // when the first failed iteration had no corruption
   try {
     for (uint64_t i = 0;; ++i) {
       if (stats.stop.load()) break;
@@ -336,16 +337,27 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
       std::map<std::string, uint64_t> before;
       if (probes) before = probes->counts();
       auto corruptions = c->iterate(ctx, i);
+      auto findings = std::exchange(ctx.findings, {});
       if (probes) r.race_hits += probes->race_hits(before, probes->counts());
       r.iterations = i + 1;
-      if (corruptions.empty()) continue;
-      if (r.failures++ == 0) r.first_failure_s = elapsed();
+      if (corruptions.empty() && findings.empty()) continue;
+      if (r.failures++ == 0) {
+        r.first_failure_s = elapsed();
+        if (corruptions.empty()) first_finding = findings.front();
+      }
       for (auto& cor : corruptions) {
         if (r.events.size() >= kMaxEvents) break;
         nlohmann::json ev = cor;
         ev["type"] = "corruption";
         ev["iteration"] = i;
         ev["report"] = cor.describe();
+        r.events.push_back(std::move(ev));
+      }
+      for (auto& f : findings) {
+        if (r.events.size() >= kMaxEvents) break;
+        nlohmann::json ev = f;
+        ev["type"] = "finding";
+        ev["iteration"] = i;
         r.events.push_back(std::move(ev));
       }
       if (!opts.keep_going) break;
@@ -372,6 +384,9 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     r.verdict = Verdict::error;
     r.reason = "fixture damaged: " + *damaged + "; not a verdict on the kernel (the fixture is rewritten next run)";
     r.failures = 0;
+  } else if (r.failures && first_finding) {
+    r.fail(first_finding->kind,
+           fmt::format("{} of {} iterations failed; first: {}", r.failures, r.iterations, first_finding->summary));
   } else if (r.failures) {
     const auto& first = r.events.empty() ? nlohmann::json::object() : r.events[0];
     r.fail(FailKind::corruption,
@@ -863,7 +878,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
         std::string type = ev.value("type", "");
         if (type == "corruption")
           std::printf("  %s\n", ev.value("report", "").c_str());
-        else if (type == "splat" || type == "hang" || type == "taint")
+        else if (type == "splat" || type == "hang" || type == "taint" || type == "finding")
           std::printf("  %s\n", ev.value("text", "").substr(0, 4000).c_str());
         else
           continue;

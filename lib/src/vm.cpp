@@ -559,7 +559,7 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
       std::string type = ev.value("type", "");
       if (shown >= 2) break;
       if (type == "corruption") std::printf("  %s\n", ev.value("report", "").c_str());
-      else if (type == "crash" || type == "hang" || type == "splat") std::printf("  %s\n", ev.value("text", "").substr(0, 3000).c_str());
+      else if (type == "crash" || type == "hang" || type == "splat" || type == "finding") std::printf("  %s\n", ev.value("text", "").substr(0, 3000).c_str());
       else continue;
       ++shown;
     }

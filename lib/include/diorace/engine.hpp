@@ -25,6 +25,7 @@ enum EngineCap : unsigned {
   kCapIowqLimits = 1u << 4,    // io-wq worker limits can be changed (set_max_workers)
   kCapEventfd = 1u << 5,       // completions signal an eventfd (set_eventfd)
   kCapCancel = 1u << 6,        // an in-flight request can be asked to cancel
+  kCapIopoll = 1u << 7,        // completions are polled for (IORING_SETUP_IOPOLL), O_DIRECT only
 };
 
 struct IoRequest {
@@ -47,6 +48,7 @@ struct EngineOptions {
   bool fixed_buffers = false;
   bool force_async = false;
   bool sqpoll = false;
+  bool iopoll = false;
   std::vector<iovec> registered;  // with fixed_buffers: the buffers to register
 };
 
@@ -83,6 +85,10 @@ class Engine {
   // capability for, SkipError when the kernel refuses the set-up
   // (ENOSYS/EPERM/EINVAL: e.g. io_uring disabled), system_error otherwise.
   [[nodiscard]] static Engine open(std::string_view name, const EngineOptions& opts = {});
+  // An engine that is not open yet (a member set up later); only moving
+  // into it, destroying it and the bool test are allowed.
+  Engine() noexcept;
+  [[nodiscard]] explicit operator bool() const noexcept { return ops_ != nullptr; }
   Engine(Engine&&) noexcept;
   Engine& operator=(Engine&&) noexcept;
   ~Engine();

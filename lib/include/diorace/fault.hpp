@@ -9,7 +9,11 @@
 
 namespace diorace {
 
-enum class FaultMode { none, flip, drop };
+// flip, drop: completed reads are corrupted in the engine layer. oracle: the
+// cases' own oracles (oracles.hpp) doctor what they observe: a system call's
+// result is taken as wrong, a write that blocked as completed, a child that
+// would finish as hung.
+enum class FaultMode { none, flip, drop, oracle };
 
 struct FaultConfig {
   FaultMode mode = FaultMode::none;

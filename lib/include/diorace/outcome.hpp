@@ -11,7 +11,10 @@
 namespace diorace {
 
 enum class Verdict { pass, fail, skip, error, incomplete };
-enum class FailKind { none, corruption, splat, taint, hang, crash };
+// wrong_result: a system call returned what the kernel does not owe (a byte
+// count, an error); not_blocked: an operation the kernel must hold back (a
+// write into a frozen filesystem) completed.
+enum class FailKind { none, corruption, splat, taint, hang, crash, wrong_result, not_blocked };
 
 std::string_view to_string(Verdict v) noexcept;  // "PASS", "FAIL", ...
 std::string_view to_string(FailKind k) noexcept; // "corruption", ...

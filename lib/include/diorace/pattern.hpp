@@ -93,6 +93,13 @@ class Verifier {
   VerifyOptions opts_;
 };
 
+// Checks that buf, read from file_offset of `file`, holds zeros, as a hole or
+// an unwritten extent reads back. A mismatch is one extent (first to last bad
+// byte): fill_byte when every bad byte still holds the buffer's fill value
+// (the data never arrived), else garbage.
+[[nodiscard]] std::vector<Corruption> verify_zeros(std::span<const std::byte> buf, uint64_t file_offset,
+                                                   const std::string& file, std::byte fill, size_t dump_bytes = 32);
+
 // The verifier's speed on an intact patterned buffer of `bytes`, and
 // memcmp's on the same buffer against a reference copy (best of `repeats`).
 struct VerifierSpeed {

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "diorace/coverage.hpp"
+#include "diorace/oracles.hpp"
+#include "diorace/outcome.hpp"
 #include "diorace/params.hpp"
 #include "diorace/pattern.hpp"
 
@@ -35,6 +37,27 @@ struct Commit {
   std::string hash;  // full 40-hex hash
   std::string subject;
 };
+
+// The kernels proofs boot (FACTS.md, RACES.md): Debian's packages, and the
+// KCSAN + lockdep builds in shared/kernels ("debug:" + folder name).
+inline constexpr const char* kDebian61 = "linux-image-6.1.0-50-cloud-amd64-unsigned";   // 6.1.176
+inline constexpr const char* kDebian612 = "linux-image-6.12.107+deb12-amd64-unsigned";  // 6.12.107
+inline constexpr const char* kDebug61 = "debug:linux-6.1.192-kcsan-lockdep";
+inline constexpr const char* kDebug612 = "debug:linux-6.12.117-kcsan-lockdep";
+
+// A proof control: a kernel on which the case must FAIL (it has the bug) or
+// PASS (it has the fix, or the case guards against a regression), checked
+// by `diorace prove`.
+struct Control {
+  std::string kernel;                  // Debian package, "debug:NAME" (shared/kernels) or an image path
+  Verdict expect = Verdict::pass;      // Verdict::fail or Verdict::pass
+  std::vector<std::string> variants;   // the variants this holds for (empty: every variant, or a plain case)
+  FailKind kind = FailKind::none;      // with fail: the evidence must be of this kind (none: any but crash)
+  bool own_race = false;               // with fail: the kernel log must report the case's own race
+  double duration_s = 30;              // how long the case runs in the guest (a FAIL stops it early)
+  std::string why;                     // "has the bug", "has the fix (6.12.97)", ...
+};
+void to_json(nlohmann::json& j, const Control& c);
 
 struct CaseInfo {
   std::string name;
@@ -64,6 +87,8 @@ struct CaseInfo {
   // parameter "variant" (declared by the case, a choice) selects one.
   std::vector<std::string> variants;
   bool test_only = false;            // hidden from "all": harness self-tests
+  // The kernels it must fail and pass on (`diorace prove`).
+  std::vector<Control> controls;
   std::function<std::unique_ptr<class Case>()> make;
   // Optional check across parameters; throws UsageError.
   std::function<void(const ParamValues&)> validate;
@@ -89,7 +114,14 @@ struct CaseContext {
   std::string variant;  // "" for a case without variants
   std::mt19937_64 rng;
 
+  std::vector<Finding> findings;  // this iteration's, for the runner (report())
+
   [[nodiscard]] bool stop_requested() const noexcept { return stats.stop.load(std::memory_order_relaxed); }
+  // A finding of one of the case's own oracles (oracles.hpp): the iteration failed.
+  void report(Finding f) { findings.push_back(std::move(f)); }
+  void report(std::optional<Finding> f) {
+    if (f) findings.push_back(std::move(*f));
+  }
   // A fixture name unique to this case: "diorace-<case>-<suffix>.dat".
   [[nodiscard]] std::string fixture_name(const std::string& suffix) const;
 };

@@ -27,6 +27,7 @@ int uring_open(const EngineOptions& opts, void** state) {
     p.flags |= IORING_SETUP_SQPOLL;
     p.sq_thread_idle = 100;
   }
+  if (opts.iopoll) p.flags |= IORING_SETUP_IOPOLL;
   int ret = io_uring_queue_init_params(opts.depth ? opts.depth : 1, &s->ring, &p);
   if (ret < 0) {
     delete s;
@@ -139,8 +140,9 @@ void uring_close(void* state) noexcept {
 
 extern const EngineOps uring_engine{
     .name = "io_uring",
-    .description = "io_uring via liburing (plain, fixed buffers, IOSQE_ASYNC, SQPOLL)",
-    .caps = kCapAsync | kCapFixedBuffers | kCapForceAsync | kCapSqpoll | kCapIowqLimits | kCapEventfd | kCapCancel,
+    .description = "io_uring via liburing (plain, fixed buffers, IOSQE_ASYNC, SQPOLL, IOPOLL)",
+    .caps = kCapAsync | kCapFixedBuffers | kCapForceAsync | kCapSqpoll | kCapIowqLimits | kCapEventfd | kCapCancel |
+            kCapIopoll,
     .open = uring_open,
     .submit = uring_submit,
     .reap = uring_reap,

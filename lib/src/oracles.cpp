@@ -1,0 +1,178 @@
+#include "diorace/oracles.hpp"
+
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <condition_variable>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "diorace/error.hpp"
+#include "diorace/fault.hpp"
+#include "diorace/hang.hpp"
+
+namespace diorace {
+
+void to_json(nlohmann::json& j, const Finding& f) {
+  j = {{"kind", std::string(to_string(f.kind))}, {"oracle", f.oracle}, {"summary", f.summary}, {"text", f.text},
+       {"detail", f.detail}};
+}
+
+namespace {
+
+bool doctor() noexcept { return fault_config().mode == FaultMode::oracle && fault_should_fire(); }
+
+std::string result_text(int64_t v) {
+  if (v >= 0) return std::to_string(v);
+  return fmt::format("-{} ({})", -v, std::strerror(static_cast<int>(-v)));
+}
+
+}  // namespace
+
+std::optional<Finding> check_owed(const std::string& call, int64_t got, int64_t owed, const nlohmann::json& context,
+                                  const std::string& why_owed) {
+  const bool doctored = got == owed && doctor();
+  if (doctored) got = owed > 0 ? owed - 1 : -EIO;
+  if (got == owed) return std::nullopt;
+  Finding f;
+  f.kind = FailKind::wrong_result;
+  f.oracle = "result";
+  f.summary = fmt::format("{} returned {} where {} is owed", call, result_text(got), result_text(owed));
+  f.text = f.summary + " (" + why_owed + ")";
+  if (!context.empty()) f.text += "; " + context.dump();
+  if (doctored) f.text += " [fault injected: the result was doctored]";
+  f.detail = {{"call", call}, {"got", got}, {"owed", owed}, {"why", why_owed}, {"context", context},
+              {"doctored", doctored}};
+  return f;
+}
+
+struct MustBlock::State {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;
+  int64_t result = 0;
+  std::string error;
+  std::thread thread;
+};
+
+MustBlock MustBlock::start(std::function<int64_t()> op) {
+  MustBlock m;
+  m.state_ = std::make_shared<State>();
+  auto st = m.state_;
+  st->thread = std::thread([st, op = std::move(op)] {
+    int64_t r = 0;
+    std::string err;
+    try {
+      r = op();
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+    std::lock_guard lk(st->mu);
+    st->done = true;
+    st->result = r;
+    st->error = err;
+    st->cv.notify_all();
+  });
+  return m;
+}
+
+MustBlock::MustBlock(MustBlock&&) noexcept = default;
+MustBlock& MustBlock::operator=(MustBlock&& o) noexcept {
+  if (this != &o) {
+    if (state_ && state_->thread.joinable()) state_->thread.join();
+    state_ = std::move(o.state_);
+  }
+  return *this;
+}
+MustBlock::~MustBlock() {
+  if (state_ && state_->thread.joinable()) state_->thread.join();
+}
+
+bool MustBlock::completed_within(std::chrono::milliseconds window) {
+  std::unique_lock lk(state_->mu);
+  const bool done = state_->cv.wait_for(lk, window, [&] { return state_->done; });
+  return done || doctor();
+}
+
+int64_t MustBlock::finish(std::chrono::milliseconds deadline) {
+  std::unique_lock lk(state_->mu);
+  if (!state_->cv.wait_for(lk, deadline, [&] { return state_->done; }))
+    throw SetupError(fmt::format("the blocked operation did not finish within {} ms of its release",
+                                 deadline.count()));
+  lk.unlock();
+  state_->thread.join();
+  if (!state_->error.empty()) throw SetupError(state_->error);
+  return state_->result;
+}
+
+DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadline_s, const std::string& what,
+                                  double recover_s) {
+  DeadlineOutcome out;
+  const bool doctored = doctor();
+  const pid_t parent = ::getpid();
+  const auto t0 = std::chrono::steady_clock::now();
+  const pid_t pid = ::fork();
+  if (pid < 0) throw_errno("fork");
+  if (pid == 0) {
+    (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(125);
+    ::setpgid(0, 0);
+    if (doctored)
+      for (;;) ::pause();  // stands for a child stuck in the kernel
+    int code = 125;
+    try {
+      code = body();
+    } catch (...) {
+    }
+    ::_exit(code);
+  }
+  ::setpgid(pid, pid);
+  auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  for (;;) {
+    int st = 0;
+    pid_t r = ::waitpid(pid, &st, WNOHANG);
+    if (r == pid) {
+      out.status = st;
+      out.elapsed_s = since();
+      return out;
+    }
+    if (r < 0 && errno != EINTR) throw_errno("waitpid");
+    if (since() >= deadline_s) break;
+    ::usleep(5000);
+  }
+  // Hung: the evidence first, then recovery.
+  out.hung = true;
+  out.elapsed_s = since();
+  HangSnapshot snap = snapshot_process_group(pid);
+  ::kill(-pid, SIGKILL);
+  bool reaped = false;
+  const auto killed = std::chrono::steady_clock::now();
+  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count() < recover_s) {
+    int st = 0;
+    if (::waitpid(pid, &st, WNOHANG) == pid) {
+      out.status = st;
+      reaped = true;
+      break;
+    }
+    ::usleep(10000);
+  }
+  const double recovery_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
+  Finding f;
+  f.kind = FailKind::hang;
+  f.oracle = "deadline";
+  f.summary = fmt::format("{} did not finish within {:.1f} s{}", what, deadline_s,
+                          reaped ? fmt::format("; SIGKILL ended it after {:.2f} s", recovery_s)
+                                 : fmt::format("; still there {:.0f} s after SIGKILL", recover_s));
+  f.text = f.summary + (doctored ? " [fault injected: the child was made to hang]" : "") + "\n" + snap.text;
+  f.detail = {{"deadline_s", deadline_s}, {"processes", snap.processes}, {"d_state", snap.any_d_state},
+              {"recovered", reaped}, {"recovery_s", recovery_s}, {"doctored", doctored}};
+  out.finding = std::move(f);
+  return out;
+}
+
+}  // namespace diorace

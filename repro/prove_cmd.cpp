@@ -1,0 +1,369 @@
+// diorace prove: boots each case's declared controls (the kernels it must
+// FAIL on and PASS on), runs the case there, checks the expectation, stores
+// every run, and prints the proof table (Markdown), optionally to a file.
+//
+// Each boot is one `diorace vm` process of this same program (so that boots
+// can run side by side with --jobs and each has its own disks, console log
+// and stored run); the guest runs every variant of the case at once, for the
+// longest duration among the controls of that kernel (a FAIL stops early).
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <iostream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "cli_util.hpp"
+#include "diorace/cli_values.hpp"
+#include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/outcome.hpp"
+#include "diorace/outfile.hpp"
+#include "diorace/registry.hpp"
+#include "diorace/report.hpp"
+#include "diorace/runner.hpp"
+#include "diorace/tempdir.hpp"
+#include "prove_cmd.hpp"
+
+namespace po = boost::program_options;
+namespace fs = std::filesystem;
+
+namespace diorace {
+
+namespace {
+
+// Where the "debug:NAME" kernels are: --kernels-dir, $DIORACE_KERNELS_DIR, or
+// shared/kernels beside the source tree or the working directory.
+std::string resolve_debug_kernel(const std::string& name, const std::string& dir_option) {
+  std::vector<std::string> dirs;
+  if (!dir_option.empty()) dirs.push_back(dir_option);
+  if (const char* e = std::getenv("DIORACE_KERNELS_DIR"); e && *e) dirs.push_back(e);
+#ifdef DIORACE_SOURCE_DIR
+  dirs.push_back(std::string(DIORACE_SOURCE_DIR) + "/../shared/kernels");
+#endif
+  dirs.push_back("../shared/kernels");
+  dirs.push_back("shared/kernels");
+  for (const auto& d : dirs) {
+    std::error_code ec;
+    const fs::path image = fs::path(d) / name / "bzImage";
+    if (fs::is_regular_file(image, ec)) return fs::canonical(image, ec).string();
+  }
+  return "";
+}
+
+struct Job {
+  const CaseInfo* info;
+  std::string kernel;            // as declared
+  std::vector<std::string> vm_kernel_args;  // --deb P | --kernel IMAGE
+  double duration_s = 0;
+  int boot = 0;
+  std::string json, log;
+  pid_t pid = -1;
+  nlohmann::json doc;            // the vm run document, when it came back
+  int exit_code = -1;
+  std::string missing;           // why it could not run (kernel not found)
+};
+
+struct Row {
+  std::string case_key, kernel, why;
+  Verdict expect = Verdict::pass;
+  FailKind kind = FailKind::none;
+  bool own_race = false;
+  int boots = 0, met = 0, detected = 0;
+  std::vector<double> ttd;   // time to detection from case start, s
+  std::vector<double> wall;  // boot wall, s
+  std::map<std::string, int> got;  // "FAIL wrong_result" -> boots
+  std::string note;
+};
+
+double percentile(std::vector<double> v, double q) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - (q > 0 ? 1 : 0);
+  return v[std::min(i, v.size() - 1)];
+}
+
+std::string got_text(const nlohmann::json& c) {
+  std::string o = c.value("outcome", "?");
+  std::string k = c.value("kind", "");
+  return k.empty() ? o : o + " " + k;
+}
+
+bool has_own_race(const nlohmann::json& c) {
+  for (const auto& ev : c.value("events", nlohmann::json::array()))
+    if (ev.value("type", "") == "splat" && ev.value("own_race", false)) return true;
+  return false;
+}
+
+// Whether one result meets the control's expectation.
+bool meets(const Control& ctl, const nlohmann::json& c) {
+  const std::string outcome = c.value("outcome", "");
+  if (ctl.expect == Verdict::pass) {
+    if (outcome != "PASS") return false;
+    // On a detector kernel the PASS must have been armed.
+    return !ctl.kernel.starts_with("debug:") || c.value("detectors_missing", nlohmann::json::array()).empty();
+  }
+  if (outcome != "FAIL") return false;
+  const std::string kind = c.value("kind", "");
+  if (kind == "crash") return false;
+  if (ctl.kind != FailKind::none && kind != to_string(ctl.kind) && !(ctl.own_race && kind == "splat")) return false;
+  return !ctl.own_race || has_own_race(c);
+}
+
+void start(Job& j, const std::vector<std::string>& common, const std::string& exe) {
+  std::vector<std::string> argv = {exe, "vm"};
+  argv.insert(argv.end(), j.vm_kernel_args.begin(), j.vm_kernel_args.end());
+  argv.insert(argv.end(), common.begin(), common.end());
+  argv.insert(argv.end(), {"--json", j.json, "--", "run", j.info->name, "--duration", fmt::format("{}", j.duration_s)});
+  std::fflush(nullptr);
+  j.pid = ::fork();
+  if (j.pid < 0) throw_errno("fork");
+  if (j.pid == 0) {
+    (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    int fd = ::open(j.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd >= 0) {
+      ::dup2(fd, 1);
+      ::dup2(fd, 2);
+    }
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(s.data());
+    a.push_back(nullptr);
+    ::execv(exe.c_str(), a.data());
+    ::_exit(127);
+  }
+}
+
+std::string markdown(const std::vector<Row>& rows, const std::string& command, const std::string& date,
+                     double wall_s, int jobs) {
+  std::ostringstream os;
+  os << "Proof table: `" << command << "` (" << date << ", " << jobs << " VM" << (jobs > 1 ? "s" : "")
+     << " at a time, " << fmt::format("{:.0f}", wall_s) << " s in all)\n\n";
+  os << "| case | kernel | expected | got (boots) | boots meeting it | time to detection from case start, s "
+        "(median / p90 / max) | boot wall, s (median) |\n";
+  os << "|---|---|---|---|---|---|---|\n";
+  for (const auto& r : rows) {
+    std::string got;
+    for (const auto& [g, n] : r.got) got += (got.empty() ? "" : ", ") + g + (n > 1 ? fmt::format(" ×{}", n) : "");
+    std::string expect = std::string(to_string(r.expect));
+    if (r.expect == Verdict::fail && r.kind != FailKind::none) expect += " " + std::string(to_string(r.kind));
+    if (r.own_race) expect += " (own race)";
+    std::string ttd = r.ttd.empty() ? "-"
+                                    : fmt::format("{:.2f} / {:.2f} / {:.2f}", percentile(r.ttd, 0.5),
+                                                  percentile(r.ttd, 0.9), percentile(r.ttd, 1.0));
+    const char* bold = r.met == r.boots ? "**" : "";
+    os << fmt::format("| `{}` | {} | {} | {} | {}{}/{}{} | {} | {:.1f} |\n", r.case_key, r.kernel, expect,
+                      got.empty() ? "-" : got, bold, r.met, r.boots, bold, ttd, percentile(r.wall, 0.5));
+  }
+  return os.str();
+}
+
+}  // namespace
+
+int cmd_prove(const std::vector<std::string>& args, const std::string& command) {
+  po::options_description desc("prove options");
+  desc.add_options()
+      ("boots", po::value<Count>()->default_value(Count{1}), "boots per case and kernel")
+      ("jobs", po::value<Count>()->default_value(Count{1}), "VMs at once (each 2 vCPUs under TCG)")
+      ("duration", po::value<Real>(), "seconds each case runs (default: the control's own)")
+      ("markdown", po::value<std::string>(), "also write the proof table here (Markdown)")
+      ("kernels-dir", po::value<std::string>(), "where the debug: kernels are (default: shared/kernels)")
+      ("store", po::value<std::string>(), "result store for every boot (default: the default store)")
+      ("accel", po::value<std::string>(), "vm --accel")
+      ("timeout", po::value<Real>(), "vm --timeout: seconds before a guest is declared hung")
+      ("list", "print the controls and boot nothing")
+      ("help,h", "help")
+      ("case", po::value<std::vector<std::string>>(), "cases");
+  po::positional_options_description pos;
+  pos.add("case", -1);
+  auto vm = parse_options(desc, args, &pos);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace prove [CASE...] [--boots N] [--jobs N] [--markdown FILE] [--store S]\n" << desc;
+    return 0;
+  }
+  const uint64_t boots = vm["boots"].as<Count>().value, jobs_at_once = vm["jobs"].as<Count>().value;
+  if (boots < 1 || boots > 1000) throw UsageError("--boots must be 1..1000");
+  if (jobs_at_once < 1 || jobs_at_once > 64) throw UsageError("--jobs must be 1..64");
+  std::optional<double> duration;
+  if (vm.count("duration")) {
+    duration = vm["duration"].as<Real>().value;
+    if (!(*duration > 0) || *duration > 86400) throw UsageError("--duration must be in (0, 86400]");
+  }
+  std::string markdown_path;
+  if (vm.count("markdown")) {
+    markdown_path = vm["markdown"].as<std::string>();
+    check_output_path(markdown_path, "--markdown");
+  }
+  const std::string kernels_dir = vm.count("kernels-dir") ? vm["kernels-dir"].as<std::string>() : "";
+  auto cases = select_cases(vm.count("case") ? vm["case"].as<std::vector<std::string>>() : std::vector<std::string>{});
+  for (const auto* c : cases)
+    if (c->controls.empty()) throw UsageError("case " + c->name + " declares no proof controls");
+  if (jobs_at_once * 2 > static_cast<uint64_t>(::sysconf(_SC_NPROCESSORS_ONLN)))
+    std::fprintf(stderr, "diorace: warning: %llu VMs x 2 vCPUs exceed this host's %ld cores: boots will be slower\n",
+                 static_cast<unsigned long long>(jobs_at_once), ::sysconf(_SC_NPROCESSORS_ONLN));
+
+  std::vector<std::string> common;
+  if (vm.count("store")) common.insert(common.end(), {"--store", vm["store"].as<std::string>()});
+  if (vm.count("accel")) common.insert(common.end(), {"--accel", vm["accel"].as<std::string>()});
+  if (vm.count("timeout")) common.insert(common.end(), {"--timeout", fmt::format("{}", vm["timeout"].as<Real>().value)});
+
+  // One boot per case, kernel and repetition.
+  auto work = OwnedTempDir::create("/var/tmp", "diorace-prove-");
+  std::vector<Job> jobs;
+  for (const auto* c : cases) {
+    std::vector<std::string> kernels;
+    for (const auto& ctl : c->controls)
+      if (std::find(kernels.begin(), kernels.end(), ctl.kernel) == kernels.end()) kernels.push_back(ctl.kernel);
+    for (const auto& k : kernels) {
+      double d = 0;
+      for (const auto& ctl : c->controls)
+        if (ctl.kernel == k) d = std::max(d, ctl.duration_s);
+      for (uint64_t b = 0; b < boots; ++b) {
+        Job j{c, k, {}, duration.value_or(d), static_cast<int>(b)};
+        if (k.starts_with("debug:")) {
+          std::string image = resolve_debug_kernel(k.substr(6), kernels_dir);
+          if (image.empty())
+            j.missing = k.substr(6) + "/bzImage not found (--kernels-dir, $DIORACE_KERNELS_DIR or shared/kernels)";
+          j.vm_kernel_args = {"--kernel", image};
+        } else if (k.starts_with("linux-image-")) {
+          j.vm_kernel_args = {"--deb", k};
+        } else {
+          j.vm_kernel_args = {"--kernel", k};
+        }
+        const std::string base = fmt::format("{}/{}-{}-{}", work.path(), c->name, jobs.size(), b);
+        j.json = base + ".json";
+        j.log = base + ".log";
+        jobs.push_back(std::move(j));
+      }
+    }
+  }
+  if (vm.count("list")) {
+    for (const auto* c : cases)
+      for (const auto& ctl : c->controls)
+        std::cout << fmt::format("{:<18} {:<44} {:<5} {:<12} {}{}\n", c->name, ctl.kernel, to_string(ctl.expect),
+                                 to_string(ctl.kind), ctl.variants.empty() ? "" : "[" + fmt::format("{}", fmt::join(ctl.variants, ",")) + "] ",
+                                 ctl.why);
+    return 0;
+  }
+
+  // Run them, jobs_at_once at a time; a line per boot as it ends.
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t next = 0, running = 0, finished = 0;
+  std::map<pid_t, size_t> by_pid;
+  while (finished < jobs.size()) {
+    while (running < jobs_at_once && next < jobs.size()) {
+      Job& j = jobs[next++];
+      if (!j.missing.empty()) {
+        ++finished;
+        std::fprintf(stderr, "diorace: prove %s on %s: %s\n", j.info->name.c_str(), j.kernel.c_str(), j.missing.c_str());
+        continue;
+      }
+      start(j, common, exe);
+      by_pid[j.pid] = static_cast<size_t>(&j - jobs.data());
+      ++running;
+    }
+    if (running == 0) continue;
+    int st = 0;
+    pid_t pid = ::waitpid(-1, &st, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("waitpid");
+    }
+    auto it = by_pid.find(pid);
+    if (it == by_pid.end()) continue;
+    Job& j = jobs[it->second];
+    by_pid.erase(it);
+    --running;
+    ++finished;
+    j.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    std::string text;
+    if (try_read_file(j.json, text)) {
+      try {
+        j.doc = nlohmann::json::parse(text);
+      } catch (const std::exception&) {
+      }
+    }
+    std::string summary;
+    for (const auto& c : j.doc.value("cases", nlohmann::json::array()))
+      summary += (summary.empty() ? "" : ", ") + case_key(c) + " " + got_text(c);
+    std::fprintf(stderr, "diorace: prove [%zu/%zu] %s on %s, boot %d: %s (exit %d, %.0f s)\n", finished, jobs.size(),
+                 j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, summary.empty() ? "no result" : summary.c_str(),
+                 j.exit_code, j.doc.is_object() ? j.doc.value("/vm/wall_s"_json_pointer, 0.0) : 0.0);
+  }
+  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // The table: one row per case (variant) and control.
+  std::vector<Row> rows;
+  bool all_met = true, harness_error = false;
+  for (const auto* c : cases) {
+    for (const auto& ctl : c->controls) {
+      std::vector<std::string> keys;
+      const auto& vs = ctl.variants.empty() ? c->variants : ctl.variants;
+      if (vs.empty()) keys.push_back(c->name);
+      for (const auto& v : vs) keys.push_back(c->name + "[" + v + "]");
+      for (const auto& key : keys) {
+        Row r{key, ctl.kernel, ctl.why, ctl.expect, ctl.kind, ctl.own_race};
+        for (const auto& j : jobs) {
+          if (j.info != c || j.kernel != ctl.kernel) continue;
+          ++r.boots;
+          if (!j.missing.empty()) {
+            r.got["not booted"]++;
+            harness_error = true;
+            continue;
+          }
+          const nlohmann::json* res = nullptr;
+          for (const auto& x : j.doc.value("cases", nlohmann::json::array()))
+            if (case_key(x) == key) res = &x;
+          if (j.doc.is_object() && j.doc.contains("vm")) r.wall.push_back(j.doc["vm"].value("wall_s", 0.0));
+          if (!res) {
+            r.got[fmt::format("no result (vm exit {})", j.exit_code)]++;
+            harness_error = true;
+            continue;
+          }
+          r.got[got_text(*res)]++;
+          if (meets(ctl, *res)) ++r.met;
+          if (res->value("outcome", "") == "FAIL") {
+            ++r.detected;
+            if (res->contains("first_failure_s") && (*res)["first_failure_s"].is_number())
+              r.ttd.push_back((*res)["first_failure_s"].get<double>() + res->value("setup_s", 0.0));
+          }
+        }
+        all_met = all_met && r.met == r.boots;
+        rows.push_back(std::move(r));
+      }
+    }
+  }
+  const std::string table = markdown(rows, command, utc_timestamp().substr(0, 10), wall, static_cast<int>(jobs_at_once));
+  std::cout << table;
+  std::cout << fmt::format("\n{} of {} controls met in every boot; {:.0f} s\n",
+                           std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.met == r.boots; }),
+                           rows.size(), wall);
+  if (!markdown_path.empty()) write_output_file(markdown_path, table);
+  if (!all_met) {
+    // Keep the boot logs of what went wrong.
+    std::string keep = fmt::format("/var/tmp/diorace-prove-logs-{}", ::getpid());
+    std::error_code ec;
+    fs::create_directories(keep, ec);
+    for (const auto& j : jobs)
+      if (!j.log.empty()) fs::copy_file(j.log, keep + "/" + fs::path(j.log).filename().string(), ec);
+    std::fprintf(stderr, "diorace: prove: not every control was met; boot logs kept in %s\n", keep.c_str());
+  }
+  if (!all_met) return harness_error ? kExitError : kExitFailed;
+  return kExitClean;
+}
+
+}  // namespace diorace
