@@ -184,6 +184,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
       ("store", po::value<std::string>(), "result store for every boot (default: the default store)")
       ("accel", po::value<std::string>(), "vm --accel")
       ("timeout", po::value<Real>(), "vm --timeout: seconds before a guest is declared hung")
+      ("kernel", po::value<std::vector<std::string>>()->composing(), "only the controls on this kernel (repeatable)")
       ("list", "print the controls and boot nothing")
       ("help,h", "help")
       ("case", po::value<std::vector<std::string>>(), "cases");
@@ -220,13 +221,19 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
   if (vm.count("accel")) common.insert(common.end(), {"--accel", vm["accel"].as<std::string>()});
   if (vm.count("timeout")) common.insert(common.end(), {"--timeout", fmt::format("{}", vm["timeout"].as<Real>().value)});
 
+  std::vector<std::string> only;
+  if (vm.count("kernel")) only = vm["kernel"].as<std::vector<std::string>>();
+  auto selected = [&](const Control& ctl) {
+    return only.empty() || std::find(only.begin(), only.end(), ctl.kernel) != only.end();
+  };
   // One boot per case, kernel and repetition.
   auto work = OwnedTempDir::create("/var/tmp", "diorace-prove-");
   std::vector<Job> jobs;
   for (const auto* c : cases) {
     std::vector<std::string> kernels;
     for (const auto& ctl : c->controls)
-      if (std::find(kernels.begin(), kernels.end(), ctl.kernel) == kernels.end()) kernels.push_back(ctl.kernel);
+      if (selected(ctl) && std::find(kernels.begin(), kernels.end(), ctl.kernel) == kernels.end())
+        kernels.push_back(ctl.kernel);
     for (const auto& k : kernels) {
       double d = 0;
       for (const auto& ctl : c->controls)
@@ -250,10 +257,12 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
       }
     }
   }
+  if (jobs.empty()) throw UsageError("no control of the selected cases is on the kernels named by --kernel");
   if (vm.count("list")) {
     for (const auto* c : cases)
       for (const auto& ctl : c->controls)
-        std::cout << fmt::format("{:<18} {:<44} {:<5} {:<12} {}{}\n", c->name, ctl.kernel, to_string(ctl.expect),
+        if (selected(ctl))
+          std::cout << fmt::format("{:<18} {:<44} {:<5} {:<12} {}{}\n", c->name, ctl.kernel, to_string(ctl.expect),
                                  to_string(ctl.kind), ctl.variants.empty() ? "" : "[" + fmt::format("{}", fmt::join(ctl.variants, ",")) + "] ",
                                  ctl.why);
     return 0;
@@ -298,8 +307,12 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
       }
     }
     std::string summary;
-    for (const auto& c : j.doc.value("cases", nlohmann::json::array()))
-      summary += (summary.empty() ? "" : ", ") + case_key(c) + " " + got_text(c);
+    if (j.doc.is_object() && j.doc.contains("cases"))
+      for (const auto& c : j.doc["cases"]) {
+        summary += (summary.empty() ? "" : ", ") + case_key(c) + " " + got_text(c);
+        if (c.contains("first_failure_s") && c["first_failure_s"].is_number())
+          summary += fmt::format(" after {:.2f} s", c["first_failure_s"].get<double>() + c.value("setup_s", 0.0));
+      }
     std::fprintf(stderr, "diorace: prove [%zu/%zu] %s on %s, boot %d: %s (exit %d, %.0f s)\n", finished, jobs.size(),
                  j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, summary.empty() ? "no result" : summary.c_str(),
                  j.exit_code, j.doc.is_object() ? j.doc.value("/vm/wall_s"_json_pointer, 0.0) : 0.0);
@@ -311,6 +324,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
   bool all_met = true, harness_error = false;
   for (const auto* c : cases) {
     for (const auto& ctl : c->controls) {
+      if (!selected(ctl)) continue;
       std::vector<std::string> keys;
       const auto& vs = ctl.variants.empty() ? c->variants : ctl.variants;
       if (vs.empty()) keys.push_back(c->name);
@@ -326,8 +340,9 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
             continue;
           }
           const nlohmann::json* res = nullptr;
-          for (const auto& x : j.doc.value("cases", nlohmann::json::array()))
-            if (case_key(x) == key) res = &x;
+          if (j.doc.is_object() && j.doc.contains("cases"))
+            for (const auto& x : j.doc["cases"])
+              if (case_key(x) == key) res = &x;
           if (j.doc.is_object() && j.doc.contains("vm")) r.wall.push_back(j.doc["vm"].value("wall_s", 0.0));
           if (!res) {
             r.got[fmt::format("no result (vm exit {})", j.exit_code)]++;

@@ -10,8 +10,10 @@
 // io_fixup_rw_res() in the polled path, does too). User space is told it
 // read nothing while the buffer holds the data.
 //
-// How: on a filesystem the case makes (the variant: ext4 or xfs, on a loop
-// device or --scratch-device), every iteration makes files of a few shapes --
+// How: on a filesystem the case makes (variants ext4 and xfs, on a loop
+// device or --scratch-device) or in the target directory itself (variant
+// target: whatever filesystem that is), every iteration makes files of a few
+// shapes --
 // a hole (ftruncate) or an unwritten extent (fallocate), 4 KiB or 12 KiB
 // long -- and reads across EOF with one polled O_DIRECT read per shape
 // (several lengths and offsets). Oracle: the completion's byte count against
@@ -19,6 +21,8 @@
 // be the zeros a hole or unwritten extent holds.
 #include <fcntl.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <fmt/format.h>
 
@@ -52,9 +56,19 @@ constexpr Shape kShapes[] = {
 class UringIopollEof final : public Case {
  public:
   void setup(CaseContext& ctx) override {
-    const std::string fstype = ctx.variant.empty() ? "ext4" : ctx.variant;
-    fs_ = ScratchFilesystem::make(ctx.target,
-                                  {.name = "uring_iopoll_eof", .fstype = fstype, .size_mib = fstype == "xfs" ? 320u : 64u});
+    const std::string variant = ctx.variant.empty() ? "ext4" : ctx.variant;
+    if (variant == "target") {
+      dir_ = ctx.target.path();
+      prefix_ = "diorace-uring_iopoll_eof-";
+      fstype_ = ctx.target.fs_type();
+      where_ = dir_;
+    } else {
+      fs_ = ScratchFilesystem::make(
+          ctx.target, {.name = "uring_iopoll_eof", .fstype = variant, .size_mib = variant == "xfs" ? 320u : 64u});
+      dir_ = fs_.dir();
+      fstype_ = fs_.fstype();
+      where_ = fs_.device();
+    }
     try {
       ring_ = Engine::open("io_uring", {.depth = 4, .iopoll = true});
     } catch (const SkipError& e) {
@@ -67,14 +81,14 @@ class UringIopollEof final : public Case {
     std::vector<Corruption> found;
     for (size_t s = 0; s < std::size(kShapes); ++s) {
       const Shape& sh = kShapes[s];
-      const std::string name = fmt::format("f{}", s);
-      const std::string path = fs_.file(name);
+      const std::string name = fmt::format("{}f{}", prefix_, s);
+      const std::string path = dir_ + "/" + name;
       ::unlink(path.c_str());
       auto fd = UniqueFd::open(path, O_RDWR | O_CREAT | O_DIRECT, 0644);
       if (std::string(sh.make) == "truncate") {
         if (::ftruncate(fd.get(), sh.size) < 0) throw_errno("ftruncate " + path);
       } else if (::fallocate(fd.get(), 0, 0, sh.size) < 0) {
-        if (errno == EOPNOTSUPP) throw SkipError(fs_.fstype() + " cannot fallocate here");
+        if (errno == EOPNOTSUPP) throw SkipError(fstype_ + " cannot fallocate here");
         throw_errno("fallocate " + path);
       }
       buf_.fill(kFill);
@@ -83,10 +97,10 @@ class UringIopollEof final : public Case {
       const int64_t got = ring_.run_one(r);
       ctx.stats.ios.fetch_add(1, std::memory_order_relaxed);
       if (got == -EOPNOTSUPP || (got == -EINVAL && i == 0 && s == 0))
-        throw SkipError(fs_.fstype() + " on " + fs_.device() + " does not support polled O_DIRECT reads (" +
-                        std::to_string(got) + ")");
+        throw SkipError(fstype_ + " on " + where_ + " does not support polled (IOPOLL) O_DIRECT reads: " +
+                        std::strerror(static_cast<int>(-got)));
       const nlohmann::json context = {{"file", name},   {"shape", sh.make},       {"size", sh.size},
-                                      {"offset", sh.offset}, {"length", sh.length}, {"fs", fs_.fstype()},
+                                      {"offset", sh.offset}, {"length", sh.length}, {"fs", fstype_},
                                       {"iteration", i}};
       ctx.report(check_owed("io_uring IOPOLL read", got, owed, context,
                             fmt::format("the read crosses end of file at {} from offset {}: {} bytes remain",
@@ -96,7 +110,7 @@ class UringIopollEof final : public Case {
       for (auto& c : verify_zeros({buf_.data(), static_cast<size_t>(owed)}, sh.offset, name, kFill)) {
         c.context = fmt::format("iteration {}: polled read of {} bytes at {} from a {} of {} bytes ({})", i,
                                 sh.length, sh.offset, sh.make == std::string("truncate") ? "hole" : "unwritten extent",
-                                sh.size, fs_.fstype());
+                                sh.size, fstype_);
         found.push_back(std::move(c));
       }
     }
@@ -105,10 +119,13 @@ class UringIopollEof final : public Case {
 
   void teardown(CaseContext&) noexcept override {
     ring_ = Engine();
+    if (!prefix_.empty())
+      for (size_t s = 0; s < std::size(kShapes); ++s) ::unlink(fmt::format("{}/{}f{}", dir_, prefix_, s).c_str());
     fs_ = ScratchFilesystem();
   }
 
  private:
+  std::string dir_, prefix_, fstype_, where_;
   ScratchFilesystem fs_;
   Engine ring_;
   AlignedBuffer buf_;
@@ -123,15 +140,15 @@ const Registrar registrar{CaseInfo{
     .fixed_by = {{"c554246ff4c68abf71b61a89c6e39d3cf94f523e", "io_uring/rw: preserve partial result for iopoll"}},
     .known_bad = {">= 4d9cb92ca41d (io_uring/rw: fix short rw error handling) without the fix",
                   "Debian 6.1 (6.1.170 .. 6.1.192, measured)", "Debian 6.12 before 6.12.97"},
-    .needs = kNeedRoot | kNeedLoop | kNeedIoUring,
+    .needs = kNeedRoot | kNeedLoop | kNeedIoUring | kNeedODirect,
     .oracles = {"result", "data", "kmsg", "taint", "hang"},
     .params =
         {
             {"variant", "filesystem the files are on (all: each, reported separately)", 0, 0, 0,
-             {"all", "ext4", "xfs"}},
+             {"all", "ext4", "xfs", "target"}},
         },
     .iteration_timeout_s = 60,
-    .variants = {"ext4", "xfs"},
+    .variants = {"ext4", "xfs", "target"},
     .controls = {
         {kDebian61, Verdict::fail, {}, FailKind::wrong_result, false, 60, "posts the raw 0 of the retried read"},
         {kDebian612, Verdict::pass, {}, FailKind::none, false, 60, "has c554246ff4c6 (6.12.97)"},

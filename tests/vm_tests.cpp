@@ -397,3 +397,76 @@ TEST(VmVerdicts, ExecReportsDetectionByOutputAndByExitStatus) {
   EXPECT_FALSE(none.doc["exec"]["detected"].get<bool>());
   fs::remove(prog);
 }
+
+// The four Direct-I/O bugs Debian 6.1 still has (RACES.md): each case FAILs
+// on 6.1 with its own oracle's evidence, in one boot.
+TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
+  auto r = vm({"--deb", kBuggy},
+              {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "--duration", "60"});
+  EXPECT_EQ(r.status, 1) << r.output;
+  struct Want {
+    std::string key, kind, evidence;
+  } want[] = {
+      {"ext4_inline_dio", "wrong_result", "returned -34 (Numerical result out of range) where 4096 is owed"},
+      {"uring_iopoll_eof[ext4]", "wrong_result", "io_uring IOPOLL read returned 0 where 4096 is owed"},
+      {"uring_iopoll_eof[xfs]", "wrong_result", "io_uring IOPOLL read returned 0 where 4096 is owed"},
+      {"uring_iopoll_eof[target]", "wrong_result", "io_uring IOPOLL read returned 0 where"},
+      {"loop_dio_freeze", "not_blocked", "completed while its backing ext4 was frozen"},
+      {"uffd_dio_release", "hang", "userfaultfd_release"},
+  };
+  for (const auto& w : want) {
+    const nlohmann::json* c = nullptr;
+    for (const auto& x : r.doc["cases"])
+      if (x["name"].get<std::string>() + (x["variant"].get<std::string>().empty() ? "" : "[" + x["variant"].get<std::string>() + "]") == w.key)
+        c = &x;
+    ASSERT_NE(c, nullptr) << w.key << " has no result";
+    EXPECT_EQ((*c)["outcome"], "FAIL") << w.key;
+    EXPECT_EQ((*c)["kind"], w.kind) << w.key;
+    ASSERT_FALSE((*c)["events"].empty()) << w.key;
+    EXPECT_EQ((*c)["events"][0]["type"], "finding") << w.key;
+    EXPECT_NE((*c)["events"][0]["text"].get<std::string>().find(w.evidence), std::string::npos)
+        << w.key << ": " << (*c)["events"][0].dump();
+    EXPECT_FALSE((*c)["fault_injected"].get<bool>()) << w.key;
+  }
+  // The hung child was recovered by SIGKILL, and its stacks show the livelock.
+  for (const auto& x : r.doc["cases"])
+    if (x["name"] == "uffd_dio_release") {
+      EXPECT_TRUE(x["events"][0]["detail"]["recovered"].get<bool>());
+      EXPECT_NE(x["events"][0]["text"].get<std::string>().find("get_user_pages"), std::string::npos);
+    }
+}
+
+// ... and PASSes on 6.12.107, which has every fix, running each case for its time.
+TEST(VmNewRaces, EachPassesOn612) {
+  auto r = vm({"--deb", kFixed},
+              {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "--duration", "15"});
+  EXPECT_EQ(r.status, 0) << r.output;
+  ASSERT_EQ(r.doc["cases"].size(), 6u) << r.doc.dump();
+  for (const auto& c : r.doc["cases"]) {
+    EXPECT_EQ(c["outcome"], "PASS") << c.dump();
+    EXPECT_GT(c["iterations"].get<int>(), 3) << c.dump();
+    EXPECT_GE(c["duration_s"].get<double>(), 15.0) << c.dump();
+  }
+}
+
+// diorace prove boots a case's declared controls and prints the proof table.
+TEST(VmProve, ProvesLoopDioFreezeOnItsControls) {
+  const std::string dir = "/var/tmp/diorace-vmtest-prove-" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  auto r = run_command({DIORACE_BIN, "prove", "loop_dio_freeze", "--duration", "10", "--store", dir + "/s.sqlite",
+                        "--markdown", dir + "/proof.md", "--jobs", "2"},
+                       std::chrono::seconds(600));
+  std::printf("%s\n", r.output.c_str());
+  EXPECT_EQ(r.status, 0) << r.output;
+  const std::string md = read_file(dir + "/proof.md");
+  EXPECT_NE(md.find("| `loop_dio_freeze` | linux-image-6.1.0-50-cloud-amd64-unsigned | FAIL not_blocked | FAIL "
+                    "not_blocked | **1/1** |"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| `loop_dio_freeze` | linux-image-6.12.107+deb12-amd64-unsigned | PASS | PASS | **1/1** |"),
+            std::string::npos)
+      << md;
+  auto list = run_command({DIORACE_BIN, "results", "list", "--store", dir + "/s.sqlite", "--json"});
+  EXPECT_EQ(nlohmann::json::parse(list.output).size(), 2u) << list.output;
+  fs::remove_all(dir);
+}
