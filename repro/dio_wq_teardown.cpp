@@ -54,7 +54,6 @@ class DioWqTeardown final : public Case {
     mode_ = p.choice("write_mode");
     threads_ = static_cast<unsigned>(p.integer("threads"));
     write_bytes_ = static_cast<uint32_t>(p.integer("write_kib") << 10);
-    if (::geteuid() != 0) throw SkipError("needs root (loop devices, mkfs, mount)");
     if (ctx.target.read_only()) throw SkipError("makes filesystems; --read-only forbids writing");
     mkfs_options_ = ctx.target.mkfs_options;
     mnt_ = ctx.target.file("diorace-dio_wq_teardown-mnt");

@@ -82,8 +82,7 @@ class ForkScrew final : public Case {
   PatternKey key_;
   std::string name_;
   UniqueFd fd_;
-  Engine aio_ = Engine::open("psync");
-  Engine sync_ = Engine::open("psync");
+  Engine aio_, sync_;  // opened in setup()
   ChildAction child_ = ChildAction::exit_now;
   std::unique_ptr<Contention> contention_;
 };

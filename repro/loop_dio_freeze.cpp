@@ -38,6 +38,7 @@
 #include "diorace/fault.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/oracles.hpp"
+#include "diorace/process.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/scratchfs.hpp"
 #include "diorace/target.hpp"
@@ -54,75 +55,65 @@ constexpr uint64_t kSeed = 0x10091005;
 class FreezeGuardian {
  public:
   static FreezeGuardian freeze(const std::string& dir, int max_ms) {
-    int cmd[2], ack[2];
-    if (::pipe2(cmd, O_CLOEXEC) < 0) throw_errno("pipe");
-    if (::pipe2(ack, O_CLOEXEC) < 0) {
-      ::close(cmd[0]);
-      ::close(cmd[1]);
-      throw_errno("pipe");
-    }
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0) throw_errno("open " + dir);
-    const pid_t pid = ::fork();
-    if (pid < 0) throw_errno("fork");
-    if (pid == 0) {
-      // Only async-signal-safe calls from here (the case is multi-threaded).
-      // Its own process group: a group kill of the case does not stop the thaw.
-      ::setpgid(0, 0);
-      ::close(cmd[1]);
-      ::close(ack[0]);
-      char c = ::ioctl(dfd, FIFREEZE, 0) == 0 ? 'F' : 'E';
-      int err = errno;
-      (void)!::write(ack[1], &c, 1);
-      if (c == 'E') {
-        (void)!::write(ack[1], &err, sizeof err);
-        ::_exit(1);
-      }
-      pollfd p{cmd[0], POLLIN, 0};
-      (void)::poll(&p, 1, max_ms);  // a word, EOF (the case died) or the deadline
-      c = ::ioctl(dfd, FITHAW, 0) == 0 ? 'T' : 'E';
-      (void)!::write(ack[1], &c, 1);
-      ::_exit(0);
-    }
-    ::close(dfd);
-    ::close(cmd[0]);
-    ::close(ack[1]);
+    auto cmd = Pipe::make();
+    auto ack = Pipe::make();
+    UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    if (!dfd) throw_errno("open " + dir);
+    const int d = dfd.get(), cmd_in = cmd.read.get(), ack_out = ack.write.get();
+    const int cmd_out = cmd.write.get(), ack_in = ack.read.get();
+    // Its own process group and no death signal: a kill of the case (its
+    // group) does not stop the thaw. Only async-signal-safe calls in it.
     FreezeGuardian g;
-    g.pid_ = pid;
-    g.cmd_ = UniqueFd(cmd[1]);
-    g.ack_ = UniqueFd(ack[0]);
+    g.child_ = spawn({.body = [=]() -> int {
+                        // The case's ends: closed here, so that the case
+                        // closing its own means EOF.
+                        ::close(cmd_out);
+                        ::close(ack_in);
+                        char c = ::ioctl(d, FIFREEZE, 0) == 0 ? 'F' : 'E';
+                        int err = errno;
+                        (void)!::write(ack_out, &c, 1);
+                        if (c == 'E') {
+                          (void)!::write(ack_out, &err, sizeof err);
+                          return 1;
+                        }
+                        pollfd p{cmd_in, POLLIN, 0};
+                        (void)::poll(&p, 1, max_ms);  // a word, EOF (the case died) or the deadline
+                        c = ::ioctl(d, FITHAW, 0) == 0 ? 'T' : 'E';
+                        (void)!::write(ack_out, &c, 1);
+                        return 0;
+                      },
+                      .new_group = true,
+                      .die_with_parent = false});
+    g.cmd_ = std::move(cmd.write);
+    g.ack_ = std::move(ack.read);
+    cmd.read = UniqueFd();
+    ack.write = UniqueFd();  // the guardian's copy is the only one left: EOF if it dies
     char c = 0;
     if (::read(g.ack_.get(), &c, 1) != 1 || c != 'F') {
       int err = 0;
       if (c == 'E') (void)!::read(g.ack_.get(), &err, sizeof err);
-      g.reap();
+      (void)g.child_.wait();
       if (err == EOPNOTSUPP || err == EINVAL) throw SkipError("FIFREEZE is not supported on " + dir);
       throw std::system_error(err ? err : EIO, std::generic_category(), "FIFREEZE " + dir);
     }
     return g;
   }
-  FreezeGuardian(FreezeGuardian&& o) noexcept
-      : pid_(std::exchange(o.pid_, -1)), cmd_(std::move(o.cmd_)), ack_(std::move(o.ack_)) {}
+  FreezeGuardian(FreezeGuardian&&) noexcept = default;
   FreezeGuardian& operator=(FreezeGuardian&&) = delete;
   ~FreezeGuardian() { thaw(); }
   // Thaws and reaps the guardian; true when the thaw succeeded.
   bool thaw() noexcept {
-    if (pid_ < 0) return true;
+    if (child_.pid() < 0) return true;
     cmd_ = UniqueFd();  // EOF: thaw now
     char c = 0;
     const bool ok = ::read(ack_.get(), &c, 1) == 1 && c == 'T';
-    reap();
+    (void)child_.wait();
     return ok;
   }
 
  private:
   FreezeGuardian() = default;
-  void reap() noexcept {
-    int st = 0;
-    if (pid_ > 0) (void)::waitpid(pid_, &st, 0);
-    pid_ = -1;
-  }
-  pid_t pid_ = -1;
+  ChildProcess child_;
   UniqueFd cmd_, ack_;
 };
 

@@ -119,9 +119,9 @@ const Registrar fixture{CaseInfo{
 const Registrar hang{CaseInfo{
     .name = "selftest_hang",
     .summary = "harness self-test: blocks in the kernel past its iteration deadline",
-    .races = "nothing: proves the hang oracle",
+    .races = "nothing: proves the hang oracle (and, with a simulated taint file, the taint oracle)",
     .seed_thread = "-",
-    .oracles = {"hang"},
+    .oracles = {"hang", "taint"},
     .params = {{"clean_iterations", "iterations that finish before the one that blocks", 0, 0, 1000000, {}}},
     .iteration_timeout_s = 3,
     .test_only = true,

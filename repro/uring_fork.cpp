@@ -86,8 +86,7 @@ class UringFork final : public Case {
   std::string name_;
   UniqueFd fd_;
   AlignedBuffer buffer_;
-  Engine uring_ = Engine::open("psync");
-  Engine sync_ = Engine::open("psync");
+  Engine uring_, sync_;  // opened in setup()
   ChildAction child_ = ChildAction::touch_pages;
   std::chrono::microseconds settle_{0};
   std::unique_ptr<Contention> contention_;

@@ -151,7 +151,7 @@ const Registrar registrar{CaseInfo{
     .variants = {"ext4", "xfs", "target"},
     .controls = {
         {kDebian61, Verdict::fail, {}, FailKind::wrong_result, false, 60, "posts the raw 0 of the retried read"},
-        {kDebian612, Verdict::pass, {}, FailKind::none, false, 60, "has c554246ff4c6 (6.12.97)"},
+        {kDebian612, Verdict::pass, {}, FailKind::none, false, 20, "has c554246ff4c6 (6.12.97); 20 s per variant"},
     },
     .make = [] { return std::make_unique<UringIopollEof>(); },
 }};

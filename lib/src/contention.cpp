@@ -66,8 +66,8 @@ void Contention::start() {
     if (::fstat(fd.get(), &st) < 0) throw_errno("fstat " + opts_.path);
     uint64_t span = opts_.span ? opts_.span : static_cast<uint64_t>(st.st_size);
     if (span < opts_.block) throw SetupError("contention file " + opts_.path + " is smaller than one read");
-    int raw = fd.release();
-    fds_.push_back(raw);
+    const int raw = fd.get();
+    fds_.push_back(std::move(fd));
     threads_.emplace_back([this, raw, span, i] { loop(raw, span, i); });
   }
 }
@@ -77,11 +77,8 @@ void Contention::stop() noexcept {
   for (auto& t : threads_)
     if (t.joinable()) t.join();
   threads_.clear();
-  for (int fd : fds_) {
-    forget_fd_window(fd);
-    ::close(fd);
-  }
-  fds_.clear();
+  for (const auto& fd : fds_) forget_fd_window(fd.get());
+  fds_.clear();  // closes them
 }
 
 void Contention::loop(int fd, uint64_t span, unsigned index) noexcept {

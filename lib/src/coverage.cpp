@@ -48,11 +48,11 @@ std::optional<KprobeSet> KprobeSet::create(const std::vector<ProbeSpec>& specs, 
       set.remove();
       return std::nullopt;
     }
+    set.specs_.push_back(s);  // defined: remove() takes it away again, also if enabling it fails
     if (!append(set.tracefs_ + "/events/" + set.group_ + "/" + s.symbol + "/enable", "1\n", why)) {
       set.remove();
       return std::nullopt;
     }
-    set.specs_.push_back(s);
   }
   if (set.counts().size() != set.specs_.size()) {
     why = "kprobe_profile does not list diorace's probes";

@@ -1,6 +1,8 @@
 #include "diorace/forkrace.hpp"
 
 #include <cstring>
+
+#include "diorace/process.hpp"
 #include <system_error>
 #include <thread>
 #include <tuple>
@@ -20,7 +22,7 @@ std::vector<Corruption> fork_race_round(Engine& async, Engine& sync, const ForkR
   IoRequest r1{r.fd, first, kPage, r.offset, false, 1};
   async.submit({&r1, 1});
   if (r.settle.count() > 0) std::this_thread::sleep_for(r.settle);
-  pid_t pid = fork_child(r.child, {r.buffer, kForkRaceBufferSize});
+  const pid_t pid = fork_child(r.child, {r.buffer, kForkRaceBufferSize});
   auto drain = [&] {
     IoCompletion c;
     while (async.reap(1, {&c, 1}) == 0) {
@@ -31,10 +33,11 @@ std::vector<Corruption> fork_race_round(Engine& async, Engine& sync, const ForkR
     drain();
     throw std::system_error(-pid, std::generic_category(), "fork");
   }
+  ChildProcess child(pid);  // reaped on every path, a throwing read included
   IoRequest r2{r.fd, second, kPage, r.offset + kPage, false, 2};
   int64_t res2 = sync.run_one(r2);
   int64_t res1 = drain();
-  reap_child(pid);
+  (void)child.wait();
   if (res1 != int64_t(kPage) || res2 != int64_t(kPage))
     throw std::system_error(EIO, std::generic_category(),
                             fmt::format("short O_DIRECT read: async {} sync {} of {}", res1, res2, kPage));

@@ -15,6 +15,7 @@
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
 #include "diorace/hang.hpp"
+#include "diorace/process.hpp"
 
 namespace diorace {
 
@@ -114,34 +115,21 @@ DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadl
                                   double recover_s) {
   DeadlineOutcome out;
   const bool doctored = doctor();
-  const pid_t parent = ::getpid();
   const auto t0 = std::chrono::steady_clock::now();
-  const pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
-    (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(125);
-    ::setpgid(0, 0);
+  // Its own process group, killed with the case.
+  ChildProcess child = spawn({.body = [&]() -> int {
     if (doctored)
       for (;;) ::pause();  // stands for a child stuck in the kernel
-    int code = 125;
-    try {
-      code = body();
-    } catch (...) {
-    }
-    ::_exit(code);
-  }
-  ::setpgid(pid, pid);
+    return body();
+  }});
+  const pid_t pid = child.pid();
   auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   for (;;) {
-    int st = 0;
-    pid_t r = ::waitpid(pid, &st, WNOHANG);
-    if (r == pid) {
-      out.status = st;
+    if (auto st = child.try_wait()) {
+      out.status = *st;
       out.elapsed_s = since();
       return out;
     }
-    if (r < 0 && errno != EINTR) throw_errno("waitpid");
     if (since() >= deadline_s) break;
     ::usleep(5000);
   }
@@ -153,14 +141,14 @@ DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadl
   bool reaped = false;
   const auto killed = std::chrono::steady_clock::now();
   while (std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count() < recover_s) {
-    int st = 0;
-    if (::waitpid(pid, &st, WNOHANG) == pid) {
-      out.status = st;
+    if (auto st = child.try_wait()) {
+      out.status = *st;
       reaped = true;
       break;
     }
     ::usleep(10000);
   }
+  if (!reaped) (void)child.release();  // unkillable (D state): do not block on it
   const double recovery_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   Finding f;
   f.kind = FailKind::hang;

@@ -37,34 +37,59 @@ bool have_program(const std::string& name) {
   return false;
 }
 
-CommandResult run_command(const std::vector<std::string>& argv, std::chrono::seconds timeout,
-                          const std::string& input) {
-  int out[2], in[2];
-  if (::pipe2(out, O_CLOEXEC) < 0) throw_errno("pipe");
-  if (::pipe2(in, O_CLOEXEC) < 0) throw_errno("pipe");
-  pid_t pid = ::fork();
+Pipe Pipe::make() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
+  return Pipe{UniqueFd(fds[0]), UniqueFd(fds[1])};
+}
+
+ChildProcess spawn(const SpawnOptions& o) {
+  // Prepared before the fork: the child of a multi-threaded process may
+  // only make async-signal-safe calls before exec.
+  std::vector<char*> args;
+  for (const auto& a : o.argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  const std::string exec_failed = o.argv.empty() ? "" : "cannot run " + o.argv[0] + ": exec failed\n";
+  const pid_t parent = ::getpid();
+  std::fflush(nullptr);
+  const pid_t pid = ::fork();
   if (pid < 0) throw_errno("fork");
   if (pid == 0) {
-    // A helper (mkfs, mount, qemu) dies with the process that waits for it.
-    (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::setpgid(0, 0);
-    ::dup2(in[0], 0);
-    ::dup2(out[1], 1);
-    ::dup2(out[1], 2);
-    std::vector<char*> args;
-    for (auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
+    if (o.die_with_parent) {
+      (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
+      if (::getppid() != parent) ::_exit(125);  // the parent died before the setting took
+    }
+    if (o.new_group) ::setpgid(0, 0);
+    if (o.stdin_fd >= 0) ::dup2(o.stdin_fd, 0);
+    if (o.stdout_fd >= 0) ::dup2(o.stdout_fd, 1);
+    if (o.stderr_fd >= 0) ::dup2(o.stderr_fd, 2);
+    if (o.argv.empty()) {
+      int code = 125;
+      try {
+        if (o.body) code = o.body();
+      } catch (...) {
+      }
+      ::_exit(code);
+    }
     ::execvp(args[0], args.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", args[0], std::strerror(errno));
+    (void)!::write(2, exec_failed.data(), exec_failed.size());
     ::_exit(127);
   }
-  ::close(out[1]);
-  ::close(in[0]);
-  if (!input.empty()) {
-    (void)::write(in[1], input.data(), input.size());
-  }
-  ::close(in[1]);
-  ChildProcess child(pid);
+  if (o.new_group) ::setpgid(pid, pid);  // no window in which a group kill misses it
+  return ChildProcess(pid);
+}
+
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::seconds timeout,
+                          const std::string& input) {
+  auto out = Pipe::make();
+  auto in = Pipe::make();
+  // A helper (mkfs, mount, qemu) dies with the process that waits for it.
+  ChildProcess child = spawn({.argv = argv, .stdin_fd = in.read.get(), .stdout_fd = out.write.get(),
+                              .stderr_fd = out.write.get()});
+  out.write = UniqueFd();
+  in.read = UniqueFd();
+  if (!input.empty()) (void)!::write(in.write.get(), input.data(), input.size());
+  in.write = UniqueFd();
   CommandResult r;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[8192];
@@ -78,16 +103,16 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::sec
       }
       wait_ms = static_cast<int>(left.count());
     }
-    pollfd p{out[0], POLLIN, 0};
+    pollfd p{out.read.get(), POLLIN, 0};
     int pr = ::poll(&p, 1, wait_ms);
     if (pr < 0 && errno == EINTR) continue;
     if (pr == 0) continue;
-    ssize_t n = ::read(out[0], buf, sizeof buf);
+    ssize_t n = ::read(out.read.get(), buf, sizeof buf);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;
     r.output.append(buf, static_cast<size_t>(n));
   }
-  ::close(out[0]);
+  out.read = UniqueFd();
   if (r.timed_out) {
     child.kill_and_reap();
     r.status = 128 + SIGKILL;

@@ -95,6 +95,10 @@ std::string check_case_info(const CaseInfo& info) {
     if (it == info.params.end() || !it->is_choice())
       return info.name + ": a case with variants declares a 'variant' choice parameter";
   }
+  static const std::set<std::string> kOracles = {"data", "result", "must_block", "deadline", "kmsg", "taint", "hang",
+                                                 "crash"};
+  for (const auto& o : info.oracles)
+    if (!kOracles.count(o)) return info.name + ": unknown oracle '" + o + "'";
   for (const auto& c : info.controls) {
     if (c.kernel.empty()) return info.name + ": a control without a kernel";
     if (c.expect != Verdict::fail && c.expect != Verdict::pass) return info.name + ": a control expects FAIL or PASS";

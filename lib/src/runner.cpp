@@ -134,12 +134,18 @@ std::vector<const CaseInfo*> select_cases(const std::vector<std::string>& reques
   return out;
 }
 
+boost::program_options::options_description store_option() {
+  namespace po = boost::program_options;
+  po::options_description d("store");
+  d.add_options()("store", po::value<std::string>(),
+                  "result store: SQLite file or postgresql://... ('none': no store; default: results/diorace.sqlite)");
+  return d;
+}
+
 boost::program_options::options_description report_target_options(bool with_store) {
   namespace po = boost::program_options;
   po::options_description d("results");
-  if (with_store)
-    d.add_options()("store", po::value<std::string>(),
-                    "result store: SQLite file or postgresql://... ('none': no store; default: results/diorace.sqlite)");
+  if (with_store) d.add(store_option());
   d.add_options()
       ("junit", po::value<std::string>(), "write JUnit XML here")
       ("ktap", po::value<std::string>(), "write KTAP (TAP 13, as kselftest prints it) here")
@@ -308,6 +314,15 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   };
   CaseContext ctx{info, params, target, seed, stats, variant, std::mt19937_64(seed)};
   std::unique_ptr<Case> c;
+  // The lifecycle contract (registry.hpp): teardown() runs after a set-up
+  // that threw as after the iterations, and the case object is destroyed
+  // before the result is sent and the process exits.
+  auto finish = [&] {
+    if (c) {
+      c->teardown(ctx);
+      c.reset();
+    }
+  };
   auto t0 = std::chrono::steady_clock::now();
   auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   try {
@@ -316,10 +331,12 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   } catch (const SkipError& e) {
     r.verdict = Verdict::skip;
     r.reason = e.what();
+    finish();
     send(r);
   } catch (const std::exception& e) {
     r.verdict = Verdict::error;
     r.reason = std::string("set-up failed: ") + e.what();
+    finish();
     send(r);
   }
   r.setup_s = elapsed();  // fixtures and warm-up: not in first_failure_s, reported beside it
@@ -378,7 +395,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     damaged = target.fixture_damage(ev.value("file", std::string()), ev.value("offset", uint64_t{0}),
                                     ev.value("length", uint64_t{0}));
   }
-  c->teardown(ctx);
+  finish();
   r.duration_s = elapsed();
   if (damaged) {
     r.verdict = Verdict::error;
@@ -458,10 +475,10 @@ struct Supervision {
   bool stuck_in_d = false;
 };
 
-Supervision supervise(pid_t pid, int fd, CaseStats& stats, const CaseInfo& info, const RunOptions& opts,
+Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseInfo& info, const RunOptions& opts,
                       KmsgWatch* kmsg) {
   Supervision s;
-  ChildProcess child(pid);
+  const pid_t pid = child.pid();
   Progress progress(info.name, !opts.quiet);
   const double deadline = opts.iteration_timeout_s.value_or(info.iteration_timeout_s);
   const int64_t setup_started = mono_ns();
@@ -533,6 +550,10 @@ Supervision supervise(pid_t pid, int fd, CaseStats& stats, const CaseInfo& info,
   s.stuck = survivors(pid, s.stuck_in_d);
   if (!s.wait_status) child.release();  // unkillable: do not block on it
   return s;
+}
+
+bool declares(const CaseInfo& info, const char* oracle) {
+  return std::find(info.oracles.begin(), info.oracles.end(), oracle) != info.oracles.end();
 }
 
 std::string marker_for(const CaseInfo& info, uint64_t seed) {
@@ -783,32 +804,28 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
         probes = KprobeSet::create(info.probes, why);
         r.coverage = probes ? "measured" : "unknown: " + why;
       }
-      auto taint_before = read_taint();
-      std::string kmsg_why;
-      auto cap = KmsgCapture::start(marker_for(info, seed), kmsg_why);
+      // Exactly the declared oracles are armed (the metadata is the truth).
+      const bool kmsg_oracle = declares(info, "kmsg"), taint_oracle = declares(info, "taint");
+      auto taint_before = taint_oracle ? read_taint() : std::nullopt;
+      std::string kmsg_why = "not among the case's declared oracles";
+      std::optional<KmsgCapture> cap;
+      if (kmsg_oracle) cap = KmsgCapture::start(marker_for(info, seed), kmsg_why);
       SharedStats stats;
-      int fds[2];
-      if (::pipe2(fds, O_CLOEXEC) < 0) throw_errno("pipe");
-      std::fflush(nullptr);
-      const pid_t supervisor = ::getpid();
-      pid_t pid = ::fork();
-      if (pid < 0) throw_errno("fork");
-      if (pid == 0) {
-        // The case dies with its supervisor (SIGKILL of diorace included);
-        // checked after it is set, in case the supervisor died before.
-        (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (::getppid() != supervisor) ::_exit(kExitError);
-        ::close(fds[0]);
-        ::setpgid(0, 0);
-        case_child(info, job.values, job.variant, target, seed, stats.get(), opts, probes ? &*probes : nullptr, fds[1]);
-      }
-      ::setpgid(pid, pid);
-      ::close(fds[1]);
+      // The case process: its own group, dies with this supervisor (a
+      // SIGKILL of diorace included), writes its result to the pipe.
+      auto result_pipe = Pipe::make();
+      const int result_fd = result_pipe.write.get(), own_read_end = result_pipe.read.get();
+      ChildProcess child = spawn({.body = [&]() -> int {
+        ::close(own_read_end);
+        case_child(info, job.values, job.variant, target, seed, stats.get(), opts, probes ? &*probes : nullptr,
+                   result_fd);
+      }});
+      result_pipe.write = UniqueFd();
       const KmsgJudge judge(info, opts);
       std::optional<KmsgWatch> watch;
       if (cap) watch.emplace(KmsgWatch{*cap, judge});
-      auto sup = supervise(pid, fds[0], stats.get(), info, opts, watch ? &*watch : nullptr);
-      ::close(fds[0]);
+      auto sup = supervise(std::move(child), result_pipe.read.get(), stats.get(), info, opts, watch ? &*watch : nullptr);
+      result_pipe.read = UniqueFd();
 
       auto nl = sup.output.find_last_of('\n', sup.output.size() > 1 ? sup.output.size() - 2 : 0);
       std::string last = sup.output.substr(nl == std::string::npos ? 0 : nl + 1);
@@ -862,7 +879,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
       } else {
         r.events.push_back({{"type", "note"}, {"text", "kernel log oracle off: " + kmsg_why}});
       }
-      auto taint_after = read_taint();
+      auto taint_after = taint_oracle ? read_taint() : std::nullopt;
       if (taint_before && taint_after && (*taint_after & ~*taint_before)) {
         uint64_t fresh = *taint_after & ~*taint_before;
         r.events.push_back({{"type", "taint"}, {"flags", taint_letters(fresh)}, {"text", describe_taint(fresh)}});

@@ -663,24 +663,12 @@ int guest_exec(const GuestPlan& plan) {
         .path = kScratchDev, .readers = spec.background_readers, .depth = 1, .block = 1 << 20, .span = 256ull << 20});
     background->start();
   }
-  int out[2];
-  if (::pipe2(out, O_CLOEXEC) < 0) throw_errno("pipe");
+  auto out = Pipe::make();
   auto t0 = std::chrono::steady_clock::now();
   auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  pid_t pid = ::fork();
-  if (pid < 0) throw_errno("fork");
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    ::dup2(out[1], 1);
-    ::dup2(out[1], 2);
-    std::vector<char*> argv;
-    for (auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    ::execvp(argv[0], argv.data());
-    std::fprintf(stderr, "exec %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
-  }
-  ::close(out[1]);
+  ChildProcess child = spawn({.argv = spec.argv, .stdout_fd = out.write.get(), .stderr_fd = out.write.get()});
+  const pid_t pid = child.pid();
+  out.write = UniqueFd();
   std::optional<std::regex> re;
   if (!spec.detect.empty()) re.emplace(spec.detect);
   std::optional<double> detect_s;
@@ -688,10 +676,10 @@ int guest_exec(const GuestPlan& plan) {
   bool timed_out = false;
   char buf[8192];
   for (;;) {
-    pollfd p{out[0], POLLIN, 0};
+    pollfd p{out.read.get(), POLLIN, 0};
     int pr = ::poll(&p, 1, 200);
     if (pr > 0) {
-      ssize_t n = ::read(out[0], buf, sizeof buf);
+      ssize_t n = ::read(out.read.get(), buf, sizeof buf);
       if (n <= 0) break;
       for (ssize_t k = 0; k < n; ++k) {
         if (buf[k] != '\n') {
@@ -714,13 +702,12 @@ int guest_exec(const GuestPlan& plan) {
     if (re && !detect_s && std::regex_search(line, *re)) detect_s = since();
     output += line;
   }
-  int st = 0;
-  ::waitpid(pid, &st, 0);
+  const int st = child.wait();
   const double wall = since();
   // A program that reports by dying (the original dma_thread abort()s with
   // its report still in a stdio buffer) detects when it exits so.
   if (!detect_s && spec.detect_exit && exit_code_of(st) == *spec.detect_exit) detect_s = wall;
-  ::close(out[0]);
+  out.read = UniqueFd();
   if (background) background->stop();
   nlohmann::json ex = {{"argv", spec.argv},
                        {"detect", spec.detect},

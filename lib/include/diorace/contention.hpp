@@ -54,7 +54,7 @@ class Contention {
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> ios_{0};
   std::vector<std::thread> threads_;
-  std::vector<int> fds_;
+  std::vector<UniqueFd> fds_;  // one per reader thread, which uses it by number
 };
 
 }  // namespace diorace

@@ -1,13 +1,17 @@
-// Child processes: running helper commands (mkfs, qemu, cpio) and the
-// move-only handle that kills and reaps a child it still owns.
+// Child processes: the one spawn facility (a move-only owner of the child,
+// pipes as move-only owners of their ends), running helper commands (mkfs,
+// qemu, cpio), and the handle that kills and reaps a child it still owns.
 #pragma once
 #include <sys/types.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "diorace/fd.hpp"
 
 namespace diorace {
 
@@ -53,6 +57,25 @@ class ChildProcess {
  private:
   pid_t pid_ = -1;
 };
+
+// A pipe (O_CLOEXEC), both ends owned.
+struct Pipe {
+  UniqueFd read, write;
+  [[nodiscard]] static Pipe make();
+};
+
+struct SpawnOptions {
+  std::vector<std::string> argv;  // exec this (PATH lookup); or, when empty, run body in the child
+  std::function<int()> body;      // the child's work; its return value is the exit code
+  int stdin_fd = -1, stdout_fd = -1, stderr_fd = -1;  // dup2'd in the child; -1: inherited
+  bool new_group = true;          // leads its own process group (killed as one)
+  bool die_with_parent = true;    // PR_SET_PDEATHSIG SIGKILL, checked after it is set
+};
+// Forks (and execs); every fd the parent opened with O_CLOEXEC stays out of
+// an exec'd child. Throws std::system_error when the fork fails; the child
+// never returns into the caller's code (an exec failure exits 127, a body's
+// exception 125).
+[[nodiscard]] ChildProcess spawn(const SpawnOptions& opts);
 
 // Encodes a wait status as an exit code: the code, or 128 + signal.
 int exit_code_of(int wait_status) noexcept;

@@ -126,6 +126,18 @@ struct CaseContext {
   [[nodiscard]] std::string fixture_name(const std::string& suffix) const;
 };
 
+// The lifecycle of a case, kept by the runner: each case runs in a process
+// of its own (its own process group and private mount namespace, killed with
+// the supervisor). In it: make(), setup(), iterate() until the duration, the
+// iteration count, a stop request or the first failure, then teardown() and
+// the destructor, then the result is sent and the process exits. When
+// setup() throws (SkipError: SKIP; anything else: ERROR), teardown() and the
+// destructor still run, so teardown() must cope with a half-done set-up.
+// When the hang oracle or a second SIGINT kills the process, neither runs:
+// what a case makes must then go away with the process (mounts with its
+// namespace, loop devices by autoclear, child processes by PDEATHSIG, the
+// scratch directory with the supervisor); loop_dio_freeze's freeze guardian
+// is the pattern for a kernel state that must be undone by someone alive.
 class Case {
  public:
   virtual ~Case() = default;

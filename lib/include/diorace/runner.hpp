@@ -23,6 +23,8 @@ struct ReportTargets {
   std::string origin = "diorace";               // KCIDB origin
   bool any_file() const { return !junit.empty() || !ktap.empty() || !kcidb.empty() || !jsonl.empty() || !html.empty(); }
 };
+// --store: every command that reads or writes the store declares it with this.
+boost::program_options::options_description store_option();
 // --junit --ktap --kcidb --jsonl --html --origin, and --store unless !with_store.
 boost::program_options::options_description report_target_options(bool with_store = true);
 void read_report_targets(const boost::program_options::variables_map& vm, ReportTargets& t);

@@ -1,4 +1,7 @@
-// Option parsing shared by the program's commands.
+// Option parsing shared by the program's commands: every command parses
+// with parse_options (strict numbers, no empty values), and option groups
+// that several commands take are declared once here or in the library
+// (report_target_options, vm_machine_options).
 #pragma once
 #include <string>
 #include <vector>
@@ -20,6 +23,11 @@ inline boost::program_options::variables_map parse_options(
   po::notify(vm);
   reject_empty_values(vm, desc);
   return vm;
+}
+
+// A string option's value, or def when it was not given.
+inline std::string opt(const boost::program_options::variables_map& vm, const char* key, std::string def = "") {
+  return vm.count(key) ? vm[key].as<std::string>() : def;
 }
 
 }  // namespace diorace

@@ -27,17 +27,18 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
-#include "cli_util.hpp"
+#include "commands.hpp"
+#include "options.hpp"
 #include "diorace/cli_values.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/outfile.hpp"
+#include "diorace/process.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/report.hpp"
 #include "diorace/runner.hpp"
 #include "diorace/tempdir.hpp"
-#include "prove_cmd.hpp"
 
 namespace po = boost::program_options;
 namespace fs = std::filesystem;
@@ -72,7 +73,8 @@ struct Job {
   double duration_s = 0;
   int boot = 0;
   std::string json, log;
-  pid_t pid = -1;
+  ChildProcess child;            // the `diorace vm` process while it runs
+  int retries = 0;               // boots that never reached the test, made again
   nlohmann::json doc;            // the vm run document, when it came back
   int exit_code = -1;
   std::string missing;           // why it could not run (kernel not found)
@@ -83,7 +85,7 @@ struct Row {
   Verdict expect = Verdict::pass;
   FailKind kind = FailKind::none;
   bool own_race = false;
-  int boots = 0, met = 0, detected = 0;
+  int boots = 0, met = 0, detected = 0, retried = 0;
   std::vector<double> ttd;   // time to detection from case start, s
   std::vector<double> wall;  // boot wall, s
   std::map<std::string, int> got;  // "FAIL wrong_result" -> boots
@@ -129,22 +131,9 @@ void start(Job& j, const std::vector<std::string>& common, const std::string& ex
   argv.insert(argv.end(), j.vm_kernel_args.begin(), j.vm_kernel_args.end());
   argv.insert(argv.end(), common.begin(), common.end());
   argv.insert(argv.end(), {"--json", j.json, "--", "run", j.info->name, "--duration", fmt::format("{}", j.duration_s)});
-  std::fflush(nullptr);
-  j.pid = ::fork();
-  if (j.pid < 0) throw_errno("fork");
-  if (j.pid == 0) {
-    (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    int fd = ::open(j.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd >= 0) {
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-    }
-    std::vector<char*> a;
-    for (auto& s : argv) a.push_back(s.data());
-    a.push_back(nullptr);
-    ::execv(exe.c_str(), a.data());
-    ::_exit(127);
-  }
+  UniqueFd log(::open(j.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+  if (!log) throw_errno("open " + j.log);
+  j.child = spawn({.argv = argv, .stdout_fd = log.get(), .stderr_fd = log.get()});
 }
 
 std::string markdown(const std::vector<Row>& rows, const std::string& command, const std::string& date,
@@ -165,6 +154,7 @@ std::string markdown(const std::vector<Row>& rows, const std::string& command, c
                                     : fmt::format("{:.2f} / {:.2f} / {:.2f}", percentile(r.ttd, 0.5),
                                                   percentile(r.ttd, 0.9), percentile(r.ttd, 1.0));
     const char* bold = r.met == r.boots ? "**" : "";
+    if (r.retried) got += fmt::format(" ({} boot{} retried: never reached the test)", r.retried, r.retried > 1 ? "s" : "");
     os << fmt::format("| `{}` | {} | {} | {} | {}{}/{}{} | {} | {:.1f} |\n", r.case_key, r.kernel, expect,
                       got.empty() ? "-" : got, bold, r.met, r.boots, bold, ttd, percentile(r.wall, 0.5));
   }
@@ -181,13 +171,15 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
       ("duration", po::value<Real>(), "seconds each case runs (default: the control's own)")
       ("markdown", po::value<std::string>(), "also write the proof table here (Markdown)")
       ("kernels-dir", po::value<std::string>(), "where the debug: kernels are (default: shared/kernels)")
-      ("store", po::value<std::string>(), "result store for every boot (default: the default store)")
       ("accel", po::value<std::string>(), "vm --accel")
       ("timeout", po::value<Real>(), "vm --timeout: seconds before a guest is declared hung")
       ("kernel", po::value<std::vector<std::string>>()->composing(), "only the controls on this kernel (repeatable)")
+      ("retries", po::value<Count>()->default_value(Count{2}),
+       "boot again when a guest never reached the test (vm exit 3: an infrastructure failure, not a result)")
       ("list", "print the controls and boot nothing")
       ("help,h", "help")
       ("case", po::value<std::vector<std::string>>(), "cases");
+  desc.add(store_option());
   po::positional_options_description pos;
   pos.add("case", -1);
   auto vm = parse_options(desc, args, &pos);
@@ -196,6 +188,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     return 0;
   }
   const uint64_t boots = vm["boots"].as<Count>().value, jobs_at_once = vm["jobs"].as<Count>().value;
+  const uint64_t retries = std::min<uint64_t>(vm["retries"].as<Count>().value, 10);
   if (boots < 1 || boots > 1000) throw UsageError("--boots must be 1..1000");
   if (jobs_at_once < 1 || jobs_at_once > 64) throw UsageError("--jobs must be 1..64");
   std::optional<double> duration;
@@ -282,7 +275,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
         continue;
       }
       start(j, common, exe);
-      by_pid[j.pid] = static_cast<size_t>(&j - jobs.data());
+      by_pid[j.child.pid()] = static_cast<size_t>(&j - jobs.data());
       ++running;
     }
     if (running == 0) continue;
@@ -295,10 +288,22 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     auto it = by_pid.find(pid);
     if (it == by_pid.end()) continue;
     Job& j = jobs[it->second];
+    (void)j.child.release();  // reaped by the waitpid above
     by_pid.erase(it);
     --running;
     ++finished;
     j.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (j.exit_code == kExitNoBoot && j.retries < static_cast<int>(retries)) {
+      ++j.retries;
+      std::fprintf(stderr, "diorace: prove %s on %s, boot %d: the guest never reached the test; booting again (%d of %llu)\n",
+                   j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, j.retries,
+                   static_cast<unsigned long long>(retries));
+      start(j, common, exe);
+      by_pid[j.child.pid()] = static_cast<size_t>(&j - jobs.data());
+      ++running;
+      --finished;
+      continue;
+    }
     std::string text;
     if (try_read_file(j.json, text)) {
       try {
@@ -334,6 +339,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
         for (const auto& j : jobs) {
           if (j.info != c || j.kernel != ctl.kernel) continue;
           ++r.boots;
+          r.retried += j.retries;
           if (!j.missing.empty()) {
             r.got["not booted"]++;
             harness_error = true;

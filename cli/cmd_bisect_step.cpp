@@ -1,0 +1,112 @@
+// diorace bisect-step: one `git bisect run` step, with the statistics of
+// lib/bisect: a kernel is bad at its first failure and clean only after
+// enough clean runs for the stated confidence.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/cli_values.hpp"
+#include "diorace/bisect.hpp"
+#include "diorace/error.hpp"
+#include "diorace/hash.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/outcome.hpp"
+#include "diorace/process.hpp"
+#include "diorace/store.hpp"
+#include "bisect_options.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+#include "store_access.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+// Exit codes for `git bisect run`: 0 good (old), 1 bad (new), 125 skip;
+// never 126 or more, whatever happens.
+int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command) {
+  constexpr int kSkip = 125;
+  try {
+    po::options_description desc("bisect-step options");
+    desc.add_options()
+        ("kernel", po::value<std::string>(), "image path or Debian package; @FILE reads it from FILE after the build")
+        ("build-cmd", po::value<std::string>(), "shell command that builds the kernel first (failure: skip, 125)")
+        ("runs", po::value<Count>(), "clean runs that make the kernel clean")
+        ("p", po::value<Real>(), "lower bound on the per-run failure probability on a bad kernel: the runs "
+                                   "follow from it, --confidence and --steps")
+        ("steps", po::value<Count>()->default_value(Count{10}), "steps the bisection will take (about log2 of the commits)")
+        ("terms", po::value<std::string>()->default_value("bad"), "bad: exit 1 when the bug shows (find the commit that "
+                                                                  "introduced it); fixed: exit 0 when it shows, 1 when clean (find the fix)")
+        ("help,h", "help");
+    desc.add(case_options()).add(vm_machine_options());
+    auto vm = parse_options(desc, args);
+    if (vm.count("help")) {
+      std::cout << "usage: git bisect run diorace bisect-step --case CASE --kernel IMAGE|PKG|@FILE "
+                   "(--runs N | --p P) [--build-cmd CMD] [--terms bad|fixed] [OPTIONS]\n"
+                << desc;
+      return 0;
+    }
+    auto guest = guest_args(vm);
+    const std::string terms = vm["terms"].as<std::string>();
+    if (terms != "bad" && terms != "fixed") throw UsageError("--terms must be bad or fixed");
+    uint64_t runs;
+    if (vm.count("runs")) {
+      runs = vm["runs"].as<Count>().value;
+      if (runs == 0) throw UsageError("--runs must be at least 1");
+    } else if (vm.count("p")) {
+      double p = vm["p"].as<Real>().value;
+      if (!(p > 0 && p <= 1)) throw UsageError("--p must be in (0, 1]");
+      runs = step_runs_needed(p, vm["confidence"].as<Real>().value, static_cast<unsigned>(std::min<uint64_t>(vm["steps"].as<Count>().value, 64)));
+    } else {
+      throw UsageError("give --runs N or --p P (the per-run failure probability on a bad kernel, a lower bound)");
+    }
+    if (!vm.count("kernel")) throw UsageError("--kernel is required");
+    if (vm.count("build-cmd")) {
+      auto b = run_command({"sh", "-c", vm["build-cmd"].as<std::string>()});
+      if (!b.ok()) {
+        std::printf("bisect-step: build failed (exit %d): skip\n%s\n", b.status, b.output.c_str());
+        return kSkip;
+      }
+    }
+    std::string kernel = vm["kernel"].as<std::string>();
+    if (!kernel.empty() && kernel[0] == '@') {
+      std::string text;
+      if (!try_read_file(kernel.substr(1), text)) throw SetupError("cannot read " + kernel.substr(1));
+      kernel = text.substr(0, text.find_first_of("\r\n"));
+    }
+    VmOptions o;
+    read_vm_machine_options(vm, o);
+    set_vm_kernel(o, kernel);
+    o.guest_args = guest;
+    ReportTargets outs;
+    if (vm.count("store")) outs.store = vm["store"].as<std::string>();
+    const int bug = terms == "bad" ? 1 : 0, clean = terms == "bad" ? 0 : 1;
+    for (uint64_t i = 1; i <= runs; ++i) {
+      int code = run_vm_recorded(o, outs, command);
+      RunVerdict v = verdict_of(code);
+      if (v == RunVerdict::fail) {
+        std::printf("bisect-step: %s: the bug shows (run %llu of %llu): exit %d\n", kernel.c_str(),
+                    static_cast<unsigned long long>(i), static_cast<unsigned long long>(runs), bug);
+        return bug;
+      }
+      if (v == RunVerdict::untestable) {
+        std::printf("bisect-step: %s: could not test (diorace vm exit %d): skip\n", kernel.c_str(), code);
+        return kSkip;
+      }
+    }
+    std::printf("bisect-step: %s: clean in %llu of %llu runs: exit %d\n", kernel.c_str(),
+                static_cast<unsigned long long>(runs), static_cast<unsigned long long>(runs), clean);
+    return clean;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "diorace bisect-step: %s: skip (125)\n", e.what());
+    return kSkip;
+  } catch (...) {
+    return kSkip;
+  }
+}
+
+}  // namespace diorace

@@ -1,0 +1,56 @@
+// diorace config: the effective target settings (config file, environment).
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/cli_values.hpp"
+#include "diorace/config.hpp"
+#include "diorace/error.hpp"
+#include "diorace/outfile.hpp"
+#include "diorace/report.hpp"
+#include "diorace/store.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+#include "store_access.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+int cmd_config(const std::vector<std::string>& args, const std::string&) {
+  po::options_description desc("config options");
+  desc.add_options()("config", po::value<std::string>(), "config file (default: $DIORACE_CONFIG)")
+      ("section", po::value<std::string>(), "section")
+      ("get", po::value<std::string>(), "print one key: TEST_DIR TEST_DEV SCRATCH_DEV FSTYPE MKFS_OPTIONS FORCE_DEVICE KERNELS STORE")
+      ("help,h", "help");
+  auto vm = parse_options(desc, args);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace config [--config FILE] [--section S] [--get KEY]\n" << desc;
+    return 0;
+  }
+  auto t = target_settings(opt(vm, "config"), opt(vm, "section"));
+  auto join = [](const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
+    return s;
+  };
+  const std::vector<std::pair<std::string, std::string>> kv = {
+      {"TEST_DIR", t.test_dir},         {"TEST_DEV", t.test_dev},   {"SCRATCH_DEV", t.scratch_dev},
+      {"FSTYPE", t.fstype},             {"MKFS_OPTIONS", t.mkfs_options}, {"FORCE_DEVICE", join(t.force_device)},
+      {"KERNELS", join(t.kernels)},     {"STORE", Store::default_uri()}};
+  if (vm.count("get")) {
+    for (const auto& [k, v] : kv)
+      if (k == vm["get"].as<std::string>()) {
+        std::cout << v << "\n";
+        return 0;
+      }
+    throw UsageError("config --get: unknown key '" + vm["get"].as<std::string>() + "'");
+  }
+  std::cout << "# " << (t.source.empty() ? "no config file" : t.source) << "\n";
+  for (const auto& [k, v] : kv) std::cout << k << " = " << v << "\n";
+  return 0;
+}
+
+}  // namespace diorace

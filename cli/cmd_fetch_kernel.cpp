@@ -1,0 +1,30 @@
+// diorace fetch-kernel PACKAGE: a Debian kernel package, downloaded and unpacked into the cache.
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/error.hpp"
+#include "diorace/outcome.hpp"
+#include "diorace/outfile.hpp"
+#include "diorace/registry.hpp"
+#include "diorace/runner.hpp"
+#include "diorace/vm.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+#include "store_access.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+int cmd_fetch_kernel(const std::vector<std::string>& args, const std::string&) {
+  if (args.size() != 1 || args[0] == "--help" || args[0] == "-h")
+    throw UsageError("usage: diorace fetch-kernel PACKAGE (e.g. linux-image-6.1.0-50-cloud-amd64-unsigned)");
+  auto k = fetch_debian_kernel(args[0]);
+  std::cout << "kernel:  " << k.image << "\nmodules: " << k.modules << "\nconfig:  " << k.config << "\n";
+  return 0;
+}
+
+}  // namespace diorace

@@ -1,0 +1,46 @@
+// diorace list: the cases and their declared metadata.
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/error.hpp"
+#include "diorace/outcome.hpp"
+#include "diorace/outfile.hpp"
+#include "diorace/registry.hpp"
+#include "diorace/runner.hpp"
+#include "diorace/vm.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+#include "store_access.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+int cmd_list(const std::vector<std::string>& args, const std::string&) {
+  po::options_description desc("list options");
+  desc.add_options()("json", "print JSON")("all", "include harness self-test cases")("help,h", "help");
+  for (const auto& a : args)
+    if (a.empty() || a[0] != '-')
+      throw UsageError("list takes no argument '" + a + "' ('diorace describe CASE' shows one case)");
+  auto vm = parse_options(desc, args);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace list [--json] [--all]\n" << desc;
+    return 0;
+  }
+  const auto& cases = Registry::instance().cases();
+  if (vm.count("json")) {
+    nlohmann::json j = nlohmann::json::array();
+    for (const auto& c : cases)
+      if (!c.test_only || vm.count("all")) j.push_back(c);
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
+  for (const auto& c : cases)
+    if (!c.test_only || vm.count("all")) std::cout << fmt::format("{:<18} {}\n", c.name, c.summary);
+  return 0;
+}
+
+}  // namespace diorace

@@ -1,0 +1,48 @@
+// diorace report --html: a self-contained HTML report from the store.
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/cli_values.hpp"
+#include "diorace/config.hpp"
+#include "diorace/error.hpp"
+#include "diorace/outfile.hpp"
+#include "diorace/report.hpp"
+#include "diorace/store.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+#include "store_access.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+int cmd_report(const std::vector<std::string>& args, const std::string&) {
+  po::options_description desc("report options");
+  desc.add_options()("html", po::value<std::string>(), "write the HTML report here")
+      ("run", po::value<std::vector<std::string>>()->composing(), "run id (repeatable; default: the newest --limit runs)")
+      ("kernel", po::value<std::vector<std::string>>()->composing(), "every run of this kernel (repeatable)")
+      ("limit", po::value<Count>()->default_value(Count{200}), "newest N runs when none is named")
+      ("help,h", "help");
+  desc.add(store_option());
+  po::positional_options_description pos;
+  pos.add("run", -1);
+  auto vm = parse_options(desc, args, &pos);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace report --html FILE [RUN...] [--kernel K]... [--store S]\n" << desc;
+    return 0;
+  }
+  if (!vm.count("html")) throw UsageError("report: give --html FILE");
+  OutputOptions o;
+  o.html = vm["html"].as<std::string>();
+  validate_outputs(o);
+  auto store = open_store_for_reading(opt(vm, "store"));
+  auto runs = select_runs(*store, vm, vm["limit"].as<Count>().value);
+  write_outputs(runs, o);
+  std::fprintf(stderr, "diorace: report of %zu run(s) written to %s\n", runs.size(), o.html.c_str());
+  return 0;
+}
+
+}  // namespace diorace

@@ -1,0 +1,32 @@
+// diorace run: the cases on this kernel, recorded in the store and the report files.
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/error.hpp"
+#include "diorace/outcome.hpp"
+#include "diorace/outfile.hpp"
+#include "diorace/registry.hpp"
+#include "diorace/runner.hpp"
+#include "diorace/vm.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+#include "store_access.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+int cmd_run(const std::vector<std::string>& args, const std::string& command) {
+  auto parsed = parse_run_args(args);
+  if (parsed.help) {
+    std::cout << parsed.help_text;
+    return 0;
+  }
+  auto recorder = make_run_recorder(parsed.options, command);
+  return run_cases(parsed.options, nullptr, recorder.get());
+}
+
+}  // namespace diorace

@@ -1,0 +1,48 @@
+#include "commands.hpp"
+
+#include <fmt/format.h>
+
+namespace diorace {
+
+namespace {
+
+// The one list of commands: dispatch and usage text.
+constexpr Command kCommands[] = {
+    {"list", "[--json] [--all]", "the cases and their declared metadata", cmd_list},
+    {"describe", "CASE", "one case: race, fixing commits, oracles, controls, parameters", cmd_describe},
+    {"run", "[CASE...|all] [OPTIONS]", "run cases on this kernel ('run --help')", cmd_run},
+    {"vm", "--kernel IMAGE|--deb PKG [OPTIONS] -- run ARGS...", "boot a kernel under qemu and run cases in it",
+     cmd_vm},
+    {"fetch-kernel", "PACKAGE", "download and unpack a Debian kernel package into the cache", cmd_fetch_kernel},
+    {"results", "list|show|compare|export|delete|bisections|previous", "the result store ('results --help')",
+     cmd_results},
+    {"report", "--html FILE [RUN...]", "a self-contained HTML report from the store", cmd_report},
+    {"config", "[--config F] [--section S] [--get KEY]", "the effective target settings", cmd_config},
+    {"bisect", "--case CASE --kernels K1 .. Kn", "flake-aware bisection over kernels in VMs", cmd_bisect},
+    {"bisect-step", "--case CASE --kernel K ...", "one `git bisect run` step (0 good, 1 bad, 125 skip)",
+     cmd_bisect_step},
+    {"prove", "[CASE...] [--boots N] [--jobs N]", "boot each case's declared controls and check them", cmd_prove},
+};
+
+}  // namespace
+
+std::span<const Command> commands() { return kCommands; }
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : kCommands)
+    if (name == c.name) return &c;
+  return nullptr;
+}
+
+std::string usage_text() {
+  std::string s = "usage: diorace COMMAND [OPTIONS]   ('diorace COMMAND --help' for its options)\ncommands:\n";
+  for (const auto& c : kCommands) {
+    std::string head = fmt::format("  {} {}", c.name, c.synopsis);
+    s += head.size() < 46 ? fmt::format("{:<46}{}\n", head, c.summary) : fmt::format("{}\n{:<46}{}\n", head, "", c.summary);
+  }
+  s += "exit codes: 0 clean, 1 a case failed (kernel bug evidence), 2 usage/set-up/harness error,\n"
+       "            3 vm: guest never reached the test, 4 every case skipped\n";
+  return s;
+}
+
+}  // namespace diorace

@@ -1,0 +1,184 @@
+// The program's access to the result store: recording `run` and `vm`
+// results, opening a store to read, selecting and printing stored runs.
+#include "store_access.hpp"
+#include "options.hpp"
+
+#include <cstdio>
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/cli_values.hpp"
+#include "diorace/config.hpp"
+#include "diorace/error.hpp"
+#include "diorace/outfile.hpp"
+#include "diorace/report.hpp"
+#include "diorace/store.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+namespace {
+
+// An explicit --store must work; the default store is a convenience, and a
+// run goes on without it (saying so) when it cannot be opened.
+std::unique_ptr<Store> open_store_for_run(const std::string& requested) {
+  if (requested == "none") return nullptr;
+  if (!requested.empty()) return Store::open(requested);
+  const std::string uri = Store::default_uri();
+  if (uri == "none") return nullptr;
+  try {
+    return Store::open(uri);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "diorace: warning: results not stored: %s\n", e.what());
+    return nullptr;
+  }
+}
+
+
+
+
+class RunRecorder final : public RunObserver {
+ public:
+  RunRecorder(std::unique_ptr<Store> store, OutputOptions out, std::string command)
+      : store_(std::move(store)), out_(std::move(out)), command_(std::move(command)) {}
+  void run_started(const nlohmann::json& doc) override {
+    if (store_) run_ = store_->begin_run(doc, "host", "", command_);
+  }
+  void case_started(const std::string& name, const std::string& variant, const nlohmann::json& params,
+                    uint64_t seed) override {
+    if (store_) case_ = store_->begin_case(run_, name, variant, params, seed);
+  }
+  void case_finished(const CaseResult& r) override {
+    if (!store_) return;
+    if (case_)
+      store_->finish_case(case_, r);
+    else
+      store_->add_case(run_, r);  // skipped before it started
+    case_ = 0;
+  }
+  void run_finished(const nlohmann::json& doc, int exit_code) override {
+    nlohmann::json d = doc;
+    if (store_) {
+      store_->finish_run(run_, exit_code);
+      d = store_->load_run(run_);
+      std::fprintf(stderr, "diorace: results stored as run %lld in %s\n", static_cast<long long>(run_),
+                   store_->uri().c_str());
+    }
+    write_outputs({d}, out_);
+  }
+
+ private:
+  std::unique_ptr<Store> store_;
+  OutputOptions out_;
+  std::string command_;
+  int64_t run_ = 0, case_ = 0;
+};
+
+}  // namespace
+
+std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts, const std::string& command) {
+  validate_outputs(opts.reports);
+  return std::make_unique<RunRecorder>(open_store_for_run(opts.reports.store), opts.reports, command);
+}
+
+int run_vm_recorded(const VmOptions& o, const ReportTargets& out, const std::string& command, int64_t* stored_run) {
+  validate_outputs(out);
+  auto store = open_store_for_run(out.store);
+  int64_t run = 0;
+  const std::string label = o.deb.empty() ? o.kernel : o.deb;
+  if (store) run = store->begin_run(nlohmann::json::object(), "vm", label, command);
+  nlohmann::json doc;
+  int code;
+  try {
+    code = run_vm(o, &doc);
+  } catch (const UsageError& e) {
+    // Refused before booting (a bad guest command): the stored run says so
+    // instead of staying INCOMPLETE or reading COMPLETE with no case.
+    if (store) store->finish_run(run, kExitError, {{"error", e.what()}}, "REFUSED");
+    throw;
+  } catch (const std::exception& e) {
+    if (store) store->finish_run(run, kExitError, {{"error", e.what()}}, "ERROR");
+    throw;
+  }
+  if (store) {
+    store->update_run_identity(run, doc);
+    for (const auto& c : doc.value("cases", nlohmann::json::array())) store->add_case(run, c.get<CaseResult>());
+    store->finish_run(run, code, doc.value("vm", nlohmann::json::object()));
+    doc = store->load_run(run);
+    std::fprintf(stderr, "diorace: results stored as run %lld in %s\n", static_cast<long long>(run),
+                 store->uri().c_str());
+    if (stored_run) *stored_run = run;
+  }
+  write_outputs({doc}, out);
+  return code;
+}
+
+std::unique_ptr<Store> open_store_for_reading(const std::string& requested) {
+  std::string uri = requested.empty() ? Store::default_uri() : requested;
+  if (uri == "none") throw UsageError("--store none: there is no store to read");
+  if (uri.find("://") == std::string::npos && ::access(uri.c_str(), F_OK) != 0)
+    throw UsageError("--store " + uri + ": no such store (run something first, or give --store)");
+  return Store::open(uri, /*read_only=*/true);
+}
+
+int64_t parse_run_id(const std::string& s) {
+  try {
+    size_t used = 0;
+    long long v = std::stoll(s, &used);
+    if (used == s.size() && v > 0) return v;
+  } catch (const std::exception&) {
+  }
+  throw UsageError("'" + s + "' is not a run id ('diorace results list' shows them)");
+}
+
+
+
+// Runs named by id, or by kernel (every run of that kernel), or the newest.
+std::vector<nlohmann::json> select_runs(Store& store, const po::variables_map& vm, size_t default_count) {
+  std::vector<int64_t> ids;
+  if (vm.count("run"))
+    for (const auto& s : vm["run"].as<std::vector<std::string>>()) ids.push_back(parse_run_id(s));
+  if (vm.count("kernel"))
+    for (const auto& k : vm["kernel"].as<std::vector<std::string>>()) {
+      auto m = store.runs_matching(k);
+      if (m.empty()) throw UsageError("no run of kernel '" + k + "' in the store " + store.uri());
+      ids.insert(ids.end(), m.rbegin(), m.rend());
+    }
+  if (ids.empty())
+    for (const auto& r : store.list_runs(default_count)) ids.insert(ids.begin(), r.id);
+  if (ids.empty()) throw UsageError("the store " + store.uri() + " holds no runs");
+  std::vector<nlohmann::json> runs;
+  for (auto id : ids) runs.push_back(store.load_run(id));
+  return runs;
+}
+
+void print_run(const nlohmann::json& run) {
+  const auto& r = run["run"];
+  std::cout << fmt::format("run {}  {}  {}{}  started {}  finished {}  exit {}\n", r["id"].get<int64_t>(),
+                           r["status"].get<std::string>(), r["mode"].get<std::string>(),
+                           r["label"].get<std::string>().empty() ? "" : " " + r["label"].get<std::string>(),
+                           r["started_at"].get<std::string>(),
+                           r["finished_at"].get<std::string>().empty() ? "-" : r["finished_at"].get<std::string>(),
+                           run.contains("exit_code") ? std::to_string(run["exit_code"].get<int64_t>()) : "-");
+  std::cout << fmt::format("kernel {} ({}) on {}, config digest {}\n", kernel_label(run),
+                           run["/system/kernel/version"_json_pointer].get<std::string>(),
+                           run["/system/kernel/host"_json_pointer].get<std::string>(),
+                           run["/system/kconfig/digest"_json_pointer].get<std::string>().substr(0, 16));
+  for (const auto& c : run["cases"]) {
+    CaseResult cr = c.get<CaseResult>();
+    if (cr.verdict == Verdict::incomplete && cr.reason.empty()) cr.reason = "the run ended before this case did";
+    std::cout << summary_line(cr) << "\n";
+    int shown = 0;
+    for (const auto& ev : c["events"]) {
+      std::string type = ev.value("type", "");
+      std::string body = type == "corruption" ? ev.value("report", "") : ev.value("text", "");
+      if (body.empty() || type == "note" || ++shown > 3) continue;
+      std::cout << "  [" << type << "] " << body.substr(0, 2000) << "\n";
+    }
+  }
+}
+
+}  // namespace diorace
