@@ -170,14 +170,7 @@ void print_run(const nlohmann::json& run) {
   for (const auto& c : run["cases"]) {
     CaseResult cr = c.get<CaseResult>();
     if (cr.verdict == Verdict::incomplete && cr.reason.empty()) cr.reason = "the run ended before this case did";
-    std::cout << summary_line(cr) << "\n";
-    int shown = 0;
-    for (const auto& ev : c["events"]) {
-      std::string type = ev.value("type", "");
-      std::string body = type == "corruption" ? ev.value("report", "") : ev.value("text", "");
-      if (body.empty() || type == "note" || ++shown > 3) continue;
-      std::cout << "  [" << type << "] " << body.substr(0, 2000) << "\n";
-    }
+    std::cout << format_result(cr, 3, 2000);
   }
 }
 

@@ -136,4 +136,20 @@ std::string summary_line(const CaseResult& r) {
   return s;
 }
 
+std::string format_result(const CaseResult& r, size_t max_events, size_t max_chars) {
+  std::string s = summary_line(r) + "\n";
+  size_t shown = 0;
+  for (const auto& ev : r.events) {
+    if (shown >= max_events) break;
+    const std::string type = ev.value("type", "");
+    if (type == "note" || type == "console") continue;  // context, not evidence
+    std::string body = type == "corruption" ? ev.value("report", "") : ev.value("text", "");
+    if (body.empty()) continue;
+    if (body.size() > max_chars) body = body.substr(0, max_chars) + " ...";
+    s += "  " + body + "\n";
+    ++shown;
+  }
+  return s;
+}
+
 }  // namespace diorace

@@ -475,8 +475,19 @@ struct Supervision {
   bool stuck_in_d = false;
 };
 
+// An oracle the supervisor runs around the case process: it may decide the
+// case while it runs (poll) and adds its verdict and evidence after it.
+class SupervisorOracle {
+ public:
+  virtual ~SupervisorOracle() = default;
+  // True when what it saw decides the case: it is stopped at the end of the
+  // iteration in progress (unless --keep-going).
+  virtual bool poll(const CaseStats&) { return false; }
+  virtual void after(CaseResult& r) = 0;
+};
+
 Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseInfo& info, const RunOptions& opts,
-                      KmsgWatch* kmsg) {
+                      const std::vector<std::unique_ptr<SupervisorOracle>>& oracles) {
   Supervision s;
   const pid_t pid = child.pid();
   Progress progress(info.name, !opts.quiet);
@@ -501,7 +512,8 @@ Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseIn
       std::fprintf(stderr, "\ndiorace: interrupted, stopping %s (again to abort at once)\n", info.name.c_str());
     }
     if (interrupt_at && (g_interrupts >= 2 || mono_ns() - interrupt_at > 10'000'000'000LL)) break;
-    if (kmsg && kmsg->check(stats) && !opts.keep_going) stats.stop.store(true);
+    for (const auto& o : oracles)
+      if (o->poll(stats) && !opts.keep_going) stats.stop.store(true);
     progress.update(stats.iteration.load(), stats.forks.load(), stats.ios.load());
     int64_t started = stats.iteration_started_ns.load();
     double running = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
@@ -682,82 +694,86 @@ std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::v
   return cases;
 }
 
-int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunObserver* observer) {
-  std::vector<ParamValues> values;
-  auto cases = validate_run_options(opts, &values);
-  // Before anything is created: SIGINT from here on stops the run in order,
-  // and the handlers stay until the scratch directory is gone.
-  InterruptGuard guard;
-  // Orphans of a killed case process become diorace's children, not init's,
-  // so that none outlives the run.
-  (void)::prctl(PR_SET_CHILD_SUBREAPER, 1);
+namespace {
+
+// Where a run works: --dir, or a scratch directory it creates and removes;
+// the target over it; a --device held exclusively and a --scratch-device,
+// both checked for safety before anything is written.
+struct Workspace {
   OwnedTempDir scratch;
-  std::string dir = opts.dir;
-  if (dir.empty()) {
-    // What a killed run left (its owner is gone) is removed first.
-    clean_stale_tempdirs("/var/tmp", "diorace-", "scratch directory");
-    scratch = OwnedTempDir::create("/var/tmp", "diorace-");
-    dir = scratch.path();
-  }
-  auto target = DirectoryTarget::open(dir);
-  // Real devices: checked before anything is written to them.
+  DirectoryTarget target;
   UniqueFd device_hold;
   nlohmann::json device_doc = nullptr;
-  if (!opts.device.empty()) {
-    auto dev = inspect_block_device(opts.device, "--device");
-    if (!opts.read_only) {
-      const bool forced = require_writable_device(dev, opts.force_device, "--device");
-      // Held exclusively for the run: a mount or an md assembly meanwhile fails.
-      int err = 0;
-      device_hold = UniqueFd::try_open(dev.path, O_RDONLY | O_EXCL | O_CLOEXEC, err);
-      if (!device_hold && !forced)
-        throw UsageError("--device " + dev.path + ": in use (exclusive open refused: " + std::strerror(-err) +
-                         "); --force-device " + dev.path + " overrides");
+
+  static Workspace open(const RunOptions& opts) {
+    OwnedTempDir scratch;
+    std::string dir = opts.dir;
+    if (dir.empty()) {
+      // What a killed run left (its owner is gone) is removed first.
+      clean_stale_tempdirs("/var/tmp", "diorace-", "scratch directory");
+      scratch = OwnedTempDir::create("/var/tmp", "diorace-");
+      dir = scratch.path();
     }
-    target.bind_device(dev.path, dev.size, opts.read_only);
-    device_doc = {{"path", dev.path}, {"model", dev.model}, {"size", dev.size}, {"read_only", opts.read_only}};
+    Workspace w{std::move(scratch), DirectoryTarget::open(dir)};
+    if (!opts.device.empty()) {
+      auto dev = inspect_block_device(opts.device, "--device");
+      if (!opts.read_only) {
+        const bool forced = require_writable_device(dev, opts.force_device, "--device");
+        // Held exclusively for the run: a mount or an md assembly meanwhile fails.
+        int err = 0;
+        w.device_hold = UniqueFd::try_open(dev.path, O_RDONLY | O_EXCL | O_CLOEXEC, err);
+        if (!w.device_hold && !forced)
+          throw UsageError("--device " + dev.path + ": in use (exclusive open refused: " + std::strerror(-err) +
+                           "); --force-device " + dev.path + " overrides");
+      }
+      w.target.bind_device(dev.path, dev.size, opts.read_only);
+      w.device_doc = {{"path", dev.path}, {"model", dev.model}, {"size", dev.size}, {"read_only", opts.read_only}};
+    }
+    if (!opts.scratch_device.empty()) {
+      auto dev = inspect_block_device(opts.scratch_device, "--scratch-device");
+      require_writable_device(dev, opts.force_device, "--scratch-device");
+      w.target.scratch_device = dev.path;
+    }
+    w.target.fstype = opts.fstype;
+    w.target.mkfs_options = opts.mkfs_options;
+    return w;
   }
-  if (!opts.scratch_device.empty()) {
-    auto dev = inspect_block_device(opts.scratch_device, "--scratch-device");
-    require_writable_device(dev, opts.force_device, "--scratch-device");
-    target.scratch_device = dev.path;
+
+  nlohmann::json describe() const {
+    return {{"kind", target.device().empty() ? "dir" : "device"},
+            {"dir", target.path()},
+            {"fs", target.fs_type()},
+            {"scratch", !scratch.empty()},
+            {"device", target.device()},
+            {"device_info", device_doc},
+            {"scratch_device", target.scratch_device}};
   }
-  target.fstype = opts.fstype;
-  target.mkfs_options = opts.mkfs_options;
-  const uint64_t seed = opts.seed.value_or(static_cast<uint64_t>(mono_ns()) ^ static_cast<uint64_t>(::getpid()));
-  auto kconfig = KernelConfig::load(opts.kconfig_path);
 
-  if (fault_active())
-    std::fprintf(stderr,
-                 "*** diorace: FAULT INJECTION IS ON (--inject-fault): failures below are synthetic, "
-                 "not evidence of a kernel bug ***\n");
+  // After an abort at once: removes the scratch directory now and says what
+  // may be left behind.
+  void report_leftovers() {
+    const std::string where = target.path();
+    const bool scratch_dir = !scratch.empty();
+    scratch = OwnedTempDir();
+    auto left = leftovers_under(where);
+    if (scratch_dir && std::filesystem::exists(where)) left.push_back("directory " + where);
+    std::string text;
+    for (const auto& l : left) text += (text.empty() ? "" : "; ") + l;
+    std::fprintf(stderr, "diorace: aborted at once; %s\n",
+                 left.empty() ? "nothing left behind (no mount, loop device, process or scratch file)"
+                              : ("may be left behind: " + text).c_str());
+  }
+};
 
-  nlohmann::json doc = {{"complete", false},
-                        {"guest_started", in_vm_guest()},
-                        {"system", describe_system(opts.kconfig_path)},
-                        {"target", {{"kind", target.device().empty() ? "dir" : "device"},
-                                    {"dir", target.path()},
-                                    {"fs", target.fs_type()},
-                                    {"scratch", !scratch.path().empty()},
-                                    {"device", target.device()},
-                                    {"device_info", device_doc},
-                                    {"scratch_device", target.scratch_device}}},
-                        {"seed", seed},
-                        {"started_at", utc_timestamp()},
-                        {"fault_injected", fault_active()},
-                        {"cases", nlohmann::json::array()}};
-  if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
-  if (observer) observer->run_started(doc);
+// One case (or one variant of a matrix case) to run.
+struct Job {
+  const CaseInfo* info;
+  ParamValues values;
+  std::string variant;
+};
 
-  std::vector<CaseResult> results;
-  std::optional<std::string> odirect_cache;
-  bool odirect_probed = false;
-  // A matrix case becomes one job per variant, each reported separately.
-  struct Job {
-    const CaseInfo* info;
-    ParamValues values;
-    std::string variant;
-  };
+// A matrix case becomes one job per variant, each reported separately.
+std::vector<Job> expand_jobs(const std::vector<const CaseInfo*>& cases, const std::vector<ParamValues>& values) {
   std::vector<Job> jobs;
   for (size_t idx = 0; idx < cases.size(); ++idx) {
     const CaseInfo* c = cases[idx];
@@ -773,7 +789,186 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
       jobs.push_back({c, pv, v});
     }
   }
-  for (const auto& job : jobs) {
+  return jobs;
+}
+
+// The kernel-log oracle: watches the log while the case runs (a deciding
+// report stops it), then classifies what the case's window holds.
+class KmsgOracle final : public SupervisorOracle {
+ public:
+  KmsgOracle(const CaseInfo& info, const RunOptions& opts, uint64_t seed) : judge_(info, opts) {
+    cap_ = KmsgCapture::start(marker_for(info, seed), why_);
+    if (cap_) watch_.emplace(KmsgWatch{*cap_, judge_});
+  }
+  bool poll(const CaseStats& stats) override { return watch_ && watch_->check(stats); }
+  void after(CaseResult& r) override {
+    if (!cap_) {
+      r.events.push_back({{"type", "note"}, {"text", "kernel log oracle off: " + why_}});
+      return;
+    }
+    apply_kmsg(r, *cap_, judge_);
+    // The report's own time is the time to detection when it came first.
+    if (watch_->detected_s && r.verdict == Verdict::fail &&
+        (!r.first_failure_s || *r.first_failure_s > *watch_->detected_s))
+      r.first_failure_s = watch_->detected_s;
+  }
+
+ private:
+  KmsgJudge judge_;
+  std::string why_;
+  std::optional<KmsgCapture> cap_;
+  std::optional<KmsgWatch> watch_;
+};
+
+// The taint oracle: a kernel taint flag that appears during the case.
+class TaintOracle final : public SupervisorOracle {
+ public:
+  TaintOracle() : before_(read_taint()) {}
+  void after(CaseResult& r) override {
+    auto now = read_taint();
+    if (!before_ || !now || !(*now & ~*before_)) return;
+    const uint64_t fresh = *now & ~*before_;
+    r.events.push_back({{"type", "taint"}, {"flags", taint_letters(fresh)}, {"text", describe_taint(fresh)}});
+    r.fail(FailKind::taint, "kernel taint set during the case: " + describe_taint(fresh));
+  }
+
+ private:
+  std::optional<uint64_t> before_;
+};
+
+// The coverage oracle: kprobes counting how often the race window is
+// reached (the case process reads them per iteration).
+class CoverageOracle final : public SupervisorOracle {
+ public:
+  CoverageOracle(const CaseInfo& info, CaseResult& r) {
+    std::string why;
+    probes_ = KprobeSet::create(info.probes, why);
+    r.coverage = probes_ ? "measured" : "unknown: " + why;
+  }
+  const KprobeSet* probes() const { return probes_ ? &*probes_ : nullptr; }
+  void after(CaseResult&) override {
+    if (probes_) probes_->remove();
+  }
+
+ private:
+  std::optional<KprobeSet> probes_;
+};
+
+// The case process's own result, or the supervisor's verdict when it hung,
+// died or was interrupted without one.
+void conclude(CaseResult& r, const Supervision& sup, const CaseStats& stats, const CaseInfo& info,
+              const RunOptions& opts) {
+  auto nl = sup.output.find_last_of('\n', sup.output.size() > 1 ? sup.output.size() - 2 : 0);
+  std::string last = sup.output.substr(nl == std::string::npos ? 0 : nl + 1);
+  bool parsed = false;
+  if (!sup.hung && !last.empty()) {
+    try {
+      CaseResult child = nlohmann::json::parse(last).get<CaseResult>();
+      // What the supervisor knows better than the case process.
+      child.seed = r.seed;
+      child.variant = r.variant;
+      child.params = r.params;
+      child.fault_injected = r.fault_injected;
+      child.detectors_missing = r.detectors_missing;
+      child.coverage = r.coverage;
+      r = std::move(child);
+      parsed = true;
+    } catch (const std::exception&) {
+    }
+  }
+  r.forks = std::max(r.forks, stats.forks.load());
+  r.ios = std::max(r.ios, stats.ios.load());
+  if (sup.hung) {
+    r.iterations = stats.iteration.load() + 1;
+    r.failures = 1;
+    double deadline = opts.iteration_timeout_s.value_or(info.iteration_timeout_s);
+    std::string why = fmt::format("iteration {} did not finish within {:.0f} s", stats.iteration.load(), deadline);
+    if (!sup.stuck.empty())
+      why += fmt::format("; still present after SIGKILL: {}{}", sup.stuck,
+                         sup.stuck_in_d ? "(D state: the kernel is the likely culprit)" : "");
+    r.fail(FailKind::hang, why);
+    r.events.push_back({{"type", "hang"}, {"text", sup.hang.text}, {"processes", sup.hang.processes},
+                        {"d_state", sup.hang.any_d_state || sup.stuck_in_d}});
+  } else if (sup.interrupted && !parsed) {
+    r.verdict = Verdict::error;
+    r.reason = "interrupted";
+  } else if (!parsed) {
+    r.verdict = Verdict::error;
+    int st = sup.wait_status.value_or(0);
+    r.reason = WIFSIGNALED(st) ? fmt::format("case process died with signal {} ({})", WTERMSIG(st),
+                                             strsignal(WTERMSIG(st)))
+                               : fmt::format("case process exited with {} and no result", exit_code_of(st));
+  } else if (sup.interrupted && r.verdict == Verdict::pass) {
+    r.reason = "interrupted: ran " + std::to_string(r.iterations) + " iterations";
+  }
+}
+
+// Runs one job in its own case process under the declared oracles.
+void run_job(const Job& job, const Workspace& ws, uint64_t seed, const RunOptions& opts, CaseResult& r) {
+  const CaseInfo& info = *job.info;
+  // Exactly the declared oracles are armed (the metadata is the truth); the
+  // hang oracle (the iteration deadline) always is, in the supervisor.
+  std::unique_ptr<CoverageOracle> coverage;
+  std::vector<std::unique_ptr<SupervisorOracle>> oracles;
+  if (!info.probes.empty()) coverage = std::make_unique<CoverageOracle>(info, r);
+  if (declares(info, "kmsg"))
+    oracles.push_back(std::make_unique<KmsgOracle>(info, opts, seed));
+  else
+    r.events.push_back({{"type", "note"}, {"text", "kernel log oracle off: not among the case's declared oracles"}});
+  if (declares(info, "taint")) oracles.push_back(std::make_unique<TaintOracle>());
+  SharedStats stats;
+  // The case process: its own group, dies with this supervisor (a SIGKILL of
+  // diorace included), writes its result to the pipe.
+  auto result_pipe = Pipe::make();
+  const int result_fd = result_pipe.write.get(), own_read_end = result_pipe.read.get();
+  const KprobeSet* probes = coverage ? coverage->probes() : nullptr;
+  ChildProcess child = spawn({.body = [&]() -> int {
+    ::close(own_read_end);
+    case_child(info, job.values, job.variant, ws.target, seed, stats.get(), opts, probes, result_fd);
+  }});
+  result_pipe.write = UniqueFd();
+  auto notes = std::exchange(r.events, nlohmann::json::array());
+  auto sup = supervise(std::move(child), result_pipe.read.get(), stats.get(), info, opts, oracles);
+  conclude(r, sup, stats.get(), info, opts);
+  for (auto& n : notes) r.events.push_back(std::move(n));
+  if (coverage) coverage->after(r);
+  for (auto& o : oracles) o->after(r);
+}
+
+}  // namespace
+
+int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunObserver* observer) {
+  std::vector<ParamValues> values;
+  auto cases = validate_run_options(opts, &values);
+  // Before anything is created: SIGINT from here on stops the run in order,
+  // and the handlers stay until the scratch directory is gone.
+  InterruptGuard guard;
+  // Orphans of a killed case process become diorace's children, not init's,
+  // so that none outlives the run.
+  (void)::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  Workspace ws = Workspace::open(opts);
+  const uint64_t seed = opts.seed.value_or(static_cast<uint64_t>(mono_ns()) ^ static_cast<uint64_t>(::getpid()));
+  auto kconfig = KernelConfig::load(opts.kconfig_path);
+  if (fault_active())
+    std::fprintf(stderr,
+                 "*** diorace: FAULT INJECTION IS ON (--inject-fault): failures below are synthetic, "
+                 "not evidence of a kernel bug ***\n");
+
+  nlohmann::json doc = {{"complete", false},
+                        {"guest_started", in_vm_guest()},
+                        {"system", describe_system(opts.kconfig_path)},
+                        {"target", ws.describe()},
+                        {"seed", seed},
+                        {"started_at", utc_timestamp()},
+                        {"fault_injected", fault_active()},
+                        {"cases", nlohmann::json::array()}};
+  if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+  if (observer) observer->run_started(doc);
+
+  std::vector<CaseResult> results;
+  std::optional<std::string> odirect_cache;
+  bool odirect_probed = false;
+  for (const auto& job : expand_jobs(cases, values)) {
     const CaseInfo& info = *job.info;
     CaseResult r;
     r.name = info.name;
@@ -781,11 +976,10 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
     r.seed = seed;
     r.params = job.values.to_json();
     r.fault_injected = fault_active();
-
     if (g_interrupts) {
       r.verdict = Verdict::error;
       r.reason = "not run: interrupted";
-    } else if (auto why = unmet_need(info, target, odirect_cache, odirect_probed)) {
+    } else if (auto why = unmet_need(info, ws.target, odirect_cache, odirect_probed)) {
       r.verdict = Verdict::skip;
       r.reason = *why;
     } else {
@@ -798,109 +992,11 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
         doc["running"] = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
         write_run_document(opts.json_path, doc);
       }
-      std::optional<KprobeSet> probes;
-      if (!info.probes.empty()) {
-        std::string why;
-        probes = KprobeSet::create(info.probes, why);
-        r.coverage = probes ? "measured" : "unknown: " + why;
-      }
-      // Exactly the declared oracles are armed (the metadata is the truth).
-      const bool kmsg_oracle = declares(info, "kmsg"), taint_oracle = declares(info, "taint");
-      auto taint_before = taint_oracle ? read_taint() : std::nullopt;
-      std::string kmsg_why = "not among the case's declared oracles";
-      std::optional<KmsgCapture> cap;
-      if (kmsg_oracle) cap = KmsgCapture::start(marker_for(info, seed), kmsg_why);
-      SharedStats stats;
-      // The case process: its own group, dies with this supervisor (a
-      // SIGKILL of diorace included), writes its result to the pipe.
-      auto result_pipe = Pipe::make();
-      const int result_fd = result_pipe.write.get(), own_read_end = result_pipe.read.get();
-      ChildProcess child = spawn({.body = [&]() -> int {
-        ::close(own_read_end);
-        case_child(info, job.values, job.variant, target, seed, stats.get(), opts, probes ? &*probes : nullptr,
-                   result_fd);
-      }});
-      result_pipe.write = UniqueFd();
-      const KmsgJudge judge(info, opts);
-      std::optional<KmsgWatch> watch;
-      if (cap) watch.emplace(KmsgWatch{*cap, judge});
-      auto sup = supervise(std::move(child), result_pipe.read.get(), stats.get(), info, opts, watch ? &*watch : nullptr);
-      result_pipe.read = UniqueFd();
-
-      auto nl = sup.output.find_last_of('\n', sup.output.size() > 1 ? sup.output.size() - 2 : 0);
-      std::string last = sup.output.substr(nl == std::string::npos ? 0 : nl + 1);
-      bool parsed = false;
-      if (!sup.hung && !last.empty()) {
-        try {
-          CaseResult child = nlohmann::json::parse(last).get<CaseResult>();
-          child.seed = r.seed;
-          child.variant = r.variant;
-          child.params = r.params;
-          child.fault_injected = r.fault_injected;
-          child.detectors_missing = r.detectors_missing;
-          child.coverage = r.coverage;
-          r = std::move(child);
-          parsed = true;
-        } catch (const std::exception&) {
-        }
-      }
-      r.forks = std::max(r.forks, stats.get().forks.load());
-      r.ios = std::max(r.ios, stats.get().ios.load());
-      if (sup.hung) {
-        r.iterations = stats.get().iteration.load() + 1;
-        r.failures = 1;
-        double deadline = opts.iteration_timeout_s.value_or(info.iteration_timeout_s);
-        std::string why = fmt::format("iteration {} did not finish within {:.0f} s", stats.get().iteration.load(), deadline);
-        if (!sup.stuck.empty())
-          why += fmt::format("; still present after SIGKILL: {}{}", sup.stuck,
-                             sup.stuck_in_d ? "(D state: the kernel is the likely culprit)" : "");
-        r.fail(FailKind::hang, why);
-        r.events.push_back({{"type", "hang"}, {"text", sup.hang.text}, {"processes", sup.hang.processes},
-                            {"d_state", sup.hang.any_d_state || sup.stuck_in_d}});
-      } else if (sup.interrupted && !parsed) {
-        r.verdict = Verdict::error;
-        r.reason = "interrupted";
-      } else if (!parsed) {
-        r.verdict = Verdict::error;
-        int st = sup.wait_status.value_or(0);
-        r.reason = WIFSIGNALED(st) ? fmt::format("case process died with signal {} ({})", WTERMSIG(st),
-                                                 strsignal(WTERMSIG(st)))
-                                   : fmt::format("case process exited with {} and no result", exit_code_of(st));
-      } else if (sup.interrupted && r.verdict == Verdict::pass) {
-        r.reason = "interrupted: ran " + std::to_string(r.iterations) + " iterations";
-      }
-      if (probes) probes->remove();
-      if (cap) {
-        apply_kmsg(r, *cap, judge);
-        // The report's own time is the time to detection when it came first.
-        if (watch->detected_s && r.verdict == Verdict::fail &&
-            (!r.first_failure_s || *r.first_failure_s > *watch->detected_s))
-          r.first_failure_s = watch->detected_s;
-      } else {
-        r.events.push_back({{"type", "note"}, {"text", "kernel log oracle off: " + kmsg_why}});
-      }
-      auto taint_after = taint_oracle ? read_taint() : std::nullopt;
-      if (taint_before && taint_after && (*taint_after & ~*taint_before)) {
-        uint64_t fresh = *taint_after & ~*taint_before;
-        r.events.push_back({{"type", "taint"}, {"flags", taint_letters(fresh)}, {"text", describe_taint(fresh)}});
-        r.fail(FailKind::taint, "kernel taint set during the case: " + describe_taint(fresh));
-      }
+      run_job(job, ws, seed, opts, r);
     }
     if (r.verdict == Verdict::fail && r.failures == 0) r.failures = 1;
     if (!opts.quiet || r.verdict != Verdict::pass) {
-      std::printf("%s\n", summary_line(r).c_str());
-      size_t shown = 0;
-      for (const auto& ev : r.events) {
-        if (shown >= 3) break;
-        std::string type = ev.value("type", "");
-        if (type == "corruption")
-          std::printf("  %s\n", ev.value("report", "").c_str());
-        else if (type == "splat" || type == "hang" || type == "taint" || type == "finding")
-          std::printf("  %s\n", ev.value("text", "").substr(0, 4000).c_str());
-        else
-          continue;
-        ++shown;
-      }
+      std::fputs(format_result(r).c_str(), stdout);
       std::fflush(stdout);
     }
     results.push_back(r);
@@ -916,19 +1012,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
   if (observer) observer->run_finished(doc, code);
   if (results_out) *results_out = results;
-  if (g_interrupts >= 2) {
-    // Aborted at once: say what may be left behind.
-    const std::string where = target.path();
-    const bool scratch_dir = !scratch.path().empty();
-    scratch = OwnedTempDir();  // removes the scratch directory now
-    auto left = leftovers_under(where);
-    if (scratch_dir && std::filesystem::exists(where)) left.push_back("directory " + where);
-    std::string text;
-    for (const auto& l : left) text += (text.empty() ? "" : "; ") + l;
-    std::fprintf(stderr, "diorace: aborted at once; %s\n",
-                 left.empty() ? "nothing left behind (no mount, loop device, process or scratch file)"
-                              : ("may be left behind: " + text).c_str());
-  }
+  if (g_interrupts >= 2) ws.report_leftovers();
   return code;
 }
 

@@ -552,18 +552,7 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
     code = exit_code_for(cases);
     verdict = r.reason;
   }
-  for (const auto& r : cases) {
-    std::printf("%s\n", summary_line(r).c_str());
-    int shown = 0;
-    for (const auto& ev : r.events) {
-      std::string type = ev.value("type", "");
-      if (shown >= 2) break;
-      if (type == "corruption") std::printf("  %s\n", ev.value("report", "").c_str());
-      else if (type == "crash" || type == "hang" || type == "splat" || type == "finding") std::printf("  %s\n", ev.value("text", "").substr(0, 3000).c_str());
-      else continue;
-      ++shown;
-    }
-  }
+  for (const auto& r : cases) std::fputs(format_result(r, 2, 3000).c_str(), stdout);
   if (doc.is_object() && doc.contains("exec")) {
     const auto& ex = doc["exec"];
     std::printf("exec %s: %s, status %d, %.1f s%s\n", ex["argv"][0].get<std::string>().c_str(),

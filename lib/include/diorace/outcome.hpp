@@ -61,5 +61,10 @@ void from_json(const nlohmann::json& j, CaseResult& r);
 int exit_code_for(const std::vector<CaseResult>& results);
 // One line: "PASS dma_thread (1234 iterations, 10.0 s)"
 std::string summary_line(const CaseResult& r);
+// A result for a person: the summary line, then the evidence of up to
+// max_events events (corruption reports, kernel reports, stacks, findings,
+// taint, crash excerpts), each indented and at most max_chars long. The one
+// printer of `run`, `vm` and `results show`.
+std::string format_result(const CaseResult& r, size_t max_events = 3, size_t max_chars = 4000);
 
 }  // namespace diorace
