@@ -7,12 +7,11 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options/errors.hpp>
-
 #include "diorace/error.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/runner.hpp"
 #include "diorace/vm.hpp"
+#include "exit_on_error.hpp"
 
 using namespace diorace;
 
@@ -55,7 +54,7 @@ int main(int argc, char** argv) {
   }
   const std::string name = args[0];
   args.erase(args.begin());
-  try {
+  return exit_code_or_error([&] {
     if (name == "guest-run") return guest_run();
     if (name == "run") return run(args);
     if (name == "--version") {
@@ -63,14 +62,5 @@ int main(int argc, char** argv) {
       return 0;
     }
     throw UsageError("diorace-static has only guest-run and run ('" + name + "' is for the diorace program)");
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "diorace: %s\n", e.what());
-    return kExitError;
-  } catch (const boost::program_options::error& e) {
-    std::fprintf(stderr, "diorace: %s\n", e.what());
-    return kExitError;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "diorace: error: %s\n", e.what());
-    return kExitError;
-  }
+  });
 }

@@ -5,11 +5,10 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options/errors.hpp>
-
 #include "diorace/error.hpp"
 #include "diorace/outcome.hpp"
 #include "commands.hpp"
+#include "exit_on_error.hpp"
 
 using namespace diorace;
 
@@ -27,18 +26,9 @@ int main(int argc, char** argv) {
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   const std::string name = args[0];
   args.erase(args.begin());
-  try {
+  return exit_code_or_error([&] {
     const Command* c = find_command(name);
     if (!c) throw UsageError("unknown command '" + name + "' (try 'diorace --help')");
     return c->run(args, command_line);
-  } catch (const UsageError& e) {
-    std::fprintf(stderr, "diorace: %s\n", e.what());
-    return kExitError;
-  } catch (const boost::program_options::error& e) {
-    std::fprintf(stderr, "diorace: %s\n", e.what());
-    return kExitError;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "diorace: error: %s\n", e.what());
-    return kExitError;
-  }
+  });
 }

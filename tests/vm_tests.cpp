@@ -432,7 +432,10 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
   for (const auto& x : r.doc["cases"])
     if (x["name"] == "uffd_dio_release") {
       EXPECT_TRUE(x["events"][0]["detail"]["recovered"].get<bool>());
-      EXPECT_NE(x["events"][0]["text"].get<std::string>().find("get_user_pages"), std::string::npos);
+      // The GUP thread spins (livelock): it shows in get_user_pages, or running.
+      const std::string text = x["events"][0]["text"].get<std::string>();
+      EXPECT_TRUE(text.find("get_user_pages") != std::string::npos || text.find(" state R ") != std::string::npos)
+          << text;
     }
 }
 

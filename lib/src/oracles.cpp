@@ -137,6 +137,15 @@ DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadl
   out.hung = true;
   out.elapsed_s = since();
   HangSnapshot snap = snapshot_process_group(pid);
+  // A livelocked thread is often caught running (state R: no kernel stack to
+  // read); a second look a little later shows where it spins.
+  if (snap.text.find(" state R ") != std::string::npos) {
+    ::usleep(100000);
+    HangSnapshot again = snapshot_process_group(pid);
+    snap.text += "  (100 ms later)\n" + again.text;
+    for (auto& p : again.processes) snap.processes.push_back(std::move(p));
+    snap.any_d_state = snap.any_d_state || again.any_d_state;
+  }
   ::kill(-pid, SIGKILL);
   bool reaped = false;
   const auto killed = std::chrono::steady_clock::now();

@@ -360,12 +360,25 @@ void set_vm_kernel(VmOptions& o, const std::string& name) {
   }
 }
 
-int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
+namespace {
+
+// What a vm run will do: its checked options, the guest's cases, the
+// throttle, the kernel image, modules and config.
+struct VmPlan {
+  bool exec = false;
+  std::vector<const CaseInfo*> cases;
+  uint64_t throttle = 0;
+  std::string image, modules, kconfig;
+  std::optional<KernelConfig> cfg;
+};
+
+VmPlan plan_vm(const VmOptions& o) {
+  VmPlan p;
   // --- validation ---
   if (o.kernel.empty() == o.deb.empty()) throw UsageError("vm: give exactly one of --kernel IMAGE or --deb PACKAGE");
   if (o.guest_args.empty() || (o.guest_args[0] != "run" && o.guest_args[0] != "exec"))
     throw UsageError("vm: the guest command must follow '--' and start with 'run' (e.g. -- run dma_thread)");
-  const bool exec = o.guest_args[0] == "exec";
+  p.exec = o.guest_args[0] == "exec";
   for (const auto& f : o.stage)
     if (::access(f.c_str(), R_OK) != 0) throw UsageError("vm: --stage " + f + ": " + std::strerror(errno));
   if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg") throw UsageError("vm: --accel must be auto, kvm or tcg");
@@ -385,18 +398,17 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
                              : std::string("vm: give ") + opt + " to vm, before '--': the host keeps the results");
   // The guest command line is checked here, so that a typo fails at once.
   const std::vector<std::string> run_args(o.guest_args.begin() + 1, o.guest_args.end());
-  std::vector<const CaseInfo*> guest_cases;
-  if (exec) {
+  if (p.exec) {
     (void)parse_exec_args(run_args);
   } else {
     auto parsed = parse_run_args(run_args);
-    guest_cases = select_cases(parsed.options.cases);
+    p.cases = select_cases(parsed.options.cases);
   }
-  uint64_t throttle = 0;
+  uint64_t& throttle = p.throttle;
   if (o.throttle_bps) {
     throttle = *o.throttle_bps;
   } else {
-    for (const auto* c : guest_cases)
+    for (const auto* c : p.cases)
       if (c->vm_device_bps && (throttle == 0 || c->vm_device_bps < throttle)) throttle = c->vm_device_bps;
     if (throttle)
       std::fprintf(stderr, "diorace vm: scratch disk throttled to %llu bytes/s (the cases' device profile; "
@@ -405,7 +417,10 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   for (const char* tool : {"qemu-system-x86_64", "cpio"})
     if (!have_program(tool)) throw SetupError(std::string(tool) + " not found: run the README's set-up command");
 
-  std::string image = o.kernel, modules = o.modules, kconfig = o.kconfig;
+  std::string &image = p.image, &modules = p.modules, &kconfig = p.kconfig;
+  image = o.kernel;
+  modules = o.modules;
+  kconfig = o.kconfig;
   if (!o.deb.empty()) {
     auto k = fetch_debian_kernel(o.deb);
     image = k.image;
@@ -424,11 +439,17 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
         break;
       }
   }
-  auto cfg = kconfig.empty() ? std::nullopt : KernelConfig::load(kconfig);
+  p.cfg = kconfig.empty() ? std::nullopt : KernelConfig::load(kconfig);
+  return p;
+}
 
-  clean_stale_tempdirs("/var/tmp", "diorace-vm-", "VM work directory");
-  auto work = OwnedTempDir::create("/var/tmp", "diorace-vm-");
-  const std::string root = work.path() + "/initramfs";
+// The guest's initramfs: busybox, the static diorace, init, mkfs tools, the
+// kernel config, the modules it needs, the guest plan. Returns its path.
+std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::string& work) {
+  const std::string& kconfig = p.kconfig;
+  const std::string& modules = p.modules;
+  const auto& cfg = p.cfg;
+  const std::string root = work + "/initramfs";
   for (auto d : {"", "/bin", "/sbin", "/dev", "/proc", "/sys", "/tmp", "/mnt", "/modules"})
     fs::create_directories(root + d);
   fs::copy_file(busybox_path(), root + "/bin/busybox");
@@ -457,19 +478,39 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   for (auto& m : order) order_text += m + "\n";
   write_file(root + "/modules.order", order_text);
   write_file(root + kGuestPlan, nlohmann::json{{"args", o.guest_args}, {"fs", o.fs}}.dump());
-  const std::string initrd = work.path() + "/initramfs.cpio";
+  const std::string initrd = work + "/initramfs.cpio";
   auto c = run_command({"sh", "-c", "cd \"$1\" && find . -print | cpio -o -H newc --quiet > \"$2\"", "sh", root, initrd});
   if (!c.ok()) throw SetupError("cannot build the initramfs: " + c.output);
+  return initrd;
+}
 
-  // --- disks: a fresh scratch filesystem and a zeroed result disk ---
-  const std::string scratch = work.path() + "/scratch.img", result = work.path() + "/result.img";
+struct VmDisks {
+  std::string scratch, result;
+};
+
+// A fresh scratch filesystem and a zeroed result disk.
+VmDisks make_disks(const VmOptions& o, const std::string& work) {
+  const std::string scratch = work + "/scratch.img", result = work + "/result.img";
   make_sparse(scratch, o.disk_size);
   auto mk = o.fs == "xfs" ? run_command({"mkfs.xfs", "-q", "-f", scratch})
                           : run_command({"mkfs.ext4", "-q", "-F", scratch});
   if (!mk.ok()) throw SetupError("mkfs." + o.fs + " failed: " + mk.output);
   make_sparse(result, kResultDiskSize);
+  return {scratch, result};
+}
 
-  // --- accelerator ---
+struct VmBoot {
+  CommandResult q;
+  double wall = 0;
+  std::string accel, console;
+};
+
+// Boots the guest under qemu (KVM when it works here, else TCG) and waits
+// for it, at most o.timeout_s.
+VmBoot boot_vm(const VmOptions& o, const VmPlan& p, const std::string& initrd, const VmDisks& d) {
+  const std::string& image = p.image;
+  const std::string &scratch = d.scratch, &result = d.result;
+  const uint64_t throttle = p.throttle;
   std::string accel = o.accel;
   if (accel == "auto") {
     std::string why = kvm_unusable(image, initrd);
@@ -504,13 +545,33 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   auto t0 = std::chrono::steady_clock::now();
   auto q = run_command(argv, std::chrono::seconds(static_cast<long>(o.timeout_s)));
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return {std::move(q), wall, accel, console};
+}
 
-  // --- results ---
-  std::string console_text, raw;
+struct VmOutcome {
+  nlohmann::json doc;             // the guest's run document (null when none came back)
+  std::vector<CaseResult> cases;  // with the host's verdict on a crash, hang or broken run
+  int code = kExitError;
+  std::string verdict, console_text;
+};
+
+// Reads what the guest left on its result disk and the console, and decides:
+// no boot (exit 3), a complete run, or a crash, hang or broken run.
+VmOutcome read_outcome(const VmOptions& o, const VmBoot& b, const VmDisks& d) {
+  VmOutcome out;
+  const auto& q = b.q;
+  const double wall = b.wall;
+  const std::string& console = b.console;
+  const std::string& result = d.result;
+  std::string& console_text = out.console_text;
+  nlohmann::json& doc = out.doc;
+  std::vector<CaseResult>& cases = out.cases;
+  int& code = out.code;
+  std::string& verdict = out.verdict;
+  std::string raw;
   (void)try_read_file(console, console_text);
   (void)try_read_file(result, raw);
   raw = raw.substr(0, raw.find('\0'));
-  nlohmann::json doc;
   try {
     if (!raw.empty()) doc = nlohmann::json::parse(raw);
   } catch (const std::exception&) {
@@ -518,11 +579,8 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   }
   std::string crash_what;
   auto crash_at = find_crash(console_text, crash_what);
-  std::vector<CaseResult> cases;
   if (doc.is_object() && doc.contains("cases"))
     for (const auto& c : doc["cases"]) cases.push_back(c.get<CaseResult>());
-  int code;
-  std::string verdict;
   bool started = doc.is_object() && doc.value("guest_started", false);
   if (!started) {
     code = kExitNoBoot;
@@ -552,6 +610,18 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
     code = exit_code_for(cases);
     verdict = r.reason;
   }
+  return out;
+}
+
+// What a person sees of a vm run.
+void print_outcome(const VmOutcome& out, const VmBoot& b) {
+  const auto& doc = out.doc;
+  const auto& cases = out.cases;
+  const int code = out.code;
+  const std::string& verdict = out.verdict;
+  const std::string& console_text = out.console_text;
+  const std::string &accel = b.accel, &console = b.console;
+  const double wall = b.wall;
   for (const auto& r : cases) std::fputs(format_result(r, 2, 3000).c_str(), stdout);
   if (doc.is_object() && doc.contains("exec")) {
     const auto& ex = doc["exec"];
@@ -565,6 +635,27 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   std::printf("vm: kernel %s, %s, %.1f s wall, exit %d (console: %s)\n", release.c_str(), accel.c_str(), wall, code,
               console.c_str());
   std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
+  const VmPlan plan = plan_vm(o);
+  clean_stale_tempdirs("/var/tmp", "diorace-vm-", "VM work directory");
+  auto work = OwnedTempDir::create("/var/tmp", "diorace-vm-");
+  const std::string initrd = build_initramfs(o, plan, work.path());
+  const VmDisks disks = make_disks(o, work.path());
+  const VmBoot boot = boot_vm(o, plan, initrd, disks);
+  VmOutcome outcome = read_outcome(o, boot, disks);
+  print_outcome(outcome, boot);
+  const std::string &image = plan.image, &kconfig = plan.kconfig, &accel = boot.accel, &console = boot.console;
+  const uint64_t throttle = plan.throttle;
+  const double wall = boot.wall;
+  const auto& q = boot.q;
+  nlohmann::json& doc = outcome.doc;
+  const auto& cases = outcome.cases;
+  const int code = outcome.code;
+  const std::string& verdict = outcome.verdict;
   nlohmann::json out = doc.is_object() ? doc : nlohmann::json::object();
   out["cases"] = cases;
   out["exit_code"] = code;
