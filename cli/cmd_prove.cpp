@@ -38,6 +38,7 @@
 #include "diorace/registry.hpp"
 #include "diorace/report.hpp"
 #include "diorace/runner.hpp"
+#include "diorace/store.hpp"
 #include "diorace/tempdir.hpp"
 
 namespace po = boost::program_options;
@@ -211,6 +212,12 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
 
   std::vector<std::string> common;
   if (vm.count("store")) common.insert(common.end(), {"--store", vm["store"].as<std::string>()});
+  // The store is made (schema applied) once here, before the boots that
+  // write to it side by side; "none" keeps none.
+  {
+    const std::string uri = vm.count("store") ? vm["store"].as<std::string>() : Store::default_uri();
+    if (uri != "none" && !vm.count("list")) (void)Store::open(uri);
+  }
   if (vm.count("accel")) common.insert(common.end(), {"--accel", vm["accel"].as<std::string>()});
   if (vm.count("timeout")) common.insert(common.end(), {"--timeout", fmt::format("{}", vm["timeout"].as<Real>().value)});
 

@@ -341,3 +341,22 @@ TEST(Hardening, MessagesSayWhatIsWrong) {
   ASSERT_EQ(j.size(), 1u) << rows.output;
   EXPECT_EQ(j[0]["status"], "REFUSED") << rows.output;
 }
+
+// Found by `prove --jobs 2` on a new store: processes opening one new SQLite
+// store at once got "database is locked" from the switch to WAL.
+TEST(Hardening, ConcurrentRunsCreateOneNewSqliteStore) {
+  TempDir d;
+  const std::string store = d.path + "/new.sqlite";
+  std::vector<pid_t> pids;
+  for (int i = 0; i < 6; ++i)
+    pids.push_back(test::spawn_diorace({"run", "selftest_fixture", "--iterations", "1", "--dir", d.path, "--store",
+                                        store, "-q"}));
+  for (pid_t p : pids) {
+    int st = 0;
+    ASSERT_EQ(::waitpid(p, &st, 0), p);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "a run failed (status 0x" << std::hex << st << ")";
+  }
+  auto list = run_diorace({"results", "list", "--store", store, "--json"});
+  ASSERT_EQ(list.status, 0) << list.output;
+  EXPECT_EQ(nlohmann::json::parse(list.output).size(), 6u) << list.output;
+}

@@ -64,9 +64,16 @@ class InterruptGuard {
     ::sigaction(SIGHUP, &sa, &old_hup_);  // a closed terminal stops the run like SIGTERM
   }
   ~InterruptGuard() {
-    ::sigaction(SIGINT, &old_int_, nullptr);
-    ::sigaction(SIGTERM, &old_term_, nullptr);
-    ::sigaction(SIGHUP, &old_hup_, nullptr);
+    // An interrupted run is ending anyway: a second or third signal that
+    // arrives while the program writes its results and exits must not kill
+    // it half-way (it exits 2 as interrupted). Otherwise the old handlers.
+    struct sigaction ignore{};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    const bool interrupted = g_interrupts != 0;
+    ::sigaction(SIGINT, interrupted ? &ignore : &old_int_, nullptr);
+    ::sigaction(SIGTERM, interrupted ? &ignore : &old_term_, nullptr);
+    ::sigaction(SIGHUP, interrupted ? &ignore : &old_hup_, nullptr);
   }
 
  private:

@@ -39,7 +39,19 @@ class SqliteDatabase final : public Database {
       db_.exec("SELECT COUNT(*) FROM sqlite_master");
       return;
     }
-    db_.exec("PRAGMA journal_mode=WAL");
+    // Switching a new file to WAL takes an exclusive lock, and SQLite does
+    // not always wait for it through the busy handler: several processes
+    // opening one new store at once (prove --jobs) retry here.
+    for (int attempt = 0;; ++attempt) {
+      try {
+        db_.exec("PRAGMA journal_mode=WAL");
+        break;
+      } catch (const SQLite::Exception& e) {
+        const int code = e.getErrorCode() & 0xff;
+        if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || attempt >= 300) throw;
+        ::usleep(100000);
+      }
+    }
     db_.exec("PRAGMA synchronous=FULL");
     db_.exec("PRAGMA foreign_keys=ON");
   }
