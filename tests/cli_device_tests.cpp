@@ -23,14 +23,9 @@ namespace fs = std::filesystem;
 namespace {
 
 using test::run_diorace;
+using test::sh;
 using test::spawn_diorace;
 
-std::string sh(const std::string& cmd) {
-  auto r = run_command({"sh", "-c", cmd}, std::chrono::seconds(120));
-  std::string out = r.output;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
 
 // A sparse file and a loop device over it, both removed at the end.
 struct Loop {

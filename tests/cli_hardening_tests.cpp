@@ -26,14 +26,9 @@ namespace fs = std::filesystem;
 namespace {
 
 using test::run_diorace;
+using test::sh;
 using test::TempDir;
 
-std::string sh(const std::string& cmd) {
-  auto r = run_command({"sh", "-c", cmd}, std::chrono::seconds(120));
-  std::string out = r.output;
-  while (!out.empty() && out.back() == '\n') out.pop_back();
-  return out;
-}
 
 void expect_one_line_exit2(const CommandResult& r, const std::string& message) {
   EXPECT_EQ(r.status, 2) << message << "\n" << r.output;

@@ -21,6 +21,14 @@ inline CommandResult run_diorace(std::vector<std::string> args, int timeout_s = 
   return run_command(args, std::chrono::seconds(timeout_s));
 }
 
+// Runs a shell command line; its output without the trailing newlines.
+inline std::string sh(const std::string& cmd) {
+  auto r = run_command({"sh", "-c", cmd}, std::chrono::seconds(120));
+  std::string out = r.output;
+  while (!out.empty() && out.back() == '\n') out.pop_back();
+  return out;
+}
+
 struct TempDir {
   std::string path;
   TempDir() {
