@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <linux/magic.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/sysmacros.h>
@@ -282,6 +283,16 @@ struct PartialFile {
 bool DirectoryTarget::ensure_fixture(const FixtureSpec& spec) const {
   if (spec.size == 0 || spec.size % kChunk != 0)
     throw UsageError("fixture size must be a positive multiple of 1 MiB");
+  // Runs sharing a directory set their fixtures up one at a time: a check
+  // and a rewrite of the same file by two processes at once would remove
+  // each other's partial file. The lock is the directory's own (flock), so
+  // nothing is left behind and a killed holder releases it.
+  UniqueFd dir_lock;
+  if (device_.empty()) {
+    dir_lock = UniqueFd::open(path_, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    while (::flock(dir_lock.get(), LOCK_EX) < 0)
+      if (errno != EINTR) throw_errno("lock " + path_);
+  }
   const bool reused = fixture_matches(spec);
   {
     std::lock_guard lk(*layout_mu_);
