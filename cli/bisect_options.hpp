@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "diorace/bisect.hpp"
-#include "diorace/cli_values.hpp"
+#include "diorace/command_line.hpp"
 #include "diorace/error.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/runner.hpp"

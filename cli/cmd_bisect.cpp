@@ -103,7 +103,8 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
     int64_t run_id = 0;
     int code;
     try {
-      code = run_vm_recorded(o, outs, command, &run_id);
+      o.command = command;
+      code = run_vm_recorded(o, outs, &run_id);
     } catch (const UsageError&) {
       throw;
     } catch (const std::exception& e) {

@@ -86,7 +86,8 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     if (vm.count("store")) outs.store = vm["store"].as<std::string>();
     const int bug = terms == "bad" ? 1 : 0, clean = terms == "bad" ? 0 : 1;
     for (uint64_t i = 1; i <= runs; ++i) {
-      int code = run_vm_recorded(o, outs, command);
+      o.command = command;
+      int code = run_vm_recorded(o, outs);
       RunVerdict v = verdict_of(code);
       if (v == RunVerdict::fail) {
         std::printf("bisect-step: %s: the bug shows (run %llu of %llu): exit %d\n", kernel.c_str(),

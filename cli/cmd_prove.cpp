@@ -76,7 +76,7 @@ struct Job {
   std::string json, log;
   ChildProcess child;            // the `diorace vm` process while it runs
   int retries = 0;               // boots that never reached the test, made again
-  nlohmann::json doc;            // the vm run document, when it came back
+  std::optional<RunRecord> doc;  // the vm run record, when it came back
   int exit_code = -1;
   std::string missing;           // why it could not run (kernel not found)
 };
@@ -100,30 +100,26 @@ double percentile(std::vector<double> v, double q) {
   return v[std::min(i, v.size() - 1)];
 }
 
-std::string got_text(const nlohmann::json& c) {
-  std::string o = c.value("outcome", "?");
-  std::string k = c.value("kind", "");
-  return k.empty() ? o : o + " " + k;
+std::string got_text(const CaseResult& c) {
+  std::string o(to_string(c.verdict));
+  return c.kind == FailKind::none ? o : o + " " + std::string(to_string(c.kind));
 }
 
-bool has_own_race(const nlohmann::json& c) {
-  for (const auto& ev : c.value("events", nlohmann::json::array()))
-    if (ev.value("type", "") == "splat" && ev.value("own_race", false)) return true;
+bool has_own_race(const CaseResult& c) {
+  for (const auto& ev : c.events)
+    if (auto* k = std::get_if<KernelReportEvent>(&ev); k && k->own_race) return true;
   return false;
 }
 
 // Whether one result meets the control's expectation.
-bool meets(const Control& ctl, const nlohmann::json& c) {
-  const std::string outcome = c.value("outcome", "");
+bool meets(const Control& ctl, const CaseResult& c) {
   if (ctl.expect == Verdict::pass) {
-    if (outcome != "PASS") return false;
+    if (c.verdict != Verdict::pass) return false;
     // On a detector kernel the PASS must have been armed.
-    return !ctl.kernel.starts_with("debug:") || c.value("detectors_missing", nlohmann::json::array()).empty();
+    return !ctl.kernel.starts_with("debug:") || c.detectors_missing.empty();
   }
-  if (outcome != "FAIL") return false;
-  const std::string kind = c.value("kind", "");
-  if (kind == "crash") return false;
-  if (ctl.kind != FailKind::none && kind != to_string(ctl.kind) && !(ctl.own_race && kind == "splat")) return false;
+  if (c.verdict != Verdict::fail || c.kind == FailKind::crash) return false;
+  if (ctl.kind != FailKind::none && c.kind != ctl.kind && !(ctl.own_race && c.kind == FailKind::splat)) return false;
   return !ctl.own_race || has_own_race(c);
 }
 
@@ -314,20 +310,19 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     std::string text;
     if (try_read_file(j.json, text)) {
       try {
-        j.doc = nlohmann::json::parse(text);
+        j.doc = nlohmann::json::parse(text).get<RunRecord>();
       } catch (const std::exception&) {
       }
     }
     std::string summary;
-    if (j.doc.is_object() && j.doc.contains("cases"))
-      for (const auto& c : j.doc["cases"]) {
+    if (j.doc)
+      for (const auto& c : j.doc->cases) {
         summary += (summary.empty() ? "" : ", ") + case_key(c) + " " + got_text(c);
-        if (c.contains("first_failure_s") && c["first_failure_s"].is_number())
-          summary += fmt::format(" after {:.2f} s", c["first_failure_s"].get<double>() + c.value("setup_s", 0.0));
+        if (c.first_failure_s) summary += fmt::format(" after {:.2f} s", *c.first_failure_s + c.setup_s);
       }
     std::fprintf(stderr, "diorace: prove [%zu/%zu] %s on %s, boot %d: %s (exit %d, %.0f s)\n", finished, jobs.size(),
                  j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, summary.empty() ? "no result" : summary.c_str(),
-                 j.exit_code, j.doc.is_object() ? j.doc.value("/vm/wall_s"_json_pointer, 0.0) : 0.0);
+                 j.exit_code, j.doc && j.doc->vm ? j.doc->vm->wall_s : 0.0);
   }
   const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
@@ -352,11 +347,11 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
             harness_error = true;
             continue;
           }
-          const nlohmann::json* res = nullptr;
-          if (j.doc.is_object() && j.doc.contains("cases"))
-            for (const auto& x : j.doc["cases"])
+          const CaseResult* res = nullptr;
+          if (j.doc)
+            for (const auto& x : j.doc->cases)
               if (case_key(x) == key) res = &x;
-          if (j.doc.is_object() && j.doc.contains("vm")) r.wall.push_back(j.doc["vm"].value("wall_s", 0.0));
+          if (j.doc && j.doc->vm) r.wall.push_back(j.doc->vm->wall_s);
           if (!res) {
             r.got[fmt::format("no result (vm exit {})", j.exit_code)]++;
             harness_error = true;
@@ -364,10 +359,9 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
           }
           r.got[got_text(*res)]++;
           if (meets(ctl, *res)) ++r.met;
-          if (res->value("outcome", "") == "FAIL") {
+          if (res->verdict == Verdict::fail) {
             ++r.detected;
-            if (res->contains("first_failure_s") && (*res)["first_failure_s"].is_number())
-              r.ttd.push_back((*res)["first_failure_s"].get<double>() + res->value("setup_s", 0.0));
+            if (res->first_failure_s) r.ttd.push_back(*res->first_failure_s + res->setup_s);
           }
         }
         all_met = all_met && r.met == r.boots;

@@ -80,7 +80,7 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
       throw UsageError("results show takes one run id");
     auto run = store->load_run(parse_run_id(vm["run"].as<std::vector<std::string>>()[0]));
     if (json)
-      std::cout << run.dump(2) << "\n";
+      std::cout << nlohmann::json(run).dump(2) << "\n";
     else
       print_run(run);
     return 0;
@@ -88,7 +88,7 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
   if (sub == "compare") {
     auto kernels = vm.count("kernel") ? vm["kernel"].as<std::vector<std::string>>() : std::vector<std::string>{};
     auto runs = vm.count("run") ? vm["run"].as<std::vector<std::string>>() : std::vector<std::string>{};
-    std::vector<nlohmann::json> a, b;
+    std::vector<RunRecord> a, b;
     std::string an, bn;
     if (kernels.size() == 2 && runs.empty()) {
       for (auto id : store->runs_matching(kernels[0])) a.push_back(store->load_run(id));
@@ -107,7 +107,7 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
     }
     auto cmp = compare_runs(a, b);
     if (json)
-      std::cout << nlohmann::json({{"a", an}, {"b", bn}, {"comparison", cmp}}).dump(2) << "\n";
+      std::cout << nlohmann::json{{"a", an}, {"b", bn}, {"comparison", cmp}}.dump(2) << "\n";
     else
       std::cout << format_comparison(cmp, an, bn);
     return vm.count("fail-on-regression") && !cmp["regressed"].empty() ? 1 : 0;
@@ -124,7 +124,7 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
     if (json_file == "-")
       std::cout << nlohmann::json(runs).dump(2) << "\n";
     else if (!json_file.empty())
-      write_run_document(json_file, nlohmann::json(runs));
+      write_output_file(json_file, nlohmann::json(runs).dump(2) + "\n");
     return 0;
   }
   if (sub == "previous") {

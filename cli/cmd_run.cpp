@@ -9,6 +9,7 @@
 #include "diorace/outcome.hpp"
 #include "diorace/outfile.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/command_line.hpp"
 #include "diorace/runner.hpp"
 #include "diorace/vm.hpp"
 #include "commands.hpp"
@@ -25,7 +26,8 @@ int cmd_run(const std::vector<std::string>& args, const std::string& command) {
     std::cout << parsed.help_text;
     return 0;
   }
-  auto recorder = make_run_recorder(parsed.options, command);
+  parsed.options.command = command;
+  auto recorder = make_run_recorder(parsed.options);
   return run_cases(parsed.options, nullptr, recorder.get());
 }
 

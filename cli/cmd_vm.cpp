@@ -57,7 +57,8 @@ int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
   o.guest_args = guest;
   ReportTargets out;
   read_report_targets(vm, out);
-  return run_vm_recorded(o, out, command);
+  o.command = command;
+  return run_vm_recorded(o, out);
 }
 
 }  // namespace diorace

@@ -10,6 +10,8 @@
 #include "diorace/error.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/runner.hpp"
+#include "diorace/command_line.hpp"
+#include "diorace/guest.hpp"
 #include "diorace/vm.hpp"
 #include "exit_on_error.hpp"
 

@@ -8,7 +8,7 @@
 
 #include <boost/program_options.hpp>
 
-#include "diorace/cli_values.hpp"
+#include "diorace/command_line.hpp"
 
 namespace diorace {
 

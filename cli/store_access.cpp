@@ -42,10 +42,9 @@ std::unique_ptr<Store> open_store_for_run(const std::string& requested) {
 
 class RunRecorder final : public RunObserver {
  public:
-  RunRecorder(std::unique_ptr<Store> store, OutputOptions out, std::string command)
-      : store_(std::move(store)), out_(std::move(out)), command_(std::move(command)) {}
-  void run_started(const nlohmann::json& doc) override {
-    if (store_) run_ = store_->begin_run(doc, "host", "", command_);
+  RunRecorder(std::unique_ptr<Store> store, OutputOptions out) : store_(std::move(store)), out_(std::move(out)) {}
+  void run_started(const RunRecord& record) override {
+    if (store_) run_ = store_->begin_run(record);
   }
   void case_started(const std::string& name, const std::string& variant, const nlohmann::json& params,
                     uint64_t seed) override {
@@ -59,60 +58,69 @@ class RunRecorder final : public RunObserver {
       store_->add_case(run_, r);  // skipped before it started
     case_ = 0;
   }
-  void run_finished(const nlohmann::json& doc, int exit_code) override {
-    nlohmann::json d = doc;
+  void run_finished(const RunRecord& record) override {
+    RunRecord rec = record;
     if (store_) {
-      store_->finish_run(run_, exit_code);
-      d = store_->load_run(run_);
+      store_->finish_run(run_, rec);
+      rec.run.id = run_;
       std::fprintf(stderr, "diorace: results stored as run %lld in %s\n", static_cast<long long>(run_),
                    store_->uri().c_str());
     }
-    write_outputs({d}, out_);
+    write_outputs({rec}, out_);
   }
 
  private:
   std::unique_ptr<Store> store_;
   OutputOptions out_;
-  std::string command_;
   int64_t run_ = 0, case_ = 0;
 };
 
 }  // namespace
 
-std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts, const std::string& command) {
+std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts) {
   validate_outputs(opts.reports);
-  return std::make_unique<RunRecorder>(open_store_for_run(opts.reports.store), opts.reports, command);
+  return std::make_unique<RunRecorder>(open_store_for_run(opts.reports.store), opts.reports);
 }
 
-int run_vm_recorded(const VmOptions& o, const ReportTargets& out, const std::string& command, int64_t* stored_run) {
+int run_vm_recorded(const VmOptions& o, const ReportTargets& out, int64_t* stored_run) {
   validate_outputs(out);
   auto store = open_store_for_run(out.store);
   int64_t run = 0;
-  const std::string label = o.deb.empty() ? o.kernel : o.deb;
-  if (store) run = store->begin_run(nlohmann::json::object(), "vm", label, command);
-  nlohmann::json doc;
+  RunRecord rec;
+  rec.run = {.uid = new_run_uid(), .started_at = utc_timestamp(), .mode = "vm",
+             .label = o.deb.empty() ? o.kernel : o.deb, .command = o.command};
+  if (store) run = store->begin_run(rec);
+  // Refused before booting (a bad guest command) or broken before any case:
+  // the stored run says so instead of staying INCOMPLETE or reading
+  // COMPLETE with no case.
+  auto ended_early = [&](const char* status, const std::exception& e) {
+    if (!store) return;
+    rec.run.status = status;
+    rec.run.finished_at = utc_timestamp();
+    rec.exit_code = kExitError;
+    rec.error = e.what();
+    store->finish_run(run, rec);
+  };
   int code;
   try {
-    code = run_vm(o, &doc);
+    code = run_vm(o, &rec);
   } catch (const UsageError& e) {
-    // Refused before booting (a bad guest command): the stored run says so
-    // instead of staying INCOMPLETE or reading COMPLETE with no case.
-    if (store) store->finish_run(run, kExitError, {{"error", e.what()}}, "REFUSED");
+    ended_early("REFUSED", e);
     throw;
   } catch (const std::exception& e) {
-    if (store) store->finish_run(run, kExitError, {{"error", e.what()}}, "ERROR");
+    ended_early("ERROR", e);
     throw;
   }
   if (store) {
-    store->update_run_identity(run, doc);
-    for (const auto& c : doc.value("cases", nlohmann::json::array())) store->add_case(run, c.get<CaseResult>());
-    store->finish_run(run, code, doc.value("vm", nlohmann::json::object()));
-    doc = store->load_run(run);
+    store->update_run(run, rec);
+    for (const auto& c : rec.cases) store->add_case(run, c);
+    store->finish_run(run, rec);
+    rec.run.id = run;
     std::fprintf(stderr, "diorace: results stored as run %lld in %s\n", static_cast<long long>(run),
                  store->uri().c_str());
     if (stored_run) *stored_run = run;
   }
-  write_outputs({doc}, out);
+  write_outputs({rec}, out);
   return code;
 }
 
@@ -137,7 +145,7 @@ int64_t parse_run_id(const std::string& s) {
 
 
 // Runs named by id, or by kernel (every run of that kernel), or the newest.
-std::vector<nlohmann::json> select_runs(Store& store, const po::variables_map& vm, size_t default_count) {
+std::vector<RunRecord> select_runs(Store& store, const po::variables_map& vm, size_t default_count) {
   std::vector<int64_t> ids;
   if (vm.count("run"))
     for (const auto& s : vm["run"].as<std::vector<std::string>>()) ids.push_back(parse_run_id(s));
@@ -150,25 +158,22 @@ std::vector<nlohmann::json> select_runs(Store& store, const po::variables_map& v
   if (ids.empty())
     for (const auto& r : store.list_runs(default_count)) ids.insert(ids.begin(), r.id);
   if (ids.empty()) throw UsageError("the store " + store.uri() + " holds no runs");
-  std::vector<nlohmann::json> runs;
+  std::vector<RunRecord> runs;
   for (auto id : ids) runs.push_back(store.load_run(id));
   return runs;
 }
 
-void print_run(const nlohmann::json& run) {
-  const auto& r = run["run"];
-  std::cout << fmt::format("run {}  {}  {}{}  started {}  finished {}  exit {}\n", r["id"].get<int64_t>(),
-                           r["status"].get<std::string>(), r["mode"].get<std::string>(),
-                           r["label"].get<std::string>().empty() ? "" : " " + r["label"].get<std::string>(),
-                           r["started_at"].get<std::string>(),
-                           r["finished_at"].get<std::string>().empty() ? "-" : r["finished_at"].get<std::string>(),
-                           run.contains("exit_code") ? std::to_string(run["exit_code"].get<int64_t>()) : "-");
-  std::cout << fmt::format("kernel {} ({}) on {}, config digest {}\n", kernel_label(run),
-                           run["/system/kernel/version"_json_pointer].get<std::string>(),
-                           run["/system/kernel/host"_json_pointer].get<std::string>(),
-                           run["/system/kconfig/digest"_json_pointer].get<std::string>().substr(0, 16));
-  for (const auto& c : run["cases"]) {
-    CaseResult cr = c.get<CaseResult>();
+void print_run(const RunRecord& run) {
+  const auto& r = run.run;
+  std::cout << fmt::format("run {}  {}  {}{}  started {}  finished {}  exit {}\n", r.id.value_or(0), r.status, r.mode,
+                           r.label.empty() ? "" : " " + r.label, r.started_at,
+                           r.finished_at.empty() ? "-" : r.finished_at,
+                           run.exit_code ? std::to_string(*run.exit_code) : "-");
+  const auto& k = run.system.kernel;
+  std::cout << fmt::format("kernel {} ({}) on {}, config digest {}\n", kernel_label(run), k.version, k.host,
+                           run.system.kconfig.digest.substr(0, 16));
+  if (!run.error.empty()) std::cout << "error: " << run.error << "\n";
+  for (CaseResult cr : run.cases) {
     if (cr.verdict == Verdict::incomplete && cr.reason.empty()) cr.reason = "the run ended before this case did";
     std::cout << format_result(cr, 3, 2000);
   }

@@ -18,19 +18,18 @@ namespace diorace {
 // Records a `run` in the store (default store unless "none") and writes the
 // requested report files when it ends. Throws UsageError for a bad --store or
 // --origin before anything runs.
-std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts, const std::string& command);
+std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts);
 
 // run_vm, with its result stored on the host under the guest kernel's
 // identity (its run id in *stored_run when stored).
-int run_vm_recorded(const VmOptions& o, const ReportTargets& out, const std::string& command,
-                    int64_t* stored_run = nullptr);
+int run_vm_recorded(const VmOptions& o, const ReportTargets& out, int64_t* stored_run = nullptr);
 
 // A store to read from (read-only where it cannot be written); "" is the default.
 std::unique_ptr<Store> open_store_for_reading(const std::string& requested);
 int64_t parse_run_id(const std::string& s);
 // Runs named by --run ids or --kernel, else the newest default_count.
-std::vector<nlohmann::json> select_runs(Store& store, const boost::program_options::variables_map& vm,
+std::vector<RunRecord> select_runs(Store& store, const boost::program_options::variables_map& vm,
                                         size_t default_count);
-void print_run(const nlohmann::json& run);
+void print_run(const RunRecord& run);
 
 }  // namespace diorace

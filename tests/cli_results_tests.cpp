@@ -121,6 +121,29 @@ void kill_half_way_and_check(const std::string& store, int run) {
   EXPECT_EQ(doc["cases"][1]["outcome"], "INCOMPLETE");
 }
 
+// One record from the case to the reporters: the run document `--json`
+// writes is the one the store gives back (but for the store's run id), and
+// the KCIDB file of the run equals the one exported from the store.
+TEST(Results, TheStoreGivesBackTheDocumentTheRunWrote) {
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  auto r = run_diorace({"run", "dma_thread", "selftest_fixture", "iowq_flags", "--iterations", "2", "--store", store,
+                        "--json", d.path + "/run.json", "--kcidb", d.path + "/run-kcidb.json", "-q"});
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto written = nlohmann::json::parse(read_file(d.path + "/run.json"));
+  auto stored = show(store, 1);
+  ASSERT_TRUE(stored.is_object());
+  EXPECT_EQ(stored["run"]["id"], 1);
+  stored["run"].erase("id");
+  EXPECT_EQ(stored, written) << stored.dump(1) << "\n---\n" << written.dump(1);
+  EXPECT_TRUE(written["cases"][0].contains("setup_s")) << written.dump(1);
+  EXPECT_FALSE(written["run"]["started_at"].get<std::string>().empty());
+  auto x = run_diorace({"results", "export", "--run", "1", "--store", store, "--kcidb", d.path + "/export-kcidb.json"});
+  ASSERT_EQ(x.status, 0) << x.output;
+  EXPECT_EQ(nlohmann::json::parse(read_file(d.path + "/export-kcidb.json")),
+            nlohmann::json::parse(read_file(d.path + "/run-kcidb.json")));
+}
+
 TEST(Results, SigkillLeavesIncompleteRecordsAndAReadableStore) {
   TempDir d;
   const std::string store = d.path + "/s.sqlite";
@@ -298,7 +321,7 @@ TEST(ResultsPostgres, ConcurrentRunsOnAFreshDatabaseKeepEveryRecord) {
     EXPECT_EQ(r["skip"], 1);
   }
   auto ver = run_command({"psql", db.uri, "-qtAc", "SELECT COUNT(*), MAX(version) FROM schema_version"});
-  EXPECT_EQ(ver.output, "2|2\n") << "each schema version was applied once";
+  EXPECT_EQ(ver.output, "3|3\n") << "each schema version (1 to 3) was applied once";
   TempDir d;
   auto e = run_diorace({"results", "export", "--store", db.uri, "--kernel", runs[0]["kernel_release"], "--kcidb",
                         d.path + "/k.json"});

@@ -4,6 +4,7 @@
 
 #include <filesystem>
 
+#include "diorace/process.hpp"
 #include "diorace/report.hpp"
 #include "diorace/store.hpp"
 
@@ -22,13 +23,13 @@ struct TempStore {
   ~TempStore() { fs::remove_all(dir); }
 };
 
-nlohmann::json system_doc(const std::string& release) {
-  return {{"system",
+RunRecord system_doc(const std::string& release) {
+  return nlohmann::json{{"system",
            {{"kernel", {{"release", release}, {"version", "#1 SMP"}, {"host", "box"}, {"cmdline", "ro"}}},
             {"kconfig", {{"digest", "abcdef0123456789"}, {"detectors", {{"CONFIG_KCSAN", "n"}}}}},
             {"diorace_version", "0.1.0"}}},
           {"target", {{"dir", "/tmp/x"}, {"fs", "ext4"}}},
-          {"seed", 42}};
+          {"seed", 42}}.get<RunRecord>();
 }
 
 CaseResult result(const std::string& name, Verdict v, FailKind k = FailKind::none) {
@@ -43,7 +44,10 @@ CaseResult result(const std::string& name, Verdict v, FailKind k = FailKind::non
     r.failures = 3;
     r.first_failure_s = 0.25;
     r.reason = "3 of 10 iterations corrupted";
-    r.events.push_back({{"type", "corruption"}, {"class", "fill_byte"}, {"report", "file f offset 0x200: expected 01 got fa"}});
+    Corruption c{.file = "f", .offset = 0x200, .length = 1, .cls = CorruptionClass::fill_byte};
+    c.expected = {0x01};
+    c.received = {0xfa};
+    r.events.push_back(CorruptionEvent{c, 0});
   }
   if (v == Verdict::skip) r.reason = "O_DIRECT is not supported";
   return r;
@@ -64,7 +68,9 @@ TEST(Store, MigratesOnceAndRecordsVersion) {
 TEST(Store, RoundTripsARunWithItsCasesAndEvents) {
   TempStore t;
   auto s = Store::open(t.path);
-  int64_t run = s->begin_run(system_doc("6.1.0-50-cloud-amd64"), "host", "", "diorace run all");
+  RunRecord rec = system_doc("6.1.0-50-cloud-amd64");
+  rec.run.command = "diorace run all";
+  int64_t run = s->begin_run(rec);
   int64_t c1 = s->begin_case(run, "dma_thread", "", {{"workers", 40}}, 42);
   auto listed = s->list_runs();
   ASSERT_EQ(listed.size(), 1u);
@@ -72,8 +78,10 @@ TEST(Store, RoundTripsARunWithItsCasesAndEvents) {
   EXPECT_EQ(listed[0].incomplete, 1);
   s->finish_case(c1, result("dma_thread", Verdict::fail, FailKind::corruption));
   s->add_case(run, result("forkscrew", Verdict::skip));
-  s->finish_run(run, 1);
-  auto doc = s->load_run(run);
+  rec.exit_code = 1;
+  rec.run.status = "COMPLETE";
+  s->finish_run(run, rec);
+  nlohmann::json doc = s->load_run(run);
   EXPECT_EQ(doc["run"]["status"], "COMPLETE");
   EXPECT_EQ(doc["exit_code"], 1);
   EXPECT_EQ(doc["system"]["kernel"]["release"], "6.1.0-50-cloud-amd64");
@@ -87,6 +95,61 @@ TEST(Store, RoundTripsARunWithItsCasesAndEvents) {
   EXPECT_THROW(s->load_run(run + 100), std::exception);
 }
 
+// The store keeps the record its run wrote: read back, it is the document a
+// run without a store writes (but for the store's run id), event for event,
+// and every report made from either is the same.
+TEST(Store, GivesBackTheRecordTheRunWrote) {
+  TempStore t;
+  auto s = Store::open(t.path);
+  RunRecord rec = system_doc("6.1.0-50-cloud-amd64");
+  rec.run = {.uid = new_run_uid(), .started_at = "2026-11-23T01:02:03.456Z", .mode = "host", .command = "diorace run"};
+  rec.target.kind = "dir";
+  rec.target.device_info = {{"model", "x"}};
+  const int64_t run = s->begin_run(rec);
+  CaseResult f = result("dma_thread", Verdict::fail, FailKind::corruption);
+  f.setup_s = 0.5;
+  f.race_hits = 7;
+  f.coverage = "measured";
+  f.started_at = "2026-11-23T01:02:04.000Z";
+  f.finished_at = "2026-11-23T01:02:05.000Z";
+  f.events.push_back(FindingEvent{Finding{.kind = FailKind::wrong_result, .oracle = "result", .summary = "s", .text = "t",
+                                          .detail = {{"got", 1}}},
+                                  3});
+  f.events.push_back(KernelReportEvent{Splat{.cls = "warning", .title = "WARNING: x", .text = "WARNING: x\n..."}, true});
+  f.events.push_back(HangEvent{"stacks", nlohmann::json::array({{{"pid", 1}}}), true});
+  f.events.push_back(TaintEvent{"W", "warning"});
+  f.events.push_back(NoteEvent{"note"});
+  const int64_t c = s->begin_case(run, f.name, f.variant, f.params, f.seed);
+  s->finish_case(c, f);
+  rec.cases.push_back(f);
+  rec.cases.push_back(result("forkscrew", Verdict::skip));
+  s->add_case(run, rec.cases.back());
+  rec.complete = true;
+  rec.exit_code = 1;
+  rec.run.status = "COMPLETE";
+  rec.run.finished_at = "2026-11-23T01:02:06.000Z";
+  s->finish_run(run, rec);
+  RunRecord back = s->load_run(run);
+  ASSERT_EQ(back.run.id, run);
+  back.run.id.reset();
+  EXPECT_EQ(nlohmann::json(back), nlohmann::json(rec)) << nlohmann::json(back).dump(1) << "\n" << nlohmann::json(rec).dump(1);
+  back.run.id = run;
+  EXPECT_EQ(to_kcidb({back}, "diorace"), to_kcidb({rec}, "diorace"));
+  EXPECT_EQ(to_junit({back}), to_junit({rec}));
+  // Rows from before schema version 3 carry no record: read from their columns.
+  s.reset();
+  auto blank = run_command({"sqlite3", t.path, "UPDATE runs SET record=''; UPDATE case_results SET record='';"});
+  ASSERT_EQ(blank.status, 0) << blank.output;
+  nlohmann::json old = Store::open(t.path)->load_run(run);
+  EXPECT_EQ(old["system"]["kernel"]["release"], "6.1.0-50-cloud-amd64");
+  ASSERT_EQ(old["cases"].size(), 2u);
+  EXPECT_EQ(old["cases"][0]["events"][0]["class"], "fill_byte");
+  EXPECT_EQ(old["cases"][0]["events"][1]["type"], "finding");
+  EXPECT_EQ(old["exit_code"], 1);
+  // The codec is closed: an unknown event type is refused, not passed on.
+  EXPECT_THROW(nlohmann::json({{"type", "mystery"}}).get<Event>(), std::exception);
+}
+
 TEST(Store, ABadLocationIsAClearError) {
   EXPECT_THROW(Store::open("/nonexistent-dir/x.sqlite"), std::exception);
   EXPECT_THROW(Store::open("none"), std::exception);
@@ -94,10 +157,10 @@ TEST(Store, ABadLocationIsAClearError) {
 
 TEST(Reports, CompareNamesFixedRegressedAndNew) {
   auto a = system_doc("6.1");
-  a["cases"] = {result("dma_thread", Verdict::fail, FailKind::corruption), result("forkscrew", Verdict::fail),
+  a.cases = {result("dma_thread", Verdict::fail, FailKind::corruption), result("forkscrew", Verdict::fail),
                 result("aio_stress", Verdict::pass), result("ipi_storm", Verdict::pass)};
   auto b = system_doc("6.12");
-  b["cases"] = {result("dma_thread", Verdict::pass), result("forkscrew", Verdict::pass),
+  b.cases = {result("dma_thread", Verdict::pass), result("forkscrew", Verdict::pass),
                 result("aio_stress", Verdict::fail, FailKind::splat), result("ipi_storm", Verdict::pass),
                 result("uring_fork", Verdict::pass)};
   auto cmp = compare_runs({a}, {b});
@@ -110,7 +173,7 @@ TEST(Reports, CompareNamesFixedRegressedAndNew) {
   EXPECT_EQ(cmp["unchanged"].size(), 1u);
   // Several runs of one kernel: one failure makes the case FAIL there.
   auto a2 = system_doc("6.1");
-  a2["cases"] = {result("ipi_storm", Verdict::fail, FailKind::splat)};
+  a2.cases = {result("ipi_storm", Verdict::fail, FailKind::splat)};
   auto cmp2 = compare_runs({a, a2}, {b});
   EXPECT_EQ(cmp2["fixed"].size(), 3u);
 }
@@ -122,7 +185,7 @@ TEST(Reports, FormatsCarryEveryOutcome) {
   err.reason = "set-up failed: io_setup: EAGAIN";
   CaseResult nodet = result("dio_wq_teardown", Verdict::pass);
   nodet.detectors_missing = {"CONFIG_PROVE_LOCKING"};
-  d["cases"] = {result("dma_thread", Verdict::fail, FailKind::corruption), result("forkscrew", Verdict::skip), err, inc,
+  d.cases = {result("dma_thread", Verdict::fail, FailKind::corruption), result("forkscrew", Verdict::skip), err, inc,
                 nodet};
   std::string junit = to_junit({d});
   EXPECT_NE(junit.find("<failure message=\"3 of 10 iterations corrupted\" type=\"corruption\""), std::string::npos) << junit;
@@ -145,6 +208,6 @@ TEST(Reports, FormatsCarryEveryOutcome) {
   EXPECT_NE(html.find("id=\"matrix\""), std::string::npos);
   // Data cannot close the script element.
   auto evil = system_doc("</script><script>alert(1)</script>");
-  evil["cases"] = nlohmann::json::array();
+  evil.cases.clear();
   EXPECT_EQ(to_html({evil}).find("</script><script>alert"), std::string::npos);
 }

@@ -170,18 +170,11 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
       }
       for (auto& cor : corruptions) {
         if (r.events.size() >= kMaxEvents) break;
-        nlohmann::json ev = cor;
-        ev["type"] = "corruption";
-        ev["iteration"] = i;
-        ev["report"] = cor.describe();
-        r.events.push_back(std::move(ev));
+        r.events.push_back(CorruptionEvent{std::move(cor), i});
       }
       for (auto& f : findings) {
         if (r.events.size() >= kMaxEvents) break;
-        nlohmann::json ev = f;
-        ev["type"] = "finding";
-        ev["iteration"] = i;
-        r.events.push_back(std::move(ev));
+        r.events.push_back(FindingEvent{std::move(f), i});
       }
       if (!opts.keep_going) break;
     }
@@ -198,8 +191,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   std::optional<std::string> damaged;
   for (const auto& ev : r.events) {
     if (damaged) break;
-    damaged = target.fixture_damage(ev.value("file", std::string()), ev.value("offset", uint64_t{0}),
-                                    ev.value("length", uint64_t{0}));
+    if (auto* c = std::get_if<CorruptionEvent>(&ev)) damaged = target.fixture_damage(c->what.file, c->what.offset, c->what.length);
   }
   finish();
   r.duration_s = elapsed();
@@ -211,10 +203,11 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     r.fail(first_finding->kind,
            fmt::format("{} of {} iterations failed; first: {}", r.failures, r.iterations, first_finding->summary));
   } else if (r.failures) {
-    const auto& first = r.events.empty() ? nlohmann::json::object() : r.events[0];
+    const auto* first = r.events.empty() ? nullptr : std::get_if<CorruptionEvent>(&r.events[0]);
     r.fail(FailKind::corruption,
            fmt::format("{} of {} iterations corrupted; first: {} at {} offset 0x{:x}", r.failures, r.iterations,
-                       first.value("class", "?"), first.value("file", "?"), first.value("offset", uint64_t{0})));
+                       first ? to_string(first->what.cls) : "?", first ? first->what.file : "?",
+                       first ? first->what.offset : 0));
   } else if (r.verdict == Verdict::incomplete && r.iterations == 0) {
     // No work done is no evidence of a working kernel.
     r.verdict = Verdict::error;
@@ -326,10 +319,7 @@ void apply_kmsg(CaseResult& r, KmsgCapture& cap, const KmsgJudge& judge) {
     // A data-race report elsewhere in the kernel is a finding, not this
     // case's verdict; every other class of report is evidence for any case.
     sp.unrelated = judge.unrelated(sp, is_own);
-    nlohmann::json ev = sp;
-    ev["type"] = "splat";
-    ev["own_race"] = is_own;
-    r.events.push_back(ev);
+    r.events.push_back(KernelReportEvent{sp, is_own});
     if (sp.unrelated) {
       ++r.unrelated_findings;
       continue;

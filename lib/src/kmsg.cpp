@@ -73,10 +73,6 @@ std::string classify_kmsg_line(std::string_view line) {
   return "";
 }
 
-void to_json(nlohmann::json& j, const Splat& s) {
-  j = {{"class", s.cls}, {"title", s.title}, {"text", s.text}, {"count", s.count}, {"unrelated", s.unrelated}};
-}
-
 std::vector<Splat> extract_splats(const std::vector<std::string>& lines, const std::vector<std::string>& ignore) {
   std::vector<std::regex> ig;
   for (const auto& p : ignore) ig.emplace_back(p);

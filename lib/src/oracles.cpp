@@ -19,11 +19,6 @@
 
 namespace diorace {
 
-void to_json(nlohmann::json& j, const Finding& f) {
-  j = {{"kind", std::string(to_string(f.kind))}, {"oracle", f.oracle}, {"summary", f.summary}, {"text", f.text},
-       {"detail", f.detail}};
-}
-
 namespace {
 
 bool doctor() noexcept { return fault_config().mode == FaultMode::oracle && fault_should_fire(); }

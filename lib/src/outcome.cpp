@@ -50,54 +50,6 @@ void CaseResult::fail(FailKind k, std::string why) {
   }
 }
 
-void to_json(nlohmann::json& j, const CaseResult& r) {
-  j = {{"name", r.name},
-       {"variant", r.variant},
-       {"outcome", std::string(to_string(r.verdict))},
-       {"kind", std::string(to_string(r.kind))},
-       {"reason", r.reason},
-       {"seed", r.seed},
-       {"params", r.params},
-       {"iterations", r.iterations},
-       {"failures", r.failures},
-       {"duration_s", r.duration_s},
-       {"setup_s", r.setup_s},
-       {"forks", r.forks},
-       {"ios", r.ios},
-       {"detectors_missing", r.detectors_missing},
-       {"detectors_armed", r.detectors_missing.empty()},
-       {"fault_injected", r.fault_injected},
-       {"coverage", r.coverage},
-       {"race_hits", r.race_hits},
-       {"race_hits_per_iteration", r.iterations ? static_cast<double>(r.race_hits) / static_cast<double>(r.iterations) : 0.0},
-       {"unrelated_findings", r.unrelated_findings},
-       {"events", r.events}};
-  if (r.first_failure_s) j["first_failure_s"] = *r.first_failure_s;
-}
-
-void from_json(const nlohmann::json& j, CaseResult& r) {
-  r.name = j.at("name").get<std::string>();
-  r.variant = j.value("variant", "");
-  r.verdict = verdict_from_string(j.at("outcome").get<std::string>());
-  r.kind = fail_kind_from_string(j.value("kind", ""));
-  r.reason = j.value("reason", "");
-  r.seed = j.value("seed", uint64_t{0});
-  r.params = j.value("params", nlohmann::json::object());
-  r.iterations = j.value("iterations", uint64_t{0});
-  r.failures = j.value("failures", uint64_t{0});
-  r.duration_s = j.value("duration_s", 0.0);
-  r.setup_s = j.value("setup_s", 0.0);
-  if (j.contains("first_failure_s")) r.first_failure_s = j["first_failure_s"].get<double>();
-  r.forks = j.value("forks", uint64_t{0});
-  r.ios = j.value("ios", uint64_t{0});
-  r.detectors_missing = j.value("detectors_missing", std::vector<std::string>{});
-  r.fault_injected = j.value("fault_injected", false);
-  r.events = j.value("events", nlohmann::json::array());
-  r.coverage = j.value("coverage", "");
-  r.race_hits = j.value("race_hits", uint64_t{0});
-  r.unrelated_findings = j.value("unrelated_findings", uint64_t{0});
-}
-
 int exit_code_for(const std::vector<CaseResult>& results) {
   bool any_fail = false, any_error = false, all_skip = !results.empty();
   for (const auto& r : results) {
@@ -141,9 +93,8 @@ std::string format_result(const CaseResult& r, size_t max_events, size_t max_cha
   size_t shown = 0;
   for (const auto& ev : r.events) {
     if (shown >= max_events) break;
-    const std::string type = ev.value("type", "");
-    if (type == "note" || type == "console") continue;  // context, not evidence
-    std::string body = type == "corruption" ? ev.value("report", "") : ev.value("text", "");
+    if (is_context(ev)) continue;  // context, not evidence
+    std::string body = evidence_text(ev);
     if (body.empty()) continue;
     if (body.size() > max_chars) body = body.substr(0, max_chars) + " ...";
     s += "  " + body + "\n";

@@ -218,18 +218,6 @@ std::string Corruption::describe() const {
   return s;
 }
 
-void to_json(nlohmann::json& j, const Corruption& c) {
-  j = nlohmann::json{{"file", c.file},
-                     {"offset", c.offset},
-                     {"length", c.length},
-                     {"class", std::string(to_string(c.cls))},
-                     {"detail", c.detail},
-                     {"context", c.context},
-                     {"dump_offset", c.dump_offset},
-                     {"expected", c.expected},
-                     {"received", c.received}};
-}
-
 VerifierSpeed measure_verifier_speed(size_t bytes, int repeats) {
   const PatternKey key{7, 3, 0x5eed};
   auto a = AlignedBuffer::create(bytes, 4096);

@@ -80,114 +80,6 @@ std::vector<const CaseInfo*> select_cases(const std::vector<std::string>& reques
   return out;
 }
 
-boost::program_options::options_description store_option() {
-  namespace po = boost::program_options;
-  po::options_description d("store");
-  d.add_options()("store", po::value<std::string>(),
-                  "result store: SQLite file or postgresql://... ('none': no store; default: results/diorace.sqlite)");
-  return d;
-}
-
-boost::program_options::options_description report_target_options(bool with_store) {
-  namespace po = boost::program_options;
-  po::options_description d("results");
-  if (with_store) d.add(store_option());
-  d.add_options()
-      ("junit", po::value<std::string>(), "write JUnit XML here")
-      ("ktap", po::value<std::string>(), "write KTAP (TAP 13, as kselftest prints it) here")
-      ("kcidb", po::value<std::string>(), "write KCIDB v5 JSON here")
-      ("jsonl", po::value<std::string>(), "write JSON lines (one case per line) here")
-      ("html", po::value<std::string>(), "write the HTML report here")
-      ("origin", po::value<std::string>(), "KCIDB origin (default: diorace)");
-  return d;
-}
-
-void read_report_targets(const boost::program_options::variables_map& vm, ReportTargets& t) {
-  for (auto [key, field] : std::initializer_list<std::pair<const char*, std::string*>>{
-           {"store", &t.store}, {"junit", &t.junit}, {"ktap", &t.ktap}, {"kcidb", &t.kcidb},
-           {"jsonl", &t.jsonl}, {"html", &t.html}, {"origin", &t.origin}})
-    if (vm.count(key)) *field = vm[key].as<std::string>();
-}
-
-ParsedRun parse_run_args(const std::vector<std::string>& args) {
-  namespace po = boost::program_options;
-  po::options_description desc("run options");
-  desc.add_options()
-      ("dir", po::value<std::string>(), "target directory (default: a scratch directory under /var/tmp, removed after)")
-      ("device", po::value<std::string>(), "block device for the cases' O_DIRECT fixtures (DESTROYS its data; see --force-device)")
-      ("scratch-device", po::value<std::string>(), "block device the filesystem cases mkfs and mount (DESTROYS its data)")
-      ("force-device", po::value<std::vector<std::string>>()->composing(), "confirm DEV may be overwritten although it looks used (repeatable)")
-      ("read-only", "open --device read-only: read cases only, over fixtures an earlier run wrote")
-      ("fstype", po::value<std::string>(), "filesystem the filesystem cases make (their 'fs' parameter)")
-      ("mkfs-options", po::value<std::string>(), "extra mkfs options for the filesystem cases")
-      ("config", po::value<std::string>(), "config file (TEST_DIR, TEST_DEV, SCRATCH_DEV, FSTYPE, MKFS_OPTIONS, FORCE_DEVICE; [sections])")
-      ("section", po::value<std::string>(), "the config file section to use on top of its global keys")
-      ("duration", po::value<Real>(), "seconds per case (default: the case's own, 10 s for most, when --iterations is not given)")
-      ("iterations", po::value<Count>(), "iterations per case")
-      ("seed", po::value<Count>(), "random seed (default: from the clock, printed in results)")
-      ("param", po::value<std::vector<std::string>>()->composing(), "NAME=VALUE or CASE.NAME=VALUE (repeatable)")
-      ("keep-going", "do not stop a case at its first failure; count the failure rate")
-      ("json", po::value<std::string>(), "write the results as JSON to this file (rewritten after each case)")
-      ("iteration-timeout", po::value<Real>(), "hang oracle: seconds an iteration may take (default: per case)")
-      ("kconfig", po::value<std::string>(), "config of the kernel under test (default: /proc/config.gz or /boot)")
-      ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
-      ("quiet,q", "print only failures and no progress")
-      ("strict-kmsg", "fail a case on any kernel report, also detector reports unrelated to its race")
-      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
-      ("help,h", "help");
-  desc.add(report_target_options());
-  po::options_description all;
-  all.add(desc).add_options()("case", po::value<std::vector<std::string>>(), "cases");
-  po::positional_options_description pos;
-  pos.add("case", -1);
-  po::variables_map vm;
-  po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
-  po::notify(vm);
-  reject_empty_values(vm, all, {"mkfs-options"});
-  ParsedRun out;
-  if (vm.count("help")) {
-    std::ostringstream s;
-    s << "usage: diorace run [CASE...|all] [OPTIONS]\n" << desc;
-    out.help = true;
-    out.help_text = s.str();
-    return out;
-  }
-  RunOptions& o = out.options;
-  if (vm.count("case")) o.cases = vm["case"].as<std::vector<std::string>>();
-  // Targets: the command line, else the environment, else the config file.
-  TargetSettings ts = target_settings(vm.count("config") ? vm["config"].as<std::string>() : "",
-                                      vm.count("section") ? vm["section"].as<std::string>() : "");
-  o.dir = ts.test_dir;
-  o.device = ts.test_dev;
-  o.scratch_device = ts.scratch_dev;
-  o.fstype = ts.fstype;
-  o.mkfs_options = ts.mkfs_options;
-  o.force_device = ts.force_device;
-  if (vm.count("dir")) o.dir = vm["dir"].as<std::string>();
-  if (vm.count("device")) o.device = vm["device"].as<std::string>();
-  if (vm.count("scratch-device")) o.scratch_device = vm["scratch-device"].as<std::string>();
-  if (vm.count("fstype")) o.fstype = vm["fstype"].as<std::string>();
-  if (vm.count("mkfs-options")) o.mkfs_options = vm["mkfs-options"].as<std::string>();
-  if (vm.count("force-device"))
-    for (const auto& f : vm["force-device"].as<std::vector<std::string>>()) o.force_device.push_back(f);
-  o.read_only = vm.count("read-only") > 0;
-  if (vm.count("duration")) o.duration_s = vm["duration"].as<Real>().value;
-  if (vm.count("iterations")) o.iterations = vm["iterations"].as<Count>().value;
-  if (vm.count("seed")) o.seed = vm["seed"].as<Count>().value;
-  if (vm.count("param"))
-    for (const auto& p : vm["param"].as<std::vector<std::string>>()) o.params.push_back(split_param(p));
-  o.keep_going = vm.count("keep-going") > 0;
-  if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
-  if (vm.count("iteration-timeout")) o.iteration_timeout_s = vm["iteration-timeout"].as<Real>().value;
-  if (vm.count("kconfig")) o.kconfig_path = vm["kconfig"].as<std::string>();
-  if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
-  o.quiet = vm.count("quiet") > 0;
-  o.strict_kmsg = vm.count("strict-kmsg") > 0;
-  read_report_targets(vm, o.reports);
-  if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
-  return out;
-}
-
 namespace {
 
 void check_param_names(const RunOptions& opts, const std::vector<const CaseInfo*>& cases) {
@@ -209,29 +101,26 @@ void check_param_names(const RunOptions& opts, const std::vector<const CaseInfo*
 
 }  // namespace
 
-nlohmann::json describe_system(const std::string& kconfig_path) {
-  nlohmann::json j;
+SystemIdentity describe_system(const std::string& kconfig_path) {
+  SystemIdentity s;
   utsname u{};
-  if (::uname(&u) == 0)
-    j["kernel"] = {{"release", u.release}, {"version", u.version}, {"machine", u.machine}, {"host", u.nodename}};
+  if (::uname(&u) == 0) s.kernel = {u.release, u.version, u.machine, u.nodename, ""};
   std::string cmdline;
   if (try_read_file("/proc/cmdline", cmdline)) {
     while (!cmdline.empty() && cmdline.back() == '\n') cmdline.pop_back();
-    j["kernel"]["cmdline"] = cmdline;
+    s.kernel.cmdline = cmdline;
   }
   if (auto cfg = KernelConfig::load(kconfig_path)) {
-    nlohmann::json det = nlohmann::json::object();
-    for (const auto& d : kKnownDetectors) det[d] = cfg->value(d).empty() ? "n" : cfg->value(d);
-    j["kconfig"] = {{"source", cfg->source()}, {"digest", cfg->digest()}, {"detectors", det}};
-  } else {
-    j["kconfig"] = {{"source", ""}, {"digest", ""}, {"detectors", nlohmann::json::object()}};
+    s.kconfig.source = cfg->source();
+    s.kconfig.digest = cfg->digest();
+    for (const auto& d : kKnownDetectors) s.kconfig.detectors[d] = cfg->value(d).empty() ? "n" : cfg->value(d);
   }
-  j["diorace_version"] = DIORACE_VERSION;
-  return j;
+  s.diorace_version = DIORACE_VERSION;
+  return s;
 }
 
-void write_run_document(const std::string& path, const nlohmann::json& doc) {
-  std::string text = doc.dump(2) + "\n";
+void write_run_document(const std::string& path, const RunRecord& record) {
+  std::string text = nlohmann::json(record).dump(2) + "\n";
   // In place on a block device only inside a diorace VM guest, where the
   // runner's result disk is the one named (the host refuses --json DEVICE).
   struct stat st{};
@@ -317,7 +206,7 @@ struct Workspace {
   OwnedTempDir scratch;
   DirectoryTarget target;
   UniqueFd device_hold;
-  nlohmann::json device_doc = nullptr;
+  nlohmann::json device_doc = nlohmann::json::object();
 
   static Workspace open(const RunOptions& opts) {
     OwnedTempDir scratch;
@@ -353,14 +242,14 @@ struct Workspace {
     return w;
   }
 
-  nlohmann::json describe() const {
-    return {{"kind", target.device().empty() ? "dir" : "device"},
-            {"dir", target.path()},
-            {"fs", target.fs_type()},
-            {"scratch", !scratch.empty()},
-            {"device", target.device()},
-            {"device_info", device_doc},
-            {"scratch_device", target.scratch_device}};
+  TargetInfo describe() const {
+    return {.kind = target.device().empty() ? "dir" : "device",
+            .dir = target.path(),
+            .fs = target.fs_type(),
+            .device = target.device(),
+            .scratch_device = target.scratch_device,
+            .scratch = !scratch.empty(),
+            .device_info = device_doc};
   }
 
   // After an abort at once: removes the scratch directory now and says what
@@ -417,7 +306,7 @@ class KmsgOracle final : public SupervisorOracle {
   bool poll(const CaseStats& stats) override { return watch_ && watch_->check(stats); }
   void after(CaseResult& r) override {
     if (!cap_) {
-      r.events.push_back({{"type", "note"}, {"text", "kernel log oracle off: " + why_}});
+      r.events.push_back(NoteEvent{"kernel log oracle off: " + why_});
       return;
     }
     apply_kmsg(r, *cap_, judge_);
@@ -442,7 +331,7 @@ class TaintOracle final : public SupervisorOracle {
     auto now = read_taint();
     if (!before_ || !now || !(*now & ~*before_)) return;
     const uint64_t fresh = *now & ~*before_;
-    r.events.push_back({{"type", "taint"}, {"flags", taint_letters(fresh)}, {"text", describe_taint(fresh)}});
+    r.events.push_back(TaintEvent{taint_letters(fresh), describe_taint(fresh)});
     r.fail(FailKind::taint, "kernel taint set during the case: " + describe_taint(fresh));
   }
 
@@ -501,8 +390,7 @@ void conclude(CaseResult& r, const Supervision& sup, const CaseStats& stats, con
       why += fmt::format("; still present after SIGKILL: {}{}", sup.stuck,
                          sup.stuck_in_d ? "(D state: the kernel is the likely culprit)" : "");
     r.fail(FailKind::hang, why);
-    r.events.push_back({{"type", "hang"}, {"text", sup.hang.text}, {"processes", sup.hang.processes},
-                        {"d_state", sup.hang.any_d_state || sup.stuck_in_d}});
+    r.events.push_back(HangEvent{sup.hang.text, sup.hang.processes, sup.hang.any_d_state || sup.stuck_in_d});
   } else if (sup.interrupted && !parsed) {
     r.verdict = Verdict::error;
     r.reason = "interrupted";
@@ -528,7 +416,7 @@ void run_job(const Job& job, const Workspace& ws, uint64_t seed, const RunOption
   if (declares(info, "kmsg"))
     oracles.push_back(std::make_unique<KmsgOracle>(info, opts, seed));
   else
-    r.events.push_back({{"type", "note"}, {"text", "kernel log oracle off: not among the case's declared oracles"}});
+    r.events.push_back(NoteEvent{"kernel log oracle off: not among the case's declared oracles"});
   if (declares(info, "taint")) oracles.push_back(std::make_unique<TaintOracle>());
   SharedStats stats;
   // The case process: its own group, dies with this supervisor (a SIGKILL of
@@ -541,7 +429,7 @@ void run_job(const Job& job, const Workspace& ws, uint64_t seed, const RunOption
     case_child(info, job.values, job.variant, ws.target, seed, stats.get(), opts, probes, result_fd);
   }});
   result_pipe.write = UniqueFd();
-  auto notes = std::exchange(r.events, nlohmann::json::array());
+  auto notes = std::exchange(r.events, {});
   auto sup = supervise(std::move(child), result_pipe.read.get(), stats.get(), info, opts, oracles);
   conclude(r, sup, stats.get(), info, opts);
   for (auto& n : notes) r.events.push_back(std::move(n));
@@ -568,14 +456,16 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
                  "*** diorace: FAULT INJECTION IS ON (--inject-fault): failures below are synthetic, "
                  "not evidence of a kernel bug ***\n");
 
-  nlohmann::json doc = {{"complete", false},
-                        {"guest_started", in_vm_guest()},
-                        {"system", describe_system(opts.kconfig_path)},
-                        {"target", ws.describe()},
-                        {"seed", seed},
-                        {"started_at", utc_timestamp()},
-                        {"fault_injected", fault_active()},
-                        {"cases", nlohmann::json::array()}};
+  RunRecord doc;
+  doc.run.uid = new_run_uid();
+  doc.run.started_at = utc_timestamp();
+  doc.run.mode = "host";
+  doc.run.command = opts.command;
+  doc.guest_started = in_vm_guest();
+  doc.system = describe_system(opts.kconfig_path);
+  doc.target = ws.describe();
+  doc.seed = seed;
+  doc.fault_injected = fault_active();
   if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
   if (observer) observer->run_started(doc);
 
@@ -602,12 +492,14 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
         if (!kconfig || !kconfig->enabled(d))
           r.detectors_missing.push_back(kconfig ? d : d + " (kernel config unknown)");
       if (observer) observer->case_started(info.name, job.variant, r.params, seed);
+      r.started_at = utc_timestamp();
       if (!opts.json_path.empty()) {
-        doc["running"] = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
+        doc.running = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
         write_run_document(opts.json_path, doc);
       }
       run_job(job, ws, seed, opts, r);
     }
+    r.finished_at = utc_timestamp();
     if (r.verdict == Verdict::fail && r.failures == 0) r.failures = 1;
     if (!opts.quiet || r.verdict != Verdict::pass) {
       std::fputs(format_result(r).c_str(), stdout);
@@ -615,16 +507,18 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
     }
     results.push_back(r);
     if (observer) observer->case_finished(r);
-    doc.erase("running");
-    doc["cases"].push_back(r);
+    doc.running.clear();
+    doc.cases.push_back(r);
     if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
   }
   int code = exit_code_for(results);
   if (g_interrupts && code == kExitClean) code = kExitError;
-  doc["complete"] = true;
-  doc["exit_code"] = code;
+  doc.complete = true;
+  doc.exit_code = code;
+  doc.run.status = "COMPLETE";
+  doc.run.finished_at = utc_timestamp();
   if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
-  if (observer) observer->run_finished(doc, code);
+  if (observer) observer->run_finished(doc);
   if (results_out) *results_out = results;
   if (g_interrupts >= 2) ws.report_leftovers();
   return code;

@@ -24,7 +24,8 @@
 
 #include <fmt/format.h>
 
-#include "diorace/cli_values.hpp"
+#include "diorace/command_line.hpp"
+#include "diorace/guest.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/kconfig.hpp"
@@ -33,16 +34,15 @@
 #include "diorace/registry.hpp"
 #include "diorace/runner.hpp"
 #include "diorace/tempdir.hpp"
+#include "guest_protocol.hpp"
 
 namespace diorace {
 
 namespace fs = std::filesystem;
+using namespace detail;
 
 namespace {
 
-constexpr const char* kGuestPlan = "/guest.json";
-constexpr const char* kResultDev = "/dev/vdb";
-constexpr const char* kScratchDev = "/dev/vda";
 constexpr int64_t kResultDiskSize = 16 << 20;
 
 std::string find_first(const std::string& dir, const std::string& prefix) {
@@ -318,36 +318,6 @@ DebianKernel fetch_debian_kernel(const std::string& package) {
   return k;
 }
 
-boost::program_options::options_description vm_machine_options() {
-  namespace po = boost::program_options;
-  po::options_description desc("machine options");
-  desc.add_options()
-      ("modules", po::value<std::string>(), "directory with the kernel's modules (lib/modules/VERSION or above)")
-      ("kconfig", po::value<std::string>(), "the kernel's config (default: found beside the image)")
-      ("cpus", po::value<Count>()->default_value(Count{2}), "guest CPUs")
-      ("mem", po::value<Count>()->default_value(Count{2048}), "guest memory in MiB")
-      ("accel", po::value<std::string>()->default_value("auto"), "auto|kvm|tcg")
-      ("fs", po::value<std::string>()->default_value("ext4"), "scratch filesystem: ext4|xfs")
-      ("disk-size", po::value<std::string>()->default_value("1G"), "scratch disk size")
-      ("throttle-bps", po::value<Count>(), "throttle the scratch disk to N bytes/s (0: off; default: the cases' device profile)")
-      ("timeout", po::value<Real>()->default_value(Real{900}), "seconds before the guest is declared hung")
-      ("append", po::value<std::string>(), "extra kernel command-line arguments");
-  return desc;
-}
-
-void read_vm_machine_options(const boost::program_options::variables_map& vm, VmOptions& o) {
-  if (vm.count("modules")) o.modules = vm["modules"].as<std::string>();
-  if (vm.count("kconfig")) o.kconfig = vm["kconfig"].as<std::string>();
-  o.cpus = static_cast<unsigned>(std::min<uint64_t>(vm["cpus"].as<Count>().value, 4096));
-  o.mem_mib = static_cast<unsigned>(std::min<uint64_t>(vm["mem"].as<Count>().value, 1u << 30));
-  o.accel = vm["accel"].as<std::string>();
-  o.fs = vm["fs"].as<std::string>();
-  o.disk_size = parse_int_value("--disk-size", vm["disk-size"].as<std::string>());
-  if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<Count>().value;
-  o.timeout_s = vm["timeout"].as<Real>().value;
-  if (vm.count("append")) o.append = vm["append"].as<std::string>();
-}
-
 void set_vm_kernel(VmOptions& o, const std::string& name) {
   o.kernel.clear();
   o.deb.clear();
@@ -549,97 +519,93 @@ VmBoot boot_vm(const VmOptions& o, const VmPlan& p, const std::string& initrd, c
 }
 
 struct VmOutcome {
-  nlohmann::json doc;             // the guest's run document (null when none came back)
-  std::vector<CaseResult> cases;  // with the host's verdict on a crash, hang or broken run
-  int code = kExitError;
-  std::string verdict, console_text;
+  RunRecord record;  // the guest's run (identity, cases), with the host's verdicts added
+  bool came_back = false;  // the guest wrote a run record
+  std::string console_text;
 };
 
 // Reads what the guest left on its result disk and the console, and decides:
 // no boot (exit 3), a complete run, or a crash, hang or broken run.
 VmOutcome read_outcome(const VmOptions& o, const VmBoot& b, const VmDisks& d) {
   VmOutcome out;
-  const auto& q = b.q;
-  const double wall = b.wall;
-  const std::string& console = b.console;
-  const std::string& result = d.result;
-  std::string& console_text = out.console_text;
-  nlohmann::json& doc = out.doc;
-  std::vector<CaseResult>& cases = out.cases;
-  int& code = out.code;
-  std::string& verdict = out.verdict;
+  RunRecord& rec = out.record;
   std::string raw;
-  (void)try_read_file(console, console_text);
-  (void)try_read_file(result, raw);
+  (void)try_read_file(b.console, out.console_text);
+  (void)try_read_file(d.result, raw);
   raw = raw.substr(0, raw.find('\0'));
   try {
-    if (!raw.empty()) doc = nlohmann::json::parse(raw);
+    if (!raw.empty()) {
+      rec = nlohmann::json::parse(raw).get<RunRecord>();
+      out.came_back = true;
+    }
   } catch (const std::exception&) {
-    doc = nullptr;
+    rec = RunRecord{};
   }
   std::string crash_what;
-  auto crash_at = find_crash(console_text, crash_what);
-  if (doc.is_object() && doc.contains("cases"))
-    for (const auto& c : doc["cases"]) cases.push_back(c.get<CaseResult>());
-  bool started = doc.is_object() && doc.value("guest_started", false);
-  if (!started) {
+  auto crash_at = find_crash(out.console_text, crash_what);
+  std::string verdict;
+  int code = kExitError;
+  if (!rec.guest_started) {
     code = kExitNoBoot;
-    verdict = q.timed_out ? "the guest never reached the test before the timeout"
-                          : "the guest never reached the test (boot failure, missing module or no init)";
+    verdict = b.q.timed_out ? "the guest never reached the test before the timeout"
+                            : "the guest never reached the test (boot failure, missing module or no init)";
     if (crash_at) verdict += ": " + crash_what;
-  } else if (doc.value("complete", false) && !crash_at) {
-    code = doc.value("exit_code", kExitError);
+  } else if (rec.complete && !crash_at) {
+    code = rec.exit_code.value_or(kExitError);
     verdict = "guest run complete";
   } else {
     CaseResult r;
-    r.name = doc.value("running", std::string("(between cases)"));
-    r.duration_s = wall;
+    r.name = rec.running.empty() ? "(between cases)" : rec.running;
+    r.duration_s = b.wall;
     if (crash_at) {
       r.fail(FailKind::crash, "guest kernel crashed: " + crash_what);
-      r.events.push_back({{"type", "crash"}, {"text", crash_excerpt(console_text, *crash_at)}});
-    } else if (q.timed_out) {
+      r.events.push_back(CrashEvent{crash_excerpt(out.console_text, *crash_at)});
+    } else if (b.q.timed_out) {
       r.fail(FailKind::hang, fmt::format("guest did not finish within {:.0f} s", o.timeout_s));
-      r.events.push_back({{"type", "hang"}, {"text", tail_lines(console_text, 60)}});
+      r.events.push_back(HangEvent{tail_lines(out.console_text, 60)});
     } else {
       r.verdict = Verdict::error;
-      r.reason = "the guest run ended without completing (qemu exit " + std::to_string(q.status) + ")";
-      r.events.push_back({{"type", "console"}, {"text", tail_lines(console_text, 60)}});
+      r.reason = "the guest run ended without completing (qemu exit " + std::to_string(b.q.status) + ")";
+      r.events.push_back(ConsoleEvent{tail_lines(out.console_text, 60)});
     }
     r.failures = r.verdict == Verdict::fail ? 1 : 0;
-    cases.push_back(r);
-    code = exit_code_for(cases);
+    rec.cases.push_back(r);
+    code = exit_code_for(rec.cases);
     verdict = r.reason;
   }
+  rec.exit_code = code;
+  rec.vm = VmInfo{.verdict = verdict};
   return out;
 }
 
 // What a person sees of a vm run.
-void print_outcome(const VmOutcome& out, const VmBoot& b) {
-  const auto& doc = out.doc;
-  const auto& cases = out.cases;
-  const int code = out.code;
-  const std::string& verdict = out.verdict;
-  const std::string& console_text = out.console_text;
-  const std::string &accel = b.accel, &console = b.console;
-  const double wall = b.wall;
-  for (const auto& r : cases) std::fputs(format_result(r, 2, 3000).c_str(), stdout);
-  if (doc.is_object() && doc.contains("exec")) {
-    const auto& ex = doc["exec"];
-    std::printf("exec %s: %s, status %d, %.1f s%s\n", ex["argv"][0].get<std::string>().c_str(),
-                ex.value("detected", false) ? fmt::format("detected after {:.2f} s", ex.value("detect_s", 0.0)).c_str()
-                                            : "not detected",
-                ex.value("status", -1), ex.value("wall_s", 0.0), ex.value("timed_out", false) ? " (limit reached)" : "");
+void print_outcome(const VmOutcome& out) {
+  const RunRecord& rec = out.record;
+  const VmInfo& vm = *rec.vm;
+  const int code = rec.exit_code.value_or(kExitError);
+  for (const auto& r : rec.cases) std::fputs(format_result(r, 2, 3000).c_str(), stdout);
+  if (rec.exec) {
+    const auto& ex = *rec.exec;
+    std::printf("exec %s: %s, status %d, %.1f s%s\n", ex.argv.empty() ? "?" : ex.argv[0].c_str(),
+                ex.detect_s ? fmt::format("detected after {:.2f} s", *ex.detect_s).c_str() : "not detected", ex.status,
+                ex.wall_s, ex.timed_out ? " (limit reached)" : "");
   }
-  if (code == kExitNoBoot) std::printf("ERROR vm: %s\n--- console tail ---\n%s\n", verdict.c_str(), tail_lines(console_text, 40).c_str());
-  std::string release = doc.is_object() ? doc.value("/system/kernel/release"_json_pointer, std::string("?")) : "?";
-  std::printf("vm: kernel %s, %s, %.1f s wall, exit %d (console: %s)\n", release.c_str(), accel.c_str(), wall, code,
-              console.c_str());
+  if (code == kExitNoBoot)
+    std::printf("ERROR vm: %s\n--- console tail ---\n%s\n", vm.verdict.c_str(), tail_lines(out.console_text, 40).c_str());
+  const std::string release = rec.system.kernel.release.empty() ? "?" : rec.system.kernel.release;
+  std::printf("vm: kernel %s, %s, %.1f s wall, exit %d (console: %s)\n", release.c_str(), vm.accel.c_str(), vm.wall_s,
+              code, vm.console_log.c_str());
   std::fflush(stdout);
 }
 
 }  // namespace
 
-int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
+int run_vm(const VmOptions& o, RunRecord* record_out) {
+  // The caller's run (one it began in the store), else a new one.
+  RunInfo run = record_out && !record_out->run.uid.empty()
+                    ? record_out->run
+                    : RunInfo{.uid = new_run_uid(), .started_at = utc_timestamp(), .mode = "vm",
+                              .label = o.deb.empty() ? o.kernel : o.deb, .command = o.command};
   const VmPlan plan = plan_vm(o);
   clean_stale_tempdirs("/var/tmp", "diorace-vm-", "VM work directory");
   auto work = OwnedTempDir::create("/var/tmp", "diorace-vm-");
@@ -647,23 +613,22 @@ int run_vm(const VmOptions& o, nlohmann::json* doc_out) {
   const VmDisks disks = make_disks(o, work.path());
   const VmBoot boot = boot_vm(o, plan, initrd, disks);
   VmOutcome outcome = read_outcome(o, boot, disks);
-  print_outcome(outcome, boot);
-  const std::string &image = plan.image, &kconfig = plan.kconfig, &accel = boot.accel, &console = boot.console;
-  const uint64_t throttle = plan.throttle;
-  const double wall = boot.wall;
-  const auto& q = boot.q;
-  nlohmann::json& doc = outcome.doc;
-  const auto& cases = outcome.cases;
-  const int code = outcome.code;
-  const std::string& verdict = outcome.verdict;
-  nlohmann::json out = doc.is_object() ? doc : nlohmann::json::object();
-  out["cases"] = cases;
-  out["exit_code"] = code;
-  out["vm"] = {{"image", image}, {"deb", o.deb}, {"accel", accel}, {"cpus", o.cpus}, {"mem_mib", o.mem_mib},
-               {"fs", o.fs}, {"throttle_bps", throttle}, {"wall_s", wall}, {"console_log", console},
-               {"kconfig", kconfig}, {"verdict", verdict}, {"timed_out", q.timed_out}};
-  if (!o.json_path.empty()) write_run_document(o.json_path, out);
-  if (doc_out) *doc_out = std::move(out);
+  RunRecord& rec = outcome.record;
+  // The run is the host's (its start, command and label); the guest gave
+  // the kernel's identity, the target and the cases.
+  run.finished_at = utc_timestamp();
+  run.status = "COMPLETE";
+  rec.run = run;
+  rec.complete = true;
+  rec.running.clear();
+  const std::string verdict = rec.vm->verdict;
+  rec.vm = VmInfo{.image = plan.image, .deb = o.deb, .accel = boot.accel, .fs = o.fs, .console_log = boot.console,
+                  .kconfig = plan.kconfig, .verdict = verdict, .cpus = o.cpus, .mem_mib = o.mem_mib,
+                  .throttle_bps = plan.throttle, .wall_s = boot.wall, .timed_out = boot.q.timed_out};
+  print_outcome(outcome);
+  if (!o.json_path.empty()) write_run_document(o.json_path, rec);
+  const int code = *rec.exit_code;
+  if (record_out) *record_out = std::move(rec);
   return code;
 }
 
@@ -680,139 +645,6 @@ size_t prune_console_logs(const std::string& dir, size_t keep) {
   size_t removed = 0;
   for (size_t i = keep; i < logs.size(); ++i) removed += fs::remove(logs[i].second, ec) ? 1 : 0;
   return removed;
-}
-
-GuestPlan guest_prepare() {
-  GuestPlan plan;
-  plan.result_dev = kResultDev;
-  auto spec = nlohmann::json::parse(read_file(kGuestPlan));
-  std::string fstype = spec.value("fs", "ext4");
-  fs::create_directories("/mnt");
-  if (::mount(kScratchDev, "/mnt", fstype.c_str(), 0, nullptr) < 0) throw_errno(std::string("mount ") + kScratchDev);
-  fs::create_directories("/mnt/diorace");
-  nlohmann::json doc = {{"guest_started", true}, {"complete", false}, {"system", describe_system("/kconfig")}};
-  write_run_document(kResultDev, doc);
-  auto args = spec["args"].get<std::vector<std::string>>();
-  plan.run_args.assign(args.begin() + 1, args.end());
-  plan.exec = args[0] == "exec";
-  if (plan.exec) return plan;
-  plan.run_args.insert(plan.run_args.end(), {"--dir", "/mnt/diorace", "--json", kResultDev});
-  if (::access("/kconfig", R_OK) == 0) plan.run_args.insert(plan.run_args.end(), {"--kconfig", "/kconfig"});
-  return plan;
-}
-
-ExecSpec parse_exec_args(const std::vector<std::string>& args) {
-  ExecSpec s;
-  size_t i = 0;
-  for (; i < args.size() && args[i] != "--"; ++i) {
-    auto value = [&](const char* name) -> std::string {
-      if (i + 1 >= args.size()) throw UsageError(std::string("exec: ") + name + " needs a value");
-      return args[++i];
-    };
-    if (args[i] == "--detect") {
-      s.detect = value("--detect");
-      try {
-        std::regex re(s.detect);
-      } catch (const std::regex_error&) {
-        throw UsageError("exec: --detect '" + s.detect + "' is not a valid regular expression");
-      }
-    } else if (args[i] == "--detect-exit") {
-      s.detect_exit = static_cast<int>(parse_int_value("--detect-exit", value("--detect-exit")));
-    } else if (args[i] == "--background-readers") {
-      s.background_readers = static_cast<unsigned>(parse_int_value("--background-readers", value("--background-readers")));
-    } else if (args[i] == "--limit") {
-      s.limit_s = std::stod(value("--limit"));
-    } else {
-      throw UsageError("exec: unknown option '" + args[i] + "' (exec [--detect RE] [--detect-exit N] [--background-readers N] "
-                       "[--limit S] -- PROGRAM ARGS...)");
-    }
-  }
-  if (i + 1 >= args.size()) throw UsageError("exec: give the program after '--'");
-  s.argv.assign(args.begin() + static_cast<long>(i) + 1, args.end());
-  return s;
-}
-
-int guest_exec(const GuestPlan& plan) {
-  auto spec = parse_exec_args(plan.run_args);
-  if (::chdir("/mnt/diorace") < 0) throw_errno("chdir /mnt/diorace");
-  ::setenv("PATH", "/staged:/bin:/sbin", 1);
-  std::unique_ptr<Contention> background;
-  if (spec.background_readers) {
-    // Like `dd if=DEV of=/dev/null bs=1M iflag=direct` in a loop, per reader.
-    background = std::make_unique<Contention>(ContentionOptions{
-        .path = kScratchDev, .readers = spec.background_readers, .depth = 1, .block = 1 << 20, .span = 256ull << 20});
-    background->start();
-  }
-  auto out = Pipe::make();
-  auto t0 = std::chrono::steady_clock::now();
-  auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
-  ChildProcess child = spawn({.argv = spec.argv, .stdout_fd = out.write.get(), .stderr_fd = out.write.get()});
-  const pid_t pid = child.pid();
-  out.write = UniqueFd();
-  std::optional<std::regex> re;
-  if (!spec.detect.empty()) re.emplace(spec.detect);
-  std::optional<double> detect_s;
-  std::string output, line;
-  bool timed_out = false;
-  char buf[8192];
-  for (;;) {
-    pollfd p{out.read.get(), POLLIN, 0};
-    int pr = ::poll(&p, 1, 200);
-    if (pr > 0) {
-      ssize_t n = ::read(out.read.get(), buf, sizeof buf);
-      if (n <= 0) break;
-      for (ssize_t k = 0; k < n; ++k) {
-        if (buf[k] != '\n') {
-          line.push_back(buf[k]);
-          continue;
-        }
-        if (re && !detect_s && std::regex_search(line, *re)) detect_s = since();
-        output += line + "\n";
-        if (output.size() > 64 * 1024) output.erase(0, output.size() - 32 * 1024);
-        line.clear();
-      }
-    }
-    if (since() > spec.limit_s) {
-      timed_out = true;
-      ::kill(-pid, SIGKILL);
-      break;
-    }
-  }
-  if (!line.empty()) {
-    if (re && !detect_s && std::regex_search(line, *re)) detect_s = since();
-    output += line;
-  }
-  const int st = child.wait();
-  const double wall = since();
-  // A program that reports by dying (the original dma_thread abort()s with
-  // its report still in a stdio buffer) detects when it exits so.
-  if (!detect_s && spec.detect_exit && exit_code_of(st) == *spec.detect_exit) detect_s = wall;
-  out.read = UniqueFd();
-  if (background) background->stop();
-  nlohmann::json ex = {{"argv", spec.argv},
-                       {"detect", spec.detect},
-                       {"detected", detect_s.has_value()},
-                       {"wall_s", wall},
-                       {"timed_out", timed_out},
-                       {"background_readers", spec.background_readers},
-                       {"status", exit_code_of(st)},
-                       {"output_tail", output.size() > 4096 ? output.substr(output.size() - 4096) : output}};
-  if (detect_s) ex["detect_s"] = *detect_s;
-  const int code = detect_s ? kExitFailed : kExitClean;
-  nlohmann::json doc = {{"guest_started", true}, {"complete", true},  {"exit_code", code},
-                        {"system", describe_system("/kconfig")}, {"exec", ex}, {"cases", nlohmann::json::array()}};
-  write_run_document(plan.result_dev, doc);
-  return code;
-}
-
-void guest_finish(const GuestPlan& plan, int code, const std::string& error) {
-  if (!error.empty()) {
-    nlohmann::json doc = {{"guest_started", true}, {"complete", true}, {"exit_code", code}, {"error", error},
-                          {"system", describe_system("/kconfig")}, {"cases", nlohmann::json::array()}};
-    write_run_document(plan.result_dev, doc);
-  }
-  ::sync();
-  ::umount2("/mnt", 0);
 }
 
 }  // namespace diorace

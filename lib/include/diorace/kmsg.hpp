@@ -20,6 +20,7 @@ struct Splat {
   bool unrelated = false;  // a detector report that is not the case's own race
 };
 void to_json(nlohmann::json& j, const Splat& s);
+void from_json(const nlohmann::json& j, Splat& s);  // codec: src/codec.cpp
 
 // Returns the class of a line that opens a splat, or "" for other lines.
 std::string classify_kmsg_line(std::string_view line);

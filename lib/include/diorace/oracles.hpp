@@ -27,7 +27,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "diorace/outcome.hpp"
+#include "diorace/verdict.hpp"
 
 namespace diorace {
 
@@ -39,6 +39,7 @@ struct Finding {
   nlohmann::json detail = nlohmann::json::object();  // typed fields (call, got, owed, file, offset, ...)
 };
 void to_json(nlohmann::json& j, const Finding& f);
+void from_json(const nlohmann::json& j, Finding& f);  // codec: src/codec.cpp
 
 // A result the kernel owes: `got` must equal `owed`. `call` names the system
 // call and `context` says what was asked (file, offset, length, shape).

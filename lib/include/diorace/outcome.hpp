@@ -1,32 +1,17 @@
-// One outcome vocabulary for the runner, the VM runner and every report.
+// A case's result: one type for the runner, the VM runner, the store and
+// every report (its JSON form: src/codec.cpp).
 #pragma once
 #include <cstdint>
 #include <optional>
 #include <string>
-#include <string_view>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
+#include "diorace/evidence.hpp"
+#include "diorace/verdict.hpp"
+
 namespace diorace {
-
-enum class Verdict { pass, fail, skip, error, incomplete };
-// wrong_result: a system call returned what the kernel does not owe (a byte
-// count, an error); not_blocked: an operation the kernel must hold back (a
-// write into a frozen filesystem) completed.
-enum class FailKind { none, corruption, splat, taint, hang, crash, wrong_result, not_blocked };
-
-std::string_view to_string(Verdict v) noexcept;  // "PASS", "FAIL", ...
-std::string_view to_string(FailKind k) noexcept; // "corruption", ...
-Verdict verdict_from_string(std::string_view s);
-FailKind fail_kind_from_string(std::string_view s);
-
-// Exit codes of `diorace run` and `diorace vm` (documented in the README).
-inline constexpr int kExitClean = 0;     // no failure found
-inline constexpr int kExitFailed = 1;    // a case failed: evidence of a kernel bug
-inline constexpr int kExitError = 2;     // usage, set-up or harness error
-inline constexpr int kExitNoBoot = 3;    // vm: the guest never reached the test
-inline constexpr int kExitAllSkip = 4;   // every requested case was skipped
 
 struct CaseResult {
   std::string name;
@@ -48,7 +33,8 @@ struct CaseResult {
   std::string coverage;         // "" (no probes), "measured", or "unknown: why"
   uint64_t race_hits = 0;       // coverage oracle: times the race window was reached
   uint64_t unrelated_findings = 0;  // detector reports that are not the case's race
-  nlohmann::json events = nlohmann::json::array();  // corruption reports, splats, stacks
+  std::string started_at, finished_at;  // ISO 8601 UTC; "" for a case that never started
+  std::vector<Event> events;             // the evidence, in the order it was found
 
   // Applies a stronger piece of evidence: FAIL beats everything else.
   void fail(FailKind k, std::string why);

@@ -67,6 +67,7 @@ struct Corruption {
   [[nodiscard]] std::string describe() const;  // multi-line report with hex dump
 };
 void to_json(nlohmann::json& j, const Corruption& c);
+void from_json(const nlohmann::json& j, Corruption& c);  // codec: src/codec.cpp
 
 struct VerifyOptions {
   std::byte fill{0};            // the value the buffer held before the read

@@ -8,10 +8,9 @@
 #include <utility>
 #include <vector>
 
-#include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
-#include "diorace/outcome.hpp"
+#include "diorace/record.hpp"
 
 namespace diorace {
 
@@ -23,12 +22,6 @@ struct ReportTargets {
   std::string origin = "diorace";               // KCIDB origin
   bool any_file() const { return !junit.empty() || !ktap.empty() || !kcidb.empty() || !jsonl.empty() || !html.empty(); }
 };
-// --store: every command that reads or writes the store declares it with this.
-boost::program_options::options_description store_option();
-// --junit --ktap --kcidb --jsonl --html --origin, and --store unless !with_store.
-boost::program_options::options_description report_target_options(bool with_store = true);
-void read_report_targets(const boost::program_options::variables_map& vm, ReportTargets& t);
-
 struct RunOptions {
   std::vector<std::string> cases;  // names, or "all"
   std::string dir;                 // target directory
@@ -48,6 +41,7 @@ struct RunOptions {
   std::vector<std::string> kmsg_ignore;
   bool quiet = false;
   bool strict_kmsg = false;  // any detector report fails the case, related or not
+  std::string command;       // the command line, recorded with the run
   // Result store and report files: handled by the program (the static guest
   // binary has neither; the VM runner stores and reports on the host).
   ReportTargets reports;
@@ -57,27 +51,17 @@ struct RunOptions {
 class RunObserver {
  public:
   virtual ~RunObserver() = default;
-  // doc: the run document before any case (system, target, seed).
-  virtual void run_started(const nlohmann::json& doc) { (void)doc; }
+  // The run before any case (identity, target, seed).
+  virtual void run_started(const RunRecord& record) { (void)record; }
   // Before a case's process starts; returns nothing, may throw to abort the run.
   virtual void case_started(const std::string& name, const std::string& variant, const nlohmann::json& params,
                             uint64_t seed) {
     (void)name, (void)variant, (void)params, (void)seed;
   }
   virtual void case_finished(const CaseResult& r) { (void)r; }
-  // doc: the complete run document.
-  virtual void run_finished(const nlohmann::json& doc, int exit_code) { (void)doc, (void)exit_code; }
+  // The complete run (its exit code in record.exit_code).
+  virtual void run_finished(const RunRecord& record) { (void)record; }
 };
-
-struct ParsedRun {
-  RunOptions options;
-  bool help = false;
-  std::string help_text;
-};
-// Parses the arguments of `diorace run` (also used by the VM runner to check
-// a guest command line on the host). Throws UsageError or a
-// boost::program_options error; turns on fault injection when asked.
-ParsedRun parse_run_args(const std::vector<std::string>& args);
 
 // Resolves case names ("all": every case that is not a self-test).
 std::vector<const struct CaseInfo*> select_cases(const std::vector<std::string>& names);
@@ -95,10 +79,10 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out = nul
 std::string utc_timestamp();
 
 // Identity of the running kernel and host, for reports and the store.
-nlohmann::json describe_system(const std::string& kconfig_path);
+SystemIdentity describe_system(const std::string& kconfig_path);
 
 // Writes the run document (complete or not) to path; atomically for regular
 // files, in place followed by a NUL for block devices (the VM result disk).
-void write_run_document(const std::string& path, const nlohmann::json& doc);
+void write_run_document(const std::string& path, const RunRecord& record);
 
 }  // namespace diorace

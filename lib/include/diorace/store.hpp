@@ -15,7 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "diorace/outcome.hpp"
+#include "diorace/record.hpp"
 
 namespace diorace {
 
@@ -46,26 +46,26 @@ class Store {
   const std::string& uri() const noexcept { return uri_; }
 
   // --- writing ---
-  // doc: a run document (system, target, seed, fault_injected); mode host|vm.
-  int64_t begin_run(const nlohmann::json& doc, const std::string& mode, const std::string& label,
-                    const std::string& command);
-  // Updates the kernel identity and target once known (the VM guest's).
-  void update_run_identity(int64_t run, const nlohmann::json& doc);
+  // The run as it starts (identity, target, seed; its mode, label and
+  // command in rec.run); returns the new run's id.
+  int64_t begin_run(const RunRecord& rec);
+  // Updates the kernel identity, target and record once known (the VM guest's).
+  void update_run(int64_t run, const RunRecord& rec);
   int64_t begin_case(int64_t run, const std::string& name, const std::string& variant, const nlohmann::json& params,
                      uint64_t seed);
   void finish_case(int64_t case_id, const CaseResult& r);
   // A whole case at once (VM results arrive after the guest is done).
   int64_t add_case(int64_t run, const CaseResult& r);
-  // status: COMPLETE, or REFUSED for a run refused before any case (its
-  // command was wrong), ERROR for one that broke before any case.
-  void finish_run(int64_t run, int exit_code, const nlohmann::json& vm = nlohmann::json::object(),
-                  const std::string& status = "COMPLETE");
+  // The run as it ended: rec.run.status is COMPLETE, or REFUSED for a run
+  // refused before any case (its command was wrong), ERROR for one that
+  // broke before any case (rec.error says why).
+  void finish_run(int64_t run, const RunRecord& rec);
 
   // --- reading ---
   std::vector<RunRow> list_runs(size_t limit = 50);
-  // The run as a run document ({"run": {...}, "system": ..., "cases": [...]});
-  // throws UsageError when there is no such run.
-  nlohmann::json load_run(int64_t run);
+  // The run, as the run record its run wrote; throws UsageError when there
+  // is no such run.
+  RunRecord load_run(int64_t run);
   // Ids of runs whose kernel release, version, label or host matches, newest first.
   std::vector<int64_t> runs_matching(const std::string& kernel);
   // Removes a run and everything under it (tests, and pruning).

@@ -11,8 +11,9 @@
 #include <string>
 #include <vector>
 
-#include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
+
+#include "diorace/record.hpp"
 
 namespace diorace {
 
@@ -33,13 +34,9 @@ struct VmOptions {
   std::string append;
   std::vector<std::string> guest_args;  // "run", CASE..., OPTIONS... (or "exec", ...)
   std::vector<std::string> stage;       // host files copied into the guest's /staged
+  std::string command;                  // the command line, recorded with the run
 };
 
-// The machine options shared by `vm`, `bisect` and `bisect-step`: --modules,
-// --kconfig, --cpus, --mem, --accel, --fs, --disk-size, --throttle-bps,
-// --timeout, --append.
-boost::program_options::options_description vm_machine_options();
-void read_vm_machine_options(const boost::program_options::variables_map& vm, VmOptions& o);
 // A kernel named by a user: an image path, or a Debian package name
 // (linux-image-...): sets o.kernel or o.deb; throws UsageError otherwise.
 void set_vm_kernel(VmOptions& o, const std::string& name);
@@ -62,39 +59,10 @@ DebianKernel fetch_debian_kernel(const std::string& package);
 size_t prune_console_logs(const std::string& dir, size_t keep);
 constexpr size_t kConsoleLogsKept = 50;
 
-// doc_out: the run document with the guest's identity, its cases and the
-// host's verdicts (what --json writes).
-int run_vm(const VmOptions& opts, nlohmann::json* doc_out = nullptr);
-
-// Guest side (called by the initramfs init as `diorace guest-run`): mounts
-// the scratch disk, announces itself on the result disk and returns the
-// argument vector for `run`.
-struct GuestPlan {
-  std::vector<std::string> run_args;
-  std::string result_dev;
-  bool exec = false;  // `exec`: run a staged program instead of cases (benchmarks)
-};
-// The guest side of `exec [--detect REGEX] [--background-readers N] [--limit S]
-// -- PROGRAM ARGS...`: runs PROGRAM (a --stage'd file, or a busybox applet)
-// in the scratch directory with N background O_DIRECT readers of the scratch
-// disk (FACTS.md: what the original forkscrew needs), notes when its output
-// first matches REGEX, and reports exit status, wall time and time to
-// detection on the result disk. Returns 1 when it detected, else 0.
-int guest_exec(const GuestPlan& plan);
-
-// The exec options, parsed (host and guest).
-struct ExecSpec {
-  std::string detect;
-  std::optional<int> detect_exit;  // this exit status (128+signal) also means detected, at exit
-  unsigned background_readers = 0;
-  double limit_s = 600;
-  std::vector<std::string> argv;
-};
-ExecSpec parse_exec_args(const std::vector<std::string>& args);
-GuestPlan guest_prepare();
-// Records a run that ended without its own document (usage error) and
-// unmounts the scratch disk.
-void guest_finish(const GuestPlan& plan, int code, const std::string& error);
+// record_out: the run with the guest's identity, its cases and the host's
+// verdicts (what --json writes). Its run part, when it has a uid on entry,
+// is kept (a run the caller began in the store).
+int run_vm(const VmOptions& opts, RunRecord* record_out = nullptr);
 
 // Module handling, exposed for tests.
 struct ModuleFile {

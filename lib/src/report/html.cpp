@@ -182,7 +182,7 @@ window.onerror = function (msg, src, line) {
 
 }  // namespace
 
-std::string to_html(const std::vector<nlohmann::json>& runs) {
+std::string to_html(const std::vector<RunRecord>& runs) {
   std::string data = nlohmann::json(runs).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // Nothing in the data may close the script element.
   std::string safe;

@@ -21,23 +21,14 @@ namespace diorace {
 
 namespace {
 
-std::string str(const nlohmann::json& j, const char* key, std::string def = "") {
-  return j.is_object() && j.contains(key) && j[key].is_string() ? j[key].get<std::string>() : def;
-}
-std::string ptr_str(const nlohmann::json& j, const char* ptr) {
-  auto p = nlohmann::json::json_pointer(ptr);
-  return j.contains(p) && j[p].is_string() ? j[p].get<std::string>() : std::string();
-}
-
 // The evidence of a case as plain text, bounded.
-std::string evidence(const nlohmann::json& c, size_t limit = 16000) {
+std::string evidence(const CaseResult& c, size_t limit = 16000) {
   std::string out;
-  if (!c.contains("events")) return out;
-  for (const auto& ev : c["events"]) {
-    std::string type = str(ev, "type");
-    std::string body = type == "corruption" ? str(ev, "report") : str(ev, "text");
+  for (const auto& ev : c.events) {
+    std::string body = evidence_text(ev);
     if (body.empty()) continue;
-    if (ev.value("unrelated", false)) type += " (unrelated finding)";
+    std::string type(event_type(ev));
+    if (is_unrelated(ev)) type += " (unrelated finding)";
     out += "[" + type + "] " + body + "\n";
     if (out.size() > limit) {
       out.resize(limit);
@@ -53,11 +44,6 @@ std::string one_line(std::string s) {
   return s;
 }
 
-std::string started_at(const nlohmann::json& run) {
-  std::string s = ptr_str(run, "/run/started_at");
-  return s.empty() ? str(run, "started_at") : s;
-}
-
 // KCIDB id parts: a safe, stable text.
 std::string id_part(const std::string& s) {
   std::string out;
@@ -71,24 +57,21 @@ std::string test_path_part(const std::string& s) {
   return out.empty() ? "_" : out;
 }
 
-bool detectors_armed(const nlohmann::json& c) {
-  return c.value("detectors_armed", c.value("detectors_missing", nlohmann::json::array()).empty());
-}
+bool detectors_armed(const CaseResult& c) { return c.detectors_missing.empty(); }
+
+std::string outcome_of(const CaseResult& c) { return std::string(to_string(c.verdict)); }
 
 }  // namespace
 
-std::string kernel_label(const nlohmann::json& run) {
-  std::string rel = ptr_str(run, "/system/kernel/release");
-  std::string label = ptr_str(run, "/run/label");
-  if (label.empty()) label = ptr_str(run, "/vm/deb");
+std::string kernel_label(const RunRecord& run) {
+  std::string rel = run.system.kernel.release;
+  std::string label = run.run.label;
+  if (label.empty() && run.vm) label = run.vm->deb;
   if (rel.empty()) rel = label.empty() ? "unknown kernel" : label;
   return rel;
 }
 
-std::string case_key(const nlohmann::json& c) {
-  std::string v = str(c, "variant");
-  return v.empty() ? str(c, "name") : str(c, "name") + "[" + v + "]";
-}
+std::string case_key(const CaseResult& c) { return c.variant.empty() ? c.name : c.name + "[" + c.variant + "]"; }
 
 void validate_outputs(const OutputOptions& o) {
   for (auto [opt, path] : {std::pair{"--junit", &o.junit}, {"--ktap", &o.ktap}, {"--kcidb", &o.kcidb},
@@ -100,7 +83,7 @@ void validate_outputs(const OutputOptions& o) {
 }
 
 // --- JUnit ---
-std::string to_junit(const std::vector<nlohmann::json>& runs) {
+std::string to_junit(const std::vector<RunRecord>& runs) {
   pugi::xml_document doc;
   auto decl = doc.append_child(pugi::node_declaration);
   decl.append_attribute("version") = "1.0";
@@ -115,40 +98,39 @@ std::string to_junit(const std::vector<nlohmann::json>& runs) {
     suite.append_attribute("name") = ("diorace on " + kernel).c_str();
     int tests = 0, failures = 0, errors = 0, skipped = 0;
     double time = 0;
-    std::string ts = started_at(run);
+    const std::string& ts = run.run.started_at;
     if (!ts.empty()) suite.append_attribute("timestamp") = ts.substr(0, 19).c_str();
-    suite.append_attribute("hostname") = ptr_str(run, "/system/kernel/host").c_str();
+    suite.append_attribute("hostname") = run.system.kernel.host.c_str();
     auto props = suite.append_child("properties");
     auto prop = [&](const char* k, const std::string& v) {
       auto p = props.append_child("property");
       p.append_attribute("name") = k;
       p.append_attribute("value") = v.c_str();
     };
-    prop("kernel.release", ptr_str(run, "/system/kernel/release"));
-    prop("kernel.version", ptr_str(run, "/system/kernel/version"));
-    prop("kconfig.digest", ptr_str(run, "/system/kconfig/digest"));
-    prop("diorace.version", ptr_str(run, "/system/diorace_version"));
-    if (run.contains("vm")) prop("vm.image", str(run["vm"], "image"));
-    for (const auto& c : run.value("cases", nlohmann::json::array())) {
+    prop("kernel.release", run.system.kernel.release);
+    prop("kernel.version", run.system.kernel.version);
+    prop("kconfig.digest", run.system.kconfig.digest);
+    prop("diorace.version", run.system.diorace_version);
+    if (run.vm) prop("vm.image", run.vm->image);
+    for (const auto& c : run.cases) {
       auto tc = suite.append_child("testcase");
       tc.append_attribute("name") = case_key(c).c_str();
       tc.append_attribute("classname") = ("diorace." + id_part(kernel)).c_str();
-      double d = c.value("duration_s", 0.0);
-      tc.append_attribute("time") = fmt::format("{:.3f}", d).c_str();
-      time += d;
+      tc.append_attribute("time") = fmt::format("{:.3f}", c.duration_s).c_str();
+      time += c.duration_s;
       ++tests;
-      std::string outcome = str(c, "outcome"), reason = str(c, "reason");
+      std::string outcome = outcome_of(c), reason = c.reason;
       if (!detectors_armed(c)) reason += (reason.empty() ? "" : "; ") + std::string("ran WITHOUT its race detector");
-      if (outcome == "FAIL") {
+      if (c.verdict == Verdict::fail) {
         ++failures;
         auto f = tc.append_child("failure");
         f.append_attribute("message") = one_line(reason).c_str();
-        f.append_attribute("type") = str(c, "kind", "fail").c_str();
+        f.append_attribute("type") = c.kind == FailKind::none ? "fail" : std::string(to_string(c.kind)).c_str();
         f.append_child(pugi::node_pcdata).set_value(evidence(c).c_str());
-      } else if (outcome == "SKIP") {
+      } else if (c.verdict == Verdict::skip) {
         ++skipped;
         tc.append_child("skipped").append_attribute("message") = one_line(reason).c_str();
-      } else if (outcome != "PASS") {
+      } else if (c.verdict != Verdict::pass) {
         ++errors;
         auto e = tc.append_child("error");
         e.append_attribute("message") = (outcome + ": " + one_line(reason)).c_str();
@@ -157,12 +139,10 @@ std::string to_junit(const std::vector<nlohmann::json>& runs) {
       }
       auto out = tc.append_child("system-out");
       out.append_child(pugi::node_pcdata).set_value(
-          fmt::format("{} iterations, {} failures, {} forks, {} I/Os, seed {}, detectors armed: {}{}",
-                      c.value("iterations", 0), c.value("failures", 0), c.value("forks", 0), c.value("ios", 0),
-                      c.contains("seed") ? c["seed"].dump() : "?",
+          fmt::format("{} iterations, {} failures, {} forks, {} I/Os, seed {}, detectors armed: {}{}", c.iterations,
+                      c.failures, c.forks, c.ios, c.seed,
                       detectors_armed(c) ? "yes" : "NO (ran WITHOUT its race detector)",
-                      c.value("coverage", "") == "measured" ? fmt::format(", race hits {}", c.value("race_hits", 0))
-                                                              : "")
+                      c.coverage == "measured" ? fmt::format(", race hits {}", c.race_hits) : "")
               .c_str());
     }
     suite.append_attribute("tests") = tests;
@@ -183,25 +163,27 @@ std::string to_junit(const std::vector<nlohmann::json>& runs) {
 }
 
 // --- KTAP: TAP version 13 as kselftest prints it, one line per case ---
-std::string to_ktap(const std::vector<nlohmann::json>& runs) {
+std::string to_ktap(const std::vector<RunRecord>& runs) {
   std::ostringstream os;
   size_t n = 0;
-  for (const auto& run : runs) n += run.value("cases", nlohmann::json::array()).size();
+  for (const auto& run : runs) n += run.cases.size();
   os << "TAP version 13\n1.." << n << "\n";
   size_t i = 0;
   for (const auto& run : runs) {
-    os << "# diorace " << ptr_str(run, "/system/diorace_version") << " on " << kernel_label(run) << " ("
-       << ptr_str(run, "/system/kernel/version") << ")\n";
-    for (const auto& c : run.value("cases", nlohmann::json::array())) {
+    os << "# diorace " << run.system.diorace_version << " on " << kernel_label(run) << " ("
+       << run.system.kernel.version << ")\n";
+    for (const auto& c : run.cases) {
       ++i;
-      std::string outcome = str(c, "outcome"), reason = one_line(str(c, "reason"));
+      std::string outcome = outcome_of(c), reason = one_line(c.reason);
       std::string name = "diorace: " + case_key(c);
       if (runs.size() > 1) name += " on " + kernel_label(run);
       std::string directive;
-      if (outcome == "SKIP") directive = " # SKIP " + reason;
-      os << (outcome == "PASS" || outcome == "SKIP" ? "ok " : "not ok ") << i << " " << name << directive << "\n";
-      if (outcome == "FAIL") os << "# FAIL (" << str(c, "kind") << "): " << reason << "\n";
-      if (outcome == "ERROR" || outcome == "INCOMPLETE") os << "# " << outcome << ": " << reason << "\n";
+      if (c.verdict == Verdict::skip) directive = " # SKIP " + reason;
+      os << (c.verdict == Verdict::pass || c.verdict == Verdict::skip ? "ok " : "not ok ") << i << " " << name
+         << directive << "\n";
+      if (c.verdict == Verdict::fail) os << "# FAIL (" << to_string(c.kind) << "): " << reason << "\n";
+      if (c.verdict == Verdict::error || c.verdict == Verdict::incomplete)
+        os << "# " << outcome << ": " << reason << "\n";
       if (!detectors_armed(c)) os << "# ran WITHOUT its race detector\n";
       std::istringstream ev(evidence(c, 4000));
       for (std::string line; std::getline(ev, line);) os << "#   " << line << "\n";
@@ -211,7 +193,7 @@ std::string to_ktap(const std::vector<nlohmann::json>& runs) {
 }
 
 // --- KCIDB v5 ---
-nlohmann::json to_kcidb(const std::vector<nlohmann::json>& runs, const std::string& origin) {
+nlohmann::json to_kcidb(const std::vector<RunRecord>& runs, const std::string& origin) {
   // KCIDB I/O schema v5.3, the newest KernelCI's validator (kcidb-io) accepts.
   nlohmann::json out = {{"version", {{"major", 5}, {"minor", 3}}},
                         {"checkouts", nlohmann::json::array()},
@@ -219,9 +201,10 @@ nlohmann::json to_kcidb(const std::vector<nlohmann::json>& runs, const std::stri
                         {"tests", nlohmann::json::array()}};
   std::set<std::string> checkouts, builds;
   for (const auto& run : runs) {
-    std::string release = ptr_str(run, "/system/kernel/release");
-    std::string version = ptr_str(run, "/system/kernel/version");
-    std::string digest = ptr_str(run, "/system/kconfig/digest");
+    const std::string& release = run.system.kernel.release;
+    const std::string& version = run.system.kernel.version;
+    const std::string& digest = run.system.kconfig.digest;
+    const std::string& host = run.system.kernel.host;
     std::string kernel = kernel_label(run);
     // diorace tests kernels it did not build: the checkout is the kernel's
     // identity (release + version), the build its image and config.
@@ -239,49 +222,49 @@ nlohmann::json to_kcidb(const std::vector<nlohmann::json>& runs, const std::stri
       b["architecture"] = "x86_64";
       if (!digest.empty()) b["config_name"] = "sha256:" + digest;
       nlohmann::json misc = nlohmann::json::object();
-      if (run.contains("/system/kconfig/detectors"_json_pointer))
-        misc["detectors"] = run["/system/kconfig/detectors"_json_pointer];
-      if (run.contains("vm")) misc["vm_image"] = str(run["vm"], "image");
+      if (!run.system.kconfig.detectors.empty()) misc["detectors"] = run.system.kconfig.detectors;
+      if (run.vm) misc["vm_image"] = run.vm->image;
       b["misc"] = misc;
       out["builds"].push_back(b);
     }
-    std::string stamp = started_at(run);
-    // Unique across a fleet: the host, the run's start, and the store's id.
-    std::string run_part = id_part(ptr_str(run, "/system/kernel/host")) + "-" + id_part(stamp);
-    if (run.contains("/run/id"_json_pointer)) run_part += "-" + std::to_string(run["/run/id"_json_pointer].get<int64_t>());
-    for (const auto& c : run.value("cases", nlohmann::json::array())) {
-      std::string outcome = str(c, "outcome");
-      std::string status = outcome == "INCOMPLETE" ? "MISS" : outcome;  // harness never finished: MISS
-      std::string path = "diorace." + test_path_part(str(c, "name"));
-      if (!str(c, "variant").empty()) path += "." + test_path_part(str(c, "variant"));
+    const std::string& stamp = run.run.started_at;
+    // Unique across a fleet and the same whether the run was read back from
+    // a store or not: the run's uid (older runs: host and start time).
+    std::string run_part =
+        run.run.uid.empty() ? id_part(host) + "-" + id_part(stamp) + (run.run.id ? "-" + std::to_string(*run.run.id) : "")
+                            : id_part(run.run.uid);
+    const nlohmann::json target = nlohmann::json(run)["target"];
+    for (const auto& c : run.cases) {
+      std::string outcome = outcome_of(c);
+      std::string status = c.verdict == Verdict::incomplete ? "MISS" : outcome;  // harness never finished: MISS
+      std::string path = "diorace." + test_path_part(c.name);
+      if (!c.variant.empty()) path += "." + test_path_part(c.variant);
       nlohmann::json t = {{"id", origin + ":" + run_part + "-" + id_part(case_key(c))},
                           {"build_id", build_id},
                           {"origin", origin},
                           {"path", path},
                           {"status", status},
-                          {"duration", c.value("duration_s", 0.0)}};
-      std::string cs = str(c, "started_at", stamp);
+                          {"duration", c.duration_s}};
+      const std::string& cs = c.started_at.empty() ? stamp : c.started_at;
       if (!cs.empty()) t["start_time"] = cs;
-      std::string reason = str(c, "reason");
+      std::string reason = c.reason;
       if (!detectors_armed(c)) reason += (reason.empty() ? "" : "; ") + std::string("ran WITHOUT its race detector");
       if (!reason.empty()) t["comment"] = reason;
       std::string ev = evidence(c, 16000);
       if (!ev.empty()) t["log_excerpt"] = ev.substr(0, 16384);
-      nlohmann::json misc = {{"iterations", c.value("iterations", 0)},
-                             {"failures", c.value("failures", 0)},
-                             {"kind", str(c, "kind")},
-                             {"forks", c.value("forks", 0)},
-                             {"ios", c.value("ios", 0)},
+      nlohmann::json misc = {{"iterations", c.iterations},
+                             {"failures", c.failures},
+                             {"kind", std::string(to_string(c.kind))},
+                             {"forks", c.forks},
+                             {"ios", c.ios},
                              {"detectors_armed", detectors_armed(c)},
-                             {"fault_injected", c.value("fault_injected", false)},
-                             {"race_hits", c.value("race_hits", 0)},
-                             {"params", c.value("params", nlohmann::json::object())}};
-      if (c.contains("first_failure_s") && c["first_failure_s"].is_number())
-        misc["first_failure_s"] = c["first_failure_s"];
+                             {"fault_injected", c.fault_injected},
+                             {"race_hits", c.race_hits},
+                             {"params", c.params}};
+      if (c.first_failure_s) misc["first_failure_s"] = *c.first_failure_s;
       t["misc"] = misc;
-      std::string host = ptr_str(run, "/system/kernel/host");
       t["environment"] = {{"comment", host.empty() ? std::string("diorace") : host},
-                          {"misc", {{"target", run.value("target", nlohmann::json::object())}}}};
+                          {"misc", {{"target", target}}}};
       out["tests"].push_back(t);
     }
   }
@@ -301,15 +284,15 @@ nlohmann::json to_kcidb(const std::vector<nlohmann::json>& runs, const std::stri
 }
 
 // --- JSON lines: one object per case, with its run's identity ---
-std::string to_jsonl(const std::vector<nlohmann::json>& runs) {
+std::string to_jsonl(const std::vector<RunRecord>& runs) {
   std::string out;
   for (const auto& run : runs) {
-    for (const auto& c : run.value("cases", nlohmann::json::array())) {
+    const nlohmann::json doc = run;
+    for (const auto& c : run.cases) {
       nlohmann::json line = c;
-      line["kernel"] = run.contains("system") ? run["system"].value("kernel", nlohmann::json::object())
-                                              : nlohmann::json::object();
+      line["kernel"] = doc["system"]["kernel"];
       line["kernel_label"] = kernel_label(run);
-      if (run.contains("run")) line["run"] = run["run"];
+      line["run"] = doc["run"];
       out += line.dump() + "\n";
     }
   }
@@ -323,15 +306,15 @@ std::string aggregate(const std::vector<std::string>& outcomes) {
   if (std::count(outcomes.begin(), outcomes.end(), "PASS")) return "PASS";
   return outcomes.empty() ? "" : outcomes.front();
 }
-std::map<std::string, std::vector<std::string>> outcomes_by_case(const std::vector<nlohmann::json>& runs) {
+std::map<std::string, std::vector<std::string>> outcomes_by_case(const std::vector<RunRecord>& runs) {
   std::map<std::string, std::vector<std::string>> m;
   for (const auto& run : runs)
-    for (const auto& c : run.value("cases", nlohmann::json::array())) m[case_key(c)].push_back(str(c, "outcome"));
+    for (const auto& c : run.cases) m[case_key(c)].push_back(outcome_of(c));
   return m;
 }
 }  // namespace
 
-nlohmann::json compare_runs(const std::vector<nlohmann::json>& a, const std::vector<nlohmann::json>& b) {
+nlohmann::json compare_runs(const std::vector<RunRecord>& a, const std::vector<RunRecord>& b) {
   auto ma = outcomes_by_case(a), mb = outcomes_by_case(b);
   std::set<std::string> keys;
   for (auto& [k, v] : ma) keys.insert(k);
@@ -380,7 +363,7 @@ namespace {
 void write_text(const std::string& path, const std::string& text) { write_output_file(path, text); }
 }  // namespace
 
-void write_outputs(const std::vector<nlohmann::json>& runs, const OutputOptions& o) {
+void write_outputs(const std::vector<RunRecord>& runs, const OutputOptions& o) {
   if (!o.junit.empty()) write_text(o.junit, to_junit(runs));
   if (!o.ktap.empty()) write_text(o.ktap, to_ktap(runs));
   if (!o.kcidb.empty()) write_text(o.kcidb, to_kcidb(runs, o.origin).dump(2) + "\n");

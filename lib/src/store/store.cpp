@@ -43,15 +43,12 @@ bool is_postgres_uri(const std::string& uri) {
   return uri.rfind("postgresql://", 0) == 0 || uri.rfind("postgres://", 0) == 0;
 }
 
-std::string sys(const nlohmann::json& doc, const char* ptr) {
-  auto p = nlohmann::json::json_pointer(ptr);
-  return doc.contains(p) && doc[p].is_string() ? doc[p].get<std::string>() : std::string();
-}
-
-std::string seed_text(const nlohmann::json& doc) {
-  if (!doc.contains("seed")) return "";
-  const auto& s = doc["seed"];
-  return s.is_string() ? s.get<std::string>() : s.dump();
+// The run's record without its cases (they have rows of their own).
+std::string header_json(const RunRecord& rec) {
+  nlohmann::json j = rec;
+  j.erase("cases");
+  j["run"].erase("id");
+  return j.dump();
 }
 
 }  // namespace
@@ -155,41 +152,31 @@ void Store::migrate() {
   tx.commit();
 }
 
-int64_t Store::begin_run(const nlohmann::json& doc, const std::string& mode, const std::string& label,
-                         const std::string& command) {
+int64_t Store::begin_run(const RunRecord& rec) {
   Transaction tx(*db_);
   auto rows = db_->query(
       "INSERT INTO runs (started_at, status, mode, label, command, diorace_version, fault_injected, seed) "
       "VALUES ($1, 'INCOMPLETE', $2, $3, $4, $5, $6, $7) RETURNING id",
-      {utc_timestamp(), mode, label, command, sys(doc, "/system/diorace_version"),
-       int64_t{doc.value("fault_injected", false) ? 1 : 0}, seed_text(doc)});
+      {rec.run.started_at.empty() ? utc_timestamp() : rec.run.started_at, rec.run.mode, rec.run.label,
+       rec.run.command, rec.system.diorace_version, int64_t{rec.fault_injected ? 1 : 0},
+       rec.seed ? std::to_string(*rec.seed) : std::string()});
   int64_t id = integer(rows.at(0).at(0));
   tx.commit();
-  update_run_identity(id, doc);
+  update_run(id, rec);
   return id;
 }
 
-void Store::update_run_identity(int64_t run, const nlohmann::json& doc) {
-  if (!doc.is_object() || !doc.contains("system")) return;
-  std::string detectors = doc.contains("/system/kconfig/detectors"_json_pointer)
-                              ? doc["/system/kconfig/detectors"_json_pointer].dump()
-                              : std::string("{}");
-  std::string kind, path, fs, device;
-  if (doc.contains("target")) {
-    const auto& t = doc["target"];
-    kind = t.value("kind", std::string(t.contains("dir") ? "dir" : ""));
-    path = t.value("dir", std::string());
-    fs = t.value("fs", std::string());
-    device = t.value("device", std::string());
-  }
+void Store::update_run(int64_t run, const RunRecord& rec) {
+  const auto& k = rec.system.kernel;
+  const auto& t = rec.target;
   Transaction tx(*db_);
   db_->query(
       "UPDATE runs SET host=$1, kernel_release=$2, kernel_version=$3, kernel_cmdline=$4, kconfig_digest=$5, "
       "detectors=$6, target_kind=$7, target_path=$8, target_fs=$9, target_device=$10, seed=$11, "
-      "diorace_version=$12 WHERE id=$13",
-      {sys(doc, "/system/kernel/host"), sys(doc, "/system/kernel/release"), sys(doc, "/system/kernel/version"),
-       sys(doc, "/system/kernel/cmdline"), sys(doc, "/system/kconfig/digest"), detectors, kind, path, fs, device,
-       seed_text(doc), sys(doc, "/system/diorace_version"), run});
+      "diorace_version=$12, record=$13 WHERE id=$14",
+      {k.host, k.release, k.version, k.cmdline, rec.system.kconfig.digest,
+       nlohmann::json(rec.system.kconfig.detectors).dump(), t.kind, t.dir, t.fs, t.device,
+       rec.seed ? std::to_string(*rec.seed) : std::string(), rec.system.diorace_version, header_json(rec), run});
   tx.commit();
 }
 
@@ -213,21 +200,21 @@ void Store::finish_case(int64_t case_id, const CaseResult& r) {
       "UPDATE case_results SET outcome=$1, kind=$2, reason=$3, params=$4, seed=$5, iterations=$6, failures=$7, "
       "failure_rate=$8, duration_s=$9, first_failure_s=$10, forks=$11, ios=$12, detectors_armed=$13, "
       "detectors_missing=$14, coverage=$15, race_hits=$16, unrelated_findings=$17, fault_injected=$18, "
-      "finished_at=$19 WHERE id=$20",
+      "finished_at=$19, record=$20 WHERE id=$21",
       {std::string(to_string(r.verdict)), r.kind == FailKind::none ? std::string() : std::string(to_string(r.kind)),
        r.reason, r.params.dump(), std::to_string(r.seed), static_cast<int64_t>(r.iterations),
        static_cast<int64_t>(r.failures), rate, r.duration_s,
        r.first_failure_s ? Value{*r.first_failure_s} : Value{}, static_cast<int64_t>(r.forks),
        static_cast<int64_t>(r.ios), int64_t{r.detectors_missing.empty() ? 1 : 0}, missing.dump(), r.coverage,
        static_cast<int64_t>(r.race_hits), static_cast<int64_t>(r.unrelated_findings),
-       int64_t{r.fault_injected ? 1 : 0}, utc_timestamp(), case_id});
+       int64_t{r.fault_injected ? 1 : 0}, r.finished_at.empty() ? utc_timestamp() : r.finished_at,
+       nlohmann::json(r).dump(), case_id});
   db_->query("DELETE FROM events WHERE case_id=$1", {case_id});
   int64_t seq = 0;
   for (const auto& ev : r.events) {
-    std::string cls = ev.value("class", std::string(ev.value("cls", std::string())));
-    std::string body = ev.value("report", std::string(ev.value("text", std::string())));
+    nlohmann::json data = ev;
     db_->query("INSERT INTO events (case_id, seq, type, class, text, data) VALUES ($1, $2, $3, $4, $5, $6)",
-               {case_id, seq++, ev.value("type", std::string("note")), cls, body, ev.dump()});
+               {case_id, seq++, std::string(event_type(ev)), event_class(ev), evidence_text(ev), data.dump()});
   }
   tx.commit();
 }
@@ -238,11 +225,14 @@ int64_t Store::add_case(int64_t run, const CaseResult& r) {
   return id;
 }
 
-void Store::finish_run(int64_t run, int exit_code, const nlohmann::json& vm, const std::string& status) {
+void Store::finish_run(int64_t run, const RunRecord& rec) {
   Transaction tx(*db_);
   db_->query("UPDATE runs SET status=$1, exit_code=$2, finished_at=$3, vm=$4 WHERE id=$5",
-             {status, int64_t{exit_code}, utc_timestamp(), vm.dump(), run});
+             {rec.run.status, rec.exit_code ? Value{int64_t{*rec.exit_code}} : Value{},
+              rec.run.finished_at.empty() ? utc_timestamp() : rec.run.finished_at,
+              rec.vm ? nlohmann::json(rec).at("vm").dump() : std::string("{}"), run});
   tx.commit();
+  update_run(run, rec);
 }
 
 std::vector<RunRow> Store::list_runs(size_t limit) {
@@ -281,63 +271,95 @@ std::vector<RunRow> Store::list_runs(size_t limit) {
   return out;
 }
 
-nlohmann::json Store::load_run(int64_t run) {
+namespace {
+
+// A run row from before schema version 3 (no record): its columns.
+RunRecord run_from_columns(const Database::Row& r) {
+  RunRecord rec;
+  rec.system.kernel = {text(r[8]), text(r[9]), "", text(r[7]), text(r[10])};
+  rec.system.kconfig.digest = text(r[11]);
+  nlohmann::json det = nlohmann::json::parse(text(r[12]).empty() ? "{}" : text(r[12]));
+  for (auto& [k, v] : det.items())
+    if (v.is_string()) rec.system.kconfig.detectors[k] = v.get<std::string>();
+  rec.system.diorace_version = text(r[13]);
+  rec.target.kind = text(r[14]);
+  rec.target.dir = text(r[15]);
+  rec.target.fs = text(r[16]);
+  rec.target.device = text(r[17]);
+  if (!text(r[18]).empty()) rec.seed = std::stoull(text(r[18]));
+  rec.fault_injected = integer(r[19]) != 0;
+  nlohmann::json vm = nlohmann::json::parse(text(r[21]).empty() ? "{}" : text(r[21]));
+  if (!vm.empty()) rec.vm = nlohmann::json{{"vm", vm}}.get<RunRecord>().vm;
+  return rec;
+}
+
+// A case row from before schema version 3, or one that never finished.
+CaseResult case_from_columns(const Database::Row& c) {
+  CaseResult r;
+  r.name = text(c[1]);
+  r.variant = text(c[2]);
+  r.verdict = verdict_from_string(text(c[3]));
+  r.kind = fail_kind_from_string(text(c[4]));
+  r.reason = text(c[5]);
+  r.params = nlohmann::json::parse(text(c[6]).empty() ? "{}" : text(c[6]));
+  r.seed = std::stoull(text(c[7]).empty() ? "0" : text(c[7]));
+  r.iterations = static_cast<uint64_t>(integer(c[8]));
+  r.failures = static_cast<uint64_t>(integer(c[9]));
+  r.duration_s = real(c[10]);
+  if (c[11]) r.first_failure_s = real(c[11]);
+  r.forks = static_cast<uint64_t>(integer(c[12]));
+  r.ios = static_cast<uint64_t>(integer(c[13]));
+  r.detectors_missing =
+      nlohmann::json::parse(text(c[14]).empty() ? "[]" : text(c[14])).get<std::vector<std::string>>();
+  r.coverage = text(c[15]);
+  r.race_hits = static_cast<uint64_t>(integer(c[16]));
+  r.unrelated_findings = static_cast<uint64_t>(integer(c[17]));
+  r.fault_injected = integer(c[18]) != 0;
+  r.started_at = text(c[19]);
+  r.finished_at = text(c[20]);
+  return r;
+}
+
+}  // namespace
+
+RunRecord Store::load_run(int64_t run) {
   auto rr = db_->query(
       "SELECT id, started_at, finished_at, status, exit_code, mode, label, host, kernel_release, kernel_version, "
       "kernel_cmdline, kconfig_digest, detectors, diorace_version, target_kind, target_path, target_fs, "
-      "target_device, seed, fault_injected, command, vm FROM runs WHERE id=$1",
+      "target_device, seed, fault_injected, command, vm, record FROM runs WHERE id=$1",
       {run});
   if (rr.empty()) throw UsageError(fmt::format("no run {} in the store {}", run, uri_));
   const auto& r = rr[0];
-  nlohmann::json doc;
-  doc["run"] = {{"id", integer(r[0])}, {"started_at", text(r[1])}, {"finished_at", text(r[2])},
-                {"status", text(r[3])}, {"mode", text(r[5])}, {"label", text(r[6])}, {"command", text(r[20])}};
-  if (r[4]) doc["exit_code"] = integer(r[4]);
-  doc["complete"] = text(r[3]) == "COMPLETE";
-  nlohmann::json detectors = nlohmann::json::parse(text(r[12]).empty() ? "{}" : text(r[12]));
-  doc["system"] = {{"kernel",
-                    {{"host", text(r[7])}, {"release", text(r[8])}, {"version", text(r[9])}, {"cmdline", text(r[10])}}},
-                   {"kconfig", {{"digest", text(r[11])}, {"detectors", detectors}}},
-                   {"diorace_version", text(r[13])}};
-  doc["target"] = {{"kind", text(r[14])}, {"dir", text(r[15])}, {"fs", text(r[16])}, {"device", text(r[17])}};
-  doc["seed"] = text(r[18]);
-  doc["fault_injected"] = integer(r[19]) != 0;
-  std::string vm = text(r[21]);
-  if (!vm.empty() && vm != "{}") doc["vm"] = nlohmann::json::parse(vm);
+  RunRecord rec = text(r[22]).empty() ? run_from_columns(r) : nlohmann::json::parse(text(r[22])).get<RunRecord>();
+  // What the store alone knows: its id, and how the run ended (a killed
+  // run's record was last written when it started).
+  rec.run.id = integer(r[0]);
+  rec.run.started_at = text(r[1]);
+  rec.run.finished_at = text(r[2]);
+  rec.run.status = text(r[3]);
+  rec.run.mode = text(r[5]);
+  rec.run.label = text(r[6]);
+  rec.run.command = text(r[20]);
+  rec.exit_code.reset();
+  if (r[4]) rec.exit_code = static_cast<int>(integer(r[4]));
+  rec.complete = rec.run.status == "COMPLETE";
   auto cases = db_->query(
       "SELECT id, name, variant, outcome, kind, reason, params, seed, iterations, failures, duration_s, "
       "first_failure_s, forks, ios, detectors_missing, coverage, race_hits, unrelated_findings, fault_injected, "
-      "started_at, finished_at FROM case_results WHERE run_id=$1 ORDER BY id",
+      "started_at, finished_at, record FROM case_results WHERE run_id=$1 ORDER BY id",
       {run});
-  doc["cases"] = nlohmann::json::array();
+  rec.cases.clear();
   for (const auto& c : cases) {
-    nlohmann::json j = {{"name", text(c[1])},
-                        {"variant", text(c[2])},
-                        {"outcome", text(c[3])},
-                        {"kind", text(c[4])},
-                        {"reason", text(c[5])},
-                        {"params", nlohmann::json::parse(text(c[6]).empty() ? "{}" : text(c[6]))},
-                        {"seed", std::stoull(text(c[7]).empty() ? "0" : text(c[7]))},
-                        {"iterations", integer(c[8])},
-                        {"failures", integer(c[9])},
-                        {"duration_s", real(c[10])},
-                        {"forks", integer(c[12])},
-                        {"ios", integer(c[13])},
-                        {"detectors_missing", nlohmann::json::parse(text(c[14]).empty() ? "[]" : text(c[14]))},
-                        {"coverage", text(c[15])},
-                        {"race_hits", integer(c[16])},
-                        {"unrelated_findings", integer(c[17])},
-                        {"fault_injected", integer(c[18]) != 0},
-                        {"started_at", text(c[19])},
-                        {"finished_at", text(c[20])}};
-    if (c[11]) j["first_failure_s"] = real(c[11]);
-    j["detectors_armed"] = j["detectors_missing"].empty();
-    j["events"] = nlohmann::json::array();
+    if (!text(c[21]).empty()) {
+      rec.cases.push_back(nlohmann::json::parse(text(c[21])).get<CaseResult>());
+      continue;
+    }
+    CaseResult cr = case_from_columns(c);
     for (const auto& e : db_->query("SELECT data FROM events WHERE case_id=$1 ORDER BY seq", {integer(c[0])}))
-      j["events"].push_back(nlohmann::json::parse(text(e[0]).empty() ? "{}" : text(e[0])));
-    doc["cases"].push_back(std::move(j));
+      cr.events.push_back(nlohmann::json::parse(text(e[0]).empty() ? "{}" : text(e[0])).get<Event>());
+    rec.cases.push_back(std::move(cr));
   }
-  return doc;
+  return rec;
 }
 
 std::vector<int64_t> Store::runs_matching(const std::string& kernel) {
