@@ -255,7 +255,8 @@ nlohmann::json vm_json(const VmInfo& v) {
   return {{"image", v.image},   {"deb", v.deb},         {"accel", v.accel},
           {"cpus", v.cpus},     {"mem_mib", v.mem_mib}, {"fs", v.fs},
           {"throttle_bps", v.throttle_bps}, {"wall_s", v.wall_s}, {"console_log", v.console_log},
-          {"kconfig", v.kconfig}, {"verdict", v.verdict}, {"timed_out", v.timed_out}};
+          {"kconfig", v.kconfig}, {"verdict", v.verdict}, {"timed_out", v.timed_out},
+          {"disk_bus", v.disk_bus}, {"guest_device", v.guest_device}};
 }
 
 VmInfo vm_from(const nlohmann::json& j) {
@@ -272,6 +273,8 @@ VmInfo vm_from(const nlohmann::json& j) {
   v.kconfig = str(j, "kconfig");
   v.verdict = str(j, "verdict");
   v.timed_out = get_or<bool>(j, "timed_out", false);
+  v.disk_bus = get_or<std::string>(j, "disk_bus", "virtio");
+  v.guest_device = str(j, "guest_device");
   return v;
 }
 

@@ -131,6 +131,10 @@ boost::program_options::options_description vm_machine_options() {
       ("mem", po::value<Count>()->default_value(Count{2048}), "guest memory in MiB")
       ("accel", po::value<std::string>()->default_value("auto"), "auto|kvm|tcg")
       ("fs", po::value<std::string>()->default_value("ext4"), "scratch filesystem: ext4|xfs")
+      ("disk-bus", po::value<std::string>()->default_value("virtio"),
+       "the scratch disk's controller: virtio|nvme|scsi|sata (virtio-blk, NVMe, virtio-scsi, AHCI)")
+      ("guest-device", po::value<std::string>(),
+       "run the cases with --device on the scratch disk itself: disk (whole) or partition (one made by the runner)")
       ("disk-size", po::value<std::string>()->default_value("1G"), "scratch disk size")
       ("throttle-bps", po::value<Count>(), "throttle the scratch disk to N bytes/s (0: off; default: the cases' device profile)")
       ("timeout", po::value<Real>()->default_value(Real{900}), "seconds before the guest is declared hung")
@@ -145,6 +149,8 @@ void read_vm_machine_options(const boost::program_options::variables_map& vm, Vm
   o.mem_mib = static_cast<unsigned>(std::min<uint64_t>(vm["mem"].as<Count>().value, 1u << 30));
   o.accel = vm["accel"].as<std::string>();
   o.fs = vm["fs"].as<std::string>();
+  o.disk_bus = vm["disk-bus"].as<std::string>();
+  if (vm.count("guest-device")) o.guest_device = vm["guest-device"].as<std::string>();
   o.disk_size = parse_int_value("--disk-size", vm["disk-size"].as<std::string>());
   if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<Count>().value;
   o.timeout_s = vm["timeout"].as<Real>().value;

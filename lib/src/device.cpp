@@ -47,6 +47,17 @@ std::string unescape(const std::string& s) {
   return out;
 }
 
+// The transport a disk hangs off, from its name and its sysfs path:
+// nvme, virtio, sata (libata), scsi, loop; "" when it is not known.
+std::string device_bus(const std::string& sysname, const std::string& sysfs_path) {
+  if (sysname.rfind("nvme", 0) == 0) return "nvme";
+  if (sysname.rfind("vd", 0) == 0) return "virtio";
+  if (sysname.rfind("loop", 0) == 0) return "loop";
+  if (sysfs_path.find("/ata") != std::string::npos) return "sata";
+  if (sysname.rfind("sd", 0) == 0) return "scsi";
+  return "";
+}
+
 }  // namespace
 
 BlockDeviceInfo inspect_block_device(const std::string& given, const std::string& option) {
@@ -71,7 +82,11 @@ BlockDeviceInfo inspect_block_device(const std::string& given, const std::string
                                                       : std::string(")")));
   if (auto lbs = std::strtoul(sysfs_read(base + "/queue/logical_block_size").c_str(), nullptr, 10)) d.logical_block = lbs;
   std::string backing = sysfs_read(base + "/loop/backing_file");
-  d.model = !backing.empty() ? "loop over " + backing : sysfs_read(base + "/device/model");
+  // A partition's model and transport are its disk's.
+  std::string disk_base = base;
+  if (!ec && fs::exists(base + "/partition")) disk_base = "/sys/class/block/" + real.parent_path().filename().string();
+  d.model = !backing.empty() ? "loop over " + backing : sysfs_read(disk_base + "/device/model");
+  d.bus = device_bus(d.sysname, ec ? std::string() : real.string());
   if (fs::is_directory(base, ec))
     for (const auto& e : fs::directory_iterator(base, ec))
       if (fs::exists(e.path() / "partition")) d.partitions.push_back(e.path().filename().string());

@@ -31,21 +31,35 @@ using namespace detail;
 
 GuestPlan guest_prepare() {
   GuestPlan plan;
-  plan.result_dev = kResultDev;
   auto spec = nlohmann::json::parse(read_file(kGuestPlan));
-  std::string fstype = spec.value("fs", "ext4");
-  fs::create_directories("/mnt");
-  if (::mount(kScratchDev, "/mnt", fstype.c_str(), 0, nullptr) < 0) throw_errno(std::string("mount ") + kScratchDev);
-  fs::create_directories("/mnt/diorace");
+  plan.result_dev = spec.value("result", "/dev/vdb");
+  plan.scratch_dev = spec.value("scratch", "/dev/vda");
+  plan.device = spec.value("device", "");
+  if (plan.device.empty()) {
+    // The cases work in a fresh filesystem on the scratch disk.
+    const std::string fstype = spec.value("fs", "ext4");
+    fs::create_directories("/mnt");
+    if (::mount(plan.scratch_dev.c_str(), "/mnt", fstype.c_str(), 0, nullptr) < 0)
+      throw_errno("mount " + plan.scratch_dev);
+    plan.work_dir = "/mnt/diorace";
+  } else {
+    // --guest-device: the cases' fixtures go to the raw disk (or its
+    // partition) through --device; a staged program works in /tmp.
+    plan.work_dir = "/tmp/diorace";
+  }
+  fs::create_directories(plan.work_dir);
   RunRecord doc;
   doc.guest_started = true;
   doc.system = describe_system("/kconfig");
-  write_run_document(kResultDev, doc);
+  write_run_document(plan.result_dev, doc);
   auto args = spec["args"].get<std::vector<std::string>>();
   plan.run_args.assign(args.begin() + 1, args.end());
   plan.exec = args[0] == "exec";
   if (plan.exec) return plan;
-  plan.run_args.insert(plan.run_args.end(), {"--dir", "/mnt/diorace", "--json", kResultDev});
+  plan.run_args.insert(plan.run_args.end(), {"--json", plan.result_dev});
+  // With a device the runner makes its own scratch directory (/var/tmp).
+  plan.run_args.insert(plan.run_args.end(), {plan.device.empty() ? "--dir" : "--device",
+                                             plan.device.empty() ? plan.work_dir : plan.device});
   if (::access("/kconfig", R_OK) == 0) plan.run_args.insert(plan.run_args.end(), {"--kconfig", "/kconfig"});
   return plan;
 }
@@ -83,13 +97,16 @@ ExecSpec parse_exec_args(const std::vector<std::string>& args) {
 
 int guest_exec(const GuestPlan& plan) {
   auto spec = parse_exec_args(plan.run_args);
-  if (::chdir("/mnt/diorace") < 0) throw_errno("chdir /mnt/diorace");
-  ::setenv("PATH", "/staged:/bin:/sbin", 1);
+  if (::chdir(plan.work_dir.c_str()) < 0) throw_errno("chdir " + plan.work_dir);
+  ::setenv("PATH", "/staged:/bin:/sbin:/usr/sbin", 1);
+  // What a staged program needs to know of the disks.
+  ::setenv("DIORACE_SCRATCH_DISK", plan.scratch_dev.c_str(), 1);
+  ::setenv("DIORACE_DEVICE", plan.device.c_str(), 1);
   std::unique_ptr<Contention> background;
   if (spec.background_readers) {
     // Like `dd if=DEV of=/dev/null bs=1M iflag=direct` in a loop, per reader.
     background = std::make_unique<Contention>(ContentionOptions{
-        .path = kScratchDev, .readers = spec.background_readers, .depth = 1, .block = 1 << 20, .span = 256ull << 20});
+        .path = plan.scratch_dev, .readers = spec.background_readers, .depth = 1, .block = 1 << 20, .span = 256ull << 20});
     background->start();
   }
   auto out = Pipe::make();
@@ -165,7 +182,7 @@ void guest_finish(const GuestPlan& plan, int code, const std::string& error) {
     write_run_document(plan.result_dev, doc);
   }
   ::sync();
-  ::umount2("/mnt", 0);
+  if (plan.device.empty()) ::umount2("/mnt", 0);
 }
 
 }  // namespace diorace

@@ -1,10 +1,16 @@
+#include <cstdio>
 #include <filesystem>
+#include <functional>
+#include <map>
+#include <set>
 #include <optional>
 
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/process.hpp"
 #include "diorace/vm.hpp"
+#include "guest_protocol.hpp"
+#include "vm_internal.hpp"
 
 namespace diorace {
 
@@ -96,5 +102,103 @@ std::string read_module(const std::string& path) {
   if (!r.ok()) throw SetupError(std::string("cannot decompress ") + path + " with " + tool + ": " + r.output);
   return r.output;
 }
+
+namespace detail {
+
+std::string find_first(const std::string& dir, const std::string& prefix) {
+  std::error_code ec;
+  if (!fs::is_directory(dir, ec)) return "";
+  std::vector<std::string> hits;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().rfind(prefix, 0) == 0) hits.push_back(e.path().string());
+  std::sort(hits.begin(), hits.end());
+  return hits.empty() ? "" : hits.front();
+}
+
+// Modules the guest may need, with the config symbol that builds them in.
+struct NeededModule {
+  std::string name;
+  std::string config;
+  bool required;
+};
+
+std::vector<NeededModule> needed_modules(const std::string& fs_type, const DiskBus& bus) {
+  // The result disk is always virtio-blk; the scratch disk's bus adds its driver.
+  std::vector<NeededModule> m = {{"virtio_pci", "CONFIG_VIRTIO_PCI", true},
+                                 {"virtio_blk", "CONFIG_VIRTIO_BLK", true},
+                                 {"loop", "CONFIG_BLK_DEV_LOOP", false}};
+  for (size_t i = 0; i < std::size(bus.modules); ++i)
+    if (!bus.modules[i].empty() && bus.modules[i] != "virtio_blk")
+      m.push_back({std::string(bus.modules[i]), std::string(bus.configs[i]), true});
+  // Both filesystems: the scratch disk needs one, cases that make
+  // filesystems on loop devices (dio_wq_teardown fs=xfs) may need the other.
+  m.push_back({"ext4", "CONFIG_EXT4_FS", fs_type != "xfs"});
+  m.push_back({"xfs", "CONFIG_XFS_FS", fs_type == "xfs"});
+  return m;
+}
+
+// Copies the needed modules and their dependencies (resolved from each
+// module's depends= field) into the initramfs, in load order.
+std::vector<std::string> stage_modules(const VmOptions& o, const std::string& modules_dir,
+                                       const std::optional<KernelConfig>& cfg, const std::string& dest) {
+  auto index = index_modules(modules_dir);
+  std::map<std::string, std::string> by_name;
+  for (auto& m : index) by_name.emplace(m.name, m.path);
+  std::set<std::string> builtin;
+  if (!modules_dir.empty()) {
+    std::string text;
+    for (auto p : {fs::path(modules_dir) / "modules.builtin", fs::path(find_first(modules_dir, "")) / "modules.builtin"})
+      if (try_read_file(p.string(), text)) break;
+    for (size_t s = 0; s < text.size();) {
+      size_t e = text.find('\n', s);
+      if (e == std::string::npos) e = text.size();
+      std::string line = text.substr(s, e - s);
+      auto slash = line.rfind('/');
+      std::string base = slash == std::string::npos ? line : line.substr(slash + 1);
+      if (base.size() > 3) {
+        base.resize(base.size() - 3);
+        for (auto& c : base)
+          if (c == '-') c = '_';
+        builtin.insert(base);
+      }
+      s = e + 1;
+    }
+  }
+  std::vector<std::string> order;
+  std::set<std::string> done;
+  std::function<void(const std::string&, bool)> add = [&](const std::string& name, bool required) {
+    if (done.count(name)) return;
+    done.insert(name);
+    // Soft dependencies name aliases ("crypto-crc32c"): try the usual
+    // spellings of the module that provides them.
+    std::vector<std::string> spellings = {name, name + "_generic"};
+    if (name.rfind("crypto_", 0) == 0) spellings.insert(spellings.end(), {name.substr(7), name.substr(7) + "_generic"});
+    auto it = by_name.end();
+    for (const auto& n : spellings)
+      if (it == by_name.end()) it = by_name.find(n);
+    if (it == by_name.end()) {
+      for (const auto& n : spellings)
+        if (builtin.count(n)) return;
+      if (required)
+        std::fprintf(stderr, "diorace vm: module %s not found in '%s' and not known to be built in\n", name.c_str(),
+                     modules_dir.c_str());
+      return;
+    }
+    std::string elf = read_module(it->second);
+    for (const auto& d : module_softdeps_pre(elf)) add(d, false);
+    for (const auto& d : module_depends(elf)) add(d, true);
+    std::string file = fs::path(it->second).filename().string();
+    file = file.substr(0, file.find(".ko"));
+    write_file(dest + "/" + file + ".ko", elf);
+    order.push_back(file);
+  };
+  for (const auto& m : needed_modules(o.fs, *find_disk_bus(o.disk_bus))) {
+    if (cfg && cfg->enabled(m.config)) continue;  // built in
+    add(m.name, m.required);
+  }
+  return order;
+}
+
+}  // namespace detail
 
 }  // namespace diorace

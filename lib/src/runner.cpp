@@ -230,7 +230,11 @@ struct Workspace {
                            "); --force-device " + dev.path + " overrides");
       }
       w.target.bind_device(dev.path, dev.size, opts.read_only);
-      w.device_doc = {{"path", dev.path}, {"model", dev.model}, {"size", dev.size}, {"read_only", opts.read_only}};
+      w.device_doc = {{"path", dev.path},
+                      {"model", dev.model},
+                      {"bus", dev.bus},
+                      {"size", dev.size},
+                      {"read_only", opts.read_only}};
     }
     if (!opts.scratch_device.empty()) {
       auto dev = inspect_block_device(opts.scratch_device, "--scratch-device");

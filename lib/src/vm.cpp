@@ -35,6 +35,7 @@
 #include "diorace/runner.hpp"
 #include "diorace/tempdir.hpp"
 #include "guest_protocol.hpp"
+#include "vm_internal.hpp"
 
 namespace diorace {
 
@@ -44,16 +45,6 @@ using namespace detail;
 namespace {
 
 constexpr int64_t kResultDiskSize = 16 << 20;
-
-std::string find_first(const std::string& dir, const std::string& prefix) {
-  std::error_code ec;
-  if (!fs::is_directory(dir, ec)) return "";
-  std::vector<std::string> hits;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().filename().string().rfind(prefix, 0) == 0) hits.push_back(e.path().string());
-  std::sort(hits.begin(), hits.end());
-  return hits.empty() ? "" : hits.front();
-}
 
 void make_sparse(const std::string& path, int64_t size) {
   auto fd = UniqueFd::open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -112,134 +103,17 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 echo "diorace-guest: $(uname -r) loading modules"
 for m in $(cat /modules.order); do insmod /modules/$m.ko || echo "diorace-guest: insmod $m failed"; done
-i=0
-while [ ! -b /dev/vdb ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+for d in $(cat /devices); do
+  i=0
+  while [ ! -b $d ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+  [ -b $d ] || echo "diorace-guest: no $d"
+done
 echo "diorace-guest: starting"
 DIORACE_GUEST=1 /diorace guest-run
 echo "diorace-guest: exit $?"
 sync
 poweroff -f
 )";
-
-// Modules the guest may need, with the config symbol that builds them in.
-struct NeededModule {
-  const char* name;
-  const char* config;
-  bool required;
-};
-
-std::vector<NeededModule> needed_modules(const std::string& fs_type) {
-  std::vector<NeededModule> m = {{"virtio_pci", "CONFIG_VIRTIO_PCI", true},
-                                 {"virtio_blk", "CONFIG_VIRTIO_BLK", true},
-                                 {"loop", "CONFIG_BLK_DEV_LOOP", false}};
-  // Both filesystems: the scratch disk needs one, cases that make
-  // filesystems on loop devices (dio_wq_teardown fs=xfs) may need the other.
-  m.push_back({"ext4", "CONFIG_EXT4_FS", fs_type != "xfs"});
-  m.push_back({"xfs", "CONFIG_XFS_FS", fs_type == "xfs"});
-  return m;
-}
-
-// Copies the needed modules and their dependencies (resolved from each
-// module's depends= field) into the initramfs, in load order.
-std::vector<std::string> stage_modules(const VmOptions& o, const std::string& modules_dir,
-                                       const std::optional<KernelConfig>& cfg, const std::string& dest) {
-  auto index = index_modules(modules_dir);
-  std::map<std::string, std::string> by_name;
-  for (auto& m : index) by_name.emplace(m.name, m.path);
-  std::set<std::string> builtin;
-  if (!modules_dir.empty()) {
-    std::string text;
-    for (auto p : {fs::path(modules_dir) / "modules.builtin", fs::path(find_first(modules_dir, "")) / "modules.builtin"})
-      if (try_read_file(p.string(), text)) break;
-    for (size_t s = 0; s < text.size();) {
-      size_t e = text.find('\n', s);
-      if (e == std::string::npos) e = text.size();
-      std::string line = text.substr(s, e - s);
-      auto slash = line.rfind('/');
-      std::string base = slash == std::string::npos ? line : line.substr(slash + 1);
-      if (base.size() > 3) {
-        base.resize(base.size() - 3);
-        for (auto& c : base)
-          if (c == '-') c = '_';
-        builtin.insert(base);
-      }
-      s = e + 1;
-    }
-  }
-  std::vector<std::string> order;
-  std::set<std::string> done;
-  std::function<void(const std::string&, bool)> add = [&](const std::string& name, bool required) {
-    if (done.count(name)) return;
-    done.insert(name);
-    // Soft dependencies name aliases ("crypto-crc32c"): try the usual
-    // spellings of the module that provides them.
-    std::vector<std::string> spellings = {name, name + "_generic"};
-    if (name.rfind("crypto_", 0) == 0) spellings.insert(spellings.end(), {name.substr(7), name.substr(7) + "_generic"});
-    auto it = by_name.end();
-    for (const auto& n : spellings)
-      if (it == by_name.end()) it = by_name.find(n);
-    if (it == by_name.end()) {
-      for (const auto& n : spellings)
-        if (builtin.count(n)) return;
-      if (required)
-        std::fprintf(stderr, "diorace vm: module %s not found in '%s' and not known to be built in\n", name.c_str(),
-                     modules_dir.c_str());
-      return;
-    }
-    std::string elf = read_module(it->second);
-    for (const auto& d : module_softdeps_pre(elf)) add(d, false);
-    for (const auto& d : module_depends(elf)) add(d, true);
-    std::string file = fs::path(it->second).filename().string();
-    file = file.substr(0, file.find(".ko"));
-    write_file(dest + "/" + file + ".ko", elf);
-    order.push_back(file);
-  };
-  for (const auto& m : needed_modules(o.fs)) {
-    if (cfg && cfg->enabled(m.config)) continue;  // built in
-    add(m.name, m.required);
-  }
-  return order;
-}
-
-std::string tail_lines(const std::string& text, size_t n) {
-  size_t pos = text.size();
-  for (size_t i = 0; i < n && pos > 0; ++i) {
-    pos = text.rfind('\n', pos - 1);
-    if (pos == std::string::npos) {
-      pos = 0;
-      break;
-    }
-  }
-  return text.substr(pos);
-}
-
-// The console from the first crash line on, bounded.
-std::string crash_excerpt(const std::string& console, size_t at) {
-  size_t start = console.rfind('\n', at > 2000 ? at - 2000 : 0);
-  start = start == std::string::npos ? 0 : start;
-  // Back up a little to include the lines before the panic headline.
-  size_t before = at;
-  for (int i = 0; i < 5 && before > 0; ++i) {
-    before = console.rfind('\n', before - 1);
-    if (before == std::string::npos) {
-      before = 0;
-      break;
-    }
-  }
-  (void)start;
-  return console.substr(before, 8000);
-}
-
-std::optional<size_t> find_crash(const std::string& console, std::string& what) {
-  static const std::regex re(R"((Kernel panic - not syncing[^\r\n]*|BUG: unable to handle[^\r\n]*|Oops: [^\r\n]*|kernel BUG at[^\r\n]*|general protection fault[^\r\n]*))");
-  std::smatch m;
-  if (std::regex_search(console, m, re)) {
-    what = m.str(1);
-    while (!what.empty() && (what.back() == '\r' || what.back() == ' ')) what.pop_back();
-    return static_cast<size_t>(m.position(0));
-  }
-  return std::nullopt;
-}
 
 // KVM is probed once per host kernel and qemu build: it fails here in ways
 // that abort, die with an emulation failure, or spin without output.
@@ -353,6 +227,9 @@ VmPlan plan_vm(const VmOptions& o) {
     if (::access(f.c_str(), R_OK) != 0) throw UsageError("vm: --stage " + f + ": " + std::strerror(errno));
   if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg") throw UsageError("vm: --accel must be auto, kvm or tcg");
   if (o.fs != "ext4" && o.fs != "xfs") throw UsageError("vm: --fs must be ext4 or xfs");
+  if (!find_disk_bus(o.disk_bus)) throw UsageError("vm: --disk-bus must be virtio, nvme, scsi or sata");
+  if (!o.guest_device.empty() && o.guest_device != "disk" && o.guest_device != "partition")
+    throw UsageError("vm: --guest-device must be disk or partition");
   if (o.cpus < 1 || o.cpus > 64) throw UsageError("vm: --cpus must be 1..64");
   if (o.mem_mib < 256 || o.mem_mib > 65536) throw UsageError("vm: --mem must be 256..65536 MiB");
   if (o.disk_size < (64 << 20)) throw UsageError("vm: --disk-size must be at least 64M");
@@ -410,6 +287,14 @@ VmPlan plan_vm(const VmOptions& o) {
       }
   }
   p.cfg = kconfig.empty() ? std::nullopt : KernelConfig::load(kconfig);
+  // A bus whose driver the kernel lacks would boot to "never reached the
+  // test"; say which driver is missing instead.
+  const DiskBus& bus = *find_disk_bus(o.disk_bus);
+  if (p.cfg)
+    for (const auto& sym : bus.configs)
+      if (const std::string v = sym.empty() ? "y" : p.cfg->value(std::string(sym)); v != "y" && v != "m")
+        throw SetupError(fmt::format("vm: --disk-bus {}: the kernel has no driver for it ({} is not set in {})",
+                                     o.disk_bus, sym, kconfig));
   return p;
 }
 
@@ -420,7 +305,7 @@ std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::stri
   const std::string& modules = p.modules;
   const auto& cfg = p.cfg;
   const std::string root = work + "/initramfs";
-  for (auto d : {"", "/bin", "/sbin", "/dev", "/proc", "/sys", "/tmp", "/mnt", "/modules"})
+  for (auto d : {"", "/bin", "/sbin", "/dev", "/proc", "/sys", "/tmp", "/var/tmp", "/mnt", "/modules"})
     fs::create_directories(root + d);
   fs::copy_file(busybox_path(), root + "/bin/busybox");
   fs::copy_file(static_binary(), root + "/diorace");
@@ -447,7 +332,18 @@ std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::stri
   std::string order_text;
   for (auto& m : order) order_text += m + "\n";
   write_file(root + "/modules.order", order_text);
-  write_file(root + kGuestPlan, nlohmann::json{{"args", o.guest_args}, {"fs", o.fs}}.dump());
+  const DiskBus& bus = *find_disk_bus(o.disk_bus);
+  const std::string device = o.guest_device == "disk"        ? std::string(bus.scratch)
+                             : o.guest_device == "partition" ? std::string(bus.partition)
+                                                             : std::string();
+  write_file(root + kGuestPlan, nlohmann::json{{"args", o.guest_args},
+                                               {"fs", o.fs},
+                                               {"scratch", bus.scratch},
+                                               {"result", bus.result},
+                                               {"device", device}}
+                                    .dump());
+  write_file(root + kGuestDevices, std::string(bus.result) + "\n" + std::string(bus.scratch) + "\n" +
+                                       (device.empty() ? "" : device + "\n"));
   const std::string initrd = work + "/initramfs.cpio";
   auto c = run_command({"sh", "-c", "cd \"$1\" && find . -print | cpio -o -H newc --quiet > \"$2\"", "sh", root, initrd});
   if (!c.ok()) throw SetupError("cannot build the initramfs: " + c.output);
@@ -458,15 +354,42 @@ struct VmDisks {
   std::string scratch, result;
 };
 
-// A fresh scratch filesystem and a zeroed result disk.
+// A fresh scratch filesystem (with --guest-device: a blank disk, or one
+// partition over all of it) and a zeroed result disk.
 VmDisks make_disks(const VmOptions& o, const std::string& work) {
   const std::string scratch = work + "/scratch.img", result = work + "/result.img";
   make_sparse(scratch, o.disk_size);
-  auto mk = o.fs == "xfs" ? run_command({"mkfs.xfs", "-q", "-f", scratch})
-                          : run_command({"mkfs.ext4", "-q", "-F", scratch});
-  if (!mk.ok()) throw SetupError("mkfs." + o.fs + " failed: " + mk.output);
+  if (o.guest_device == "partition") {
+    auto part = run_command({"sh", "-c", "echo 'start=2048, type=83' | sfdisk -q \"$1\"", "sh", scratch});
+    if (!part.ok()) throw SetupError("sfdisk (package fdisk) could not partition the scratch disk: " + part.output);
+  } else if (o.guest_device.empty()) {
+    auto mk = o.fs == "xfs" ? run_command({"mkfs.xfs", "-q", "-f", scratch})
+                            : run_command({"mkfs.ext4", "-q", "-F", scratch});
+    if (!mk.ok()) throw SetupError("mkfs." + o.fs + " failed: " + mk.output);
+  }
   make_sparse(result, kResultDiskSize);
   return {scratch, result};
+}
+
+// qemu's arguments for the scratch disk on its bus (the throttle applies to
+// the drive, whatever the bus) and the virtio result disk: the guest names
+// virtio disks in order, so a virtio scratch disk comes first (vda).
+std::vector<std::string> scratch_disk_args(const DiskBus& bus, const std::string& scratch, const std::string& result,
+                                           uint64_t throttle) {
+  const std::string opts = ",format=raw,cache=none,aio=native";
+  std::string drive = "file=" + scratch + opts;
+  if (throttle) drive += ",throttling.bps-total=" + std::to_string(throttle);
+  const std::vector<std::string> result_disk = {"-drive", "file=" + result + opts + ",if=virtio"};
+  std::vector<std::string> a;
+  if (bus.disk_device.empty()) {
+    a = {"-drive", drive + ",if=virtio"};
+    a.insert(a.end(), result_disk.begin(), result_disk.end());
+    return a;
+  }
+  a = result_disk;
+  if (!bus.controller.empty()) a.insert(a.end(), {"-device", std::string(bus.controller)});
+  a.insert(a.end(), {"-drive", drive + ",if=none,id=scratch", "-device", std::string(bus.disk_device) + ",drive=scratch"});
+  return a;
 }
 
 struct VmBoot {
@@ -495,23 +418,22 @@ VmBoot boot_vm(const VmOptions& o, const VmPlan& p, const std::string& initrd, c
     console = fmt::format("/var/tmp/diorace-console-{}-{}.log",
                           std::chrono::duration_cast<std::chrono::seconds>(now).count(), ::getpid());
   }
-  std::string scratch_drive = "file=" + scratch + ",format=raw,if=virtio,cache=none,aio=native";
-  if (throttle) scratch_drive += ",throttling.bps-total=" + std::to_string(throttle);
   std::string append = "console=ttyS0 panic=-1 rdinit=/init loglevel=7";
   if (!o.append.empty()) append += " " + o.append;
   std::vector<std::string> argv = {"qemu-system-x86_64", "-nodefaults", "-no-user-config", "-no-reboot",
                                    "-display", "none", "-smp", std::to_string(o.cpus), "-m", std::to_string(o.mem_mib),
                                    "-kernel", image, "-initrd", initrd, "-append", append,
-                                   "-drive", scratch_drive,
-                                   "-drive", "file=" + result + ",format=raw,if=virtio,cache=none,aio=native",
                                    "-serial", "file:" + console};
+  const auto disks = scratch_disk_args(*find_disk_bus(o.disk_bus), scratch, result, throttle);
+  argv.insert(argv.end(), disks.begin(), disks.end());
   if (accel == "kvm") {
     argv.insert(argv.end(), {"-accel", "kvm", "-cpu", "host"});
   } else {
     argv.insert(argv.end(), {"-accel", "tcg,thread=multi", "-cpu", "max"});
   }
-  std::fprintf(stderr, "diorace vm: booting %s (%s, %u CPUs, %u MiB), console in %s\n", image.c_str(), accel.c_str(),
-               o.cpus, o.mem_mib, console.c_str());
+  std::fprintf(stderr, "diorace vm: booting %s (%s, %u CPUs, %u MiB, %s scratch disk%s), console in %s\n",
+               image.c_str(), accel.c_str(), o.cpus, o.mem_mib, o.disk_bus.c_str(),
+               o.guest_device.empty() ? "" : (", cases on its " + o.guest_device).c_str(), console.c_str());
   auto t0 = std::chrono::steady_clock::now();
   auto q = run_command(argv, std::chrono::seconds(static_cast<long>(o.timeout_s)));
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
@@ -623,7 +545,8 @@ int run_vm(const VmOptions& o, RunRecord* record_out) {
   rec.running.clear();
   const std::string verdict = rec.vm->verdict;
   rec.vm = VmInfo{.image = plan.image, .deb = o.deb, .accel = boot.accel, .fs = o.fs, .console_log = boot.console,
-                  .kconfig = plan.kconfig, .verdict = verdict, .cpus = o.cpus, .mem_mib = o.mem_mib,
+                  .kconfig = plan.kconfig, .verdict = verdict, .disk_bus = o.disk_bus,
+                  .guest_device = o.guest_device, .cpus = o.cpus, .mem_mib = o.mem_mib,
                   .throttle_bps = plan.throttle, .wall_s = boot.wall, .timed_out = boot.q.timed_out};
   print_outcome(outcome);
   if (!o.json_path.empty()) write_run_document(o.json_path, rec);

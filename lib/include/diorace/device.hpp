@@ -22,7 +22,8 @@ struct BlockDeviceInfo {
   dev_t rdev = 0;
   uint64_t size = 0;    // bytes
   uint32_t logical_block = 512;
-  std::string model;    // sysfs model, or "loop over FILE"
+  std::string model;    // sysfs model (a partition's: its disk's), or "loop over FILE"
+  std::string bus;      // nvme, virtio, sata, scsi, loop; "" when unknown
   std::vector<std::string> partitions;  // sysnames
 };
 

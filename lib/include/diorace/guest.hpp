@@ -12,12 +12,15 @@ namespace diorace {
 // argument vector for `run`.
 struct GuestPlan {
   std::vector<std::string> run_args;
-  std::string result_dev;
+  std::string result_dev;   // where the run record goes (a virtio disk)
+  std::string scratch_dev;  // the scratch disk on the bus under test (/dev/vda, /dev/nvme0n1, /dev/sda)
+  std::string device;       // --guest-device: the cases' --device (the disk or its partition), else ""
+  std::string work_dir;     // the cases' directory (the mounted scratch disk, or /tmp with a device)
   bool exec = false;  // `exec`: run a staged program instead of cases (benchmarks)
 };
 // The guest side of `exec [--detect REGEX] [--background-readers N] [--limit S]
 // -- PROGRAM ARGS...`: runs PROGRAM (a --stage'd file, or a busybox applet)
-// in the scratch directory with N background O_DIRECT readers of the scratch
+// in the cases' directory (environment: DIORACE_SCRATCH_DISK, DIORACE_DEVICE) with N background O_DIRECT readers of the scratch
 // disk (FACTS.md: what the original forkscrew needs), notes when its output
 // first matches REGEX, and reports exit status, wall time and time to
 // detection on the result disk. Returns 1 when it detected, else 0.

@@ -50,6 +50,8 @@ struct RunInfo {
 // A VM run as the host saw it.
 struct VmInfo {
   std::string image, deb, accel, fs, console_log, kconfig, verdict;
+  std::string disk_bus = "virtio";  // the scratch disk's controller
+  std::string guest_device;         // "" | disk | partition (--guest-device)
   unsigned cpus = 0, mem_mib = 0;
   uint64_t throttle_bps = 0;
   double wall_s = 0;

@@ -1,7 +1,8 @@
 // The kernel-in-VM runner: boots any kernel image under qemu with a busybox
 // initramfs that holds the static diorace, runs cases in the guest on a fresh
-// virtio-blk scratch disk, and brings the results back structured through a
-// second virtio-blk disk (the guest writes its JSON run document there).
+// scratch disk (virtio-blk, or an emulated NVMe, virtio-scsi or AHCI disk:
+// the guest kernel's own drivers), and brings the results back structured
+// through a virtio-blk result disk (the guest writes its run record there).
 //
 // Verdicts added by the host: guest panic/oops -> FAIL crash; guest not done
 // before --timeout -> FAIL hang; guest never reached the test -> exit 3.
@@ -26,6 +27,8 @@ struct VmOptions {
   unsigned mem_mib = 2048;
   std::string accel = "auto";  // auto|kvm|tcg
   std::string fs = "ext4";     // ext4|xfs
+  std::string disk_bus = "virtio";  // the scratch disk's controller: virtio|nvme|scsi|sata
+  std::string guest_device;         // "" | disk | partition: the cases run with --device on the scratch disk
   int64_t disk_size = 1LL << 30;
   std::optional<uint64_t> throttle_bps;  // unset: the cases' device profile
   double timeout_s = 900;
