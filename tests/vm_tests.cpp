@@ -7,7 +7,9 @@
 
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -472,4 +474,70 @@ TEST(VmProve, ProvesLoopDioFreezeOnItsControls) {
   auto list = run_command({DIORACE_BIN, "results", "list", "--store", dir + "/s.sqlite", "--json"});
   EXPECT_EQ(nlohmann::json::parse(list.output).size(), 2u) << list.output;
   fs::remove_all(dir);
+}
+
+// Real storage paths: the scratch disk on an emulated NVMe controller, the
+// guest kernel's own nvme driver underneath; the cases on the filesystem
+// and on the raw disk (--guest-device), detection on 6.1, PASS on 6.12.
+TEST(VmBuses, DmaThreadOnNvmeDetectsOn61AndPassesOn612) {
+  auto fs61 = vm({"--deb", kBuggy, "--store", "none", "--disk-bus", "nvme"}, {"run", "dma_thread", "--duration", "60"});
+  ASSERT_EQ(fs61.status, 1) << fs61.output;
+  EXPECT_EQ(fs61.doc["vm"]["disk_bus"], "nvme");
+  EXPECT_EQ(only_case(fs61, "dma_thread")["kind"], "corruption");
+  auto raw61 = vm({"--deb", kBuggy, "--store", "none", "--disk-bus", "nvme", "--guest-device", "disk"},
+                  {"run", "dma_thread", "--duration", "60"});
+  ASSERT_EQ(raw61.status, 1) << raw61.output;
+  EXPECT_EQ(only_case(raw61, "dma_thread")["kind"], "corruption");
+  EXPECT_EQ(raw61.doc["target"]["kind"], "device");
+  EXPECT_EQ(raw61.doc["target"]["device"], "/dev/nvme0n1");
+  EXPECT_EQ(raw61.doc["target"]["device_info"]["bus"], "nvme");
+  EXPECT_EQ(raw61.doc["target"]["device_info"]["model"], "QEMU NVMe Ctrl");
+  auto raw612 = vm({"--deb", kFixed, "--store", "none", "--disk-bus", "nvme", "--guest-device", "disk"},
+                   {"run", "dma_thread", "--duration", "30"});
+  ASSERT_EQ(raw612.status, 0) << raw612.output;
+  const auto& c = only_case(raw612, "dma_thread");
+  EXPECT_EQ(c["outcome"], "PASS");
+  EXPECT_GT(c["iterations"].get<int>(), 10);
+  EXPECT_EQ(raw612.doc["target"]["device_info"]["bus"], "nvme");
+}
+
+// The device safety checks on the names real drivers give, inside the
+// guest (tests/guest/device_safety.sh): a mounted partition of the NVMe
+// disk refuses the disk and the partition, naming the partition; an ext4
+// signature on the SCSI disk refuses it; forced, it runs. The disk's
+// checksum, taken in the guest, is unchanged by every refusal (and changed
+// by the forced run: the checksum sees writes).
+TEST(VmBuses, DeviceSafetyHoldsOnNvmeAndScsiNames) {
+  const std::string script = DIORACE_SOURCE_DIR "/tests/guest/device_safety.sh";
+  auto checks = [](const VmRun& r) {
+    std::map<std::string, std::string> out;
+    std::istringstream is(r.doc["exec"]["output_tail"].get<std::string>());
+    for (std::string line; std::getline(is, line);)
+      if (line.rfind("CHECK ", 0) == 0) out[line.substr(6, line.find(' ', 6) - 6)] = line;
+    return out;
+  };
+  auto nvme = vm({"--deb", kBuggy, "--store", "none", "--disk-bus", "nvme", "--guest-device", "partition",
+                  "--disk-size", "64M", "--stage", script},
+                 {"exec", "--limit", "300", "--", "sh", "/staged/device_safety.sh", "mounted-partition"});
+  ASSERT_EQ(nvme.status, 0) << nvme.output;
+  auto n = checks(nvme);
+  ASSERT_EQ(n.size(), 2u) << nvme.doc["exec"].dump();
+  for (const auto& [name, line] : n) {
+    EXPECT_NE(line.find("rc=2 sum=same"), std::string::npos) << line;
+    EXPECT_NE(line.find("refusing to write"), std::string::npos) << line;
+  }
+  EXPECT_NE(n["disk-with-mounted-partition"].find("/dev/nvme0n1: its partition nvme0n1p1 is mounted at /m"),
+            std::string::npos) << n["disk-with-mounted-partition"];
+  EXPECT_NE(n["mounted-partition"].find("/dev/nvme0n1p1: it is mounted at /m"), std::string::npos)
+      << n["mounted-partition"];
+  auto scsi = vm({"--deb", kFixed, "--store", "none", "--disk-bus", "scsi", "--guest-device", "disk", "--disk-size",
+                  "64M", "--stage", script},
+                 {"exec", "--limit", "300", "--", "sh", "/staged/device_safety.sh", "signature"});
+  ASSERT_EQ(scsi.status, 0) << scsi.output;
+  auto s = checks(scsi);
+  ASSERT_EQ(s.size(), 2u) << scsi.doc["exec"].dump();
+  EXPECT_NE(s["disk-with-signature"].find("rc=2 sum=same"), std::string::npos) << s["disk-with-signature"];
+  EXPECT_NE(s["disk-with-signature"].find("/dev/sda: it carries a filesystem signature (ext4)"), std::string::npos)
+      << s["disk-with-signature"];
+  EXPECT_NE(s["disk-forced"].find("rc=0 sum=CHANGED"), std::string::npos) << s["disk-forced"];
 }
