@@ -169,6 +169,9 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
       ("markdown", po::value<std::string>(), "also write the proof table here (Markdown)")
       ("kernels-dir", po::value<std::string>(), "where the debug: kernels are (default: shared/kernels)")
       ("accel", po::value<std::string>(), "vm --accel")
+      ("disk-bus", po::value<std::string>(), "vm --disk-bus: the scratch disk's controller (virtio|nvme|scsi|sata)")
+      ("guest-device", po::value<std::string>(), "vm --guest-device: the cases on the raw disk (disk|partition)")
+      ("throttle-bps", po::value<Count>(), "vm --throttle-bps (0: off; default: the cases' device profile)")
       ("timeout", po::value<Real>(), "vm --timeout: seconds before a guest is declared hung")
       ("kernel", po::value<std::vector<std::string>>()->composing(), "only the controls on this kernel (repeatable)")
       ("retries", po::value<Count>()->default_value(Count{2}),
@@ -214,7 +217,10 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     const std::string uri = vm.count("store") ? vm["store"].as<std::string>() : Store::default_uri();
     if (uri != "none" && !vm.count("list")) (void)Store::open(uri);
   }
-  if (vm.count("accel")) common.insert(common.end(), {"--accel", vm["accel"].as<std::string>()});
+  for (const char* o : {"accel", "disk-bus", "guest-device"})
+    if (vm.count(o)) common.insert(common.end(), {std::string("--") + o, vm[o].as<std::string>()});
+  if (vm.count("throttle-bps"))
+    common.insert(common.end(), {"--throttle-bps", std::to_string(vm["throttle-bps"].as<Count>().value)});
   if (vm.count("timeout")) common.insert(common.end(), {"--timeout", fmt::format("{}", vm["timeout"].as<Real>().value)});
 
   std::vector<std::string> only;

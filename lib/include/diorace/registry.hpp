@@ -15,7 +15,7 @@
 
 #include "diorace/coverage.hpp"
 #include "diorace/oracles.hpp"
-#include "diorace/outcome.hpp"
+#include "diorace/verdict.hpp"
 #include "diorace/params.hpp"
 #include "diorace/pattern.hpp"
 
