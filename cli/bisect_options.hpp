@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Helpers that diorace bisect and diorace bisect-step share: the case
 // options and the guest command line they build, and the verdict of a run.
 #pragma once

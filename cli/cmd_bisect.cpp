@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace bisect: over an ordered list of kernels, in VMs, with the statistics of
 // lib/bisect: a kernel is bad at its first failure and clean only after
 // enough clean runs for the stated confidence.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace bisect-step: one `git bisect run` step, with the statistics of
 // lib/bisect: a kernel is bad at its first failure and clean only after
 // enough clean runs for the stated confidence.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace config: the effective target settings (config file, environment).
 #include <cstdio>
 #include <iostream>

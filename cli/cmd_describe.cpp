@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace describe CASE: one case in full.
 #include <cstdio>
 #include <iostream>
@@ -20,6 +21,11 @@ namespace po = boost::program_options;
 namespace diorace {
 
 int cmd_describe(const std::vector<std::string>& args, const std::string&) {
+  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
+    std::cout << "usage: diorace describe CASE\n  the case's race, fixing commits, known-bad kernels, needs, oracles,\n"
+                 "  detectors, proof controls and parameters ('diorace list' names the cases)\n";
+    return 0;
+  }
   if (args.size() != 1) throw UsageError("describe takes exactly one case name");
   const CaseInfo* c = Registry::instance().find(args[0]);
   if (!c) throw UsageError("unknown case '" + args[0] + "' ('diorace list' shows the cases)");

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace list: the cases and their declared metadata.
 #include <cstdio>
 #include <iostream>
@@ -21,13 +22,14 @@ namespace diorace {
 
 int cmd_list(const std::vector<std::string>& args, const std::string&) {
   po::options_description desc("list options");
-  desc.add_options()("json", "print JSON")("all", "include harness self-test cases")("help,h", "help");
+  desc.add_options()("json", "print JSON")("names", "print the case names only, one per line")(
+      "all", "include harness self-test cases")("help,h", "help");
   for (const auto& a : args)
     if (a.empty() || a[0] != '-')
       throw UsageError("list takes no argument '" + a + "' ('diorace describe CASE' shows one case)");
   auto vm = parse_options(desc, args);
   if (vm.count("help")) {
-    std::cout << "usage: diorace list [--json] [--all]\n" << desc;
+    std::cout << "usage: diorace list [--json|--names] [--all]\n" << desc;
     return 0;
   }
   const auto& cases = Registry::instance().cases();
@@ -39,7 +41,8 @@ int cmd_list(const std::vector<std::string>& args, const std::string&) {
     return 0;
   }
   for (const auto& c : cases)
-    if (!c.test_only || vm.count("all")) std::cout << fmt::format("{:<18} {}\n", c.name, c.summary);
+    if (!c.test_only || vm.count("all"))
+      std::cout << (vm.count("names") ? c.name + "\n" : fmt::format("{:<18} {}\n", c.name, c.summary));
   return 0;
 }
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace prove: boots each case's declared controls (the kernels it must
 // FAIL on and PASS on), runs the case there, checks the expectation, stores
 // every run, and prints the proof table (Markdown), optionally to a file.

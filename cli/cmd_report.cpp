@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace report --html: a self-contained HTML report from the store.
 #include <cstdio>
 #include <iostream>

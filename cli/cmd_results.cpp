@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace results list|show|compare|export|delete|bisections|previous.
 #include <cstdio>
 #include <iostream>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace run: the cases on this kernel, recorded in the store and the report files.
 #include <cstdio>
 #include <iostream>

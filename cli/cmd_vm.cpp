@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace vm: boots a kernel under qemu and runs cases in it; the result is stored on the host.
 #include <cstdio>
 #include <iostream>

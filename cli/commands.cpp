@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "commands.hpp"
 
 #include <fmt/format.h>
@@ -8,7 +9,7 @@ namespace {
 
 // The one list of commands: dispatch and usage text.
 constexpr Command kCommands[] = {
-    {"list", "[--json] [--all]", "the cases and their declared metadata", cmd_list},
+    {"list", "[--json|--names] [--all]", "the cases and their declared metadata", cmd_list},
     {"describe", "CASE", "one case: race, fixing commits, oracles, controls, parameters", cmd_describe},
     {"run", "[CASE...|all] [OPTIONS]", "run cases on this kernel ('run --help')", cmd_run},
     {"vm", "--kernel IMAGE|--deb PKG [OPTIONS] -- run ARGS...", "boot a kernel under qemu and run cases in it",
@@ -22,6 +23,8 @@ constexpr Command kCommands[] = {
     {"bisect-step", "--case CASE --kernel K ...", "one `git bisect run` step (0 good, 1 bad, 125 skip)",
      cmd_bisect_step},
     {"prove", "[CASE...] [--boots N] [--jobs N]", "boot each case's declared controls and check them", cmd_prove},
+    {"manpage", "", "print this manual page, diorace(1), in roff", cmd_manpage},
+    {"completion", "bash", "print a bash completion script", cmd_completion},
 };
 
 }  // namespace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The program's commands: one file each (cli/cmd_NAME.cpp), one row each in
 // the table of commands.cpp, which is the dispatch and the usage text both.
 // Adding a command is one file and one row.
@@ -35,5 +36,7 @@ int cmd_config(const std::vector<std::string>& args, const std::string& command)
 int cmd_bisect(const std::vector<std::string>& args, const std::string& command);
 int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command);
 int cmd_prove(const std::vector<std::string>& args, const std::string& command);
+int cmd_manpage(const std::vector<std::string>& args, const std::string& command);
+int cmd_completion(const std::vector<std::string>& args, const std::string& command);
 
 }  // namespace diorace

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // How both programs (diorace and the static guest binary) end on an error:
 // one line on stderr and exit 2 (usage, set-up and harness errors alike).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace-static: the program inside a diorace VM guest's initramfs. It runs
 // what the host planned (`guest-run`, started by the init script) and writes
 // the results to the result disk; it keeps no store and writes no reports

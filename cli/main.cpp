@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // diorace: the command-line program. The commands are in commands.cpp's
 // table, one file each; this maps their errors to one line and exit 2.
 #include <cstdio>
@@ -8,6 +9,7 @@
 #include "diorace/error.hpp"
 #include "diorace/outcome.hpp"
 #include "commands.hpp"
+#include "git_rev.hpp"  // generated at build time
 #include "exit_on_error.hpp"
 
 using namespace diorace;
@@ -19,7 +21,7 @@ int main(int argc, char** argv) {
     return args.empty() ? kExitError : 0;
   }
   if (args[0] == "--version") {
-    std::cout << "diorace " << DIORACE_VERSION << "\n";
+    std::cout << "diorace " << DIORACE_VERSION << " (git " << DIORACE_GIT_REV << ")\n";
     return 0;
   }
   std::string command_line;

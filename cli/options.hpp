@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Option parsing shared by the program's commands: every command parses
 // with parse_options (strict numbers, no empty values), and option groups
 // that several commands take are declared once here or in the library

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The program's access to the result store: recording `run` and `vm`
 // results, opening a store to read, selecting and printing stored runs.
 #include "store_access.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The program's access to the result store (the dynamic build only: the
 // static guest binary keeps no store; the VM host does).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // aio_stress: Linux AIO completion, cancel and teardown paths under load (seed 002).
 //
 // What races: the seed thread (2005) found the AIO callback path (softirq

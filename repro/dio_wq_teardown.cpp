@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dio_wq_teardown: the first async O_DIRECT writes of a fresh superblock race
 // into the allocation of its DIO completion workqueue (seed 001).
 //

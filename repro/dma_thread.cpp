@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // dma_thread: fork vs O_DIRECT read into a shared, misaligned buffer.
 //
 // What races: an O_DIRECT read takes references to the pages of its user

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // ext4_inline_dio: an O_DIRECT write races with the creation of inline data
 // (RACES.md bug 1; CVE-2023-52786, fixed in v6.7, not in 6.1: its stable
 // backport failed).

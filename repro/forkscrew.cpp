@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // forkscrew: an asynchronous O_DIRECT read in flight across a fork.
 //
 // What races: an AIO O_DIRECT read into buffer+512 (spanning two pages) holds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // iowq_flags: io-wq worker state churn (seed 000).
 //
 // What races: io-wq workers change worker->flags (IO_WORKER_F_FREE/RUNNING/

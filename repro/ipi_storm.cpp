@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // ipi_storm: cross-CPU function calls as fast as the kernel will send them,
 // while O_DIRECT reads and a fork storm run (seed 004).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // loop_dio_freeze: a loop device in direct-I/O mode writes into a frozen
 // filesystem (RACES.md bug 3; fixed in v6.16, in Debian's 6.12.34+, not 6.1).
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Harness self-test cases. They are test_only: hidden from "all" and from
 // `list` (unless --all), and exist to prove the oracles end to end.
 //   selftest_hang  - blocks in the kernel past its iteration deadline (hang oracle)

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // uffd_dio_release: userfaultfd release livelocks against an O_DIRECT read
 // pinning its buffer (RACES.md bug 4; fixed in v6.15, Debian 6.12.24+, not 6.1).
 //

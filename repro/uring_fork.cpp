@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // uring_fork: the fork-vs-O_DIRECT race driven through io_uring reads.
 //
 // What races: the same window as forkscrew (an O_DIRECT read in flight holds

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // uring_iopoll_eof: io_uring IOPOLL loses the bytes of a partial read
 // (RACES.md bug 2; fixed upstream in 2026, in Debian's 6.12.97+, not in 6.1).
 //

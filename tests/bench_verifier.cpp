@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Verifier throughput against memcmp per buffer size, as JSON (ci/bench).
 #include <cstdio>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Real block devices (loop devices standing in for disks): the safety checks
 // before any write, targets on a device and a scratch device, the config
 // file, cleanup after SIGINT at random points, and the bad-input table.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Hardening: what a new or a hostile user found (issue "Hardening: report
 // files, damaged fixtures, orphaned cases, numbers, and KCIDB"). Each test
 // reproduces one defect through the real program.

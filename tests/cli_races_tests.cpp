@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The cases of the four Direct-I/O bugs Debian 6.1 still has, on this
 // machine's kernel (which has every fix): they run clean, their own oracles
 // can fail (--inject-fault oracle doctors what they observe; drop corrupts

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Integration tests of the result store and the reports: the real program,
 // its SQLite store, and the outputs checked by independent tools (xmllint
 // with a JUnit schema, Perl's TAP::Parser, Python's jsonschema, headless

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Integration tests: the real diorace program, driven as a user would.
 #include <gtest/gtest.h>
 #include <sys/mount.h>

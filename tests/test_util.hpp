@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Helpers the integration tests share: the real program, a temporary
 // directory, and a background run of the program with its output discarded.
 // DIORACE_BIN is defined per test target (CMake).

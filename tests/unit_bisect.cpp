@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Bisection statistics, against a simulated flaky oracle: a kernel past the
 // change fails each run with probability p, a kernel before it never does.
 #include <gtest/gtest.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The kernel-log classifier against real report shapes (seed threads and
 // public kernel reports) and against noise that must not match.
 #include <gtest/gtest.h>

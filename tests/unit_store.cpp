@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The result store (SQLite) and the report formats, on synthetic results.
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // VM tests: boot Debian kernels under qemu and prove each case against a
 // kernel with the bug (6.1) and one with the fix (6.12), and the VM runner's
 // own verdicts (crash, hang, boot failure). They download the kernel packages

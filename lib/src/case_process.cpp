@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The case process and its supervisor: the process a case runs in (its
 // lifecycle, its result on a pipe), the supervisor's loop (deadlines, SIGINT,
 // the live kernel-log watch, progress), and the kernel-log classification

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The case process and its supervisor (private to the library): see
 // case_process.cpp. Used by run_cases() in runner.cpp.
 #pragma once

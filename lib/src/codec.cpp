@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The one JSON codec of results: evidence, case results and run records.
 // The result disk, `--json`, the store and every report use these and no
 // other encoding; the field names are the documented run document.

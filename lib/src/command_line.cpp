@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The command-line front end of the library: the options of `run` (the
 // program, the static guest binary, and the VM runner checking a guest
 // command line on the host) and the option groups several commands share.

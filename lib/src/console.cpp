@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reading a guest's serial console: its tail, and where a crash begins.
 #include <optional>
 #include <regex>

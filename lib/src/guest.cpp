@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The guest side of the VM runner: mounts the scratch disk, announces the
 // guest on the result disk, runs a staged program for `exec`, and records a
 // run that ended without its own document.

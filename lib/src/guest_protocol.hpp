@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // What the VM host and the guest agree on: where the guest finds its plan
 // (written into the initramfs by the host) and which disks are which.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "diorace/vm.hpp"
 #include "diorace/contention.hpp"
 #include "diorace/params.hpp"
@@ -56,7 +57,7 @@ std::string static_binary() {
   if (const char* p = std::getenv("DIORACE_STATIC_BIN"); p && *p) return p;
   std::error_code ec;
   fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  for (auto cand : {self.parent_path() / "diorace-static", self.parent_path() / "../libexec/diorace-static"})
+  for (auto cand : {self.parent_path() / "diorace-static", self.parent_path() / "../libexec/diorace/diorace-static"})
     if (fs::exists(cand, ec)) return cand.string();
   throw SetupError("no static diorace binary (build target diorace-static, or set DIORACE_STATIC_BIN)");
 }

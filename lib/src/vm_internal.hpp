@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The VM runner's parts shared between its files (not part of the API).
 #pragma once
 #include <optional>

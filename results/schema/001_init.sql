@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: GPL-2.0-or-later
 -- diorace result store, schema version 1.
 -- One file per version; `diorace` applies the missing ones in order, each in
 -- one transaction, and records the version in schema_version. The same text

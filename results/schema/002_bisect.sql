@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: GPL-2.0-or-later
 -- diorace result store, schema version 2: the bisection log.
 -- A bisection's request is kept with a key (case, parameters, kernels,
 -- confidence, strategy); every run it made is logged in order, so that an

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
 # Runs inside a diorace VM guest (vm --guest-device ... -- exec -- sh
 # /staged/device_safety.sh MODE): diorace's device safety checks on the
 # names a real driver gives (nvme0n1p1, sda), with the disk's checksum

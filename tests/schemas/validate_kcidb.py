@@ -1,4 +1,5 @@
 #!/usr/bin/python3
+# SPDX-License-Identifier: GPL-2.0-or-later
 """Validates a KCIDB file as KernelCI's own validator (kcidb-io) does: JSON
 Schema draft 7 with its format checker, against KCIDB's real schema (the one
 exported from kcidb-io, ../shared/schemas/kcidb-v5.3.json). Then checks what

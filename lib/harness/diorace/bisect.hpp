@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Flake-aware bisection over an ordered list of kernels.
 //
 // A failure is definitive (the oracles report evidence, not guesses), so a

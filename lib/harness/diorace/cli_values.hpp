@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Strict numeric option values for Boost.Program_options. Its own conversion
 // of "-1" to an unsigned type wraps to 2^64-1, and a double takes "inf" and
 // "nan": a tester's typo must be an error, not a run that never ends.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The config file, in the spirit of xfstests' local.config: where to run.
 //
 //   # global keys

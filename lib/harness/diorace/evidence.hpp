@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The evidence a result carries: a closed set of event types. Each printer
 // and report takes its text from evidence_text(); the JSON form (one codec,
 // src/codec.cpp) keeps a "type" field naming the alternative.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The guest side of the VM runner: what the static diorace does inside the
 // initramfs (`diorace guest-run`).
 #pragma once

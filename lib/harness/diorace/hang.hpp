@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Hang oracle support: a snapshot of every process in a process group (state,
 // wchan, kernel stacks of every thread), taken when an iteration's deadline
 // passes, before the group is killed.

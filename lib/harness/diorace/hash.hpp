@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A hash that stays the same across builds, compilers and library versions
 // (XXH3-64), for keys that are stored or sent elsewhere (KCIDB ids, the
 // bisection log's keys). std::hash promises none of that.

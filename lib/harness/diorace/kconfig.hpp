@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The running (or guest) kernel's configuration, to say whether the detectors
 // a case's verdict needs (KCSAN, lockdep, ...) are armed.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Kernel-log oracle: capture /dev/kmsg from a marker line diorace writes when
 // a case starts, classify splats, keep each whole block, deduplicate repeats.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A case's result: one type for the runner, the VM runner, the store and
 // every report (its JSON form: src/codec.cpp).
 #pragma once

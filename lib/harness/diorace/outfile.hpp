@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Files diorace writes for the user (--json, --junit, --ktap, --kcidb,
 // --jsonl, --html): never anything that is not theirs to replace.
 //

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A progress line for long runs: rewritten in place on a terminal, a plain
 // line every `plain_every` seconds otherwise.
 #pragma once

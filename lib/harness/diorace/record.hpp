@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The run record: one type from the case to the reporters. The guest writes
 // it to its result disk, `run --json` and `vm --json` write it, the store
 // keeps it and gives it back, and every report reads it; its JSON form is

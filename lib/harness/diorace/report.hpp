@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Reports from run records (what `run --json` writes and what the store
 // gives back: the same record): JUnit XML, KTAP (TAP 13 as kselftest prints it), KCIDB v5
 // JSON, JSON lines, a self-contained HTML page, and comparisons between two

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The runner: each case runs in its own process group, supervised by the
 // diorace process, which owns the oracles (hang deadline, kernel log, taint,
 // detector awareness), the progress line, SIGINT handling and the JSON report.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The result store: runs, case results and their evidence, in SQLite (the
 // default, a file) or PostgreSQL (many machines writing to one place).
 //

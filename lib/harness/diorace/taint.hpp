@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Taint oracle: /proc/sys/kernel/tainted before and after a case; flags that
 // appear during the case are evidence, reported by letter.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Temporary directories diorace makes under /var/tmp (a run's scratch
 // directory, the VM runner's work directory). Each holds a small owner file
 // (pid and process start time), so that after a crash or a SIGKILL the next

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The kernel-in-VM runner: boots any kernel image under qemu with a busybox
 // initramfs that holds the static diorace, runs cases in the guest on a fresh
 // scratch disk (virtio-blk, or an emulated NVMe, virtio-scsi or AHCI disk:

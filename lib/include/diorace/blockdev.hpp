@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Move-only owners of the block-layer resources a case can create: a loop
 // device over a file diorace made (direct I/O on), and a mount. Both are
 // undone by their destructors, so a failure or an exception leaves nothing.

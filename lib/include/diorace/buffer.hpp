@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Page-backed, move-only I/O buffers with any power-of-two alignment and an
 // optional deliberate misalignment: data() = aligned base + misalign. With a
 // misalignment of 512 the O_DIRECT reads of neighbouring workers share pages,

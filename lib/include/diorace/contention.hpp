@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Device contention: background O_DIRECT readers that keep the device queue
 // busy so that a racing request stays in flight longer. forkscrew needs this:
 // without it its AIO completes before the fork (see FACTS.md).

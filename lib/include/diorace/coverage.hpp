@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Coverage oracle: proves a race window was reached, with tracefs kprobe
 // events. A case declares probe points and how their counts per iteration
 // translate into "race hits"; diorace creates the probes before the case,

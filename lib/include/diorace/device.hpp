@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Real block devices: what a device is, and whether diorace may write to it.
 //
 // Before any write to a device diorace refuses when it, or any of its

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // I/O engines as constant operation tables (fio's ioengine model). Each engine
 // is one file under src/engines/ defining one EngineOps; the registry checks a
 // table once when it is listed. Thin operations return 0/count or -errno; the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Errors are converted once, at the syscall boundary. Three kinds matter to a
 // kernel tester because they map to different outcomes:
 //   UsageError  - the user asked for something invalid        -> exit 2

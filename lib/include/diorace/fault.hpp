@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Test-only fault injection in the engine layer. It proves that the FAIL path,
 // the corruption report and the exit code work end to end; it is off unless the
 // program is given --inject-fault, which prints a loud banner, and every result

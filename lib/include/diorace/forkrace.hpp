@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One round of the fork-vs-in-flight-read race (forkscrew's design), shared
 // by the cases that drive it through different engines:
 //   1. an asynchronous O_DIRECT read of 4 KiB into buffer+512 (it spans the

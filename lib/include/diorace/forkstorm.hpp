@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Fork storms: threads that fork continuously while I/O is in flight. Each
 // fork write-protects the parent's anonymous pages, which is what turns an
 // in-flight O_DIRECT read into lost data on kernels with the fork-vs-GUP bug.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Oracles a case runs itself, besides the data verifier: each observation
 // that proves a kernel bug becomes a Finding, which the case hands to the
 // runner with CaseContext::report(). The runner turns findings into the

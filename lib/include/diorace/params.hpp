@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Case parameters: declared with defaults and valid ranges (or a list of
 // choices), given on the command line as --param NAME=VALUE or
 // --param CASE.NAME=VALUE, validated before anything runs.

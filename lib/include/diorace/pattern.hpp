@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Self-describing 512-byte sectors, in the spirit of fio's verify headers.
 //
 // Every sector starts with a 40-byte header

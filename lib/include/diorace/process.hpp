@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Child processes: the one spawn facility (a move-only owner of the child,
 // pipes as move-only owners of their ends), running helper commands (mkfs,
 // qemu, cpio), and the handle that kills and reaps a child it still owns.

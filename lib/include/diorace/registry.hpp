@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Cases are declared as data (LTP's tst_test model) and register themselves
 // through a static Registrar into a function-local registry. Build the case
 // files as an OBJECT library so that the linker keeps their registrars.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // A filesystem a case makes for itself, once, in set-up: on the scratch
 // device the user named (--scratch-device, checked for safety by the runner)
 // or on a loop device (direct I/O on) over a sparse image in the target

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Background stress threads for cases whose load runs continuously (io-wq
 // churn, AIO queues): the threads report corruption or an error here, and
 // each iteration of the case is one `period` of that load, ending early at

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // Targets: where a case does its I/O. A directory on a filesystem, whose
 // fixture files carry the data pattern and are reused across runs when their
 // sectors say they were written with the requested parameters; or, with

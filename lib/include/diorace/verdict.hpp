@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The outcome vocabulary: verdicts, kinds of failure, exit codes.
 #pragma once
 #include <string_view>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // libaio: Linux native AIO (io_setup/io_submit/io_getevents).
 #include <libaio.h>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // psync: pread/pwrite, one request at a time. Completion happens during
 // submit; reap hands back what was completed.
 #include <unistd.h>

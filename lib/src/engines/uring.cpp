@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // io_uring via liburing: plain buffers, registered (fixed) buffers,
 // IOSQE_ASYNC (every request punted to io-wq workers) and SQPOLL.
 #include <liburing.h>

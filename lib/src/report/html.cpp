@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The HTML report: one self-contained page (no external resources) with a
 // kernel x case matrix coloured by outcome, a per-case plot of the time to
 // first detection across kernels and runs, and each result's details one

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // One database connection behind a small interface, so that the store's SQL
 // is written once for SQLite and PostgreSQL. Placeholders are $1, $2, ...
 // (PostgreSQL's; the SQLite side rewrites them to ?1, ?2, ...).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The PostgreSQL connection (libpqxx). Parameters are quoted by the
 // connection's own escaping (PQescapeLiteral) into the statement; explicit
 // transactions map to one pqxx::work, single statements outside one run in

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 // The SQLite connection (SQLiteCpp): WAL journal, synchronous=FULL, foreign
 // keys on, and a busy timeout so that several diorace processes can share a
 // file.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
 #include "diorace/store.hpp"
 
 #include <sys/stat.h>
@@ -60,11 +61,15 @@ const std::vector<Migration>& schema_migrations() {
 
 std::string Store::default_uri() {
   if (const char* env = std::getenv("DIORACE_STORE"); env && *env) return env;
-#ifdef DIORACE_SOURCE_DIR
+#if defined(DIORACE_SOURCE_DIR) && defined(DIORACE_BINARY_DIR)
   {
+    // A program run from its build tree keeps results in the source tree's
+    // results/; an installed copy never looks there.
     std::error_code ec;
+    const std::string self = std::filesystem::read_symlink("/proc/self/exe", ec).string();
     std::filesystem::path results = std::filesystem::path(DIORACE_SOURCE_DIR) / "results";
-    if (std::filesystem::is_directory(results, ec) && ::access(results.c_str(), W_OK) == 0)
+    if (!ec && self.rfind(std::string(DIORACE_BINARY_DIR) + "/", 0) == 0 &&
+        std::filesystem::is_directory(results, ec) && ::access(results.c_str(), W_OK) == 0)
       return (results / "diorace.sqlite").string();
   }
 #endif
