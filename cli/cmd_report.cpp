@@ -9,6 +9,7 @@
 #include "diorace/cli_values.hpp"
 #include "diorace/config.hpp"
 #include "diorace/error.hpp"
+#include "diorace/fd.hpp"
 #include "diorace/outfile.hpp"
 #include "diorace/report.hpp"
 #include "diorace/store.hpp"
@@ -26,21 +27,38 @@ int cmd_report(const std::vector<std::string>& args, const std::string&) {
       ("run", po::value<std::vector<std::string>>()->composing(), "run id (repeatable; default: the newest --limit runs)")
       ("kernel", po::value<std::vector<std::string>>()->composing(), "every run of this kernel (repeatable)")
       ("limit", po::value<Count>()->default_value(Count{200}), "newest N runs when none is named")
+      ("document", po::value<std::vector<std::string>>()->composing(),
+       "a run document (what run --json or vm --json wrote) instead of the store (repeatable)")
       ("help,h", "help");
   desc.add(store_option());
   po::positional_options_description pos;
   pos.add("run", -1);
   auto vm = parse_options(desc, args, &pos);
   if (vm.count("help")) {
-    std::cout << "usage: diorace report --html FILE [RUN...] [--kernel K]... [--store S]\n" << desc;
+    std::cout << "usage: diorace report --html FILE [RUN...] [--kernel K]... [--store S] | --document FILE...\n" << desc;
     return 0;
   }
   if (!vm.count("html")) throw UsageError("report: give --html FILE");
   OutputOptions o;
   o.html = vm["html"].as<std::string>();
   validate_outputs(o);
-  auto store = open_store_for_reading(opt(vm, "store"));
-  auto runs = select_runs(*store, vm, vm["limit"].as<Count>().value);
+  std::vector<RunRecord> runs;
+  if (vm.count("document")) {
+    if (vm.count("run") || vm.count("kernel") || vm.count("store"))
+      throw UsageError("report: --document reads run documents, not the store (no --run, --kernel or --store with it)");
+    for (const auto& f : vm["document"].as<std::vector<std::string>>()) {
+      std::string text;
+      if (!try_read_file(f, text)) throw UsageError("--document " + f + ": cannot be read");
+      try {
+        runs.push_back(nlohmann::json::parse(text).get<RunRecord>());
+      } catch (const std::exception& e) {
+        throw UsageError("--document " + f + ": not a diorace run document (" + e.what() + ")");
+      }
+    }
+  } else {
+    auto store = open_store_for_reading(opt(vm, "store"));
+    runs = select_runs(*store, vm, vm["limit"].as<Count>().value);
+  }
   write_outputs(runs, o);
   std::fprintf(stderr, "diorace: report of %zu run(s) written to %s\n", runs.size(), o.html.c_str());
   return 0;

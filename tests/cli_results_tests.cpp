@@ -14,6 +14,7 @@
 #include <sstream>
 #include <thread>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "diorace/fd.hpp"
@@ -261,6 +262,105 @@ TEST(Results, HtmlReportRendersInHeadlessChromium) {
   auto s = run_command(shot_cmd, std::chrono::seconds(120));
   ASSERT_TRUE(fs::exists(shot)) << s.output;
   EXPECT_GT(fs::file_size(shot), 5000u);
+}
+
+// The report a person reads, over 34 runs of 12 kernels (run documents made
+// from two real runs, with the kernel identities and dates of a lab's
+// month): kernels in version order grouped by flavour, runs in progress and
+// runs without cases apart, no overlapping labels and no script error at two
+// window sizes, filters from the address; screenshots kept in the build dir.
+TEST(Results, HtmlReportOfManyKernelsIsOrderedAndReadable) {
+  ASSERT_TRUE(have_program("chromium")) << "chromium is installed by ci/setup";
+  TempDir d;
+  auto pass = run_diorace({"run", "dma_thread", "forkscrew", "--iterations", "2", "--store", "none", "--json",
+                           d.path + "/pass.json", "-q"});
+  ASSERT_EQ(pass.status, 0) << pass.output;
+  auto fail = run_diorace({"run", "dma_thread", "forkscrew", "--iterations", "2", "--inject-fault", "flip", "--store",
+                           "none", "--json", d.path + "/fail.json", "-q"});
+  ASSERT_EQ(fail.status, 1) << fail.output;
+  const auto pass_doc = nlohmann::json::parse(read_file(d.path + "/pass.json"));
+  const auto fail_doc = nlohmann::json::parse(read_file(d.path + "/fail.json"));
+  const std::vector<std::string> kernels = {"6.12.107+deb12-amd64", "6.1.0-50-cloud-amd64", "6.1.0-56-cloud-amd64",
+                                            "6.1.192",              "6.12.117+deb12-amd64", "6.1.0-47-cloud-amd64",
+                                            "6.1.0-9-cloud-amd64",  "6.12.38+deb13-amd64",  "6.1.0-50-amd64",
+                                            "6.18.3-custom",        "6.12.9",               "6.1.0-56-amd64"};
+  const std::vector<std::string> expected = {"6.1.0-50-amd64",       "6.1.0-56-amd64",       "6.12.38+deb13-amd64",
+                                             "6.12.107+deb12-amd64", "6.12.117+deb12-amd64", "6.1.0-9-cloud-amd64",
+                                             "6.1.0-47-cloud-amd64", "6.1.0-50-cloud-amd64", "6.1.0-56-cloud-amd64",
+                                             "6.18.3-custom",        "6.1.192",              "6.12.9"};
+  std::vector<std::string> args = {"report", "--html", d.path + "/report.html"};
+  for (int i = 0; i < 32; ++i) {
+    auto doc = (i % 3 == 0) ? fail_doc : pass_doc;
+    doc["system"]["kernel"]["release"] = kernels[i % kernels.size()];
+    doc["run"]["uid"] = "uid" + std::to_string(i);
+    doc["run"]["started_at"] = fmt::format("2026-11-{:02}T0{}:00:00.000Z", 1 + i % 20, i % 10);
+    for (auto& c : doc["cases"])
+      if (c["outcome"] == "FAIL") c["first_failure_s"] = 0.1 + 0.37 * i;
+    const std::string f = d.path + "/run" + std::to_string(i) + ".json";
+    write_file(f, doc.dump());
+    args.insert(args.end(), {"--document", f});
+  }
+  auto running = pass_doc;
+  running["run"]["status"] = "INCOMPLETE";
+  running["complete"] = false;
+  running["system"]["kernel"]["release"] = "6.1.0-99-cloud-amd64";
+  running["cases"] = nlohmann::json::array();
+  auto refused = running;
+  refused["run"]["status"] = "REFUSED";
+  refused["system"]["kernel"]["release"] = "";
+  refused["run"]["label"] = "linux-image-6.1.0-98-cloud-amd64-unsigned";
+  refused["error"] = "vm: unknown case 'nosuch'";
+  write_file(d.path + "/running.json", running.dump());
+  write_file(d.path + "/refused.json", refused.dump());
+  args.insert(args.end(), {"--document", d.path + "/running.json", "--document", d.path + "/refused.json"});
+  auto r = run_diorace(args);
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::vector<std::string> chrome = {"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                                     "--no-first-run", "--disable-background-networking", "--disable-component-update",
+                                     "--disable-sync", "--user-data-dir=" + d.path + "/profile"};
+  for (const char* size : {"1400,1000", "700,1000"}) {
+    auto dom_cmd = chrome;
+    dom_cmd.insert(dom_cmd.end(), {std::string("--window-size=") + size, "--dump-dom", "file://" + d.path + "/report.html"});
+    auto dom = run_command(dom_cmd, std::chrono::seconds(120));
+    EXPECT_NE(dom.output.find("data-rendered=\"ok\""), std::string::npos) << size << dom.output.substr(0, 2000);
+    EXPECT_NE(dom.output.find("data-overlaps=\"0\""), std::string::npos)
+        << size << ": " << dom.output.substr(dom.output.find("id=\"layout\""), 2000);
+    EXPECT_NE(dom.output.find("<div id=\"errors\"></div>"), std::string::npos) << "script errors at " << size;
+    // Kernel columns in version order, grouped by flavour; nothing of the
+    // pending runs among them.
+    const std::string matrix = dom.output.substr(dom.output.find("id=\"matrix\""),
+                                                 dom.output.find("id=\"details\"") - dom.output.find("id=\"matrix\""));
+    std::vector<std::string> got;
+    for (size_t p = 0; (p = matrix.find("<span class=\"lbl\">", p)) != std::string::npos;) {
+      p += 18;
+      got.push_back(matrix.substr(p, matrix.find('<', p) - p));
+    }
+    EXPECT_EQ(got, expected) << size;
+    EXPECT_EQ(matrix.find("6.1.0-99"), std::string::npos);
+    EXPECT_NE(matrix.find("class=\"flavour\" colspan=\"5\">amd64<"), std::string::npos) << matrix.substr(0, 1500);
+    const std::string pending = dom.output.substr(dom.output.find("id=\"pending\""), 1500);
+    EXPECT_NE(pending.find("INCOMPLETE"), std::string::npos) << pending;
+    EXPECT_NE(pending.find("REFUSED"), std::string::npos) << pending;
+    EXPECT_NE(pending.find("unknown case"), std::string::npos) << pending;
+    // One chart per case with every failing kernel on its y axis.
+    EXPECT_NE(dom.output.find("dma_thread: seconds to first detection"), std::string::npos);
+    const std::string width = std::string(size).substr(0, std::string(size).find(','));
+    const std::string shot = std::string(DIORACE_BUILD_DIR) + "/report-" + width + ".png";
+    fs::remove(shot);
+    auto shot_cmd = chrome;
+    shot_cmd.insert(shot_cmd.end(), {std::string("--window-size=") + size, "--screenshot=" + shot,
+                                     "file://" + d.path + "/report.html"});
+    auto s = run_command(shot_cmd, std::chrono::seconds(120));
+    ASSERT_TRUE(fs::exists(shot)) << s.output;
+    EXPECT_GT(fs::file_size(shot), 20000u) << shot;
+  }
+  // Filters from the address: only dma_thread's failures.
+  auto dom_cmd = chrome;
+  dom_cmd.insert(dom_cmd.end(), {"--dump-dom", "file://" + d.path + "/report.html#case=dma_thread&outcome=FAIL"});
+  auto dom = run_command(dom_cmd, std::chrono::seconds(120));
+  EXPECT_NE(dom.output.find("shown: 11 result(s), 11 failing"), std::string::npos)
+      << dom.output.substr(dom.output.find("id=\"summary\""), 300);
+  EXPECT_EQ(dom.output.find("<th class=\"case\">forkscrew"), std::string::npos);
 }
 
 // PostgreSQL: the same store behaviour against a real server (ci/postgres

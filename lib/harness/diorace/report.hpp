@@ -28,6 +28,19 @@ std::string to_html(const std::vector<RunRecord>& runs);
 
 // A kernel's name in reports: the release (and the VM label when there is one).
 std::string kernel_label(const RunRecord& run);
+// A kernel's name as reports order it: numbers compared as numbers
+// (6.1.0-47 < 6.1.0-50 < 6.1.192 < 6.12.107), a Debian package name mapped
+// to its release (linux-image-6.1.0-50-cloud-amd64-unsigned -> 6.1.0-50-cloud-amd64),
+// the flavour (cloud-amd64, amd64, rt-amd64; "" for a kernel of one's own)
+// grouping them, and the upstream version Debian's `uname -v` names.
+struct KernelName {
+  std::string name, flavour, upstream;
+  std::vector<long> version;  // 6.1.0-50 -> {6, 1, 0, 50}
+};
+KernelName parse_kernel_name(const std::string& release_or_package, const std::string& uname_version = "");
+// Flavour first (alphabetical, "" last), then version, then name.
+bool kernel_before(const KernelName& a, const KernelName& b);
+
 // "name" or "name[variant]"
 std::string case_key(const CaseResult& c);
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <map>
 #include <regex>
 #include <set>
@@ -70,6 +71,43 @@ std::string kernel_label(const RunRecord& run) {
   if (label.empty() && run.vm) label = run.vm->deb;
   if (rel.empty()) rel = label.empty() ? "unknown kernel" : label;
   return rel;
+}
+
+KernelName parse_kernel_name(const std::string& release_or_package, const std::string& uname_version) {
+  KernelName k;
+  std::string n = release_or_package;
+  if (n.rfind("linux-image-", 0) == 0) n = n.substr(12);
+  for (const char* suffix : {"-unsigned", "-dbg"})
+    if (n.size() > std::strlen(suffix) && n.compare(n.size() - std::strlen(suffix), std::string::npos, suffix) == 0)
+      n.resize(n.size() - std::strlen(suffix));
+  k.name = n;
+  // The version: leading numbers separated by '.', '-' or '+debNN' (a Debian
+  // stable update); the flavour: what follows.
+  static const std::regex ver(R"(^(\d+(?:\.\d+)*)(?:-(\d+))?(?:\+deb\d+(?:u\d+)?)?(?:-(.*))?$)");
+  std::smatch m;
+  if (std::regex_match(n, m, ver)) {
+    std::string v = m[1];
+    for (size_t s = 0; s <= v.size();) {
+      size_t e = v.find('.', s);
+      if (e == std::string::npos) e = v.size();
+      k.version.push_back(std::stol(v.substr(s, e - s)));
+      s = e + 1;
+    }
+    if (m[2].matched) k.version.push_back(std::stol(m[2]));
+    if (m[3].matched) k.flavour = m[3];
+  }
+  static const std::regex debian(R"(Debian (\d+\.\d+\.\d+))");
+  if (std::regex_search(uname_version, m, debian)) k.upstream = m[1];
+  return k;
+}
+
+bool kernel_before(const KernelName& a, const KernelName& b) {
+  if (a.flavour != b.flavour) {
+    if (a.flavour.empty() || b.flavour.empty()) return !a.flavour.empty();
+    return a.flavour < b.flavour;
+  }
+  if (a.version != b.version) return a.version < b.version;
+  return a.name < b.name;
 }
 
 std::string case_key(const CaseResult& c) { return c.variant.empty() ? c.name : c.name + "[" + c.variant + "]"; }
