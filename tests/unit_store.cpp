@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "diorace/process.hpp"
@@ -211,4 +212,26 @@ TEST(Reports, FormatsCarryEveryOutcome) {
   auto evil = system_doc("</script><script>alert(1)</script>");
   evil.cases.clear();
   EXPECT_EQ(to_html({evil}).find("</script><script>alert"), std::string::npos);
+}
+
+// Kernel columns in version order: the report's order was the store's
+// (6.1.0-50, 6.12.107, 6.1.0-56, 6.1.192, 6.12.117, 6.1.0-47 ...).
+TEST(Reports, KernelsSortByVersionWithinTheirFlavour) {
+  auto k = parse_kernel_name("linux-image-6.1.0-50-cloud-amd64-unsigned", "#1 SMP PREEMPT_DYNAMIC Debian 6.1.170-1 (2026-05-01)");
+  EXPECT_EQ(k.name, "6.1.0-50-cloud-amd64");
+  EXPECT_EQ(k.flavour, "cloud-amd64");
+  EXPECT_EQ(k.upstream, "6.1.170");
+  EXPECT_EQ(k.version, (std::vector<long>{6, 1, 0, 50}));
+  EXPECT_EQ(parse_kernel_name("6.12.107+deb12-amd64").version, (std::vector<long>{6, 12, 107}));
+  EXPECT_EQ(parse_kernel_name("6.12.107+deb12-amd64").flavour, "amd64");
+  std::vector<std::string> names = {"6.1.0-50-cloud-amd64", "6.12.107+deb12-amd64", "6.1.0-56-cloud-amd64", "6.1.192",
+                                    "6.12.117+deb12-amd64", "6.1.0-47-cloud-amd64", "6.1.0-9-cloud-amd64", "6.12.9"};
+  std::vector<KernelName> ks;
+  for (const auto& n : names) ks.push_back(parse_kernel_name(n));
+  std::sort(ks.begin(), ks.end(), kernel_before);
+  std::vector<std::string> got;
+  for (const auto& x : ks) got.push_back(x.name);
+  EXPECT_EQ(got, (std::vector<std::string>{"6.12.107+deb12-amd64", "6.12.117+deb12-amd64", "6.1.0-9-cloud-amd64",
+                                           "6.1.0-47-cloud-amd64", "6.1.0-50-cloud-amd64", "6.1.0-56-cloud-amd64",
+                                           "6.1.192", "6.12.9"}));
 }
