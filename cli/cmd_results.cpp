@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // diorace results list|show|compare|export|delete|bisections|previous.
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -9,6 +10,9 @@
 #include "diorace/cli_values.hpp"
 #include "diorace/config.hpp"
 #include "diorace/error.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/process.hpp"
+#include "diorace/lava.hpp"
 #include "diorace/outfile.hpp"
 #include "diorace/report.hpp"
 #include "diorace/store.hpp"
@@ -20,6 +24,63 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
+namespace {
+
+// A finished LAVA job into the store: its log (lava-run's output.yaml, or a
+// lava-server's through lavacli) and its health.
+int import_lava(const std::vector<std::string>& args, const char* usage) {
+  po::options_description desc("import-lava options");
+  desc.add_options()("log", po::value<std::string>(), "the job's log (YAML list of {dt, lvl, msg})")
+      ("lava-uri", po::value<std::string>(), "a lava-server (lavacli --uri): read job --job from it")
+      ("job", po::value<std::string>(), "the job id on --lava-uri")
+      ("health", po::value<std::string>(), "the job's health: Complete, Incomplete, Canceled (from the server when --job)")
+      ("label", po::value<std::string>(), "the run's label (default: the job id or the log's name)")
+      ("expect", po::value<std::vector<std::string>>()->composing(), "a case the job was to run (repeatable): INCOMPLETE when it never reported")
+      ("help,h", "help");
+  desc.add(store_option());
+  po::positional_options_description pos;
+  pos.add("log", 1);
+  auto vm = parse_options(desc, args, &pos);
+  if (vm.count("help")) {
+    std::cout << usage << desc;
+    return 0;
+  }
+  std::string log, health = opt(vm, "health"), label = opt(vm, "label");
+  if (vm.count("job")) {
+    if (!vm.count("lava-uri")) throw UsageError("import-lava: --job needs --lava-uri");
+    if (vm.count("log")) throw UsageError("import-lava: give a log file or --job, not both");
+    const std::string uri = vm["lava-uri"].as<std::string>(), job = vm["job"].as<std::string>();
+    auto logs = run_command({"lavacli", "--uri", uri, "jobs", "logs", "--raw", job}, std::chrono::seconds(300));
+    if (!logs.ok()) throw SetupError("lavacli jobs logs " + job + ": " + logs.output);
+    log = logs.output;
+    if (health.empty()) {
+      auto show = run_command({"lavacli", "--uri", uri, "jobs", "show", "--json", job}, std::chrono::seconds(120));
+      if (!show.ok()) throw SetupError("lavacli jobs show " + job + ": " + show.output);
+      health = nlohmann::json::parse(show.output).value("health", "");
+    }
+    if (label.empty()) label = "lava job " + job;
+  } else {
+    if (!vm.count("log")) throw UsageError("import-lava: give the job's log file, or --lava-uri URI --job ID");
+    const std::string f = vm["log"].as<std::string>();
+    if (!try_read_file(f, log)) throw UsageError("import-lava: cannot read " + f);
+    if (label.empty()) label = "lava " + std::filesystem::path(f).filename().string();
+  }
+  std::vector<std::string> expected;
+  if (vm.count("expect")) expected = vm["expect"].as<std::vector<std::string>>();
+  RunRecord rec = lava_import(log, health, label, expected);
+  auto store = open_store_for_writing(opt(vm, "store"));
+  const int64_t run = store->begin_run(rec);
+  for (const auto& c : rec.cases) store->add_case(run, c);
+  store->finish_run(run, rec);
+  rec.run.id = run;
+  std::cout << fmt::format("imported as run {} ({}{}): ", run, rec.run.status, rec.error.empty() ? "" : ": " + rec.error);
+  std::cout << rec.cases.size() << " case(s), exit code " << rec.exit_code.value_or(kExitError) << "\n";
+  for (const auto& c : rec.cases) std::cout << format_result(c, 1, 400);
+  return 0;
+}
+
+}  // namespace
+
 int cmd_results(const std::vector<std::string>& args, const std::string&) {
   const char* usage =
       "usage: diorace results list [--limit N] [--json] [--store S]\n"
@@ -29,13 +90,15 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
       "                              [--html F] [--json F] [--origin O]   (default: the newest run)\n"
       "       diorace results delete RUN [--store S]\n"
       "       diorace results bisections [--json] [--store S]\n"
-      "       diorace results previous RUN [--store S]   (the same kernel's run before it: the night before)\n";
+      "       diorace results previous RUN [--store S]   (the same kernel's run before it: the night before)\n"
+      "       diorace results import-lava (LOG.yaml | --lava-uri URI --job ID) [--health H] [--label L] [--expect CASE]...\n";
   if (args.empty() || args[0] == "--help" || args[0] == "-h") {
     std::cout << usage;
     return args.empty() ? 2 : 0;
   }
   const std::string sub = args[0];
   std::vector<std::string> rest(args.begin() + 1, args.end());
+  if (sub == "import-lava") return import_lava(rest, usage);
   po::options_description desc("results options");
   desc.add_options()("json", po::value<std::string>()->implicit_value("-"), "JSON output (export: to this file)")
       ("limit", po::value<Count>()->default_value(Count{50}), "list: newest N runs")
@@ -163,7 +226,7 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
     }
     return 0;
   }
-  throw UsageError("unknown results command '" + sub + "' (list, show, compare, export, delete, bisections, previous)");
+  throw UsageError("unknown results command '" + sub + "' (list, show, compare, export, delete, bisections, previous, import-lava)");
 }
 
 }  // namespace diorace

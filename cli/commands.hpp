@@ -36,6 +36,8 @@ int cmd_config(const std::vector<std::string>& args, const std::string& command)
 int cmd_bisect(const std::vector<std::string>& args, const std::string& command);
 int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command);
 int cmd_prove(const std::vector<std::string>& args, const std::string& command);
+int cmd_lava_job(const std::vector<std::string>& args, const std::string& command);
+int cmd_lava_report(const std::vector<std::string>& args, const std::string& command);
 int cmd_manpage(const std::vector<std::string>& args, const std::string& command);
 int cmd_completion(const std::vector<std::string>& args, const std::string& command);
 

@@ -13,6 +13,7 @@
 #include "diorace/runner.hpp"
 #include "diorace/command_line.hpp"
 #include "diorace/guest.hpp"
+#include "diorace/lava.hpp"
 #include "diorace/vm.hpp"
 #include "exit_on_error.hpp"
 
@@ -60,10 +61,14 @@ int main(int argc, char** argv) {
   return exit_code_or_error([&] {
     if (name == "guest-run") return guest_run();
     if (name == "run") return run(args);
+    if (name == "lava-report") {
+      if (args.size() != 2 || args[0] != "--document") throw UsageError("usage: diorace lava-report --document FILE");
+      return lava_report_document(args[1]);
+    }
     if (name == "--version") {
       std::cout << "diorace " << DIORACE_VERSION << " (static guest build)\n";
       return 0;
     }
-    throw UsageError("diorace-static has only guest-run and run ('" + name + "' is for the diorace program)");
+    throw UsageError("diorace-static has only guest-run, run and lava-report ('" + name + "' is for the diorace program)");
   });
 }

@@ -125,6 +125,12 @@ int run_vm_recorded(const VmOptions& o, const ReportTargets& out, int64_t* store
   return code;
 }
 
+std::unique_ptr<Store> open_store_for_writing(const std::string& requested) {
+  const std::string uri = requested.empty() ? Store::default_uri() : requested;
+  if (uri == "none") throw UsageError("--store none: there is no store to write to");
+  return Store::open(uri);
+}
+
 std::unique_ptr<Store> open_store_for_reading(const std::string& requested) {
   std::string uri = requested.empty() ? Store::default_uri() : requested;
   if (uri == "none") throw UsageError("--store none: there is no store to read");

@@ -25,6 +25,8 @@ std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts);
 // identity (its run id in *stored_run when stored).
 int run_vm_recorded(const VmOptions& o, const ReportTargets& out, int64_t* stored_run = nullptr);
 
+// A store to write to (created if needed); "" is the default, "none" refused.
+std::unique_ptr<Store> open_store_for_writing(const std::string& requested);
 // A store to read from (read-only where it cannot be written); "" is the default.
 std::unique_ptr<Store> open_store_for_reading(const std::string& requested);
 int64_t parse_run_id(const std::string& s);

@@ -31,6 +31,7 @@
 #include "diorace/fd.hpp"
 #include "diorace/kconfig.hpp"
 #include "diorace/outcome.hpp"
+#include "diorace/outfile.hpp"
 #include "diorace/process.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/runner.hpp"
@@ -114,6 +115,26 @@ DIORACE_GUEST=1 /diorace guest-run
 echo "diorace-guest: exit $?"
 sync
 poweroff -f
+)";
+
+// The init of an initramfs for LAVA: the same guest (busybox, the static
+// diorace, the modules), but a shell on the console for LAVA's test shell
+// (LAVA appends its overlay to the cpio and waits for the prompt).
+const char* kLavaInit = R"(#!/bin/busybox sh
+/bin/busybox --install -s /bin
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+mount -t tmpfs tmpfs /tmp
+mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
+mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
+for m in $(cat /modules.order); do insmod /modules/$m.ko || echo "diorace-guest: insmod $m failed"; done
+ln -sf /diorace /bin/diorace
+export DIORACE_GUEST=1 PS1='diorace-guest# ' HOME=/root
+mkdir -p /root
+echo "diorace-guest: $(uname -r) ready"
+exec setsid cttyhack sh -l
 )";
 
 // KVM is probed once per host kernel and qemu build: it fails here in ways
@@ -301,7 +322,7 @@ VmPlan plan_vm(const VmOptions& o) {
 
 // The guest's initramfs: busybox, the static diorace, init, mkfs tools, the
 // kernel config, the modules it needs, the guest plan. Returns its path.
-std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::string& work) {
+std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::string& work, const char* init = kInit) {
   const std::string& kconfig = p.kconfig;
   const std::string& modules = p.modules;
   const auto& cfg = p.cfg;
@@ -310,7 +331,7 @@ std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::stri
     fs::create_directories(root + d);
   fs::copy_file(busybox_path(), root + "/bin/busybox");
   fs::copy_file(static_binary(), root + "/diorace");
-  write_file(root + "/init", kInit);
+  write_file(root + "/init", init);
   write_file(root + "/probe", "#!/bin/busybox sh\n/bin/busybox echo diorace-kvm-probe-ok\n/bin/busybox poweroff -f\n");
   fs::permissions(root + "/init", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
   fs::permissions(root + "/probe", fs::perms::owner_all);
@@ -554,6 +575,17 @@ int run_vm(const VmOptions& o, RunRecord* record_out) {
   const int code = *rec.exit_code;
   if (record_out) *record_out = std::move(rec);
   return code;
+}
+
+std::string build_lava_initramfs(const VmOptions& opts, const std::string& out) {
+  VmOptions o = opts;
+  o.guest_args = {"run"};
+  o.throttle_bps = 0;  // no scratch disk of ours in a LAVA job
+  const VmPlan plan = plan_vm(o);
+  auto work = OwnedTempDir::create("/var/tmp", "diorace-initramfs-");
+  const std::string cpio = build_initramfs(o, plan, work.path(), kLavaInit);
+  write_output_file(out, read_file(cpio));
+  return plan.image;
 }
 
 size_t prune_console_logs(const std::string& dir, size_t keep) {

@@ -57,6 +57,12 @@ std::string cache_dir();
 // cannot be fetched.
 DebianKernel fetch_debian_kernel(const std::string& package);
 
+// The guest's initramfs for a LAVA qemu job (diorace lava-job): the static
+// diorace, busybox, the kernel's modules, and an init that gives LAVA a
+// shell prompt ("diorace-guest# ") instead of running cases. Written to
+// `out` (cpio newc); returns the kernel image to deploy with it.
+std::string build_lava_initramfs(const VmOptions& opts, const std::string& out);
+
 // Console logs the VM runner names itself (no --console-log) go to /var/tmp
 // as diorace-console-SECONDS-PID.log; the newest `keep` are kept, older ones
 // removed. Returns how many were removed.

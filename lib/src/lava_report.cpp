@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The LAVA side a guest or a board needs: case names and results, and the
+// run document carried through the job's log (no store, no YAML: the static
+// guest binary has this too).
+#include <cstdio>
+#include <cstring>
+#include <regex>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "diorace/hash.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/lava.hpp"
+#include "diorace/process.hpp"
+
+namespace diorace {
+
+namespace {
+
+constexpr char kB64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+std::string base64(const std::string& in) {
+  std::string out;
+  out.reserve((in.size() + 2) / 3 * 4);
+  for (size_t i = 0; i < in.size(); i += 3) {
+    uint32_t v = static_cast<uint8_t>(in[i]) << 16;
+    if (i + 1 < in.size()) v |= static_cast<uint8_t>(in[i + 1]) << 8;
+    if (i + 2 < in.size()) v |= static_cast<uint8_t>(in[i + 2]);
+    out.push_back(kB64[(v >> 18) & 63]);
+    out.push_back(kB64[(v >> 12) & 63]);
+    out.push_back(i + 1 < in.size() ? kB64[(v >> 6) & 63] : '=');
+    out.push_back(i + 2 < in.size() ? kB64[v & 63] : '=');
+  }
+  return out;
+}
+
+std::optional<std::string> unbase64(const std::string& in) {
+  std::string out;
+  uint32_t v = 0;
+  int bits = 0;
+  for (char ch : in) {
+    if (ch == '=') break;
+    const char* p = std::strchr(kB64, ch);
+    if (!p || !ch) return std::nullopt;
+    v = (v << 6) | static_cast<uint32_t>(p - kB64);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push_back(static_cast<char>((v >> bits) & 0xff));
+    }
+  }
+  return out;
+}
+
+constexpr const char* kBegin = "DIORACE-DOCUMENT-BEGIN";
+constexpr const char* kEnd = "DIORACE-DOCUMENT-END";
+
+}  // namespace
+
+std::string lava_case_name(const CaseResult& c) {
+  auto part = [](const std::string& s) {
+    std::string out;
+    for (char ch : s) out.push_back(std::isalnum(static_cast<unsigned char>(ch)) || ch == '-' || ch == '_' ? ch : '_');
+    return out.empty() ? std::string("_") : out;
+  };
+  return "diorace." + part(c.name) + (c.variant.empty() ? "" : "." + part(c.variant));
+}
+
+std::string lava_result(Verdict v) {
+  switch (v) {
+    case Verdict::pass: return "pass";
+    case Verdict::fail: return "fail";
+    case Verdict::skip: return "skip";
+    default: return "unknown";
+  }
+}
+
+std::string lava_document_block(const RunRecord& record) {
+  const std::string json = nlohmann::json(record).dump();
+  const std::string b = base64(json);
+  std::string out = fmt::format("{} bytes={} xxh3={}\n", kBegin, json.size(), stable_hash_hex(json));
+  for (size_t i = 0; i < b.size(); i += 76) out += b.substr(i, 76) + "\n";
+  return out + kEnd + "\n";
+}
+
+std::optional<RunRecord> find_lava_document(const std::string& log, std::string& why) {
+  static const std::regex begin(std::string(kBegin) + R"( bytes=(\d+) xxh3=([0-9a-f]+))");
+  std::optional<RunRecord> found;
+  why = "no " + std::string(kBegin) + " line in the log";
+  std::istringstream is(log);
+  std::string line;
+  while (std::getline(is, line)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, begin)) continue;
+    const size_t bytes = std::stoull(m[1]);
+    const std::string sum = m[2];
+    std::string b64;
+    bool ended = false;
+    while (std::getline(is, line)) {
+      // Console lines may carry a carriage return or a prefix; the payload is
+      // the last run of base64 characters on the line.
+      while (!line.empty() && (line.back() == '\r' || line.back() == ' ')) line.pop_back();
+      if (line.find(kEnd) != std::string::npos) {
+        ended = true;
+        break;
+      }
+      size_t s = line.find_last_not_of(kB64 + std::string("="));
+      b64 += s == std::string::npos ? line : line.substr(s + 1);
+    }
+    if (!ended) {
+      why = "the run document in the log is cut off (no end marker)";
+      continue;
+    }
+    auto json = unbase64(b64);
+    if (!json || json->size() != bytes || stable_hash_hex(*json) != sum) {
+      why = "the run document in the log is damaged (length or checksum differs)";
+      continue;
+    }
+    try {
+      found = nlohmann::json::parse(*json).get<RunRecord>();
+    } catch (const std::exception& e) {
+      why = std::string("the run document in the log is not a run record: ") + e.what();
+    }
+  }
+  return found;
+}
+
+int lava_report_document(const std::string& path) {
+  const bool helper = have_program("lava-test-case");
+  auto report = [&](const std::string& name, const std::string& result) {
+    if (helper) {
+      auto r = run_command({"lava-test-case", name, "--result", result});
+      std::fputs(r.output.c_str(), stdout);
+    } else {
+      std::printf("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=%s RESULT=%s>\n", name.c_str(), result.c_str());
+    }
+    std::fflush(stdout);
+  };
+  std::string text;
+  RunRecord rec;
+  try {
+    if (!try_read_file(path, text)) throw std::runtime_error("cannot read " + path);
+    rec = nlohmann::json::parse(text.substr(0, text.find('\0'))).get<RunRecord>();
+  } catch (const std::exception& e) {
+    std::printf("diorace: no run document: %s\n", e.what());
+    report("diorace.harness", "fail");
+    return 0;
+  }
+  for (const auto& c : rec.cases) report(lava_case_name(c), lava_result(c.verdict));
+  if (rec.cases.empty()) report("diorace.harness", "fail");  // a run with no case is no pass
+  std::fputs(lava_document_block(rec).c_str(), stdout);
+  std::fflush(stdout);
+  return 0;
+}
+
+}  // namespace diorace

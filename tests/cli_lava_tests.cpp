@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// diorace in LAVA: job definitions checked with LAVA's own validator
+// (lava-common's schemas, strict), the shipped test definition with LAVA's
+// test-definition schema, the definition's step run as LAVA would run it
+// (its helpers faked by their documented signal lines), and finished jobs'
+// logs read back into the store with diorace's meanings kept.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "diorace/fd.hpp"
+#include "diorace/process.hpp"
+#include "test_util.hpp"
+
+using namespace diorace;
+namespace fs = std::filesystem;
+using test::run_diorace;
+using test::TempDir;
+
+namespace {
+
+CommandResult lava_validate(const std::string& file) {
+  return run_command({"/usr/bin/python3", "-c",
+                      "import sys, yaml\n"
+                      "from lava_common.schemas import validate\n"
+                      "validate(yaml.safe_load(open(sys.argv[1])), strict=True, extra_context_variables=[])\n"
+                      "print('valid')\n",
+                      file});
+}
+
+// Output lines as a LAVA job log: a YAML list of {dt, lvl, msg}.
+std::string as_lava_log(const std::string& output) {
+  std::string log = "- {\"dt\": \"2026-11-23T00:00:00\", \"lvl\": \"info\", \"msg\": \"start: 1 tmpfs-deploy\"}\n";
+  std::istringstream is(output);
+  for (std::string line; std::getline(is, line);)
+    log += "- {\"dt\": \"2026-11-23T00:00:01\", \"lvl\": \"target\", \"msg\": " + nlohmann::json(line).dump() + "}\n";
+  return log;
+}
+
+// The test definition's step, as LAVA runs it, with lava-test-case faked by
+// the signal line it prints.
+std::string run_lava_step(const TempDir& d, const std::string& cases, const std::string& run_args) {
+  fs::create_directories(d.path + "/bin");
+  write_file(d.path + "/bin/lava-test-case",
+             "#!/bin/sh\necho \"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=$1 RESULT=$3>\"\n");
+  ::chmod((d.path + "/bin/lava-test-case").c_str(), 0755);
+  ::symlink(DIORACE_BIN, (d.path + "/bin/diorace").c_str());
+  auto r = run_command({"sh", "-ec",
+                        "PATH=\"$1/bin:$PATH\" sh " DIORACE_SOURCE_DIR "/lava/diorace-lava.sh \"$2\" '' $3", "sh",
+                        d.path, cases, run_args},
+                       std::chrono::seconds(300));
+  EXPECT_EQ(r.status, 0) << r.output;  // never fails the definition
+  return r.output;
+}
+
+}  // namespace
+
+TEST(Lava, JobDefinitionsPassLavasOwnValidator) {
+  TempDir d;
+  auto q = run_diorace({"lava-job", "--kernel-url", "https://lab.example/vmlinuz", "--initramfs-url",
+                        "https://lab.example/diorace-initramfs.cpio", "--testdef-repo",
+                        "https://git.example/diorace.git", "--boots", "3", "--tags", "tcg", "--out", d.path, "--",
+                        "dma_thread", "forkscrew", "--duration", "60"});
+  ASSERT_EQ(q.status, 0) << q.output;
+  for (int i = 1; i <= 3; ++i) {
+    const std::string f = d.path + "/job-00" + std::to_string(i) + ".yaml";
+    auto v = lava_validate(f);
+    EXPECT_EQ(v.status, 0) << f << ": " << v.output;
+    auto job = nlohmann::json::parse(read_file(f));
+    EXPECT_EQ(job["actions"][0]["deploy"]["images"]["ramdisk"]["overlays"]["lava"], true);
+    EXPECT_EQ(job["actions"][2]["test"]["definitions"][0]["parameters"]["CASES"], "dma_thread forkscrew");
+    EXPECT_EQ(job["actions"][2]["test"]["definitions"][0]["parameters"]["RUN_ARGS"], "--duration 60");
+  }
+  auto board = run_diorace({"lava-job", "--device-type", "x86", "--scratch-device", "/dev/sdb", "--testdef-repo",
+                            "https://git.example/diorace.git", "--", "all"});
+  ASSERT_EQ(board.status, 0) << board.output;
+  write_file(d.path + "/board.yaml", board.output);
+  auto v = lava_validate(d.path + "/board.yaml");
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_NE(board.output.find("\"DEVICE\": \"/dev/sdb\""), std::string::npos) << board.output;
+  // A board job without the lab's scratch disk, or a qemu job without its
+  // images, is refused before anything is written.
+  auto no_disk = run_diorace({"lava-job", "--device-type", "x86", "--testdef-repo", "https://git.example/d.git",
+                              "--out", d.path, "--", "all"});
+  EXPECT_EQ(no_disk.status, 2) << no_disk.output;
+  auto no_images = run_diorace({"lava-job", "--testdef-repo", "https://git.example/d.git", "--", "all"});
+  EXPECT_EQ(no_images.status, 2) << no_images.output;
+  // The shipped test definition, with LAVA's test-definition schema.
+  auto t = run_command({"/usr/bin/python3", "-c",
+                        "import sys, yaml\nfrom lava_common.schemas.test.testdef import validate\n"
+                        "validate(yaml.safe_load(open(sys.argv[1])))\n",
+                        DIORACE_SOURCE_DIR "/lava/diorace.yaml"});
+  EXPECT_EQ(t.status, 0) << t.output;
+}
+
+TEST(Lava, ReportedCasesAndTheImportedJobKeepDioracesMeaning) {
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  // A case fails (fault injection: the FAIL path), and the job was to run
+  // another that never reported.
+  const std::string out = run_lava_step(d, "dma_thread", "--iterations 2 --inject-fault flip");
+  EXPECT_NE(out.find("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=diorace.dma_thread RESULT=fail>"), std::string::npos) << out;
+  EXPECT_NE(out.find("DIORACE-DOCUMENT-BEGIN"), std::string::npos) << out;
+  write_file(d.path + "/job.yaml", as_lava_log(out));
+  auto imp = run_diorace({"results", "import-lava", d.path + "/job.yaml", "--health", "Complete", "--expect",
+                          "dma_thread", "--expect", "uring_fork", "--store", store});
+  ASSERT_EQ(imp.status, 0) << imp.output;
+  auto show = run_diorace({"results", "show", "1", "--json", "--store", store});
+  ASSERT_EQ(show.status, 0) << show.output;
+  auto doc = nlohmann::json::parse(show.output);
+  EXPECT_EQ(doc["run"]["mode"], "lava");
+  std::map<std::string, nlohmann::json> by;
+  for (const auto& c : doc["cases"]) by[c["name"]] = c;
+  EXPECT_EQ(by["dma_thread"]["outcome"], "FAIL");
+  EXPECT_EQ(by["dma_thread"]["kind"], "corruption");
+  EXPECT_TRUE(by["dma_thread"]["fault_injected"].get<bool>());
+  EXPECT_EQ(by["uring_fork"]["outcome"], "INCOMPLETE") << doc.dump(1);
+  // A damaged document is no result: never PASS.
+  std::string log = read_file(d.path + "/job.yaml");
+  const size_t at = log.find("DIORACE-DOCUMENT-BEGIN");
+  const size_t line = log.find("\"msg\": \"", log.find('\n', at)) + 8;
+  log[line + 3] = log[line + 3] == 'A' ? 'B' : 'A';
+  write_file(d.path + "/damaged.yaml", log);
+  auto dmg = run_diorace({"results", "import-lava", d.path + "/damaged.yaml", "--store", store});
+  ASSERT_EQ(dmg.status, 0) << dmg.output;
+  EXPECT_NE(dmg.output.find("ERROR"), std::string::npos) << dmg.output;
+  EXPECT_NE(dmg.output.find("damaged"), std::string::npos) << dmg.output;
+  // A job with no results, and an incomplete job whose cases passed.
+  write_file(d.path + "/empty.yaml", as_lava_log("login prompt\n"));
+  auto empty = run_diorace({"results", "import-lava", d.path + "/empty.yaml", "--health", "Incomplete", "--store", store});
+  EXPECT_NE(empty.output.find("ERROR"), std::string::npos) << empty.output;
+  EXPECT_NE(empty.output.find("exit code 2"), std::string::npos) << empty.output;
+  const std::string ok = run_lava_step(d, "dma_thread", "--iterations 2");
+  write_file(d.path + "/ok.yaml", as_lava_log(ok));
+  auto inc = run_diorace({"results", "import-lava", d.path + "/ok.yaml", "--health", "Incomplete", "--store", store});
+  EXPECT_NE(inc.output.find("INCOMPLETE"), std::string::npos) << inc.output;
+  EXPECT_NE(inc.output.find("exit code 2"), std::string::npos) << inc.output;
+  // A guest panic during a case: FAIL crash, charged to the case whose
+  // kernel-log marker came last.
+  write_file(d.path + "/panic.yaml",
+             as_lava_log("[   5.1] diorace: case uffd_dio_release seed 7 start 123\n"
+                         "[   9.9] Kernel panic - not syncing: hung_task: blocked tasks\n"));
+  auto panic = run_diorace({"results", "import-lava", d.path + "/panic.yaml", "--health", "Incomplete", "--store", store});
+  EXPECT_NE(panic.output.find("FAIL  uffd_dio_release (crash)"), std::string::npos) << panic.output;
+  // Reports read lava runs as any other.
+  auto k = run_diorace({"results", "export", "--run", "1", "--kcidb", d.path + "/k.json", "--store", store});
+  EXPECT_EQ(k.status, 0) << k.output;
+}
