@@ -17,7 +17,7 @@ if [ -n "$device" ]; then
 elif [ -e /diorace-guest ]; then
   mkdir -p /mnt/diorace-lava
   truncate -s 768M /tmp/diorace-scratch.img
-  loop=$(losetup -f --show /tmp/diorace-scratch.img) &&
+  loop=$(losetup -f) && losetup "$loop" /tmp/diorace-scratch.img &&
     mkfs.ext4 -q -F "$loop" && mount -t ext4 "$loop" /mnt/diorace-lava &&
     set -- "$@" --dir /mnt/diorace-lava
 fi

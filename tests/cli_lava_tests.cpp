@@ -150,3 +150,61 @@ TEST(Lava, ReportedCasesAndTheImportedJobKeepDioracesMeaning) {
   auto k = run_diorace({"results", "export", "--run", "1", "--kcidb", d.path + "/k.json", "--store", store});
   EXPECT_EQ(k.status, 0) << k.output;
 }
+
+// The LAVA qemu job end to end, without a lab: diorace's LAVA initramfs
+// with an overlay appended as LAVA appends its own (the test definition's
+// step and a lava-test-case helper, run from a login shell at the prompt as
+// LAVA's test shell would), booted on Debian 6.1 under qemu; the console
+// read back as a LAVA job log gives the case's FAIL with its evidence.
+TEST(VmLava, TheLavaInitramfsRunsTheDefinitionOn61) {
+  TempDir d;
+  const std::string deb = "linux-image-6.1.0-50-cloud-amd64-unsigned";
+  auto job = run_diorace({"lava-job", "--initramfs", d.path + "/diorace.cpio", "--deb", deb, "--kernel-url",
+                          "https://lab.example/vmlinuz", "--initramfs-url", "https://lab.example/diorace.cpio",
+                          "--testdef-repo", "https://git.example/diorace.git", "--", "dma_thread", "--duration", "60"},
+                         600);
+  ASSERT_EQ(job.status, 0) << job.output;
+  const std::string image = job.output.substr(job.output.find("with the kernel ") + 16,
+                                              job.output.find(')', job.output.find("with the kernel ")) -
+                                                  job.output.find("with the kernel ") - 16);
+  ASSERT_TRUE(fs::exists(image)) << job.output;
+  // The overlay: what LAVA's would hold for this definition.
+  const std::string ov = d.path + "/overlay";
+  fs::create_directories(ov + "/lava-overlay/lava");
+  fs::create_directories(ov + "/lava-overlay/bin");
+  fs::create_directories(ov + "/etc");
+  fs::copy_file(DIORACE_SOURCE_DIR "/lava/diorace-lava.sh", ov + "/lava-overlay/lava/diorace-lava.sh");
+  write_file(ov + "/lava-overlay/bin/lava-test-case", "#!/bin/sh\necho \"<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=$1 RESULT=$3>\"\n");
+  ::chmod((ov + "/lava-overlay/bin/lava-test-case").c_str(), 0755);
+  write_file(ov + "/etc/profile",
+             "export PATH=/lava-overlay/bin:$PATH\n"
+             "sh /lava-overlay/lava/diorace-lava.sh dma_thread '' --duration 60\n"
+             "echo lava-step-done\nsync\npoweroff -f\n");
+  auto cpio = run_command({"sh", "-c",
+                           "cd \"$1\" && find . | cpio -o -H newc --quiet > \"$2/overlay.cpio\" && "
+                           "cat \"$2/diorace.cpio\" \"$2/overlay.cpio\" > \"$2/full.cpio\"",
+                           "sh", ov, d.path});
+  ASSERT_EQ(cpio.status, 0) << cpio.output;
+  const std::string console = d.path + "/console.log";
+  auto q = run_command({"qemu-system-x86_64", "-nodefaults", "-no-user-config", "-no-reboot", "-display", "none",
+                        "-smp", "2", "-m", "2048", "-accel", "tcg,thread=multi", "-cpu", "max", "-kernel", image,
+                        "-initrd", d.path + "/full.cpio", "-append", "console=ttyS0 panic=-1 rdinit=/init",
+                        "-serial", "file:" + console},
+                       std::chrono::seconds(600));
+  std::string out;
+  ASSERT_TRUE(try_read_file(console, out)) << q.output;
+  EXPECT_NE(out.find("diorace-guest: 6.1.0-50-cloud-amd64 ready"), std::string::npos) << out.substr(out.size() > 3000 ? out.size() - 3000 : 0);
+  EXPECT_NE(out.find("lava-step-done"), std::string::npos) << out.substr(out.size() > 3000 ? out.size() - 3000 : 0);
+  EXPECT_NE(out.find("<LAVA_SIGNAL_TESTCASE TEST_CASE_ID=diorace.dma_thread RESULT=fail>"), std::string::npos)
+      << out.substr(out.size() > 3000 ? out.size() - 3000 : 0);
+  write_file(d.path + "/job.yaml", as_lava_log(out));
+  const std::string store = d.path + "/s.sqlite";
+  auto imp = run_diorace({"results", "import-lava", d.path + "/job.yaml", "--health", "Complete", "--label", deb,
+                          "--expect", "dma_thread", "--store", store});
+  ASSERT_EQ(imp.status, 0) << imp.output;
+  EXPECT_NE(imp.output.find("FAIL  dma_thread (corruption)"), std::string::npos) << imp.output;
+  auto show = run_diorace({"results", "show", "1", "--json", "--store", store});
+  auto doc = nlohmann::json::parse(show.output);
+  EXPECT_EQ(doc["system"]["kernel"]["release"], "6.1.0-50-cloud-amd64");
+  EXPECT_EQ(doc["cases"][0]["events"][0]["class"], "fill_byte");
+}
