@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <regex>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -54,7 +55,9 @@ nlohmann::json lava_job(const LavaJobSpec& s) {
           {{"to", "tmpfs"},
            {"timeout", minutes(s.boot_timeout_min)},
            {"images",
-            {{"kernel", {{"image_arg", "-kernel {kernel}"}, {"url", s.kernel_url}}},
+            {{"kernel",
+              {{"image_arg", "-kernel {kernel} -append \"console=ttyS0,115200 rdinit=/init panic=-1 loglevel=7\""},
+               {"url", s.kernel_url}}},
              // LAVA adds its overlay (the test shell and the definition) to diorace's initramfs.
              {"ramdisk",
               {{"image_arg", "-initrd {ramdisk}"}, {"url", s.initramfs_url}, {"format", "cpio.newc"},
@@ -85,16 +88,34 @@ RunRecord lava_import(const std::string& log_yaml, const std::string& health, co
                       const std::vector<std::string>& expected) {
   // The job's log: a YAML list of {dt, lvl, msg}; the device's console and
   // the test shell are lvl "target".
+  // lava-run prints the same entries one YAML flow mapping per line.
   std::string target;
+  auto take = [&](const YAML::Node& e) {
+    if (e.IsMap() && e["lvl"] && e["msg"] && e["lvl"].as<std::string>() == "target" && e["msg"].IsScalar())
+      target += e["msg"].as<std::string>() + "\n";
+  };
+  bool parsed = false;
   try {
     YAML::Node log = YAML::Load(log_yaml);
-    if (!log.IsSequence()) throw UsageError("import-lava: the log is not a LAVA job log (a YAML list of {dt, lvl, msg})");
-    for (const auto& e : log) {
-      if (!e.IsMap() || !e["lvl"] || !e["msg"]) continue;
-      if (e["lvl"].as<std::string>() == "target" && e["msg"].IsScalar()) target += e["msg"].as<std::string>() + "\n";
+    if (log.IsSequence()) {
+      for (const auto& e : log) take(e);
+      parsed = true;
     }
-  } catch (const YAML::Exception& e) {
-    throw UsageError(std::string("import-lava: the log is not YAML: ") + e.what());
+  } catch (const YAML::Exception&) {
+  }
+  if (!parsed) {
+    size_t entries = 0;
+    std::istringstream is(log_yaml);
+    for (std::string line; std::getline(is, line);) {
+      if (line.rfind("{", 0) != 0) continue;
+      try {
+        take(YAML::Load(line));
+        ++entries;
+      } catch (const YAML::Exception&) {
+      }
+    }
+    if (!entries)
+      throw UsageError("import-lava: not a LAVA job log (a YAML list of {dt, lvl, msg}, or lava-run's lines of them)");
   }
   std::string why;
   auto found = find_lava_document(target, why);
