@@ -233,7 +233,7 @@ TEST(VmLava, LavaRunExecutesTheJobsAndCompareNamesTheFix) {
     ASSERT_EQ(job.status, 0) << job.output;
     const size_t at = job.output.find("with the kernel ") + 16;
     const std::string image = job.output.substr(at, job.output.find(')', at) - at);
-    auto def = nlohmann::json::parse(job.output.substr(0, job.output.rfind('}') + 1));
+    auto def = nlohmann::json::parse(job.output.substr(job.output.find('{'), job.output.rfind('}') + 1 - job.output.find('{')));
     def["actions"][0]["deploy"]["images"]["kernel"]["url"] = "file://" + image;
     write_file(d.path + "/" + tag + ".yaml", def.dump(2));
     auto valid = run_command({"lava-run", "--validate", "--device", d.path + "/device.yaml", "--job-id", "1",
