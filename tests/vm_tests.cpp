@@ -542,3 +542,32 @@ TEST(VmBuses, DeviceSafetyHoldsOnNvmeAndScsiNames) {
       << s["disk-with-signature"];
   EXPECT_NE(s["disk-forced"].find("rc=0 sum=CHANGED"), std::string::npos) << s["disk-forced"];
 }
+
+// Many VMs on one host: `prove --jobs 2` (two VMs at once, each with its own
+// disks, console and stored run) gives the verdicts `--jobs 1` gives.
+TEST(VmJobs, TwoVmsAtOnceGiveTheVerdictsOfOne) {
+  const std::string dir = "/var/tmp/diorace-vmtest-jobs-" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  std::map<std::string, std::string> rows[2];
+  for (int j = 0; j < 2; ++j) {
+    const std::string n = std::to_string(j + 1);
+    auto r = run_command({DIORACE_BIN, "prove", "uring_iopoll_eof", "loop_dio_freeze", "--kernel", kBuggy, "--boots",
+                          "2", "--jobs", n, "--store", dir + "/s" + n + ".sqlite", "--markdown", dir + "/p" + n + ".md"},
+                         std::chrono::seconds(900));
+    EXPECT_EQ(r.status, 0) << r.output;
+    std::istringstream is(read_file(dir + "/p" + n + ".md"));
+    for (std::string line; std::getline(is, line);) {
+      if (line.rfind("| `", 0) != 0) continue;
+      // case | kernel | expected | got | met: the columns that must agree.
+      std::vector<std::string> cols;
+      for (size_t s = 1, e; (e = line.find(" | ", s)) != std::string::npos && cols.size() < 5; s = e + 3)
+        cols.push_back(line.substr(s, e - s));
+      rows[j][cols[0]] = cols[2] + " / " + cols[3] + " / " + cols[4];
+    }
+    auto list = run_command({DIORACE_BIN, "results", "list", "--store", dir + "/s" + n + ".sqlite", "--json"});
+    EXPECT_EQ(nlohmann::json::parse(list.output).size(), 4u) << list.output;  // every boot stored
+  }
+  EXPECT_EQ(rows[0].size(), 4u);  // loop_dio_freeze and uring_iopoll_eof's three variants
+  EXPECT_EQ(rows[0], rows[1]);
+  fs::remove_all(dir);
+}
