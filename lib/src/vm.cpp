@@ -94,7 +94,8 @@ bool stage_program(const std::string& root, const std::string& name) {
   return true;
 }
 
-const char* kInit = R"(#!/bin/busybox sh
+// The guest's init: mounts, the kernel's modules, then its own part.
+constexpr const char* kInitStart = R"(#!/bin/busybox sh
 /bin/busybox --install -s /bin
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
@@ -105,7 +106,10 @@ mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
 mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
 echo "diorace-guest: $(uname -r) loading modules"
 for m in $(cat /modules.order); do insmod /modules/$m.ko || echo "diorace-guest: insmod $m failed"; done
-for d in $(cat /devices); do
+)";
+
+// `diorace vm`: wait for the disks, run the cases, power off.
+const std::string kInit = std::string(kInitStart) + R"(for d in $(cat /devices); do
   i=0
   while [ ! -b $d ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
   [ -b $d ] || echo "diorace-guest: no $d"
@@ -117,20 +121,9 @@ sync
 poweroff -f
 )";
 
-// The init of an initramfs for LAVA: the same guest (busybox, the static
-// diorace, the modules), but a shell on the console for LAVA's test shell
-// (LAVA appends its overlay to the cpio and waits for the prompt).
-const char* kLavaInit = R"(#!/bin/busybox sh
-/bin/busybox --install -s /bin
-export PATH=/bin:/sbin:/usr/bin:/usr/sbin
-mount -t proc proc /proc
-mount -t sysfs sysfs /sys
-mount -t devtmpfs devtmpfs /dev
-mount -t tmpfs tmpfs /tmp
-mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null
-mount -t tracefs tracefs /sys/kernel/tracing 2>/dev/null
-for m in $(cat /modules.order); do insmod /modules/$m.ko || echo "diorace-guest: insmod $m failed"; done
-ln -sf /diorace /bin/diorace
+// A LAVA job: a shell on the console for LAVA's test shell (LAVA appends
+// its overlay to the cpio and waits for the prompt).
+const std::string kLavaInit = std::string(kInitStart) + R"(ln -sf /diorace /bin/diorace
 export DIORACE_GUEST=1 PS1='diorace-guest# ' HOME=/root
 mkdir -p /root
 echo "diorace-guest: $(uname -r) ready"
@@ -322,7 +315,8 @@ VmPlan plan_vm(const VmOptions& o) {
 
 // The guest's initramfs: busybox, the static diorace, init, mkfs tools, the
 // kernel config, the modules it needs, the guest plan. Returns its path.
-std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::string& work, const char* init = kInit) {
+std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::string& work,
+                            const std::string& init = kInit) {
   const std::string& kconfig = p.kconfig;
   const std::string& modules = p.modules;
   const auto& cfg = p.cfg;

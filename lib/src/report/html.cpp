@@ -154,8 +154,9 @@ window.onerror = function (msg, src, line) {
     if (o.indexOf("PASS") >= 0) return "PASS";
     return o[0];
   }
-  function drawMatrix(kernels, cases, cells) {
-    var table = $("matrix");
+  // A kernel x case table: fill(k, ck, list) makes the cell of a case's results on a kernel.
+  function grid(id, kernels, cases, cells, fill) {
+    var table = $(id);
     table.innerHTML = "";
     header(table, kernels, "case \\ kernel");
     cases.forEach(function (ck) {
@@ -163,39 +164,33 @@ window.onerror = function (msg, src, line) {
       tr.appendChild(el("th", {"class": "case"}, ck));
       kernels.forEach(function (k) {
         var list = cells[k.name + "\u0000" + ck];
-        if (!list) { tr.appendChild(el("td", {"class": "none"}, "-")); return; }
-        var fails = list.filter(function (x) { return x.c.outcome === "FAIL"; }).length;
-        var td = el("td", {"class": "cell " + aggregate(list), "data-kernel": k.name, "data-case": ck});
-        td.appendChild(el("b", {}, fails + "/" + list.length));
-        td.appendChild(el("small", {}, "latest " + latest(list).c.outcome));
-        if (list.some(function (x) { return x.c.detectors_armed === false; }))
-          td.appendChild(el("span", {"class": "nodet"}, "no detector"));
-        if (list.some(function (x) { return x.c.fault_injected; }))
-          td.appendChild(el("span", {"class": "nodet"}, "fault injected (test)"));
-        td.addEventListener("click", function () { show(k.name, ck, list); });
-        tr.appendChild(td);
+        tr.appendChild(list ? fill(k, ck, list) : el("td", {"class": "none"}, "-"));
       });
       table.appendChild(tr);
     });
   }
+  function drawMatrix(kernels, cases, cells) {
+    grid("matrix", kernels, cases, cells, function (k, ck, list) {
+      var fails = list.filter(function (x) { return x.c.outcome === "FAIL"; }).length;
+      var td = el("td", {"class": "cell " + aggregate(list), "data-kernel": k.name, "data-case": ck});
+      td.appendChild(el("b", {}, fails + "/" + list.length));
+      td.appendChild(el("small", {}, "latest " + latest(list).c.outcome));
+      if (list.some(function (x) { return x.c.detectors_armed === false; }))
+        td.appendChild(el("span", {"class": "nodet"}, "no detector"));
+      if (list.some(function (x) { return x.c.fault_injected; }))
+        td.appendChild(el("span", {"class": "nodet"}, "fault injected (test)"));
+      td.addEventListener("click", function () { show(k.name, ck, list); });
+      return td;
+    });
+  }
   function drawRates(kernels, cases, cells) {
-    var table = $("rates");
-    table.innerHTML = "";
-    header(table, kernels, "case \\ kernel");
-    cases.forEach(function (ck) {
-      var tr = el("tr");
-      tr.appendChild(el("th", {"class": "case"}, ck));
-      kernels.forEach(function (k) {
-        var list = cells[k.name + "\u0000" + ck];
-        if (!list) { tr.appendChild(el("td", {"class": "none"}, "-")); return; }
-        var fr = 0, it = 0, fi = 0;
-        list.forEach(function (x) { if (x.c.outcome === "FAIL") fr++; it += x.c.iterations || 0; fi += x.c.failures || 0; });
-        var td = el("td", {"class": fr ? "FAIL" : "PASS"});
-        td.appendChild(el("b", {}, Math.round(100 * fr / list.length) + "%"));
-        td.appendChild(el("small", {}, fr + "/" + list.length + " runs, " + fi + "/" + it + " it."));
-        tr.appendChild(td);
-      });
-      table.appendChild(tr);
+    grid("rates", kernels, cases, cells, function (k, ck, list) {
+      var fr = 0, it = 0, fi = 0;
+      list.forEach(function (x) { if (x.c.outcome === "FAIL") fr++; it += x.c.iterations || 0; fi += x.c.failures || 0; });
+      var td = el("td", {"class": fr ? "FAIL" : "PASS"});
+      td.appendChild(el("b", {}, Math.round(100 * fr / list.length) + "%"));
+      td.appendChild(el("small", {}, fr + "/" + list.length + " runs, " + fi + "/" + it + " it."));
+      return td;
     });
   }
   function show(k, ck, list) {
