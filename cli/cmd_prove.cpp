@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -159,6 +160,120 @@ std::string markdown(const std::vector<Row>& rows, const std::string& command, c
   return os.str();
 }
 
+// Runs the boots, jobs_at_once at a time (a boot that never reached the
+// test is booted again, up to `retries` times); a line per boot as it ends.
+// Returns the wall time.
+double run_boots(std::vector<Job>& jobs, uint64_t jobs_at_once, uint64_t retries,
+                 const std::vector<std::string>& common) {
+  const std::string exe = fs::read_symlink("/proc/self/exe").string();
+  const auto t0 = std::chrono::steady_clock::now();
+  size_t next = 0, running = 0, finished = 0;
+  std::map<pid_t, size_t> by_pid;
+  while (finished < jobs.size()) {
+    while (running < jobs_at_once && next < jobs.size()) {
+      Job& j = jobs[next++];
+      if (!j.missing.empty()) {
+        ++finished;
+        std::fprintf(stderr, "diorace: prove %s on %s: %s\n", j.info->name.c_str(), j.kernel.c_str(), j.missing.c_str());
+        continue;
+      }
+      start(j, common, exe);
+      by_pid[j.child.pid()] = static_cast<size_t>(&j - jobs.data());
+      ++running;
+    }
+    if (running == 0) continue;
+    int st = 0;
+    pid_t pid = ::waitpid(-1, &st, 0);
+    if (pid < 0) {
+      if (errno == EINTR) continue;
+      throw_errno("waitpid");
+    }
+    auto it = by_pid.find(pid);
+    if (it == by_pid.end()) continue;
+    Job& j = jobs[it->second];
+    (void)j.child.release();  // reaped by the waitpid above
+    by_pid.erase(it);
+    --running;
+    ++finished;
+    j.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    if (j.exit_code == kExitNoBoot && j.retries < static_cast<int>(retries)) {
+      ++j.retries;
+      std::fprintf(stderr, "diorace: prove %s on %s, boot %d: the guest never reached the test; booting again (%d of %llu)\n",
+                   j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, j.retries,
+                   static_cast<unsigned long long>(retries));
+      start(j, common, exe);
+      by_pid[j.child.pid()] = static_cast<size_t>(&j - jobs.data());
+      ++running;
+      --finished;
+      continue;
+    }
+    std::string text;
+    if (try_read_file(j.json, text)) {
+      try {
+        j.doc = nlohmann::json::parse(text).get<RunRecord>();
+      } catch (const std::exception&) {
+      }
+    }
+    std::string summary;
+    if (j.doc)
+      for (const auto& c : j.doc->cases) {
+        summary += (summary.empty() ? "" : ", ") + case_key(c) + " " + got_text(c);
+        if (c.first_failure_s) summary += fmt::format(" after {:.2f} s", *c.first_failure_s + c.setup_s);
+      }
+    std::fprintf(stderr, "diorace: prove [%zu/%zu] %s on %s, boot %d: %s (exit %d, %.0f s)\n", finished, jobs.size(),
+                 j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, summary.empty() ? "no result" : summary.c_str(),
+                 j.exit_code, j.doc && j.doc->vm ? j.doc->vm->wall_s : 0.0);
+  }
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+// The table: one row per case (variant) and control, from the boots' records.
+std::vector<Row> tabulate(const std::vector<const CaseInfo*>& cases, const std::vector<Job>& jobs,
+                          const std::function<bool(const Control&)>& selected, bool& all_met, bool& harness_error) {
+  std::vector<Row> rows;
+  for (const auto* c : cases) {
+    for (const auto& ctl : c->controls) {
+      if (!selected(ctl)) continue;
+      std::vector<std::string> keys;
+      const auto& vs = ctl.variants.empty() ? c->variants : ctl.variants;
+      if (vs.empty()) keys.push_back(c->name);
+      for (const auto& v : vs) keys.push_back(c->name + "[" + v + "]");
+      for (const auto& key : keys) {
+        Row r{key, ctl.kernel, ctl.why, ctl.expect, ctl.kind, ctl.own_race};
+        for (const auto& j : jobs) {
+          if (j.info != c || j.kernel != ctl.kernel) continue;
+          ++r.boots;
+          r.retried += j.retries;
+          if (!j.missing.empty()) {
+            r.got["not booted"]++;
+            harness_error = true;
+            continue;
+          }
+          const CaseResult* res = nullptr;
+          if (j.doc)
+            for (const auto& x : j.doc->cases)
+              if (case_key(x) == key) res = &x;
+          if (j.doc && j.doc->vm) r.wall.push_back(j.doc->vm->wall_s);
+          if (!res) {
+            r.got[fmt::format("no result (vm exit {})", j.exit_code)]++;
+            harness_error = true;
+            continue;
+          }
+          r.got[got_text(*res)]++;
+          if (meets(ctl, *res)) ++r.met;
+          if (res->verdict == Verdict::fail) {
+            ++r.detected;
+            if (res->first_failure_s) r.ttd.push_back(*res->first_failure_s + res->setup_s);
+          }
+        }
+        all_met = all_met && r.met == r.boots;
+        rows.push_back(std::move(r));
+      }
+    }
+  }
+  return rows;
+}
+
 }  // namespace
 
 int cmd_prove(const std::vector<std::string>& args, const std::string& command) {
@@ -271,111 +386,9 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     return 0;
   }
 
-  // Run them, jobs_at_once at a time; a line per boot as it ends.
-  const std::string exe = fs::read_symlink("/proc/self/exe").string();
-  const auto t0 = std::chrono::steady_clock::now();
-  size_t next = 0, running = 0, finished = 0;
-  std::map<pid_t, size_t> by_pid;
-  while (finished < jobs.size()) {
-    while (running < jobs_at_once && next < jobs.size()) {
-      Job& j = jobs[next++];
-      if (!j.missing.empty()) {
-        ++finished;
-        std::fprintf(stderr, "diorace: prove %s on %s: %s\n", j.info->name.c_str(), j.kernel.c_str(), j.missing.c_str());
-        continue;
-      }
-      start(j, common, exe);
-      by_pid[j.child.pid()] = static_cast<size_t>(&j - jobs.data());
-      ++running;
-    }
-    if (running == 0) continue;
-    int st = 0;
-    pid_t pid = ::waitpid(-1, &st, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("waitpid");
-    }
-    auto it = by_pid.find(pid);
-    if (it == by_pid.end()) continue;
-    Job& j = jobs[it->second];
-    (void)j.child.release();  // reaped by the waitpid above
-    by_pid.erase(it);
-    --running;
-    ++finished;
-    j.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    if (j.exit_code == kExitNoBoot && j.retries < static_cast<int>(retries)) {
-      ++j.retries;
-      std::fprintf(stderr, "diorace: prove %s on %s, boot %d: the guest never reached the test; booting again (%d of %llu)\n",
-                   j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, j.retries,
-                   static_cast<unsigned long long>(retries));
-      start(j, common, exe);
-      by_pid[j.child.pid()] = static_cast<size_t>(&j - jobs.data());
-      ++running;
-      --finished;
-      continue;
-    }
-    std::string text;
-    if (try_read_file(j.json, text)) {
-      try {
-        j.doc = nlohmann::json::parse(text).get<RunRecord>();
-      } catch (const std::exception&) {
-      }
-    }
-    std::string summary;
-    if (j.doc)
-      for (const auto& c : j.doc->cases) {
-        summary += (summary.empty() ? "" : ", ") + case_key(c) + " " + got_text(c);
-        if (c.first_failure_s) summary += fmt::format(" after {:.2f} s", *c.first_failure_s + c.setup_s);
-      }
-    std::fprintf(stderr, "diorace: prove [%zu/%zu] %s on %s, boot %d: %s (exit %d, %.0f s)\n", finished, jobs.size(),
-                 j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, summary.empty() ? "no result" : summary.c_str(),
-                 j.exit_code, j.doc && j.doc->vm ? j.doc->vm->wall_s : 0.0);
-  }
-  const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-
-  // The table: one row per case (variant) and control.
-  std::vector<Row> rows;
+  const double wall = run_boots(jobs, jobs_at_once, retries, common);
   bool all_met = true, harness_error = false;
-  for (const auto* c : cases) {
-    for (const auto& ctl : c->controls) {
-      if (!selected(ctl)) continue;
-      std::vector<std::string> keys;
-      const auto& vs = ctl.variants.empty() ? c->variants : ctl.variants;
-      if (vs.empty()) keys.push_back(c->name);
-      for (const auto& v : vs) keys.push_back(c->name + "[" + v + "]");
-      for (const auto& key : keys) {
-        Row r{key, ctl.kernel, ctl.why, ctl.expect, ctl.kind, ctl.own_race};
-        for (const auto& j : jobs) {
-          if (j.info != c || j.kernel != ctl.kernel) continue;
-          ++r.boots;
-          r.retried += j.retries;
-          if (!j.missing.empty()) {
-            r.got["not booted"]++;
-            harness_error = true;
-            continue;
-          }
-          const CaseResult* res = nullptr;
-          if (j.doc)
-            for (const auto& x : j.doc->cases)
-              if (case_key(x) == key) res = &x;
-          if (j.doc && j.doc->vm) r.wall.push_back(j.doc->vm->wall_s);
-          if (!res) {
-            r.got[fmt::format("no result (vm exit {})", j.exit_code)]++;
-            harness_error = true;
-            continue;
-          }
-          r.got[got_text(*res)]++;
-          if (meets(ctl, *res)) ++r.met;
-          if (res->verdict == Verdict::fail) {
-            ++r.detected;
-            if (res->first_failure_s) r.ttd.push_back(*res->first_failure_s + res->setup_s);
-          }
-        }
-        all_met = all_met && r.met == r.boots;
-        rows.push_back(std::move(r));
-      }
-    }
-  }
+  const std::vector<Row> rows = tabulate(cases, jobs, selected, all_met, harness_error);
   const std::string table = markdown(rows, command, utc_timestamp().substr(0, 10), wall, static_cast<int>(jobs_at_once));
   std::cout << table;
   std::cout << fmt::format("\n{} of {} controls met in every boot; {:.0f} s\n",

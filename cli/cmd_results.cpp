@@ -81,6 +81,8 @@ int import_lava(const std::vector<std::string>& args, const char* usage) {
 
 }  // namespace
 
+// One option table for every `results` subcommand and a short branch each:
+// longer than 80 lines as a whole, but each branch is one job.
 int cmd_results(const std::vector<std::string>& args, const std::string&) {
   const char* usage =
       "usage: diorace results list [--limit N] [--json] [--store S]\n"
