@@ -28,6 +28,9 @@ namespace po = boost::program_options;
 namespace diorace {
 
 
+// Options, the bisection log (resume), one run per request of the
+// statistics (lib/bisect), the answer: over 80 lines, kept in one piece
+// because the run callback and the log share their state.
 int cmd_bisect(const std::vector<std::string>& args, const std::string& command) {
   po::options_description desc("bisect options");
   desc.add_options()
