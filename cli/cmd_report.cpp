@@ -43,6 +43,7 @@ int cmd_report(const std::vector<std::string>& args, const std::string&) {
   o.html = vm["html"].as<std::string>();
   validate_outputs(o);
   std::vector<RunRecord> runs;
+  nlohmann::json bisections = nlohmann::json::array();
   if (vm.count("document")) {
     if (vm.count("run") || vm.count("kernel") || vm.count("store"))
       throw UsageError("report: --document reads run documents, not the store (no --run, --kernel or --store with it)");
@@ -58,8 +59,9 @@ int cmd_report(const std::vector<std::string>& args, const std::string&) {
   } else {
     auto store = open_store_for_reading(opt(vm, "store"));
     runs = select_runs(*store, vm, vm["limit"].as<Count>().value);
+    bisections = store->list_bisections(20);
   }
-  write_outputs(runs, o);
+  write_output_file(o.html, to_html(runs, bisections));
   std::fprintf(stderr, "diorace: report of %zu run(s) written to %s\n", runs.size(), o.html.c_str());
   return 0;
 }

@@ -235,3 +235,20 @@ TEST(Reports, KernelsSortByVersionWithinTheirFlavour) {
                                            "6.1.0-47-cloud-amd64", "6.1.0-50-cloud-amd64", "6.1.0-56-cloud-amd64",
                                            "6.1.192", "6.12.9"}));
 }
+
+// The report shows a bisection's per-kernel estimate of p from the store's
+// bisection log.
+TEST(Reports, HtmlCarriesTheBisectionEstimates) {
+  TempStore t;
+  auto s = Store::open(t.path);
+  std::vector<Store::BisectRun> logged;
+  const int64_t b = s->open_bisection("k", "dma_thread", {{"case", "dma_thread"}}, false, &logged);
+  s->finish_bisection(b, true,
+                      {{"first", "6.1.0-56"}, {"direction", "fixed"}, {"confidence", 0.99},
+                       {"decisions", {{{"kernel", "6.1.0-50"}, {"runs", 5}, {"failures", 4}, {"verdict", "fail"}},
+                                      {{"kernel", "6.1.0-56"}, {"runs", 12}, {"failures", 0}, {"verdict", "clean"}}}}});
+  const std::string html = to_html({system_doc("6.1")}, s->list_bisections(20));
+  EXPECT_NE(html.find("\"first\":\"6.1.0-56\""), std::string::npos);
+  EXPECT_NE(html.find("\"failures\":4"), std::string::npos);
+  EXPECT_NE(html.find("id=\"bisections\""), std::string::npos);
+}

@@ -24,7 +24,9 @@ std::string to_junit(const std::vector<RunRecord>& runs);
 std::string to_ktap(const std::vector<RunRecord>& runs);
 nlohmann::json to_kcidb(const std::vector<RunRecord>& runs, const std::string& origin);
 std::string to_jsonl(const std::vector<RunRecord>& runs);
-std::string to_html(const std::vector<RunRecord>& runs);
+// bisections: the store's bisection log (Store::list_bisections), shown
+// with each decided kernel's failure-probability estimate.
+std::string to_html(const std::vector<RunRecord>& runs, const nlohmann::json& bisections = nlohmann::json::array());
 
 // A kernel's name in reports: the release (and the VM label when there is one).
 std::string kernel_label(const RunRecord& run);

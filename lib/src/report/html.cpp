@@ -65,6 +65,9 @@ svg text{font:11px sans-serif} .plot{display:inline-block;margin:0 1.5em 1em 0;v
 <h2>Time to first detection</h2>
 <p>One chart per case, one row per kernel (in version order), one dot per failing run.</p>
 <div id="plots"></div>
+<h2>Bisections: failure probability per kernel</h2>
+<p>From the store's bisection log: per kernel a bisection decided on, failing runs / runs (the estimate of p).</p>
+<div id="bisections"></div>
 <h2>Runs in progress or without results</h2>
 <ul id="pending"></ul>
 <div id="layout"></div>
@@ -271,6 +274,29 @@ window.onerror = function (msg, src, line) {
     });
     if (!drawn) plots.textContent = "no failures with a detection time among the results shown";
   }
+  function drawBisections() {
+    var box = $("bisections"), bis = data.bisections || [];
+    if (!bis.length) { box.textContent = "none in these results"; return; }
+    bis.forEach(function (b) {
+      var r = b.result || {};
+      box.appendChild(el("p", {}, "bisection " + b.id + " of " + b["case"] + ": " + b.status +
+          (r.first ? ", first " + (r.direction || "") + " kernel " + r.first : "") +
+          (typeof r.confidence === "number" ? " (confidence " + r.confidence.toFixed(4) + ")" : "") +
+          ", " + b.runs + " run(s)"));
+      var t = el("table", {"class": "grid"}), h = el("tr");
+      ["kernel", "failing runs / runs", "p estimate", "verdict"].forEach(function (x) { h.appendChild(el("th", {}, x)); });
+      t.appendChild(h);
+      (r.decisions || []).forEach(function (d) {
+        var tr = el("tr");
+        tr.appendChild(el("th", {"class": "case"}, d.kernel));
+        tr.appendChild(el("td", {}, d.failures + "/" + d.runs));
+        tr.appendChild(el("td", {}, d.runs ? (d.failures / d.runs).toFixed(2) : "-"));
+        tr.appendChild(el("td", {"class": d.verdict === "fail" || d.verdict === "bad" ? "FAIL" : "PASS"}, d.verdict));
+        t.appendChild(tr);
+      });
+      box.appendChild(t);
+    });
+  }
   function drawPending() {
     var ul = $("pending");
     if (!pending.length) { ul.appendChild(el("li", {}, "none")); return; }
@@ -308,6 +334,7 @@ window.onerror = function (msg, src, line) {
     if (f && p.length === 2) f.value = decodeURIComponent(p[1]);
   });
   drawPending();
+  drawBisections();
   render();
   // report.html#first-failure opens the first failing result's details.
   if (/first-failure/.test(location.hash)) {
@@ -322,7 +349,7 @@ window.onerror = function (msg, src, line) {
 
 }  // namespace
 
-std::string to_html(const std::vector<RunRecord>& runs) {
+std::string to_html(const std::vector<RunRecord>& runs, const nlohmann::json& bisections) {
   // Results: complete runs with cases; runs in progress and runs that ran
   // no case are listed apart, never as kernel columns.
   nlohmann::json with = nlohmann::json::array(), pending = nlohmann::json::array();
@@ -343,7 +370,8 @@ std::string to_html(const std::vector<RunRecord>& runs) {
   std::sort(kernels.begin(), kernels.end(), kernel_before);
   nlohmann::json ks = nlohmann::json::array();
   for (const auto& k : kernels) ks.push_back({{"name", k.name}, {"flavour", k.flavour}, {"upstream", k.upstream}});
-  const nlohmann::json doc = {{"runs", with}, {"pending", pending}, {"kernels", ks}};
+  const nlohmann::json doc = {{"runs", with}, {"pending", pending}, {"kernels", ks},
+                              {"bisections", bisections.is_array() ? bisections : nlohmann::json::array()}};
   std::string data = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // Nothing in the data may close the script element.
   std::string safe;
