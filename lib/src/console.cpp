@@ -48,4 +48,10 @@ std::optional<size_t> find_crash(const std::string& console, std::string& what) 
   return std::nullopt;
 }
 
+void fail_with_crash(CaseResult& r, const std::string& console, size_t at, const std::string& what) {
+  r.fail(FailKind::crash, "guest kernel crashed: " + what);
+  r.failures = 1;
+  r.events.push_back(CrashEvent{crash_excerpt(console, at)});
+}
+
 }  // namespace diorace::detail

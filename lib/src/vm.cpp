@@ -458,7 +458,6 @@ VmBoot boot_vm(const VmOptions& o, const VmPlan& p, const std::string& initrd, c
 
 struct VmOutcome {
   RunRecord record;  // the guest's run (identity, cases), with the host's verdicts added
-  bool came_back = false;  // the guest wrote a run record
   std::string console_text;
 };
 
@@ -472,10 +471,7 @@ VmOutcome read_outcome(const VmOptions& o, const VmBoot& b, const VmDisks& d) {
   (void)try_read_file(d.result, raw);
   raw = raw.substr(0, raw.find('\0'));
   try {
-    if (!raw.empty()) {
-      rec = nlohmann::json::parse(raw).get<RunRecord>();
-      out.came_back = true;
-    }
+    if (!raw.empty()) rec = nlohmann::json::parse(raw).get<RunRecord>();
   } catch (const std::exception&) {
     rec = RunRecord{};
   }
@@ -496,8 +492,7 @@ VmOutcome read_outcome(const VmOptions& o, const VmBoot& b, const VmDisks& d) {
     r.name = rec.running.empty() ? "(between cases)" : rec.running;
     r.duration_s = b.wall;
     if (crash_at) {
-      r.fail(FailKind::crash, "guest kernel crashed: " + crash_what);
-      r.events.push_back(CrashEvent{crash_excerpt(out.console_text, *crash_at)});
+      fail_with_crash(r, out.console_text, *crash_at, crash_what);
     } else if (b.q.timed_out) {
       r.fail(FailKind::hang, fmt::format("guest did not finish within {:.0f} s", o.timeout_s));
       r.events.push_back(HangEvent{tail_lines(out.console_text, 60)});

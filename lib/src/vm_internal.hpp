@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "diorace/kconfig.hpp"
+#include "diorace/outcome.hpp"
 #include "diorace/vm.hpp"
 
 namespace diorace::detail {
@@ -24,5 +25,8 @@ std::string tail_lines(const std::string& text, size_t n);
 std::string crash_excerpt(const std::string& console, size_t at);
 // Where the console shows a kernel crash (panic, Oops, BUG), with its headline.
 std::optional<size_t> find_crash(const std::string& console, std::string& what);
+// The verdict on a case a guest crash interrupted: FAIL crash with the
+// console's excerpt as evidence (the VM runner and LAVA imports alike).
+void fail_with_crash(CaseResult& r, const std::string& console, size_t at, const std::string& what);
 
 }  // namespace diorace::detail

@@ -140,9 +140,7 @@ RunRecord lava_import(const std::string& log_yaml, const std::string& health, co
         running = (*it)[1];
       CaseResult r;
       r.name = running;
-      r.fail(FailKind::crash, "guest kernel crashed: " + crash_what);
-      r.failures = 1;
-      r.events.push_back(CrashEvent{detail::crash_excerpt(target, *crash_at)});
+      detail::fail_with_crash(r, target, *crash_at, crash_what);
       rec.cases.push_back(std::move(r));
     }
   } else if (crash_at && !rec.complete) {
