@@ -3,6 +3,7 @@
 // lib/bisect: a kernel is bad at its first failure and clean only after
 // enough clean runs for the stated confidence.
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -18,14 +19,24 @@
 #include "diorace/outcome.hpp"
 #include "diorace/process.hpp"
 #include "diorace/store.hpp"
+#include "diorace/tempdir.hpp"
 #include "bisect_options.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "store_access.hpp"
+#include "vm_children.hpp"
 
 namespace po = boost::program_options;
 
 namespace diorace {
+
+namespace {
+
+std::string booted_note(const BatchedRuns& r) {
+  return r.unused() ? fmt::format(" ({} booted, {} not needed)", r.booted(), r.unused()) : "";
+}
+
+}  // namespace
 
 
 // Options, the bisection log (resume), one run per request of the
@@ -40,13 +51,15 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
       ("calibration-runs", po::value<Count>()->default_value(Count{5}), "at least this many runs of the bad end")
       ("calibration-failures", po::value<Count>()->default_value(Count{3}), "... and until it failed this often")
       ("p-low", po::value<Real>(), "a known lower bound on the failure probability (no calibration)")
+      ("jobs", po::value<Count>()->default_value(Count{1}),
+       "VMs at once: a step's runs of one kernel boot side by side (as `diorace vm` children)")
       ("fresh", "start over instead of resuming an interrupted bisection with the same request")
       ("help,h", "help");
   desc.add(case_options()).add(vm_machine_options());
   auto vm = parse_options(desc, args);
   if (vm.count("help")) {
     std::cout << "usage: diorace bisect --case CASE --kernels K1 K2 ... Kn [--confidence 0.95] [--max-runs N] "
-                 "[--strategy binary|bayes] [OPTIONS]\n"
+                 "[--strategy binary|bayes] [--jobs N] [OPTIONS]\n"
               << desc;
     return 0;
   }
@@ -69,6 +82,10 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
     if (!(p > 0 && p <= 1)) throw UsageError("--p-low must be in (0, 1]");
     cfg.p_low = p;
   }
+
+  const uint64_t jobs = vm["jobs"].as<Count>().value;
+  check_vm_jobs(jobs, base.cpus);
+  cfg.lookahead = jobs;
 
   const std::string store_uri = vm.count("store") ? vm["store"].as<std::string>() : Store::default_uri();
   std::unique_ptr<Store> store;
@@ -94,20 +111,16 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
   size_t seq = 0;
   ReportTargets outs;
   outs.store = store_uri;
-  auto run_once = [&](size_t k) -> RunVerdict {
-    const size_t i = seq++;
-    if (i < logged.size() && logged[i].kernel == kernels[k]) {
-      const auto& v = logged[i].verdict;
-      return v == "fail" ? RunVerdict::fail : v == "clean" ? RunVerdict::clean : RunVerdict::untestable;
-    }
-    logged.clear();  // the log diverged (or ended): run from here on
+  // One run in this process (its output live), or with --jobs a batch of
+  // `diorace vm` children side by side.
+  auto run_here = [&](size_t k, size_t) -> std::vector<BootResult> {
     VmOptions o = base;
     set_vm_kernel(o, kernels[k]);
     o.guest_args = guest;
+    o.command = command;
     int64_t run_id = 0;
     int code;
     try {
-      o.command = command;
       code = run_vm_recorded(o, outs, &run_id);
     } catch (const UsageError&) {
       throw;
@@ -115,9 +128,32 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
       std::fprintf(stderr, "bisect: %s: %s\n", kernels[k].c_str(), e.what());
       code = kExitError;
     }
-    RunVerdict v = verdict_of(code);
-    if (store) store->log_bisect_run(id, static_cast<int64_t>(i), kernels[k], name_of(v), run_id);
-    return v;
+    return {{verdict_of(code), run_id}};
+  };
+  std::optional<OwnedTempDir> work;
+  size_t boots = 0;
+  auto run_side_by_side = [&](size_t k, size_t count) {
+    if (!work) work = OwnedTempDir::create("/var/tmp", "diorace-bisect-");
+    VmOptions o = base;
+    set_vm_kernel(o, kernels[k]);
+    std::printf("bisect: booting %zu at once: %s\n", count, kernels[k].c_str());
+    std::fflush(stdout);
+    std::vector<BootResult> out;
+    for (const auto& c : run_vm_batch(vm_child_args(o, guest, store_uri), count, work->path(), boots, "bisect"))
+      out.push_back({verdict_of(c.exit_code), store && c.doc ? store->run_with_uid(c.doc->run.uid).value_or(0) : 0});
+    return out;
+  };
+  BatchedRuns runner(jobs, jobs > 1 ? BatchedRuns::Batch(run_side_by_side) : BatchedRuns::Batch(run_here));
+  auto run_once = [&](size_t k, uint64_t wanted) -> RunVerdict {
+    const size_t i = seq++;
+    if (i < logged.size() && logged[i].kernel == kernels[k]) {
+      const auto& v = logged[i].verdict;
+      return v == "fail" ? RunVerdict::fail : v == "clean" ? RunVerdict::clean : RunVerdict::untestable;
+    }
+    logged.clear();  // the log diverged (or ended): run from here on
+    const BootResult r = runner.next(k, wanted);
+    if (store) store->log_bisect_run(id, static_cast<int64_t>(i), kernels[k], name_of(r.verdict), r.run_id);
+    return r.verdict;
   };
   auto tell = [&](const BisectDecision& d) {
     std::printf("bisect: %-10s %s: %llu runs, %llu failures%s%s\n", d.verdict.c_str(), kernels[d.kernel].c_str(),
@@ -125,11 +161,11 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
                 d.note.empty() ? "" : " - ", d.note.c_str());
     std::fflush(stdout);
   };
-  auto out = bisect(kernels.size(), run_once, cfg, tell);
+  auto out = bisect(kernels.size(), BisectRun(run_once), cfg, tell);
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   nlohmann::json result = {{"found", out.found}, {"direction", out.direction}, {"error", out.error},
                            {"p_low", out.p_low}, {"confidence", out.confidence}, {"runs", out.total_runs},
-                           {"wall_s", wall}};
+                           {"booted", runner.booted()}, {"jobs", jobs}, {"wall_s", wall}};
   if (out.found) result["first"] = kernels[out.first];
   nlohmann::json decisions = nlohmann::json::array();
   for (const auto& d : out.decisions)
@@ -140,15 +176,15 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
   const bool resumable = !out.found && out.error.find("--max-runs") != std::string::npos;
   if (store && !resumable) store->finish_bisection(id, out.found, result);
   if (!out.found) {
-    std::printf("bisect: no answer: %s (%llu runs, %.0f s)%s\n", out.error.c_str(),
-                static_cast<unsigned long long>(out.total_runs), wall,
+    std::printf("bisect: no answer: %s (%llu runs%s, %.0f s)%s\n", out.error.c_str(),
+                static_cast<unsigned long long>(out.total_runs), booted_note(runner).c_str(), wall,
                 resumable ? "; the same command resumes it" : "");
     return kExitError;
   }
-  std::printf("bisect: first %s kernel: %s (the one before it: %s); confidence %.4f; p >= %.3f; %llu runs, %.0f s\n",
+  std::printf("bisect: first %s kernel: %s (the one before it: %s); confidence %.4f; p >= %.3f; %llu runs%s, %.0f s\n",
               out.direction == "fixed" ? "FIXED" : "BAD (introduced)", kernels[out.first].c_str(),
               kernels[out.first - 1].c_str(), out.confidence, out.p_low,
-              static_cast<unsigned long long>(out.total_runs), wall);
+              static_cast<unsigned long long>(out.total_runs), booted_note(runner).c_str(), wall);
   return kExitClean;
 }
 

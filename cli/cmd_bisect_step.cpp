@@ -2,7 +2,9 @@
 // diorace bisect-step: one `git bisect run` step, with the statistics of
 // lib/bisect: a kernel is bad at its first failure and clean only after
 // enough clean runs for the stated confidence.
+#include <algorithm>
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -18,10 +20,12 @@
 #include "diorace/outcome.hpp"
 #include "diorace/process.hpp"
 #include "diorace/store.hpp"
+#include "diorace/tempdir.hpp"
 #include "bisect_options.hpp"
 #include "commands.hpp"
 #include "options.hpp"
 #include "store_access.hpp"
+#include "vm_children.hpp"
 
 namespace po = boost::program_options;
 
@@ -42,12 +46,13 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
         ("steps", po::value<Count>()->default_value(Count{10}), "steps the bisection will take (about log2 of the commits)")
         ("terms", po::value<std::string>()->default_value("bad"), "bad: exit 1 when the bug shows (find the commit that "
                                                                   "introduced it); fixed: exit 0 when it shows, 1 when clean (find the fix)")
+        ("jobs", po::value<Count>()->default_value(Count{1}), "VMs at once: the runs boot side by side, N at a time")
         ("help,h", "help");
     desc.add(case_options()).add(vm_machine_options());
     auto vm = parse_options(desc, args);
     if (vm.count("help")) {
       std::cout << "usage: git bisect run diorace bisect-step --case CASE --kernel IMAGE|PKG|@FILE "
-                   "(--runs N | --p P) [--build-cmd CMD] [--terms bad|fixed] [OPTIONS]\n"
+                   "(--runs N | --p P) [--build-cmd CMD] [--terms bad|fixed] [--jobs N] [OPTIONS]\n"
                 << desc;
       return 0;
     }
@@ -66,6 +71,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
       throw UsageError("give --runs N or --p P (the per-run failure probability on a bad kernel, a lower bound)");
     }
     if (!vm.count("kernel")) throw UsageError("--kernel is required");
+    const uint64_t jobs = vm["jobs"].as<Count>().value;
     if (vm.count("build-cmd")) {
       auto b = run_command({"sh", "-c", vm["build-cmd"].as<std::string>()});
       if (!b.ok()) {
@@ -82,23 +88,41 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     VmOptions o;
     read_vm_machine_options(vm, o);
     set_vm_kernel(o, kernel);
+    check_vm_jobs(jobs, o.cpus);
     o.guest_args = guest;
     ReportTargets outs;
     if (vm.count("store")) outs.store = vm["store"].as<std::string>();
     const int bug = terms == "bad" ? 1 : 0, clean = terms == "bad" ? 0 : 1;
-    for (uint64_t i = 1; i <= runs; ++i) {
-      o.command = command;
-      int code = run_vm_recorded(o, outs);
-      RunVerdict v = verdict_of(code);
-      if (v == RunVerdict::fail) {
-        std::printf("bisect-step: %s: the bug shows (run %llu of %llu): exit %d\n", kernel.c_str(),
-                    static_cast<unsigned long long>(i), static_cast<unsigned long long>(runs), bug);
-        return bug;
+    // Runs in this process one at a time, or with --jobs N as `diorace vm`
+    // children N at a time; a failure anywhere in a batch is the bug (it is
+    // evidence), else an untestable run makes the step a skip.
+    std::optional<OwnedTempDir> work;
+    size_t boots = 0;
+    const std::string store_uri = outs.store.empty() ? Store::default_uri() : outs.store;
+    for (uint64_t done = 0; done < runs;) {
+      const uint64_t count = std::min(jobs, runs - done);
+      std::vector<int> codes;
+      if (count == 1 && jobs == 1) {
+        o.command = command;
+        codes.push_back(run_vm_recorded(o, outs));
+      } else {
+        if (!work) work = OwnedTempDir::create("/var/tmp", "diorace-bisect-step-");
+        for (const auto& c : run_vm_batch(vm_child_args(o, guest, store_uri), count, work->path(), boots, "bisect-step"))
+          codes.push_back(c.exit_code);
       }
-      if (v == RunVerdict::untestable) {
-        std::printf("bisect-step: %s: could not test (diorace vm exit %d): skip\n", kernel.c_str(), code);
-        return kSkip;
-      }
+      done += count;
+      for (int code : codes)
+        if (verdict_of(code) == RunVerdict::fail) {
+          const std::string which = count == 1 ? fmt::format("run {}", done) : fmt::format("runs {}-{}", done - count + 1, done);
+          std::printf("bisect-step: %s: the bug shows (%s of %llu): exit %d\n", kernel.c_str(), which.c_str(),
+                      static_cast<unsigned long long>(runs), bug);
+          return bug;
+        }
+      for (int code : codes)
+        if (verdict_of(code) == RunVerdict::untestable) {
+          std::printf("bisect-step: %s: could not test (diorace vm exit %d): skip\n", kernel.c_str(), code);
+          return kSkip;
+        }
     }
     std::printf("bisect-step: %s: clean in %llu of %llu runs: exit %d\n", kernel.c_str(),
                 static_cast<unsigned long long>(runs), static_cast<unsigned long long>(runs), clean);

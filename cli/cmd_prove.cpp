@@ -31,6 +31,7 @@
 
 #include "commands.hpp"
 #include "options.hpp"
+#include "vm_children.hpp"
 #include "diorace/cli_values.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
@@ -75,11 +76,8 @@ struct Job {
   std::vector<std::string> vm_kernel_args;  // --deb P | --kernel IMAGE
   double duration_s = 0;
   int boot = 0;
-  std::string json, log;
-  ChildProcess child;            // the `diorace vm` process while it runs
+  VmChild vm;                    // the `diorace vm` process, its output and run record
   int retries = 0;               // boots that never reached the test, made again
-  std::optional<RunRecord> doc;  // the vm run record, when it came back
-  int exit_code = -1;
   std::string missing;           // why it could not run (kernel not found)
 };
 
@@ -125,14 +123,11 @@ bool meets(const Control& ctl, const CaseResult& c) {
   return !ctl.own_race || has_own_race(c);
 }
 
-void start(Job& j, const std::vector<std::string>& common, const std::string& exe) {
-  std::vector<std::string> argv = {exe, "vm"};
-  argv.insert(argv.end(), j.vm_kernel_args.begin(), j.vm_kernel_args.end());
-  argv.insert(argv.end(), common.begin(), common.end());
-  argv.insert(argv.end(), {"--json", j.json, "--", "run", j.info->name, "--duration", fmt::format("{}", j.duration_s)});
-  UniqueFd log(::open(j.log.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
-  if (!log) throw_errno("open " + j.log);
-  j.child = spawn({.argv = argv, .stdout_fd = log.get(), .stderr_fd = log.get()});
+void start(Job& j, const std::vector<std::string>& common) {
+  j.vm.args = j.vm_kernel_args;
+  j.vm.args.insert(j.vm.args.end(), common.begin(), common.end());
+  j.vm.args.insert(j.vm.args.end(), {"--", "run", j.info->name, "--duration", fmt::format("{}", j.duration_s)});
+  start_vm_child(j.vm);
 }
 
 std::string markdown(const std::vector<Row>& rows, const std::string& command, const std::string& date,
@@ -165,64 +160,43 @@ std::string markdown(const std::vector<Row>& rows, const std::string& command, c
 // Returns the wall time.
 double run_boots(std::vector<Job>& jobs, uint64_t jobs_at_once, uint64_t retries,
                  const std::vector<std::string>& common) {
-  const std::string exe = fs::read_symlink("/proc/self/exe").string();
   const auto t0 = std::chrono::steady_clock::now();
-  size_t next = 0, running = 0, finished = 0;
-  std::map<pid_t, size_t> by_pid;
+  size_t next = 0, finished = 0;
+  std::map<pid_t, VmChild*> running;
   while (finished < jobs.size()) {
-    while (running < jobs_at_once && next < jobs.size()) {
+    while (running.size() < jobs_at_once && next < jobs.size()) {
       Job& j = jobs[next++];
       if (!j.missing.empty()) {
         ++finished;
         std::fprintf(stderr, "diorace: prove %s on %s: %s\n", j.info->name.c_str(), j.kernel.c_str(), j.missing.c_str());
         continue;
       }
-      start(j, common, exe);
-      by_pid[j.child.pid()] = static_cast<size_t>(&j - jobs.data());
-      ++running;
+      start(j, common);
+      running[j.vm.child.pid()] = &j.vm;
     }
-    if (running == 0) continue;
-    int st = 0;
-    pid_t pid = ::waitpid(-1, &st, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      throw_errno("waitpid");
-    }
-    auto it = by_pid.find(pid);
-    if (it == by_pid.end()) continue;
-    Job& j = jobs[it->second];
-    (void)j.child.release();  // reaped by the waitpid above
-    by_pid.erase(it);
-    --running;
+    VmChild* ended = reap_vm_child(running);
+    if (!ended) continue;
+    Job& j = *std::find_if(jobs.begin(), jobs.end(), [&](const Job& x) { return &x.vm == ended; });
     ++finished;
-    j.exit_code = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    if (j.exit_code == kExitNoBoot && j.retries < static_cast<int>(retries)) {
+    if (j.vm.exit_code == kExitNoBoot && j.retries < static_cast<int>(retries)) {
       ++j.retries;
       std::fprintf(stderr, "diorace: prove %s on %s, boot %d: the guest never reached the test; booting again (%d of %llu)\n",
                    j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, j.retries,
                    static_cast<unsigned long long>(retries));
-      start(j, common, exe);
-      by_pid[j.child.pid()] = static_cast<size_t>(&j - jobs.data());
-      ++running;
+      start(j, common);
+      running[j.vm.child.pid()] = &j.vm;
       --finished;
       continue;
     }
-    std::string text;
-    if (try_read_file(j.json, text)) {
-      try {
-        j.doc = nlohmann::json::parse(text).get<RunRecord>();
-      } catch (const std::exception&) {
-      }
-    }
     std::string summary;
-    if (j.doc)
-      for (const auto& c : j.doc->cases) {
+    if (j.vm.doc)
+      for (const auto& c : j.vm.doc->cases) {
         summary += (summary.empty() ? "" : ", ") + case_key(c) + " " + got_text(c);
         if (c.first_failure_s) summary += fmt::format(" after {:.2f} s", *c.first_failure_s + c.setup_s);
       }
     std::fprintf(stderr, "diorace: prove [%zu/%zu] %s on %s, boot %d: %s (exit %d, %.0f s)\n", finished, jobs.size(),
                  j.info->name.c_str(), j.kernel.c_str(), j.boot + 1, summary.empty() ? "no result" : summary.c_str(),
-                 j.exit_code, j.doc && j.doc->vm ? j.doc->vm->wall_s : 0.0);
+                 j.vm.exit_code, j.vm.doc && j.vm.doc->vm ? j.vm.doc->vm->wall_s : 0.0);
   }
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
@@ -250,12 +224,12 @@ std::vector<Row> tabulate(const std::vector<const CaseInfo*>& cases, const std::
             continue;
           }
           const CaseResult* res = nullptr;
-          if (j.doc)
-            for (const auto& x : j.doc->cases)
+          if (j.vm.doc)
+            for (const auto& x : j.vm.doc->cases)
               if (case_key(x) == key) res = &x;
-          if (j.doc && j.doc->vm) r.wall.push_back(j.doc->vm->wall_s);
+          if (j.vm.doc && j.vm.doc->vm) r.wall.push_back(j.vm.doc->vm->wall_s);
           if (!res) {
-            r.got[fmt::format("no result (vm exit {})", j.exit_code)]++;
+            r.got[fmt::format("no result (vm exit {})", j.vm.exit_code)]++;
             harness_error = true;
             continue;
           }
@@ -306,7 +280,6 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
   const uint64_t boots = vm["boots"].as<Count>().value, jobs_at_once = vm["jobs"].as<Count>().value;
   const uint64_t retries = std::min<uint64_t>(vm["retries"].as<Count>().value, 10);
   if (boots < 1 || boots > 1000) throw UsageError("--boots must be 1..1000");
-  if (jobs_at_once < 1 || jobs_at_once > 64) throw UsageError("--jobs must be 1..64");
   std::optional<double> duration;
   if (vm.count("duration")) {
     duration = vm["duration"].as<Real>().value;
@@ -321,9 +294,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
   auto cases = select_cases(vm.count("case") ? vm["case"].as<std::vector<std::string>>() : std::vector<std::string>{});
   for (const auto* c : cases)
     if (c->controls.empty()) throw UsageError("case " + c->name + " declares no proof controls");
-  if (jobs_at_once * 2 > static_cast<uint64_t>(::sysconf(_SC_NPROCESSORS_ONLN)))
-    std::fprintf(stderr, "diorace: warning: %llu VMs x 2 vCPUs exceed this host's %ld cores: boots will be slower\n",
-                 static_cast<unsigned long long>(jobs_at_once), ::sysconf(_SC_NPROCESSORS_ONLN));
+  check_vm_jobs(jobs_at_once, VmOptions{}.cpus);  // prove's VMs have the default vCPUs
 
   std::vector<std::string> common;
   if (vm.count("store")) common.insert(common.end(), {"--store", vm["store"].as<std::string>()});
@@ -369,8 +340,8 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
           j.vm_kernel_args = {"--kernel", k};
         }
         const std::string base = fmt::format("{}/{}-{}-{}", work.path(), c->name, jobs.size(), b);
-        j.json = base + ".json";
-        j.log = base + ".log";
+        j.vm.json = base + ".json";
+        j.vm.log = base + ".log";
         jobs.push_back(std::move(j));
       }
     }
@@ -401,7 +372,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     std::error_code ec;
     fs::create_directories(keep, ec);
     for (const auto& j : jobs)
-      if (!j.log.empty()) fs::copy_file(j.log, keep + "/" + fs::path(j.log).filename().string(), ec);
+      if (!j.vm.log.empty()) fs::copy_file(j.vm.log, keep + "/" + fs::path(j.vm.log).filename().string(), ec);
     std::fprintf(stderr, "diorace: prove: not every control was met; boot logs kept in %s\n", keep.c_str());
   }
   if (!all_met) return harness_error ? kExitError : kExitFailed;

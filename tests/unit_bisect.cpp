@@ -121,3 +121,81 @@ TEST(Bisect, DecisionsAreReportedInOrder) {
   EXPECT_GE(out.confidence, 0.95);
   EXPECT_EQ(seen.size(), out.decisions.size());
 }
+
+namespace {
+
+// Each kernel's runs come from its own random stream, so the i-th run of a
+// kernel says the same whenever it is made: batches then must not change
+// what the search sees.
+struct Streams {
+  size_t change;
+  double p;
+  std::vector<std::mt19937_64> rng;
+  Streams(size_t n, size_t change, double p, uint64_t seed) : change(change), p(p) {
+    for (size_t k = 0; k < n; ++k) rng.emplace_back(seed * 1000003 + k);
+  }
+  RunVerdict operator()(size_t k) {
+    const bool fails = std::uniform_real_distribution<double>(0, 1)(rng[k]) < p;
+    return k < change && fails ? RunVerdict::fail : RunVerdict::clean;
+  }
+};
+
+}  // namespace
+
+// bisect --jobs N: the runs a step asks for start N at a time; the search
+// gets the same verdicts in the same order, so it decides the same; the
+// runs started beyond what it used are few (at most N - 1 a decision).
+TEST(Bisect, BatchesOfRunsGiveTheSameBisection) {
+  for (const std::string strategy : {"binary", "bayes"}) {
+    for (uint64_t seed = 1; seed <= 40; ++seed) {
+      const size_t n = 12, change = 1 + seed % (n - 1);
+      const double p = seed % 3 == 0 ? 0.3 : 0.8;
+      BisectConfig cfg;
+      cfg.strategy = strategy;
+      cfg.lookahead = 4;
+      Streams one(n, change, p, seed), many(n, change, p, seed);
+      auto serial = bisect(n, std::function<RunVerdict(size_t)>(std::ref(one)), cfg);
+      size_t batches = 0, largest = 0;
+      BatchedRuns batched(4, [&](size_t k, size_t count) {
+        ++batches;
+        largest = std::max(largest, count);
+        std::vector<BootResult> out;
+        for (size_t i = 0; i < count; ++i) out.push_back({many(k), static_cast<int64_t>(i + 1)});
+        return out;
+      });
+      auto parallel = bisect(n, BisectRun([&](size_t k, uint64_t wanted) { return batched.next(k, wanted).verdict; }),
+                             cfg);
+      ASSERT_EQ(serial.found, parallel.found) << strategy << " seed " << seed;
+      EXPECT_EQ(serial.first, parallel.first);
+      EXPECT_EQ(serial.total_runs, parallel.total_runs);
+      ASSERT_EQ(serial.decisions.size(), parallel.decisions.size());
+      for (size_t i = 0; i < serial.decisions.size(); ++i) {
+        EXPECT_EQ(serial.decisions[i].kernel, parallel.decisions[i].kernel);
+        EXPECT_EQ(serial.decisions[i].runs, parallel.decisions[i].runs);
+      }
+      EXPECT_EQ(batched.booted(), parallel.total_runs + batched.unused());
+      EXPECT_LE(batched.unused(), 3 * (parallel.decisions.size() + 2)) << strategy << " seed " << seed;
+      EXPECT_LE(largest, 4u);
+      EXPECT_LT(batches, parallel.total_runs) << "no run was made side by side";
+    }
+  }
+}
+
+// A budget (--max-runs) caps what the search asks to start: never more runs
+// ahead than it has left. (Runs a batch started for one kernel and the search
+// then did not use are on top of the budget: at most N - 1 a decision.)
+TEST(Bisect, BatchesAskNoMoreThanMaxRunsLeaves) {
+  uint64_t used = 0;
+  BatchedRuns batched(8, [&](size_t k, size_t count) {
+    return std::vector<BootResult>(count, {k < 3 ? RunVerdict::fail : RunVerdict::clean, 0});
+  });
+  auto out = bisect(10, BisectRun([&](size_t k, uint64_t wanted) {
+                      EXPECT_LE(wanted, 7 - used) << "asked to start runs beyond --max-runs";
+                      ++used;
+                      return batched.next(k, wanted).verdict;
+                    }),
+                    BisectConfig{.max_runs = 7, .lookahead = 8});
+  EXPECT_FALSE(out.found);
+  EXPECT_EQ(out.total_runs, 7u);
+  EXPECT_EQ(batched.booted(), out.total_runs + batched.unused());
+}

@@ -152,6 +152,20 @@ TEST(Store, GivesBackTheRecordTheRunWrote) {
   EXPECT_THROW(nlohmann::json({{"type", "mystery"}}).get<Event>(), std::exception);
 }
 
+// A run written by another process is found by the uid of its document.
+TEST(Store, FindsARunByItsUid) {
+  TempStore t;
+  auto s = Store::open(t.path);
+  RunRecord a = system_doc("6.1.0-50-cloud-amd64"), b = a;
+  a.run.uid = "uid-a";
+  b.run.uid = "uid-b";
+  const int64_t ia = s->begin_run(a), ib = s->begin_run(b);
+  EXPECT_EQ(s->run_with_uid("uid-a"), ia);
+  EXPECT_EQ(s->run_with_uid("uid-b"), ib);
+  EXPECT_FALSE(s->run_with_uid("uid-c").has_value());
+  EXPECT_FALSE(s->run_with_uid("").has_value());
+}
+
 TEST(Store, ABadLocationIsAClearError) {
   EXPECT_THROW(Store::open("/nonexistent-dir/x.sqlite"), std::exception);
   EXPECT_THROW(Store::open("none"), std::exception);

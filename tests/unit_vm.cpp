@@ -6,6 +6,9 @@
 #include <chrono>
 #include <filesystem>
 
+#include <boost/program_options.hpp>
+
+#include "diorace/command_line.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/kconfig.hpp"
 #include "diorace/vm.hpp"
@@ -69,4 +72,42 @@ TEST(ConsoleLogs, OnlyTheNewestAreKept) {
   EXPECT_TRUE(fs::exists(d.path + "/other.log"));
   EXPECT_TRUE(fs::exists(d.path + "/diorace-console-notes.txt"));
   EXPECT_EQ(prune_console_logs(d.path, 2), 0u);
+}
+
+// A command that runs `diorace vm` children (bisect --jobs) hands them its
+// machine as arguments: read back, they give the same machine.
+TEST(VmOptionsArgs, MachineArgumentsReadBackToTheSameMachine) {
+  namespace po = boost::program_options;
+  VmOptions o;
+  o.modules = "/m";
+  o.kconfig = "/k/config";
+  o.cpus = 3;
+  o.mem_mib = 3072;
+  o.accel = "tcg";
+  o.fs = "xfs";
+  o.disk_bus = "nvme";
+  o.guest_device = "partition";
+  o.disk_size = 3LL << 29;
+  o.throttle_bps = 0;
+  o.timeout_s = 123.5;
+  o.append = "quiet loglevel=3";
+  for (const VmOptions& want : {o, VmOptions{}}) {
+    po::variables_map vm;
+    po::store(po::command_line_parser(vm_machine_args(want)).options(vm_machine_options()).run(), vm);
+    po::notify(vm);
+    VmOptions got;
+    read_vm_machine_options(vm, got);
+    EXPECT_EQ(got.modules, want.modules);
+    EXPECT_EQ(got.kconfig, want.kconfig);
+    EXPECT_EQ(got.cpus, want.cpus);
+    EXPECT_EQ(got.mem_mib, want.mem_mib);
+    EXPECT_EQ(got.accel, want.accel);
+    EXPECT_EQ(got.fs, want.fs);
+    EXPECT_EQ(got.disk_bus, want.disk_bus);
+    EXPECT_EQ(got.guest_device, want.guest_device);
+    EXPECT_EQ(got.disk_size, want.disk_size);
+    EXPECT_EQ(got.throttle_bps, want.throttle_bps);
+    EXPECT_EQ(got.timeout_s, want.timeout_s);
+    EXPECT_EQ(got.append, want.append);
+  }
 }

@@ -571,3 +571,52 @@ TEST(VmJobs, TwoVmsAtOnceGiveTheVerdictsOfOne) {
   EXPECT_EQ(rows[0], rows[1]);
   fs::remove_all(dir);
 }
+
+// `bisect --jobs 2`: a step's runs of one kernel boot side by side (as
+// `diorace vm` children, each storing its own run) and the bisection names
+// the same fix as one VM at a time does (VmBisect above); `bisect-step
+// --jobs 2` stops at a failure in its batch.
+TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
+  const std::string dir = "/var/tmp/diorace-vmtest-bisect-jobs-" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  const std::string store = dir + "/s.sqlite";
+  auto r = run_command({DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "5", "--store", store, "--jobs",
+                        "2", "--p-low", "0.9", "--kernels", kBuggy, kFixed},
+                       std::chrono::seconds(900));
+  std::printf("%s\n", r.output.c_str());
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find(std::string("first FIXED kernel: ") + kFixed), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(std::string("booting 2 at once: ") + kFixed), std::string::npos) << r.output;
+  auto bisections = nlohmann::json::parse(
+      run_command({DIORACE_BIN, "results", "bisections", "--json", "--store", store}).output);
+  ASSERT_EQ(bisections.size(), 1u);
+  const auto& result = bisections[0]["result"];
+  EXPECT_EQ(result["jobs"], 2);
+  const int64_t used = result["runs"].get<int64_t>(), booted = result["booted"].get<int64_t>();
+  EXPECT_GE(used, 3);  // a failure of 6.1, then 6.12 clean twice (p >= 0.9, 95 %)
+  EXPECT_GE(booted, used);
+  EXPECT_LE(booted, used + 2);  // at most one unused run per decision
+  // Every boot is a stored run of its own.
+  auto list = nlohmann::json::parse(run_command({DIORACE_BIN, "results", "list", "--store", store, "--json"}).output);
+  EXPECT_EQ(static_cast<int64_t>(list.size()), booted) << list.dump();
+  // The bisection's log names the stored run of each run it used.
+  auto linked = run_command({"/usr/bin/python3", "-c",
+                             "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(c.execute("
+                             "'SELECT COUNT(*) FROM bisect_runs WHERE run_id IN (SELECT id FROM runs)').fetchone()[0])",
+                             store});
+  EXPECT_EQ(linked.output, std::to_string(used) + "\n");
+
+  auto step = run_command({DIORACE_BIN, "bisect-step", "--case", "dma_thread", "--duration", "5", "--store", store,
+                           "--jobs", "2", "--runs", "2", "--kernel", kBuggy},
+                          std::chrono::seconds(600));
+  std::printf("%s\n", step.output.c_str());
+  EXPECT_EQ(step.status, 1) << step.output;  // --terms bad: the bug shows
+  EXPECT_NE(step.output.find("the bug shows (runs 1-2 of 2)"), std::string::npos) << step.output;
+  EXPECT_EQ(static_cast<int64_t>(
+                nlohmann::json::parse(run_command({DIORACE_BIN, "results", "list", "--store", store, "--json"}).output)
+                    .size()),
+            booted + 2);
+  // Nothing of the children is left behind.
+  EXPECT_EQ(run_command({"sh", "-c", "ls -d /var/tmp/diorace-bisect-* 2>/dev/null | wc -l"}).output, "0\n");
+  fs::remove_all(dir);
+}

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <stdexcept>
 
 #include <fmt/format.h>
 
@@ -65,7 +66,7 @@ struct Budget {
 
 class Search {
  public:
-  Search(size_t n, const std::function<RunVerdict(size_t)>& run, const BisectConfig& cfg,
+  Search(size_t n, const BisectRun& run, const BisectConfig& cfg,
          const std::function<void(const BisectDecision&)>& tell)
       : n_(n), run_(run), cfg_(cfg), tell_(tell), budget_{cfg.max_runs} {}
 
@@ -91,11 +92,14 @@ class Search {
     return out_;
   }
 
-  std::optional<RunVerdict> once(size_t kernel) {
+  // One run of kernel; `wanted`: the runs of it ahead if all are clean.
+  std::optional<RunVerdict> once(size_t kernel, uint64_t wanted) {
     if (budget_.exhausted()) return std::nullopt;
+    wanted = std::min(wanted, cfg_.lookahead);
+    if (budget_.max_runs) wanted = std::min(wanted, budget_.max_runs - budget_.used);
     ++budget_.used;
     ++out_.total_runs;
-    return run_(kernel);
+    return run_(kernel, std::max<uint64_t>(1, wanted));
   }
 
   void decide(BisectDecision d) {
@@ -112,7 +116,8 @@ class Search {
     int bad = -1;
     while (bad < 0) {
       for (int e = 0; e < 2 && bad < 0; ++e) {
-        auto v = once(ends[e]);
+        // Until one end fails, both ends run (alternately).
+        auto v = once(ends[e], cfg_.max_calibration_runs - std::min(runs[e], cfg_.max_calibration_runs - 1));
         if (!v) return (void)fail("--max-runs reached while looking for the bad end"), false;
         if (*v == RunVerdict::untestable) {
           decide({ends[e], runs[e], fails[e], "untestable", "an end of the range cannot be tested"});
@@ -131,7 +136,11 @@ class Search {
     } else {
       while (fails[bad] < cfg_.calibration_failures || runs[bad] < cfg_.calibration_runs) {
         if (runs[bad] >= cfg_.max_calibration_runs) break;
-        auto v = once(ends[bad]);
+        // Clean runs do not end the measurement until it has its failures.
+        const uint64_t left = fails[bad] >= cfg_.calibration_failures
+                                  ? cfg_.calibration_runs - std::min(runs[bad], cfg_.calibration_runs)
+                                  : cfg_.max_calibration_runs - runs[bad];
+        auto v = once(ends[bad], left);
         if (!v) return (void)fail("--max-runs reached while measuring the bad end"), false;
         if (*v == RunVerdict::untestable) continue;
         ++runs[bad];
@@ -184,7 +193,7 @@ class Search {
   std::optional<bool> test(size_t kernel, uint64_t already_clean) {
     uint64_t runs = already_clean;
     while (runs < n_clean_) {
-      auto v = once(kernel);
+      auto v = once(kernel, n_clean_ - runs);
       if (!v) {
         fail("--max-runs reached");
         return std::nullopt;
@@ -227,7 +236,7 @@ class Search {
     };
     for (;;) {
       size_t best = static_cast<size_t>(std::max_element(post.begin(), post.end()) - post.begin());
-      if (post[best] >= 1 - clean_budget_) {
+      if (bayes_done(post)) {
         flush(false);
         if (best == n_) return fail("the good end looks bad: no good kernel in the range");
         out_.found = true;
@@ -236,17 +245,10 @@ class Search {
         return out_;
       }
       // Query the kernel k (oriented 1..n-1) whose P(k bad) = P(t > k) is closest to 1/2.
-      double above = 1.0;  // P(t > k), starting at k = 0
-      size_t k_best = 1;
-      double gap = 2;
-      for (size_t k = 1; k < n_; ++k) {
-        above -= post[k];
-        double g = std::fabs(above - 0.5);
-        if (g < gap) gap = g, k_best = k;
-      }
+      const size_t k_best = bayes_query(post);
       if (k_best != last_kernel) flush(false);
       last_kernel = k_best;
-      auto v = once(actual(k_best));
+      auto v = once(actual(k_best), cfg_.lookahead > 1 ? clean_queries_ahead(post, k_best) : 1);
       if (!v) {
         flush(false);
         return fail("--max-runs reached");
@@ -268,8 +270,42 @@ class Search {
     }
   }
 
+  // The kernel bayes() asks for after the posterior `post`.
+  size_t bayes_query(const std::vector<double>& post) const {
+    double above = 1.0;  // P(t > k), starting at k = 0
+    size_t k_best = 1;
+    double gap = 2;
+    for (size_t k = 1; k < n_; ++k) {
+      above -= post[k];
+      double g = std::fabs(above - 0.5);
+      if (g < gap) gap = g, k_best = k;
+    }
+    return k_best;
+  }
+
+  bool bayes_done(const std::vector<double>& post) const {
+    return *std::max_element(post.begin(), post.end()) >= 1 - clean_budget_;
+  }
+
+  // How many times in a row bayes() asks for kernel k (oriented) if every
+  // run comes back clean (the posterior moves until it stops or asks
+  // elsewhere), counted up to cfg.lookahead: O(n) a step.
+  uint64_t clean_queries_ahead(std::vector<double> post, size_t k) const {
+    const double q = 1 - out_.p_low;
+    uint64_t n = 0;
+    while (n < cfg_.lookahead) {
+      ++n;
+      for (size_t t = k + 1; t <= n_; ++t) post[t] *= q;
+      double s = 0;
+      for (double x : post) s += x;
+      for (double& x : post) x /= s;
+      if (bayes_done(post) || bayes_query(post) != k) break;
+    }
+    return n;
+  }
+
   size_t n_;
-  const std::function<RunVerdict(size_t)>& run_;
+  const BisectRun& run_;
   const BisectConfig& cfg_;
   const std::function<void(const BisectDecision&)>& tell_;
   Budget budget_;
@@ -281,9 +317,34 @@ class Search {
 
 }  // namespace
 
-BisectOutcome bisect(size_t n_kernels, const std::function<RunVerdict(size_t)>& run, const BisectConfig& cfg,
+BisectOutcome bisect(size_t n_kernels, const BisectRun& run, const BisectConfig& cfg,
                      const std::function<void(const BisectDecision&)>& on_decision) {
   return Search(n_kernels, run, cfg, on_decision).go();
+}
+
+BisectOutcome bisect(size_t n_kernels, const std::function<RunVerdict(size_t)>& run, const BisectConfig& cfg,
+                     const std::function<void(const BisectDecision&)>& on_decision) {
+  return bisect(n_kernels, BisectRun([&](size_t k, uint64_t) { return run(k); }), cfg, on_decision);
+}
+
+BootResult BatchedRuns::next(size_t kernel, uint64_t wanted) {
+  auto& ready = ready_[kernel];
+  if (ready.empty()) {
+    const size_t count = static_cast<size_t>(std::clamp<uint64_t>(wanted, 1, jobs_));
+    auto batch = run_batch_(kernel, count);
+    if (batch.size() != count) throw std::logic_error("BatchedRuns: a batch came back with the wrong size");
+    booted_ += count;
+    ready.assign(batch.begin(), batch.end());
+  }
+  BootResult r = ready.front();
+  ready.pop_front();
+  return r;
+}
+
+uint64_t BatchedRuns::unused() const {
+  uint64_t n = 0;
+  for (const auto& [k, q] : ready_) n += q.size();
+  return n;
 }
 
 }  // namespace diorace

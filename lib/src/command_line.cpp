@@ -7,6 +7,8 @@
 
 #include <sstream>
 
+#include <fmt/format.h>
+
 #include "diorace/config.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
@@ -156,6 +158,24 @@ void read_vm_machine_options(const boost::program_options::variables_map& vm, Vm
   if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<Count>().value;
   o.timeout_s = vm["timeout"].as<Real>().value;
   if (vm.count("append")) o.append = vm["append"].as<std::string>();
+}
+
+std::vector<std::string> vm_machine_args(const VmOptions& o) {
+  std::vector<std::string> a;
+  auto add = [&](const char* name, std::string value) { a.insert(a.end(), {name, std::move(value)}); };
+  if (!o.modules.empty()) add("--modules", o.modules);
+  if (!o.kconfig.empty()) add("--kconfig", o.kconfig);
+  add("--cpus", std::to_string(o.cpus));
+  add("--mem", std::to_string(o.mem_mib));
+  add("--accel", o.accel);
+  add("--fs", o.fs);
+  add("--disk-bus", o.disk_bus);
+  if (!o.guest_device.empty()) add("--guest-device", o.guest_device);
+  add("--disk-size", std::to_string(o.disk_size));
+  if (o.throttle_bps) add("--throttle-bps", std::to_string(*o.throttle_bps));
+  add("--timeout", fmt::format("{}", o.timeout_s));
+  if (!o.append.empty()) add("--append", o.append);
+  return a;
 }
 
 }  // namespace diorace

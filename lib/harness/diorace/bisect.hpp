@@ -17,7 +17,9 @@
 // position holds the remaining confidence).
 #pragma once
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -34,6 +36,7 @@ struct BisectConfig {
   uint64_t max_runs = 0;            // 0: no limit
   std::string strategy = "binary";  // binary | bayes
   std::optional<double> p_low;      // known lower bound: no calibration
+  uint64_t lookahead = 1;           // the most runs of one kernel started at once (bisect --jobs)
 };
 
 struct BisectDecision {
@@ -61,10 +64,46 @@ double clopper_pearson_lower(uint64_t failures, uint64_t runs, double alpha);
 // at most delta, when it fails each run with probability at least p_low.
 uint64_t clean_runs_needed(double p_low, double delta);
 
-// run(kernel) runs the case once on kernel i (0 .. n-1) and says what
-// happened; on_decision is told each decision as it is made.
+// run(kernel, wanted) runs the case once on kernel i (0 .. n-1) and says
+// what happened. `wanted` (at least 1) is how many runs of that kernel the
+// search will ask for before its next decision if they all come back clean
+// (within --max-runs, and at most cfg.lookahead): a runner may start that
+// many at once (BatchedRuns).
+// on_decision is told each decision as it is made.
+using BisectRun = std::function<RunVerdict(size_t kernel, uint64_t wanted)>;
+BisectOutcome bisect(size_t n_kernels, const BisectRun& run, const BisectConfig& cfg,
+                     const std::function<void(const BisectDecision&)>& on_decision = {});
+// The same, for a runner that takes one run at a time.
 BisectOutcome bisect(size_t n_kernels, const std::function<RunVerdict(size_t)>& run, const BisectConfig& cfg,
                      const std::function<void(const BisectDecision&)>& on_decision = {});
+
+// One run's verdict and where it was stored (0: nowhere).
+struct BootResult {
+  RunVerdict verdict = RunVerdict::untestable;
+  int64_t run_id = 0;
+};
+
+// Serves a search's runs from batches that run side by side: asked for a
+// run of kernel k with `wanted` runs ahead, it starts min(wanted, jobs) runs
+// of k at once (run_batch returns them in the order they were started),
+// hands out the first and keeps the others for the next requests of k, in
+// that order. Which results the search uses never depends on their values,
+// so its statistics hold; runs it never asks for are wasted, at most
+// jobs - 1 per decision.
+class BatchedRuns {
+ public:
+  using Batch = std::function<std::vector<BootResult>(size_t kernel, size_t count)>;
+  BatchedRuns(size_t jobs, Batch run_batch) : jobs_(jobs < 1 ? 1 : jobs), run_batch_(std::move(run_batch)) {}
+  BootResult next(size_t kernel, uint64_t wanted);
+  uint64_t booted() const { return booted_; }  // runs started, used or not
+  uint64_t unused() const;                     // started but never handed out
+
+ private:
+  size_t jobs_;
+  Batch run_batch_;
+  std::map<size_t, std::deque<BootResult>> ready_;
+  uint64_t booted_ = 0;
+};
 
 // For `git bisect run` steps: how many clean runs one step needs when the
 // whole bisection of about `steps` steps must hold `confidence`.

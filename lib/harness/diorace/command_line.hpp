@@ -37,4 +37,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args);
 // --timeout, --append.
 boost::program_options::options_description vm_machine_options();
 void read_vm_machine_options(const boost::program_options::variables_map& vm, VmOptions& o);
+// The machine options of o as `diorace vm` arguments (read back, they give o's
+// machine part): how a command hands its machine to `diorace vm` children.
+std::vector<std::string> vm_machine_args(const VmOptions& o);
 }  // namespace diorace

@@ -52,6 +52,8 @@ class Store {
   int64_t begin_run(const RunRecord& rec);
   // Updates the kernel identity, target and record once known (the VM guest's).
   void update_run(int64_t run, const RunRecord& rec);
+  // The run that began with this uid (rec.run.uid), if the store has it.
+  std::optional<int64_t> run_with_uid(const std::string& uid);
   int64_t begin_case(int64_t run, const std::string& name, const std::string& variant, const nlohmann::json& params,
                      uint64_t seed);
   void finish_case(int64_t case_id, const CaseResult& r);

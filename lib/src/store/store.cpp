@@ -160,15 +160,22 @@ void Store::migrate() {
 int64_t Store::begin_run(const RunRecord& rec) {
   Transaction tx(*db_);
   auto rows = db_->query(
-      "INSERT INTO runs (started_at, status, mode, label, command, diorace_version, fault_injected, seed) "
-      "VALUES ($1, 'INCOMPLETE', $2, $3, $4, $5, $6, $7) RETURNING id",
+      "INSERT INTO runs (started_at, status, mode, label, command, diorace_version, fault_injected, seed, uid) "
+      "VALUES ($1, 'INCOMPLETE', $2, $3, $4, $5, $6, $7, $8) RETURNING id",
       {rec.run.started_at.empty() ? utc_timestamp() : rec.run.started_at, rec.run.mode, rec.run.label,
        rec.run.command, rec.system.diorace_version, int64_t{rec.fault_injected ? 1 : 0},
-       rec.seed ? std::to_string(*rec.seed) : std::string()});
+       rec.seed ? std::to_string(*rec.seed) : std::string(), rec.run.uid});
   int64_t id = integer(rows.at(0).at(0));
   tx.commit();
   update_run(id, rec);
   return id;
+}
+
+std::optional<int64_t> Store::run_with_uid(const std::string& uid) {
+  if (uid.empty()) return std::nullopt;
+  auto rows = db_->query("SELECT id FROM runs WHERE uid=$1 ORDER BY id LIMIT 1", {uid});
+  if (rows.empty()) return std::nullopt;
+  return integer(rows.at(0).at(0));
 }
 
 void Store::update_run(int64_t run, const RunRecord& rec) {
