@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -256,4 +257,69 @@ TEST(VmLava, LavaRunExecutesTheJobsAndCompareNamesTheFix) {
   auto cmp = run_diorace({"results", "compare", "--run", "1", "--run", "2", "--store", store});
   EXPECT_EQ(cmp.status, 0) << cmp.output;
   EXPECT_NE(cmp.output.find("FIXED          dma_thread"), std::string::npos) << cmp.output;
+}
+
+// The submission path: `ci/nightly --engine lava` submits the night's jobs
+// with the real lavacli, waits for them, imports them through lavacli
+// (`import-lava --lava-uri --job`) and compares, against a stand-in for
+// lava-server on loopback (tests/lava/lava-server-standin: the XML-RPC
+// calls lavacli makes, each job run by the real lava-run on one qemu
+// device). Not a lava-server: no database, users or workers.
+TEST(VmLava, NightlySubmitsToALabWaitsImportsAndCompares) {
+  if (!have_program("lava-run") || !have_program("lavacli"))
+    GTEST_SKIP() << "lava-run or lavacli not installed (ci/setup installs lava-dispatcher and lavacli)";
+  TempDir d;
+  auto dev = run_command({DIORACE_SOURCE_DIR "/ci/lava-device", d.path + "/device.yaml"}, std::chrono::seconds(300));
+  ASSERT_EQ(dev.status, 0) << dev.output;
+  fs::create_directories(d.path + "/lab");
+  fs::create_directories(d.path + "/artifacts");
+  ChildProcess lab = spawn({.argv = {DIORACE_SOURCE_DIR "/tests/lava/lava-server-standin", "--device",
+                                     d.path + "/device.yaml", "--work", d.path + "/lab", "--port-file",
+                                     d.path + "/port"}});
+  std::string port;
+  for (int i = 0; i < 100 && !try_read_file(d.path + "/port", port); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_FALSE(port.empty()) << "the stand-in server did not start";
+  port = port.substr(0, port.find('\n'));
+  const std::string store = d.path + "/s.sqlite";
+  auto night = run_command({"env", std::string("DIORACE_BIN=") + DIORACE_BIN, DIORACE_SOURCE_DIR "/ci/nightly",
+                            "--engine", "lava", "--lava-url", "http://127.0.0.1:" + port + "/RPC2", "--artifacts-dir",
+                            d.path + "/artifacts", "--artifacts-url", "file://" + d.path + "/artifacts",
+                            "--testdef-repo", DIORACE_SOURCE_DIR, "--kernels",
+                            "linux-image-6.1.0-50-cloud-amd64-unsigned linux-image-6.12.107+deb12-amd64-unsigned",
+                            "--cases", "dma_thread", "--duration", "20", "--store", store, "--out", d.path + "/night"},
+                           std::chrono::seconds(1500));
+  std::printf("%s\n", night.output.c_str());
+  EXPECT_EQ(night.status, 0) << night.output;
+  std::string job_id;
+  EXPECT_TRUE(try_read_file(d.path + "/night/logs/1.job", job_id));
+  EXPECT_EQ(job_id, "1\n");  // the id the lab gave at submission
+  EXPECT_NE(night.output.find("FIXED          dma_thread"), std::string::npos) << night.output;
+  // Both jobs ran in the lab (lava-run's own output), were imported as LAVA runs, with their verdicts.
+  EXPECT_TRUE(fs::exists(d.path + "/lab/job-2.log"));
+  auto list = nlohmann::json::parse(run_diorace({"results", "list", "--store", store, "--json"}).output);
+  ASSERT_EQ(list.size(), 2u) << list.dump();
+  for (int id : {1, 2}) {
+    auto show = nlohmann::json::parse(run_diorace({"results", "show", std::to_string(id), "--store", store, "--json"}).output);
+    EXPECT_EQ(show["run"]["mode"], "lava") << show.dump(1);
+    const bool old = show["run"]["label"].get<std::string>().find("6.1.0") != std::string::npos;
+    EXPECT_EQ(show["cases"][0]["outcome"], old ? "FAIL" : "PASS") << show.dump(1);
+  }
+}
+
+// A lab that cannot be reached: lavacli says so and exits 0; the nightly
+// does not take its words for a job id: the kernel could not be tested.
+TEST(Lava, NightlySaysWhenTheLabCannotBeReached) {
+  if (!have_program("lavacli")) GTEST_SKIP() << "lavacli not installed (ci/setup installs it)";
+  TempDir d;
+  auto night = run_command({"env", std::string("DIORACE_BIN=") + DIORACE_BIN, DIORACE_SOURCE_DIR "/ci/nightly",
+                            "--engine", "lava", "--lava-url", "http://127.0.0.1:9/RPC2", "--artifacts-dir", d.path,
+                            "--artifacts-url", "file://" + d.path, "--testdef-repo", DIORACE_SOURCE_DIR, "--kernels",
+                            "linux-image-6.1.0-50-cloud-amd64-unsigned", "--cases", "dma_thread", "--store",
+                            d.path + "/s.sqlite", "--out", d.path + "/night"},
+                           std::chrono::seconds(600));
+  EXPECT_EQ(night.status, 2) << night.output;
+  EXPECT_NE(night.output.find("could not test linux-image-6.1.0-50-cloud-amd64-unsigned"), std::string::npos)
+      << night.output;
+  EXPECT_NE(night.output.find("lavacli jobs submit: Unable to connect"), std::string::npos) << night.output;
 }
