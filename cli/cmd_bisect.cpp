@@ -32,6 +32,64 @@ namespace diorace {
 
 namespace {
 
+// How bisect boots the runs the search asks for: one at a time in this
+// process (its output live), or with --jobs batches of `diorace vm` children
+// side by side, each storing its own run (found again by its uid).
+class Booter {
+ public:
+  Booter(const std::vector<std::string>& kernels, const VmOptions& base, const std::vector<std::string>& guest,
+         const std::string& command, const std::string& store_uri, Store* store)
+      : kernels_(kernels), base_(base), guest_(guest), command_(command), store_uri_(store_uri), store_(store) {}
+
+  std::vector<BootResult> here(size_t k) {
+    VmOptions o = machine(k);
+    o.guest_args = guest_;
+    o.command = command_;
+    ReportTargets outs;
+    outs.store = store_uri_;
+    int64_t run_id = 0;
+    int code;
+    try {
+      code = run_vm_recorded(o, outs, &run_id);
+    } catch (const UsageError&) {
+      throw;
+    } catch (const std::exception& e) {
+      std::fprintf(stderr, "bisect: %s: %s\n", kernels_[k].c_str(), e.what());
+      code = kExitError;
+    }
+    return {{verdict_of(code), run_id}};
+  }
+
+  std::vector<BootResult> side_by_side(size_t k, size_t count) {
+    if (!work_) work_ = OwnedTempDir::create("/var/tmp", "diorace-bisect-");
+    if (count == 1)
+      std::printf("bisect: booting %s\n", kernels_[k].c_str());
+    else
+      std::printf("bisect: booting %zu side by side: %s\n", count, kernels_[k].c_str());
+    std::fflush(stdout);
+    std::vector<BootResult> out;
+    for (const auto& c : run_vm_batch(vm_child_args(machine(k), guest_, store_uri_), count, work_->path(), boots_,
+                                      "bisect"))
+      out.push_back({verdict_of(c.exit_code), store_ && c.doc ? store_->run_with_uid(c.doc->run.uid).value_or(0) : 0});
+    return out;
+  }
+
+ private:
+  VmOptions machine(size_t k) const {
+    VmOptions o = base_;
+    set_vm_kernel(o, kernels_[k]);
+    return o;
+  }
+
+  const std::vector<std::string>& kernels_;
+  const VmOptions& base_;
+  const std::vector<std::string>& guest_;
+  const std::string &command_, &store_uri_;
+  Store* store_;
+  std::optional<OwnedTempDir> work_;  // the children's documents and output
+  size_t boots_ = 0;
+};
+
 std::string booted_note(const BatchedRuns& r) {
   return r.unused() ? fmt::format(" ({} booted, {} not needed)", r.booted(), r.unused()) : "";
 }
@@ -39,9 +97,9 @@ std::string booted_note(const BatchedRuns& r) {
 }  // namespace
 
 
-// Options, the bisection log (resume), one run per request of the
-// statistics (lib/bisect), the answer: over 80 lines, kept in one piece
-// because the run callback and the log share their state.
+// Options, the bisection log (resume), the runs the statistics ask for
+// (lib/bisect) and the answer: over 80 lines, kept in one piece because the
+// run callback and the log share their state.
 int cmd_bisect(const std::vector<std::string>& args, const std::string& command) {
   po::options_description desc("bisect options");
   desc.add_options()
@@ -109,41 +167,10 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
 
   auto t0 = std::chrono::steady_clock::now();
   size_t seq = 0;
-  ReportTargets outs;
-  outs.store = store_uri;
-  // One run in this process (its output live), or with --jobs a batch of
-  // `diorace vm` children side by side.
-  auto run_here = [&](size_t k, size_t) -> std::vector<BootResult> {
-    VmOptions o = base;
-    set_vm_kernel(o, kernels[k]);
-    o.guest_args = guest;
-    o.command = command;
-    int64_t run_id = 0;
-    int code;
-    try {
-      code = run_vm_recorded(o, outs, &run_id);
-    } catch (const UsageError&) {
-      throw;
-    } catch (const std::exception& e) {
-      std::fprintf(stderr, "bisect: %s: %s\n", kernels[k].c_str(), e.what());
-      code = kExitError;
-    }
-    return {{verdict_of(code), run_id}};
-  };
-  std::optional<OwnedTempDir> work;
-  size_t boots = 0;
-  auto run_side_by_side = [&](size_t k, size_t count) {
-    if (!work) work = OwnedTempDir::create("/var/tmp", "diorace-bisect-");
-    VmOptions o = base;
-    set_vm_kernel(o, kernels[k]);
-    std::printf("bisect: booting %zu at once: %s\n", count, kernels[k].c_str());
-    std::fflush(stdout);
-    std::vector<BootResult> out;
-    for (const auto& c : run_vm_batch(vm_child_args(o, guest, store_uri), count, work->path(), boots, "bisect"))
-      out.push_back({verdict_of(c.exit_code), store && c.doc ? store->run_with_uid(c.doc->run.uid).value_or(0) : 0});
-    return out;
-  };
-  BatchedRuns runner(jobs, jobs > 1 ? BatchedRuns::Batch(run_side_by_side) : BatchedRuns::Batch(run_here));
+  Booter booter{kernels, base, guest, command, store_uri, store.get()};
+  BatchedRuns runner(jobs, [&](size_t k, size_t count) {
+    return jobs > 1 ? booter.side_by_side(k, count) : booter.here(k);
+  });
   auto run_once = [&](size_t k, uint64_t wanted) -> RunVerdict {
     const size_t i = seq++;
     if (i < logged.size() && logged[i].kernel == kernels[k]) {

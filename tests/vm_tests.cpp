@@ -586,7 +586,7 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
   std::printf("%s\n", r.output.c_str());
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.output.find(std::string("first FIXED kernel: ") + kFixed), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find(std::string("booting 2 at once: ") + kFixed), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find(std::string("booting 2 side by side: ") + kFixed), std::string::npos) << r.output;
   auto bisections = nlohmann::json::parse(
       run_command({DIORACE_BIN, "results", "bisections", "--json", "--store", store}).output);
   ASSERT_EQ(bisections.size(), 1u);
