@@ -4,10 +4,10 @@
 // enough clean runs for the stated confidence.
 #include <algorithm>
 #include <chrono>
-#include <optional>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
+#include <optional>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -72,6 +72,9 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     }
     if (!vm.count("kernel")) throw UsageError("--kernel is required");
     const uint64_t jobs = vm["jobs"].as<Count>().value;
+    VmOptions o;
+    read_vm_machine_options(vm, o);
+    check_vm_jobs(jobs, o.cpus);  // before the build
     if (vm.count("build-cmd")) {
       auto b = run_command({"sh", "-c", vm["build-cmd"].as<std::string>()});
       if (!b.ok()) {
@@ -85,10 +88,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
       if (!try_read_file(kernel.substr(1), text)) throw SetupError("cannot read " + kernel.substr(1));
       kernel = text.substr(0, text.find_first_of("\r\n"));
     }
-    VmOptions o;
-    read_vm_machine_options(vm, o);
     set_vm_kernel(o, kernel);
-    check_vm_jobs(jobs, o.cpus);
     o.guest_args = guest;
     ReportTargets outs;
     if (vm.count("store")) outs.store = vm["store"].as<std::string>();
