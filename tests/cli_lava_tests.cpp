@@ -322,4 +322,5 @@ TEST(Lava, NightlySaysWhenTheLabCannotBeReached) {
   EXPECT_NE(night.output.find("could not test linux-image-6.1.0-50-cloud-amd64-unsigned"), std::string::npos)
       << night.output;
   EXPECT_NE(night.output.find("lavacli jobs submit: Unable to connect"), std::string::npos) << night.output;
+  EXPECT_NE(night.output.find("no report: no kernel was tested"), std::string::npos) << night.output;
 }
