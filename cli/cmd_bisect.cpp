@@ -61,7 +61,7 @@ class Booter {
   }
 
   std::vector<BootResult> side_by_side(size_t k, size_t count) {
-    if (!work_) work_ = OwnedTempDir::create("/var/tmp", "diorace-bisect-");
+    if (!work_) work_ = vm_children_dir("diorace-bisect-");
     if (count == 1)
       std::printf("bisect: booting %s\n", kernels_[k].c_str());
     else

@@ -106,7 +106,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
         o.command = command;
         codes.push_back(run_vm_recorded(o, outs));
       } else {
-        if (!work) work = OwnedTempDir::create("/var/tmp", "diorace-bisect-step-");
+        if (!work) work = vm_children_dir("diorace-bisect-step-");
         for (const auto& c : run_vm_batch(vm_child_args(o, guest, store_uri), count, work->path(), boots, "bisect-step"))
           codes.push_back(c.exit_code);
       }

@@ -316,7 +316,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     return only.empty() || std::find(only.begin(), only.end(), ctl.kernel) != only.end();
   };
   // One boot per case, kernel and repetition.
-  auto work = OwnedTempDir::create("/var/tmp", "diorace-prove-");
+  auto work = vm_children_dir("diorace-prove-");
   std::vector<Job> jobs;
   for (const auto* c : cases) {
     std::vector<std::string> kernels;

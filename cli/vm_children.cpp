@@ -19,6 +19,11 @@
 
 namespace diorace {
 
+OwnedTempDir vm_children_dir(const std::string& prefix) {
+  clean_stale_tempdirs("/var/tmp", prefix, "work directory");
+  return OwnedTempDir::create("/var/tmp", prefix);
+}
+
 void start_vm_child(VmChild& c) {
   std::vector<std::string> argv = {std::filesystem::read_symlink("/proc/self/exe").string(), "vm", "--json", c.json};
   argv.insert(argv.end(), c.args.begin(), c.args.end());

@@ -14,6 +14,7 @@
 
 #include "diorace/process.hpp"
 #include "diorace/record.hpp"
+#include "diorace/tempdir.hpp"
 #include "diorace/vm.hpp"
 
 namespace diorace {
@@ -25,6 +26,10 @@ struct VmChild {
   int exit_code = -1;
   std::optional<RunRecord> doc;   // the run document, when one came back
 };
+
+// The directory for the children's documents and output: /var/tmp/PREFIX*,
+// after removing what a killed command of the same kind left there.
+OwnedTempDir vm_children_dir(const std::string& prefix);
 
 // Starts c: `diorace vm --json c.json c.args...`, output to c.log.
 void start_vm_child(VmChild& c);

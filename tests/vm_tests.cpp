@@ -4,6 +4,8 @@
 // own verdicts (crash, hang, boot failure). They download the kernel packages
 // into the cache on first use (needs 'apt-get update' done: ci/setup does it).
 #include <gtest/gtest.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -580,11 +583,31 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
   const std::string dir = "/var/tmp/diorace-vmtest-bisect-jobs-" + std::to_string(::getpid());
   fs::create_directories(dir);
   const std::string store = dir + "/s.sqlite";
+  // A bisection killed (SIGTERM) while its VMs run takes them along; the
+  // next one removes the work directory it left.
+  {
+    UniqueFd out(::open((dir + "/killed.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    ChildProcess killed = spawn({.argv = {DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "60", "--store",
+                                          dir + "/killed.sqlite", "--jobs", "2", "--p-low", "0.9", "--kernels", kFixed,
+                                          kBuggy},
+                                 .stdout_fd = out.get(), .stderr_fd = out.get()});
+    std::string text;
+    for (int i = 0; i < 600 && text.find("booting 2 side by side") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      (void)try_read_file(dir + "/killed.log", text);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(3));  // the VMs are booting
+    ASSERT_EQ(::kill(killed.pid(), SIGTERM), 0);
+    (void)killed.wait();
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    EXPECT_EQ(run_command({"pgrep", "-f", dir + "/killed.sqlite"}).output, "") << "a VM of the killed bisection runs on";
+  }
   auto r = run_command({DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "5", "--store", store, "--jobs",
                         "2", "--p-low", "0.9", "--kernels", kBuggy, kFixed},
                        std::chrono::seconds(900));
   std::printf("%s\n", r.output.c_str());
   ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("removed stale work directory /var/tmp/diorace-bisect-"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(std::string("first FIXED kernel: ") + kFixed), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(std::string("booting 2 side by side: ") + kFixed), std::string::npos) << r.output;
   auto bisections = nlohmann::json::parse(
