@@ -11,6 +11,7 @@
 #include "diorace/config.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/hash.hpp"
 #include "diorace/process.hpp"
 #include "diorace/lava.hpp"
 #include "diorace/outfile.hpp"
@@ -67,8 +68,18 @@ int import_lava(const std::vector<std::string>& args, const char* usage) {
   }
   std::vector<std::string> expected;
   if (vm.count("expect")) expected = vm["expect"].as<std::vector<std::string>>();
-  RunRecord rec = lava_import(log, health, label, expected);
+  // A job on a server is named by the server and its id, should its log hold no run document.
+  const std::string job_uid =
+      vm.count("job") ? "lava-" + stable_hash_hex(vm["lava-uri"].as<std::string>() + " " + vm["job"].as<std::string>()) : "";
+  RunRecord rec = lava_import(log, health, label, expected, job_uid);
   auto store = open_store_for_writing(opt(vm, "store"));
+  if (auto have = store->run_with_uid(rec.run.uid)) {
+    // Imported before (a nightly run again): the stored run stands, once.
+    const RunRecord old = store->load_run(*have);
+    std::cout << fmt::format("imported as run {} ({}, already in the store): {} case(s), exit code {}\n", *have,
+                             old.run.status, old.cases.size(), old.exit_code.value_or(kExitError));
+    return 0;
+  }
   const int64_t run = store->begin_run(rec);
   for (const auto& c : rec.cases) store->add_case(run, c);
   store->finish_run(run, rec);

@@ -120,6 +120,13 @@ TEST(Lava, ReportedCasesAndTheImportedJobKeepDioracesMeaning) {
   EXPECT_EQ(by["dma_thread"]["kind"], "corruption");
   EXPECT_TRUE(by["dma_thread"]["fault_injected"].get<bool>());
   EXPECT_EQ(by["uring_fork"]["outcome"], "INCOMPLETE") << doc.dump(1);
+  // The same job imported again (a nightly run twice) is the run stored before, not a second run.
+  auto again = run_diorace({"results", "import-lava", d.path + "/job.yaml", "--health", "Complete", "--expect",
+                            "dma_thread", "--expect", "uring_fork", "--store", store});
+  EXPECT_EQ(again.status, 0) << again.output;
+  EXPECT_NE(again.output.find("imported as run 1 (COMPLETE, already in the store): 2 case(s), exit code 1"),
+            std::string::npos) << again.output;
+  EXPECT_EQ(nlohmann::json::parse(run_diorace({"results", "list", "--json", "--store", store}).output).size(), 1u);
   // A damaged document is no result: never PASS.
   std::string log = read_file(d.path + "/job.yaml");
   const size_t at = log.find("DIORACE-DOCUMENT-BEGIN");
@@ -297,6 +304,11 @@ TEST(VmLava, NightlySubmitsToALabWaitsImportsAndCompares) {
   EXPECT_NE(night.output.find("FIXED          dma_thread"), std::string::npos) << night.output;
   // Both jobs ran in the lab (lava-run's own output), were imported as LAVA runs, with their verdicts.
   EXPECT_TRUE(fs::exists(d.path + "/lab/job-2.log"));
+  // The first job imported again through the lab: the run stored before.
+  auto again = run_diorace({"results", "import-lava", "--lava-uri", "http://127.0.0.1:" + port + "/RPC2", "--job", "1",
+                            "--store", store});
+  EXPECT_NE(again.output.find("imported as run 1 (COMPLETE, already in the store)"), std::string::npos)
+      << again.output;
   auto list = nlohmann::json::parse(run_diorace({"results", "list", "--store", store, "--json"}).output);
   ASSERT_EQ(list.size(), 2u) << list.dump();
   for (int id : {1, 2}) {

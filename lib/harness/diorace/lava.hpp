@@ -60,7 +60,9 @@ nlohmann::json lava_job(const LavaJobSpec& spec);
 // ("Complete", "Incomplete", "Canceled", "" when unknown). The record has
 // mode "lava" and label `label`; `expected` cases that never reported are
 // INCOMPLETE; an incomplete job or a missing document is never a PASS.
+// Its uid is the run document's (the guest's run), else `job_uid` (a job
+// named on a server), else a new one: the same job imported twice is found.
 RunRecord lava_import(const std::string& log_yaml, const std::string& health, const std::string& label,
-                      const std::vector<std::string>& expected);
+                      const std::vector<std::string>& expected, const std::string& job_uid = "");
 
 }  // namespace diorace

@@ -85,7 +85,7 @@ nlohmann::json lava_job(const LavaJobSpec& s) {
 }
 
 RunRecord lava_import(const std::string& log_yaml, const std::string& health, const std::string& label,
-                      const std::vector<std::string>& expected) {
+                      const std::vector<std::string>& expected, const std::string& job_uid) {
   // The job's log: a YAML list of {dt, lvl, msg}; the device's console and
   // the test shell are lvl "target".
   // lava-run prints the same entries one YAML flow mapping per line.
@@ -122,7 +122,7 @@ RunRecord lava_import(const std::string& log_yaml, const std::string& health, co
   RunRecord rec = found ? *found : RunRecord{};
   rec.run.mode = "lava";
   rec.run.label = label;
-  if (rec.run.uid.empty()) rec.run.uid = new_run_uid();
+  if (rec.run.uid.empty()) rec.run.uid = job_uid.empty() ? new_run_uid() : job_uid;
   if (rec.run.started_at.empty()) rec.run.started_at = utc_timestamp();
   rec.run.finished_at = utc_timestamp();
   std::string crash_what;
