@@ -24,10 +24,7 @@ namespace diorace {
 
 int cmd_lava_job(const std::vector<std::string>& args_in, const std::string&) {
   // Everything after "--" is the cases and their `run` options.
-  std::vector<std::string> args, run;
-  auto dash = std::find(args_in.begin(), args_in.end(), "--");
-  args.assign(args_in.begin(), dash);
-  if (dash != args_in.end()) run.assign(dash + 1, args_in.end());
+  auto [args, run] = split_at_dashes(args_in);
   po::options_description desc("lava-job options");
   desc.add_options()
       ("device-type", po::value<std::string>()->default_value("qemu"), "the lab's device type: qemu, or a board type (then --scratch-device)")

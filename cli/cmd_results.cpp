@@ -47,6 +47,7 @@ int import_lava(const std::vector<std::string>& args, const char* usage) {
     return 0;
   }
   std::string log, health = opt(vm, "health"), label = opt(vm, "label");
+  std::string job_uid;  // a job on a server is named by the server and its id, should its log hold no run document
   if (vm.count("job")) {
     if (!vm.count("lava-uri")) throw UsageError("import-lava: --job needs --lava-uri");
     if (vm.count("log")) throw UsageError("import-lava: give a log file or --job, not both");
@@ -60,6 +61,7 @@ int import_lava(const std::vector<std::string>& args, const char* usage) {
       health = nlohmann::json::parse(show.output).value("health", "");
     }
     if (label.empty()) label = "lava job " + job;
+    job_uid = "lava-" + stable_hash_hex(uri + " " + job);
   } else {
     if (!vm.count("log")) throw UsageError("import-lava: give the job's log file, or --lava-uri URI --job ID");
     const std::string f = vm["log"].as<std::string>();
@@ -68,9 +70,6 @@ int import_lava(const std::vector<std::string>& args, const char* usage) {
   }
   std::vector<std::string> expected;
   if (vm.count("expect")) expected = vm["expect"].as<std::vector<std::string>>();
-  // A job on a server is named by the server and its id, should its log hold no run document.
-  const std::string job_uid =
-      vm.count("job") ? "lava-" + stable_hash_hex(vm["lava-uri"].as<std::string>() + " " + vm["job"].as<std::string>()) : "";
   RunRecord rec = lava_import(log, health, label, expected, job_uid);
   auto store = open_store_for_writing(opt(vm, "store"));
   if (auto have = store->run_with_uid(rec.run.uid)) {

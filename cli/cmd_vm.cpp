@@ -22,15 +22,7 @@ namespace diorace {
 
 int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
   // Everything after "--" is the guest's command line.
-  std::vector<std::string> host, guest;
-  bool sep = false;
-  for (const auto& a : args) {
-    if (!sep && a == "--") {
-      sep = true;
-      continue;
-    }
-    (sep ? guest : host).push_back(a);
-  }
+  auto [host, guest] = split_at_dashes(args);
   po::options_description desc("vm options");
   desc.add_options()
       ("kernel", po::value<std::string>(), "kernel image (bzImage/vmlinuz) to boot")

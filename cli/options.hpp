@@ -4,6 +4,7 @@
 // that several commands take are declared once here or in the library
 // (report_target_options, vm_machine_options).
 #pragma once
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,16 @@ inline boost::program_options::variables_map parse_options(
   po::notify(vm);
   reject_empty_values(vm, desc);
   return vm;
+}
+
+// A command line split at its first "--": the command's own options, and
+// what it hands on (a guest's command line, the cases and their options).
+struct SplitArgs {
+  std::vector<std::string> own, after;
+};
+inline SplitArgs split_at_dashes(const std::vector<std::string>& args) {
+  auto dash = std::find(args.begin(), args.end(), "--");
+  return {{args.begin(), dash}, {dash == args.end() ? dash : dash + 1, args.end()}};
 }
 
 // A string option's value, or def when it was not given.

@@ -34,7 +34,7 @@ nlohmann::json lava_job(const LavaJobSpec& s) {
   if (board && s.scratch_device.empty())
     throw UsageError("lava-job: a board job needs --scratch-device: the device the lab names for destructive tests");
   if (!board && (s.kernel_url.empty() || s.initramfs_url.empty()))
-    throw UsageError("lava-job: a qemu job needs --kernel-url and --initramfs-url (diorace initramfs --lava)");
+    throw UsageError("lava-job: a qemu job needs --kernel-url and --initramfs-url (lava-job --initramfs writes the initramfs)");
   nlohmann::json job = {
       {"job_name", s.job_name.empty() ? "diorace " + join(s.cases) : s.job_name},
       {"device_type", s.device_type},
