@@ -40,8 +40,14 @@ int cmd_config(const std::vector<std::string>& args, const std::string&) {
   const std::vector<std::pair<std::string, std::string>> kv = {
       {"TEST_DIR", t.test_dir},         {"TEST_DEV", t.test_dev},   {"SCRATCH_DEV", t.scratch_dev},
       {"FSTYPE", t.fstype},             {"MKFS_OPTIONS", t.mkfs_options}, {"FORCE_DEVICE", join(t.force_device)},
-      {"KERNELS", join(t.kernels)},     {"STORE", Store::default_uri()}};
+      {"KERNELS", join(t.kernels)}};
   if (vm.count("get")) {
+    // STORE is no key of the file (--store or $DIORACE_STORE name it), but
+    // scripts ask for the effective store.
+    if (vm["get"].as<std::string>() == "STORE") {
+      std::cout << Store::default_uri() << "\n";
+      return 0;
+    }
     for (const auto& [k, v] : kv)
       if (k == vm["get"].as<std::string>()) {
         std::cout << v << "\n";
@@ -51,6 +57,8 @@ int cmd_config(const std::vector<std::string>& args, const std::string&) {
   }
   std::cout << "# " << (t.source.empty() ? "no config file" : t.source) << "\n";
   for (const auto& [k, v] : kv) std::cout << k << " = " << v << "\n";
+  // Printed as a comment: the output stays a config file diorace accepts.
+  std::cout << "# the result store (--store or $DIORACE_STORE, no key of this file): " << Store::default_uri() << "\n";
   return 0;
 }
 

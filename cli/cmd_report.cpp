@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // diorace report --html: a self-contained HTML report from the store.
+#include <sys/stat.h>
 #include <cstdio>
 #include <iostream>
 
@@ -41,7 +42,11 @@ int cmd_report(const std::vector<std::string>& args, const std::string&) {
   if (!vm.count("html")) throw UsageError("report: give --html FILE");
   OutputOptions o;
   o.html = vm["html"].as<std::string>();
-  validate_outputs(o);
+  o.store = opt(vm, "store");
+  NamedFiles documents;
+  if (vm.count("document"))
+    for (const auto& f : vm["document"].as<std::vector<std::string>>()) documents.emplace_back("--document", f);
+  validate_outputs(o, {}, documents);
   std::vector<RunRecord> runs;
   nlohmann::json bisections = nlohmann::json::array();
   if (vm.count("document")) {
@@ -49,6 +54,10 @@ int cmd_report(const std::vector<std::string>& args, const std::string&) {
       throw UsageError("report: --document reads run documents, not the store (no --run, --kernel or --store with it)");
     for (const auto& f : vm["document"].as<std::vector<std::string>>()) {
       std::string text;
+      // A FIFO or a device would block or never end: regular files only.
+      struct stat st{};
+      if (::stat(f.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+        throw UsageError("--document " + f + ": not a regular file");
       if (!try_read_file(f, text)) throw UsageError("--document " + f + ": cannot be read");
       try {
         runs.push_back(nlohmann::json::parse(text).get<RunRecord>());

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // diorace results list|show|compare|export|delete|bisections|previous.
+#include <optional>
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
@@ -16,6 +17,7 @@
 #include "diorace/lava.hpp"
 #include "diorace/outfile.hpp"
 #include "diorace/report.hpp"
+#include "diorace/state.hpp"
 #include "diorace/store.hpp"
 #include "commands.hpp"
 #include "options.hpp"
@@ -192,8 +194,8 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
     auto runs = select_runs(*store, vm, 1);
     ReportTargets out;
     read_report_targets(vm, out);
-    validate_outputs(out);
     std::string json_file = opt(vm, "json");
+    validate_outputs(out, {{"--json", json_file}});
     if (!json_file.empty() && json_file != "-") check_output_path(json_file, "--json");
     if (!out.any_file() && json_file.empty()) throw UsageError("results export: give --junit, --ktap, --kcidb, --jsonl, --html or --json");
     write_outputs(runs, out);
@@ -233,7 +235,17 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
     if (!vm.count("run")) throw UsageError("results delete takes run ids");
     for (const auto& s : vm["run"].as<std::vector<std::string>>()) {
       auto id = parse_run_id(s);
-      (void)store->load_run(id);  // says so when there is no such run
+      const RunRecord run = store->load_run(id);  // says so when there is no such run
+      // A run in progress on this machine holds its lock: its rows stay.
+      std::optional<RunLock> probe;
+      if (!run.run.uid.empty() && run.run.status == "INCOMPLETE") {
+        try {
+          probe = RunLock::acquire_named("run-" + run.run.uid, fmt::format("run {}", id), false);
+        } catch (const UsageError& e) {
+          throw UsageError(fmt::format("results delete: run {} is in progress ({}); refusing to delete it", id,
+                                       e.what()));
+        }
+      }
       store->delete_run(id);
     }
     return 0;

@@ -19,6 +19,7 @@ constexpr Command kCommands[] = {
      cmd_results},
     {"report", "--html FILE [RUN...]", "a self-contained HTML report from the store", cmd_report},
     {"config", "[--config F] [--section S] [--get KEY]", "the effective target settings", cmd_config},
+    {"cleanup", "", "undo what killed runs left: thaw, detach loop devices, remove work directories", cmd_cleanup},
     {"bisect", "--case CASE --kernels K1 .. Kn", "flake-aware bisection over kernels in VMs", cmd_bisect},
     {"bisect-step", "--case CASE --kernel K ...", "one `git bisect run` step (0 good, 1 bad, 125 skip)",
      cmd_bisect_step},

@@ -32,6 +32,7 @@ int cmd_vm(const std::vector<std::string>& args, const std::string& command);
 int cmd_fetch_kernel(const std::vector<std::string>& args, const std::string& command);
 int cmd_results(const std::vector<std::string>& args, const std::string& command);
 int cmd_report(const std::vector<std::string>& args, const std::string& command);
+int cmd_cleanup(const std::vector<std::string>& args, const std::string& command);
 int cmd_config(const std::vector<std::string>& args, const std::string& command);
 int cmd_bisect(const std::vector<std::string>& args, const std::string& command);
 int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command);

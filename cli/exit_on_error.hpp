@@ -21,7 +21,7 @@ int exit_code_or_error(F&& command) {
   } catch (const boost::program_options::error& e) {
     std::fprintf(stderr, "diorace: %s\n", e.what());
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "diorace: error: %s\n", e.what());
+    std::fprintf(stderr, "diorace: %s\n", e.what());
   }
   return kExitError;
 }

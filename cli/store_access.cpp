@@ -12,9 +12,11 @@
 
 #include "diorace/cli_values.hpp"
 #include "diorace/config.hpp"
+#include "diorace/emulator.hpp"
 #include "diorace/error.hpp"
 #include "diorace/outfile.hpp"
 #include "diorace/report.hpp"
+#include "diorace/state.hpp"
 #include "diorace/store.hpp"
 
 namespace po = boost::program_options;
@@ -41,53 +43,119 @@ std::unique_ptr<Store> open_store_for_run(const std::string& requested) {
 
 
 
+// Records the run as it goes. A store that fails half-way (locked, full,
+// gone) does not stop the run: the error is said once, the cases go on, and
+// the whole run document is written to a recovery file it names at the end.
 class RunRecorder final : public RunObserver {
  public:
   RunRecorder(std::unique_ptr<Store> store, OutputOptions out) : store_(std::move(store)), out_(std::move(out)) {}
   void run_started(const RunRecord& record) override {
-    if (store_) run_ = store_->begin_run(record);
+    // `results delete` refuses a run that holds this.
+    try {
+      live_ = RunLock::acquire_named("run-" + record.run.uid, "run " + record.run.uid, false);
+    } catch (const std::exception&) {
+    }
+    guard([&] { run_ = store_->begin_run(record); });
   }
   void case_started(const std::string& name, const std::string& variant, const nlohmann::json& params,
                     uint64_t seed) override {
-    if (store_) case_ = store_->begin_case(run_, name, variant, params, seed);
+    case_ = 0;
+    guard([&] { case_ = store_->begin_case(run_, name, variant, params, seed); });
   }
   void case_finished(const CaseResult& r) override {
-    if (!store_) return;
-    if (case_)
-      store_->finish_case(case_, r);
-    else
-      store_->add_case(run_, r);  // skipped before it started
+    guard([&] {
+      if (case_)
+        store_->finish_case(case_, r);
+      else
+        store_->add_case(run_, r);  // skipped before it started
+    });
     case_ = 0;
   }
   void run_finished(const RunRecord& record) override {
     RunRecord rec = record;
-    if (store_) {
+    guard([&] {
       store_->finish_run(run_, rec);
       rec.run.id = run_;
       std::fprintf(stderr, "diorace: results stored as run %lld in %s\n", static_cast<long long>(run_),
                    store_->uri().c_str());
+    });
+    if (!error_.empty()) {
+      const std::string recovery = fmt::format("/var/tmp/diorace-unstored-{}.json", rec.run.uid);
+      try {
+        write_output_file(recovery, nlohmann::json(rec).dump(2) + "\n");
+        error_ += "; the whole run is in " + recovery;
+      } catch (const std::exception& e) {
+        error_ += std::string("; the recovery file could not be written either: ") + e.what();
+      }
+      std::fprintf(stderr, "diorace: results not fully stored: %s\n", error_.c_str());
     }
-    write_outputs({rec}, out_);
+    try {
+      write_outputs({rec}, out_);
+    } catch (const std::exception& e) {
+      if (error_.empty()) error_ = e.what();
+      std::fprintf(stderr, "diorace: %s\n", e.what());
+    }
   }
+  std::string error() const override { return error_; }
 
  private:
+  template <class F>
+  void guard(F&& f) {
+    if (!store_ || store_failed_) return;
+    try {
+      f();
+    } catch (const std::exception& e) {
+      store_failed_ = true;
+      error_ = "store " + store_->uri() + ": " + e.what();
+      std::fprintf(stderr, "diorace: %s; the run goes on, its results go to a recovery file\n", error_.c_str());
+    }
+  }
   std::unique_ptr<Store> store_;
   OutputOptions out_;
   int64_t run_ = 0, case_ = 0;
+  bool store_failed_ = false;
+  std::string error_;
+  RunLock live_;
 };
 
 }  // namespace
 
 std::unique_ptr<RunObserver> make_run_recorder(const RunOptions& opts) {
-  validate_outputs(opts.reports);
+  validate_outputs(opts.reports, {{"--json", opts.json_path}}, {{"--config", opts.config_path}});
   return std::make_unique<RunRecorder>(open_store_for_run(opts.reports.store), opts.reports);
 }
 
+namespace {
+
+bool has_emulator_artifact(const RunRecord& rec) {
+  for (const auto& c : rec.cases)
+    if (c.verdict == Verdict::error && c.reason.rfind(kEmulatorArtifactReason, 0) == 0) return true;
+  return false;
+}
+
+int run_vm_recorded_once(const VmOptions& o, const ReportTargets& out, int64_t* stored_run, RunRecord& rec);
+
+}  // namespace
+
 int run_vm_recorded(const VmOptions& o, const ReportTargets& out, int64_t* stored_run) {
-  validate_outputs(out);
+  // An emulator artifact is no result: the run stays stored (its evidence
+  // kept) and the kernel is booted again.
+  for (unsigned attempt = 0;; ++attempt) {
+    RunRecord rec;
+    const int code = run_vm_recorded_once(o, out, stored_run, rec);
+    if (attempt >= o.artifact_retries || !has_emulator_artifact(rec)) return code;
+    std::fprintf(stderr, "diorace vm: the only evidence was an emulator artifact under TCG: booting again (%u of %u)\n",
+                 attempt + 1, o.artifact_retries);
+  }
+}
+
+namespace {
+
+int run_vm_recorded_once(const VmOptions& o, const ReportTargets& out, int64_t* stored_run, RunRecord& rec) {
+  validate_outputs(out, {{"--json", o.json_path}, {"--console-log", o.console_log}});
   auto store = open_store_for_run(out.store);
   int64_t run = 0;
-  RunRecord rec;
+  rec = RunRecord{};
   rec.run = {.uid = new_run_uid(), .started_at = utc_timestamp(), .mode = "vm",
              .label = o.deb.empty() ? o.kernel : o.deb, .command = o.command};
   if (store) run = store->begin_run(rec);
@@ -124,6 +192,8 @@ int run_vm_recorded(const VmOptions& o, const ReportTargets& out, int64_t* store
   write_outputs({rec}, out);
   return code;
 }
+
+}  // namespace
 
 std::unique_ptr<Store> open_store_for_writing(const std::string& requested) {
   const std::string uri = requested.empty() ? Store::default_uri() : requested;

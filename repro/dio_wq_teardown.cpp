@@ -40,6 +40,7 @@
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/threads.hpp"
 #include "diorace/target.hpp"
 
 namespace diorace {
@@ -65,7 +66,7 @@ class DioWqTeardown final : public Case {
     } else {
       image_ = ctx.target.file(ctx.fixture_name("image").replace(ctx.fixture_name("image").size() - 4, 4, ".img"));
       {
-        auto fd = UniqueFd::open(image_, O_RDWR | O_CREAT | O_TRUNC, 0644);
+        auto fd = UniqueFd::create_new(image_, O_RDWR, 0644);
         // XFS wants at least 300 MiB; the file is sparse, so this costs nothing.
         if (::ftruncate(fd.get(), (fstype_ == "xfs" ? 320ll : 64ll) << 20) < 0) throw_errno("truncate " + image_);
       }
@@ -96,9 +97,10 @@ class DioWqTeardown final : public Case {
       }
       std::barrier go(threads_);
       std::vector<int64_t> res(threads_, 0);
-      std::vector<std::thread> th;
-      for (unsigned t = 0; t < threads_; ++t)
-        th.emplace_back([&, t] {
+      JoinedThreads th;
+      auto release_missing = [&] { (void)go.arrive(static_cast<ptrdiff_t>(threads_ - th.size())); };
+      for (unsigned t = 0; t < threads_; ++t) try {
+        th.start([&, t] {
           go.arrive_and_wait();  // every thread's first async write starts together
           IoRequest r{fds[t].get(), bufs[t].data(), write_bytes_, 0, true, t};
           try {
@@ -107,7 +109,11 @@ class DioWqTeardown final : public Case {
             res[t] = -e.code().value();
           }
         });
-      for (auto& x : th) x.join();
+      } catch (...) {
+        release_missing();  // the threads already started pass the barrier, then join
+        throw;
+      }
+      th.join();
       for (unsigned t = 0; t < threads_; ++t)
         if (res[t] != static_cast<int64_t>(write_bytes_))
           throw std::system_error(res[t] < 0 ? static_cast<int>(-res[t]) : EIO, std::generic_category(),

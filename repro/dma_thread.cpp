@@ -43,6 +43,7 @@
 #include "diorace/forkrace.hpp"
 #include "diorace/forkstorm.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/threads.hpp"
 #include "diorace/target.hpp"
 
 namespace diorace {
@@ -76,7 +77,7 @@ class DmaThread final : public Case {
     // Open every engine here so that an unsupported one is a SKIP, not an
     // error inside a worker.
     for (unsigned j = 0; j < workers_; ++j) engines_.push_back(Engine::open(engine_, {.depth = 1}));
-    for (unsigned j = 0; j < workers_; ++j) threads_.emplace_back([this, j] { worker(j); });
+    for (unsigned j = 0; j < workers_; ++j) threads_.push_back(start_thread([this, j] { worker(j); }));
 
     ForkStormOptions fo;
     fo.threads = static_cast<unsigned>(p.integer("fork_threads"));
@@ -127,7 +128,8 @@ class DmaThread final : public Case {
     }
     if (!threads_.empty()) {
       stopping_ = true;
-      start_->arrive_and_wait();
+      // The missing workers' arrivals too, when creating one failed.
+      (void)start_->arrive(static_cast<ptrdiff_t>(workers_ + 1 - threads_.size()));
       for (auto& t : threads_) t.join();
     }
   }
@@ -227,6 +229,9 @@ const Registrar registrar{CaseInfo{
           if ((p.integer("file_size_mib") << 20) % read != 0)
             throw UsageError("dma_thread: file_size_mib must be a multiple of read_size_kib");
         },
+    .target_bytes = [](const ParamValues& p) {
+      return static_cast<uint64_t>(p.integer("files")) * (static_cast<uint64_t>(p.integer("file_size_mib")) << 20);
+    },
 }};
 
 }  // namespace

@@ -35,6 +35,7 @@
 #include "diorace/fd.hpp"
 #include "diorace/forkstorm.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/threads.hpp"
 #include "diorace/target.hpp"
 
 namespace diorace {
@@ -65,14 +66,14 @@ class IpiStorm final : public Case {
 
     use_membarrier_ = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
     const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned c = 0; c < cpus; ++c) storm_threads_.emplace_back([this, c] { shootdowns(c); });
-    if (use_membarrier_) storm_threads_.emplace_back([this] {
+    for (unsigned c = 0; c < cpus; ++c) storm_threads_.push_back(start_thread([this, c] { shootdowns(c); }));
+    if (use_membarrier_) storm_threads_.push_back(start_thread([this] {
       while (!stop_) {
         (void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
         ipis_.fetch_add(1, std::memory_order_relaxed);
       }
-    });
-    storm_threads_.emplace_back([this, cpus] {
+    }));
+    storm_threads_.push_back(start_thread([this, cpus] {
       for (unsigned i = 0; !stop_; ++i) {
         cpu_set_t set;
         CPU_ZERO(&set);
@@ -80,7 +81,7 @@ class IpiStorm final : public Case {
         (void)::sched_setaffinity(0, sizeof set, &set);
         std::this_thread::yield();
       }
-    });
+    }));
     forks_ = std::make_unique<ForkStorm>(ForkStormOptions{.threads = 1});
     forks_->start();
   }
@@ -89,15 +90,15 @@ class IpiStorm final : public Case {
     buffer_.fill(std::byte{0xfa});
     const uint64_t span = readers_ * read_kib_ * 1024;
     const uint64_t off = (i * span) % (kFileSize - span + 1) / kPage * kPage;
-    std::vector<std::thread> t;
     std::vector<int64_t> res(readers_);
+    JoinedThreads t;
     for (unsigned j = 0; j < readers_; ++j)
-      t.emplace_back([&, j] {
+      t.start([&, j] {
         IoRequest r{fd_.get(), buffer_.data() + j * read_kib_ * 1024, static_cast<uint32_t>(read_kib_ * 1024),
                     off + j * read_kib_ * 1024, false, j};
         res[j] = engines_[j].run_one(r);
       });
-    for (auto& th : t) th.join();
+    t.join();
     for (unsigned j = 0; j < readers_; ++j)
       if (res[j] != static_cast<int64_t>(read_kib_ * 1024))
         throw std::system_error(res[j] < 0 ? static_cast<int>(-res[j]) : EIO, std::generic_category(),

@@ -125,7 +125,7 @@ class LoopDioFreeze final : public Case {
     backing_ = ScratchFilesystem::make(ctx.target, {.name = "loop_dio_freeze", .fstype = "ext4", .size_mib = 512});
     image_ = backing_.file("image");
     {
-      auto fd = UniqueFd::open(image_, O_RDWR | O_CREAT | O_TRUNC, 0644);
+      auto fd = UniqueFd::create_new(image_, O_RDWR, 0644);
       if (::ftruncate(fd.get(), static_cast<off_t>(kImageSize)) < 0) throw_errno("truncate " + image_);
     }
     inner_ = LoopDevice::attach(image_, true);

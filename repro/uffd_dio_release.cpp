@@ -44,7 +44,9 @@
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/oracles.hpp"
+#include "diorace/process.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/threads.hpp"
 #include "diorace/target.hpp"
 
 namespace diorace {
@@ -78,8 +80,16 @@ class UffdContext {
     if (::ioctl(uffd_, UFFDIO_API, &api) < 0) throw_errno("UFFDIO_API");
     uffdio_register reg{{reinterpret_cast<uint64_t>(region_), kRegion}, UFFDIO_REGISTER_MODE_MISSING, 0};
     if (::ioctl(uffd_, UFFDIO_REGISTER, &reg) < 0) throw_errno("UFFDIO_REGISTER");
-    handler_ = std::thread([this] { handle(); });
-    reader_ = std::thread([this] { read_loop(); });
+    handler_ = start_thread([this] { handle(); });
+    try {
+      reader_ = start_thread([this] { read_loop(); });
+    } catch (...) {
+      stop_ = true;
+      close_uffd();
+      handler_.join();
+      ::munmap(region_, kRegion);
+      throw;
+    }
   }
   ~UffdContext() {
     stop_ = true;
@@ -202,7 +212,7 @@ class UffdDioRelease final : public Case {
       return {};
     }
     if (!WIFEXITED(outcome.status) || WEXITSTATUS(outcome.status) != 0)
-      throw SetupError(fmt::format("the child failed (wait status 0x{:x})", outcome.status));
+      throw SetupError("the child failed: " + describe_wait_status(outcome.status));
     std::vector<Corruption> found;
     for (unsigned c = 0; c < contexts_; ++c) {
       if (!last_[c].valid.load()) continue;

@@ -84,8 +84,7 @@ class UringIopollEof final : public Case {
       const Shape& sh = kShapes[s];
       const std::string name = fmt::format("{}f{}", prefix_, s);
       const std::string path = dir_ + "/" + name;
-      ::unlink(path.c_str());
-      auto fd = UniqueFd::open(path, O_RDWR | O_CREAT | O_DIRECT, 0644);
+      auto fd = UniqueFd::create_new(path, O_RDWR | O_DIRECT, 0644);
       if (std::string(sh.make) == "truncate") {
         if (::ftruncate(fd.get(), sh.size) < 0) throw_errno("ftruncate " + path);
       } else if (::fallocate(fd.get(), 0, 0, sh.size) < 0) {

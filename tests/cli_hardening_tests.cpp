@@ -346,7 +346,7 @@ TEST(Hardening, ConcurrentRunsCreateOneNewSqliteStore) {
   std::vector<pid_t> pids;
   for (int i = 0; i < 6; ++i)
     pids.push_back(test::spawn_diorace({"run", "selftest_fixture", "--iterations", "1", "--dir", d.path, "--store",
-                                        store, "-q"}));
+                                        store, "-q", "--wait-lock"}));  // one directory: one run at a time
   for (pid_t p : pids) {
     int st = 0;
     ASSERT_EQ(::waitpid(p, &st, 0), p);

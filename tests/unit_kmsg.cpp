@@ -147,3 +147,17 @@ TEST(Taint, LettersAndOverride) {
   ::unsetenv("DIORACE_TAINT_FILE");
   ::unlink(path);
 }
+
+// Only the kernel's own records (facility 0) are evidence: a line any root
+// process writes to /dev/kmsg is stored with the user facility (1).
+TEST(KmsgRecord, FacilityTellsTheKernelsRecordsFromUserSpaceLines) {
+  EXPECT_EQ(kmsg_record_facility("4,1234,5678901,-;WARNING: CPU: 1 PID: 4242 at kernel/smp.c:912 x").value(), 0u);
+  EXPECT_EQ(kmsg_record_facility("0,1,2,-;Kernel panic - not syncing").value(), 0u);
+  // "<4>WARNING..." written by root: the kernel stores facility 1, level 4.
+  EXPECT_EQ(kmsg_record_facility("12,1235,5678902,-;WARNING: CPU: 1 PID: 4242 at kernel/smp.c:912 x").value(), 1u);
+  EXPECT_EQ(kmsg_record_facility("14,1,2,-,caller=T1;x").value(), 1u);
+  EXPECT_EQ(kmsg_record_facility("191,1,2,-;local7 line").value(), 23u);
+  EXPECT_FALSE(kmsg_record_facility("WARNING: no prefix at all").has_value());
+  EXPECT_FALSE(kmsg_record_facility("").has_value());
+  EXPECT_FALSE(kmsg_record_facility("99999999999999999999,1;x").has_value());
+}

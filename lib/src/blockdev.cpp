@@ -5,12 +5,15 @@
 #include <linux/loop.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
+
+#include <fmt/format.h>
 
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
@@ -37,6 +40,7 @@ LoopDevice LoopDevice::attach(const std::string& backing, bool direct_io) {
       LoopDevice l;
       l.path_ = path;
       l.fd_ = dev.release();
+      l.remember(file.get());
       return l;
     }
     if (errno == EBUSY) continue;  // another process took it first
@@ -47,12 +51,19 @@ LoopDevice LoopDevice::attach(const std::string& backing, bool direct_io) {
         LoopDevice l;
         l.path_ = path;
         l.fd_ = dev.release();
+        l.remember(file.get());
         return l;
       }
     }
     throw_errno("LOOP_CONFIGURE " + path + " over " + backing);
   }
   throw SetupError("no free loop device after 16 attempts");
+}
+
+void LoopDevice::remember(int backing_fd) {
+  struct stat st{};
+  if (::fstat(backing_fd, &st) == 0)
+    record_ = ResourceRecord::loop(path_, static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino));
 }
 
 void LoopDevice::detach() noexcept {
@@ -64,6 +75,7 @@ void LoopDevice::detach() noexcept {
   ::close(fd_);
   fd_ = -1;
   path_.clear();
+  record_.remove();
 }
 
 Mount Mount::make(const std::string& device, const std::string& dir, const std::string& fstype,
@@ -112,15 +124,56 @@ std::vector<std::string> leftovers_under(const std::string& dir) {
   return out;
 }
 
+std::vector<std::string> split_words(const std::string& text) {
+  std::vector<std::string> out;
+  std::string w;
+  bool in_word = false;
+  char quote = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (quote) {
+      if (c == quote)
+        quote = 0;
+      else if (c == '\\' && quote == '"' && i + 1 < text.size())
+        w.push_back(text[++i]);
+      else
+        w.push_back(c);
+    } else if (c == '\'' || c == '"') {
+      quote = c;
+      in_word = true;
+    } else if (c == '\\' && i + 1 < text.size()) {
+      w.push_back(text[++i]);
+      in_word = true;
+    } else if (c == ' ' || c == '\t' || c == '\n') {
+      if (in_word) out.push_back(std::exchange(w, {}));
+      in_word = false;
+    } else {
+      w.push_back(c);
+      in_word = true;
+    }
+  }
+  if (quote) throw UsageError("unbalanced quote in '" + text + "'");
+  if (in_word) out.push_back(w);
+  return out;
+}
+
 void make_filesystem(const std::string& device, const std::string& fstype, const std::string& extra_options) {
   std::string tool = "mkfs." + fstype;
   if (!have_program(tool)) throw SkipError(tool + " not found (install e2fsprogs/xfsprogs)");
   std::vector<std::string> argv = {tool, fstype == "xfs" ? "-f" : "-F", "-q"};
-  std::istringstream extra(extra_options);
-  for (std::string w; extra >> w;) argv.push_back(w);
+  for (auto& w : split_words(extra_options)) argv.push_back(std::move(w));
   argv.push_back(device);
   auto r = run_command(argv, std::chrono::seconds(300));
-  if (!r.ok()) throw SetupError(tool + " " + device + " failed: " + r.output);
+  if (!r.ok()) {
+    // The tool's first lines say what was wrong; its usage text follows.
+    std::istringstream is(r.output);
+    std::string first, line;
+    size_t lines = 0;
+    while (std::getline(is, line))
+      if (!line.empty() && lines++ < 2) first += (first.empty() ? "" : "; ") + line;
+    throw SetupError(tool + " " + device + " failed: " + (first.empty() ? "exit " + std::to_string(r.status) : first) +
+                     (lines > 2 ? fmt::format(" ({} more lines)", lines - 2) : ""));
+  }
 }
 
 }  // namespace diorace

@@ -119,6 +119,7 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     }
     ::_exit(0);
   };
+  target.set_stop_flag(&stats.stop);
   CaseContext ctx{info, params, target, seed, stats, variant, std::mt19937_64(seed)};
   std::unique_ptr<Case> c;
   // The lifecycle contract (registry.hpp): teardown() runs after a set-up
@@ -235,6 +236,7 @@ Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseIn
   const int64_t setup_started = mono_ns();
   const double setup_deadline = std::max(600.0, deadline);
   int64_t interrupt_at = 0;
+  int64_t resumed_at = 0, stopped_since = 0;
   bool eof = false;
   char buf[65536];
   while (!eof) {
@@ -249,20 +251,40 @@ Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseIn
       s.interrupted = true;
       interrupt_at = mono_ns();
       stats.stop.store(true);
-      std::fprintf(stderr, "\ndiorace: interrupted, stopping %s (again to abort at once)\n", info.name.c_str());
+      // A new line only to end a progress line on a terminal.
+      std::fprintf(stderr, "%sdiorace: interrupted, stopping %s (again to abort at once)\n", ::isatty(2) ? "\n" : "",
+                   info.name.c_str());
     }
     if (interrupt_at && (g_interrupts >= 2 || mono_ns() - interrupt_at > 10'000'000'000LL)) break;
     for (const auto& o : oracles)
       if (o->poll(stats) && !opts.keep_going) stats.stop.store(true);
     progress.update(stats.iteration.load(), stats.forks.load(), stats.ios.load());
     int64_t started = stats.iteration_started_ns.load();
+    // The deadline's clock starts again when a stopped task resumes.
+    if (started && resumed_at > started) started = resumed_at;
     double running = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
-    double in_setup = static_cast<double>(mono_ns() - setup_started) / 1e9;
+    double in_setup = static_cast<double>(mono_ns() - std::max(setup_started, resumed_at)) / 1e9;
     bool setup_phase = started == 0 && stats.iteration.load() == 0;
     if ((started && running > deadline) || (setup_phase && in_setup > setup_deadline)) {
+      // A task stopped by SIGSTOP, a debugger, a tracer or the cgroup
+      // freezer is held by user space, not by the kernel: wait for it.
+      if (auto stopped = stopped_tasks(pid); !stopped.empty()) {
+        if (!stopped_since) stopped_since = mono_ns();
+        if (s.stopped.empty()) {
+          s.stopped = stopped;
+          std::fprintf(stderr, "%sdiorace: %s: deadline passed while tasks are stopped (%s): waiting for them\n",
+                       ::isatty(2) ? "\n" : "", info.name.c_str(), stopped.c_str());
+        }
+        resumed_at = mono_ns();
+        continue;
+      }
       s.hung = true;
       s.hang = snapshot_process_group(pid);
       break;
+    }
+    if (stopped_since) {
+      s.stopped_wait_s += static_cast<double>(mono_ns() - stopped_since) / 1e9;
+      stopped_since = 0;
     }
   }
   progress.finish();

@@ -30,6 +30,9 @@ extern volatile sig_atomic_t g_interrupts;
 extern "C" void on_interrupt(int);
 int64_t mono_ns();
 inline constexpr double kMaxDurationS = 366.0 * 86400;
+// The shortest hang deadline: below it an iteration that merely sleeps or
+// waits for its device (a timer, a throttled disk) would be called hung.
+inline constexpr double kMinIterationTimeoutS = 1.0;
 
 // CaseStats in a shared anonymous mapping, so the supervisor sees the
 // case process's counters without any message passing.
@@ -143,6 +146,8 @@ struct Supervision {
   HangSnapshot hang;
   std::string stuck;  // processes that survived SIGKILL
   bool stuck_in_d = false;
+  std::string stopped;  // stopped or frozen tasks the deadline waited for (not a hang)
+  double stopped_wait_s = 0;
 };
 
 // An oracle the supervisor runs around the case process: it may decide the

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "diorace/cli_values.hpp"
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
@@ -29,9 +30,15 @@ void validate(boost::any& out, const std::vector<std::string>& values, Count*, i
 void validate(boost::any& out, const std::vector<std::string>& values, Real*, int) {
   po::validators::check_first_occurrence(out);
   const std::string& s = po::validators::get_single_string(values);
+  // Decimal only: digits, one '.', an exponent. strtod would also take
+  // blanks, hex ("0x10") and "inf".
+  bool plain = !s.empty() && s.size() <= 64;
+  for (char c : s) plain = plain && (std::isdigit(static_cast<unsigned char>(c)) || c == '.' || c == 'e' || c == 'E' ||
+                                     c == '-' || c == '+');
+  if (!plain) throw po::invalid_option_value(s);
   char* end = nullptr;
   errno = 0;
-  double d = s.empty() ? NAN : std::strtod(s.c_str(), &end);
+  double d = std::strtod(s.c_str(), &end);
   if (s.empty() || *end != '\0' || errno == ERANGE || !std::isfinite(d)) throw po::invalid_option_value(s);
   out = Real{d};
 }

@@ -69,6 +69,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
       ("kmsg-ignore", po::value<std::vector<std::string>>()->composing(), "regex of kernel log lines to ignore (repeatable)")
       ("quiet,q", "print only failures and no progress")
       ("strict-kmsg", "fail a case on any kernel report, also detector reports unrelated to its race")
+      ("wait-lock", "wait for another run that holds the same --dir or device (default: refuse, naming its pid)")
       ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
       ("help,h", "help");
   desc.add(report_target_options());
@@ -93,6 +94,9 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   // Targets: the command line, else the environment, else the config file.
   TargetSettings ts = target_settings(vm.count("config") ? vm["config"].as<std::string>() : "",
                                       vm.count("section") ? vm["section"].as<std::string>() : "");
+  o.config_path = vm.count("config") ? vm["config"].as<std::string>() : "";
+  if (o.config_path.empty())
+    if (const char* e = std::getenv("DIORACE_CONFIG")) o.config_path = e;
   o.dir = ts.test_dir;
   o.device = ts.test_dev;
   o.scratch_device = ts.scratch_dev;
@@ -119,6 +123,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
   o.quiet = vm.count("quiet") > 0;
   o.strict_kmsg = vm.count("strict-kmsg") > 0;
+  o.wait_lock = vm.count("wait-lock") > 0;
   read_report_targets(vm, o.reports);
   if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
   return out;
@@ -141,7 +146,9 @@ boost::program_options::options_description vm_machine_options() {
       ("disk-size", po::value<std::string>()->default_value("1G"), "scratch disk size")
       ("throttle-bps", po::value<Count>(), "throttle the scratch disk to N bytes/s (0: off; default: the cases' device profile)")
       ("timeout", po::value<Real>()->default_value(Real{900}), "seconds before the guest is declared hung")
-      ("append", po::value<std::string>(), "extra kernel command-line arguments");
+      ("append", po::value<std::string>(), "extra kernel command-line arguments")
+      ("artifact-retries", po::value<Count>()->default_value(Count{2}),
+       "under TCG, boot again when a case's only evidence is a known emulator artifact (up to N times)");
   return desc;
 }
 
@@ -158,6 +165,7 @@ void read_vm_machine_options(const boost::program_options::variables_map& vm, Vm
   if (vm.count("throttle-bps")) o.throttle_bps = vm["throttle-bps"].as<Count>().value;
   o.timeout_s = vm["timeout"].as<Real>().value;
   if (vm.count("append")) o.append = vm["append"].as<std::string>();
+  o.artifact_retries = static_cast<unsigned>(std::min<uint64_t>(vm["artifact-retries"].as<Count>().value, 10));
 }
 
 std::vector<std::string> vm_machine_args(const VmOptions& o) {
@@ -175,6 +183,7 @@ std::vector<std::string> vm_machine_args(const VmOptions& o) {
   if (o.throttle_bps) add("--throttle-bps", std::to_string(*o.throttle_bps));
   add("--timeout", fmt::format("{}", o.timeout_s));
   if (!o.append.empty()) add("--append", o.append);
+  add("--artifact-retries", std::to_string(o.artifact_retries));
   return a;
 }
 

@@ -48,8 +48,27 @@ TargetSettings target_settings(const std::string& config_path, const std::string
       throw UsageError("--config " + path + ": line " +
                        std::to_string(1 + std::count(text.begin(), text.begin() + static_cast<long>(nul), '\n')) +
                        " holds a NUL byte (not a text file?)");
+    // A byte-order mark (some editors write one) is not part of the first key.
+    if (text.rfind("\xEF\xBB\xBF", 0) == 0) text.erase(0, 3);
+    // A section given twice would silently merge, its later keys winning.
+    {
+      std::istringstream lines(text);
+      std::set<std::string> headers;
+      size_t n = 0;
+      for (std::string line; std::getline(lines, line);) {
+        ++n;
+        const auto b = line.find_first_not_of(" \t");
+        if (b == std::string::npos || line[b] != '[') continue;
+        const auto e = line.find(']', b);
+        const std::string name = line.substr(b + 1, e == std::string::npos ? std::string::npos : e - b - 1);
+        if (!headers.insert(name).second)
+          throw UsageError("--config " + path + ": line " + std::to_string(n) + ": section [" + name +
+                           "] appears twice");
+      }
+    }
     std::istringstream in(text);
     std::set<std::string> sections;
+    std::set<std::string> given;
     po::options_description none;
     po::parsed_options parsed(&none);
     try {
@@ -68,6 +87,9 @@ TargetSettings target_settings(const std::string& config_path, const std::string
         throw UsageError("--config " + path + ": unknown key '" + key +
                          "' (TEST_DIR, TEST_DEV, SCRATCH_DEV, FSTYPE, MKFS_OPTIONS, FORCE_DEVICE, KERNELS)");
       std::string value = o.value.empty() ? "" : o.value.front();
+      if (!given.insert(o.string_key).second)
+        throw UsageError("--config " + path + ": key " + key + " given twice" +
+                         (sect.empty() ? std::string(" in the global keys") : " in [" + sect + "]"));
       if (sect.empty())
         global[key] = value;
       else if (sect == section)
@@ -89,6 +111,11 @@ TargetSettings target_settings(const std::string& config_path, const std::string
   t.test_dev = pick("TEST_DEV", "DIORACE_TEST_DEV");
   t.scratch_dev = pick("SCRATCH_DEV", "DIORACE_SCRATCH_DEV");
   t.fstype = pick("FSTYPE", "DIORACE_FSTYPE");
+  if (!t.fstype.empty() && t.fstype != "ext4" && t.fstype != "xfs") {
+    const char* e = std::getenv("DIORACE_FSTYPE");
+    throw UsageError((e && *e ? std::string("DIORACE_FSTYPE ") : "FSTYPE in " + path + " ") + "'" + t.fstype +
+                     "': the filesystem cases make ext4 or xfs");
+  }
   t.mkfs_options = pick("MKFS_OPTIONS", "DIORACE_MKFS_OPTIONS");
   t.force_device = words(pick("FORCE_DEVICE", "DIORACE_FORCE_DEVICE"));
   t.kernels = words(pick("KERNELS", "DIORACE_KERNELS"));

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "diorace/contention.hpp"
+#include "diorace/threads.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -69,7 +70,7 @@ void Contention::start() {
     if (span < opts_.block) throw SetupError("contention file " + opts_.path + " is smaller than one read");
     const int raw = fd.get();
     fds_.push_back(std::move(fd));
-    threads_.emplace_back([this, raw, span, i] { loop(raw, span, i); });
+    threads_.push_back(start_thread([this, raw, span, i] { loop(raw, span, i); }));
   }
 }
 

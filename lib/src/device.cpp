@@ -82,6 +82,7 @@ BlockDeviceInfo inspect_block_device(const std::string& given, const std::string
                      (d.sysname.rfind("loop", 0) == 0 ? std::string(": a loop device with no backing file attached)")
                                                       : std::string(")")));
   if (auto lbs = std::strtoul(sysfs_read(base + "/queue/logical_block_size").c_str(), nullptr, 10)) d.logical_block = lbs;
+  d.read_only = sysfs_read(base + "/ro").rfind('1', 0) == 0;
   std::string backing = sysfs_read(base + "/loop/backing_file");
   // A partition's model and transport are its disk's.
   std::string disk_base = base;

@@ -20,6 +20,14 @@ UniqueFd UniqueFd::open(const std::string& path, int flags, unsigned mode) {
   return UniqueFd(fd);
 }
 
+UniqueFd UniqueFd::create_new(const std::string& path, int flags, unsigned mode) {
+  if (::unlink(path.c_str()) < 0 && errno != ENOENT) throw_errno("unlink " + path);
+  flags &= ~O_TRUNC;
+  int fd = ::open(path.c_str(), flags | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd < 0) throw_errno("create " + path);
+  return UniqueFd(fd);
+}
+
 UniqueFd UniqueFd::try_open(const std::string& path, int flags, int& err, unsigned mode) noexcept {
   int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
   err = fd < 0 ? -errno : 0;

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "diorace/forkstorm.hpp"
+#include "diorace/threads.hpp"
 
 #include <signal.h>
 #include <sys/prctl.h>
@@ -35,7 +36,7 @@ void ForkStorm::start() {
   if (!threads_.empty()) return;
   stop_.store(false);
   started_ = std::chrono::steady_clock::now();
-  for (unsigned i = 0; i < (opts_.threads ? opts_.threads : 1); ++i) threads_.emplace_back([this] { loop(); });
+  for (unsigned i = 0; i < (opts_.threads ? opts_.threads : 1); ++i) threads_.push_back(start_thread([this] { loop(); }));
 }
 
 void ForkStorm::stop() noexcept {

@@ -88,6 +88,55 @@ HangSnapshot snapshot_process_group(pid_t pgid) {
   return snap;
 }
 
+namespace {
+
+// A task of the cgroup v2 freezer: its cgroup says "frozen 1", or it sleeps
+// in the freezer's trap.
+bool frozen_by_cgroup(const std::string& base, const std::string& wchan) {
+  if (wchan.find("freezer") != std::string::npos || wchan.find("refrigerator") != std::string::npos) return true;
+  std::string cg;
+  if (!try_read_file(base + "/cgroup", cg)) return false;
+  auto p = cg.find("0::");
+  if (p == std::string::npos) return false;
+  auto e = cg.find('\n', p);
+  std::string path = cg.substr(p + 3, e == std::string::npos ? std::string::npos : e - p - 3);
+  std::string events;
+  if (!try_read_file("/sys/fs/cgroup" + path + "/cgroup.events", events)) return false;
+  return events.find("frozen 1") != std::string::npos;
+}
+
+}  // namespace
+
+std::string stopped_tasks(pid_t pgid) {
+  std::string out;
+  unsigned listed = 0, more = 0;
+  for (pid_t pid : group_members(pgid)) {
+    const std::string base = "/proc/" + std::to_string(pid);
+    DIR* d = ::opendir((base + "/task").c_str());
+    if (!d) continue;
+    while (auto* e = ::readdir(d)) {
+      if (e->d_name[0] == '.') continue;
+      const std::string tb = base + "/task/" + e->d_name;
+      ProcStat ps;
+      if (!read_stat(tb + "/stat", ps)) continue;
+      std::string wchan;
+      (void)try_read_file(tb + "/wchan", wchan);
+      wchan = trim(wchan);
+      const bool stopped = ps.state == 'T' || ps.state == 't';
+      if (!stopped && !frozen_by_cgroup(base, wchan)) continue;
+      if (listed++ >= 3) {
+        ++more;
+        continue;
+      }
+      out += (out.empty() ? "" : ", ") + std::to_string(ps.pid) + " (" + ps.comm + ", state " + ps.state +
+             (wchan.empty() ? "" : " wchan " + wchan) + ")";
+    }
+    ::closedir(d);
+  }
+  if (more) out += " and " + std::to_string(more) + " more";
+  return out;
+}
+
 std::string survivors(pid_t pgid, bool& any_d_state) {
   std::string s;
   any_d_state = false;

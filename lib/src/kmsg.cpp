@@ -121,6 +121,16 @@ std::vector<Splat> extract_splats(const std::vector<std::string>& lines, const s
   return out;
 }
 
+std::optional<unsigned> kmsg_record_facility(std::string_view record) {
+  // "PRI,SEQ,TIMESTAMP,FLAGS[,...];MESSAGE": PRI = facility * 8 + level.
+  unsigned pri = 0;
+  size_t i = 0;
+  for (; i < record.size() && i < 10 && std::isdigit(static_cast<unsigned char>(record[i])); ++i)
+    pri = pri * 10 + static_cast<unsigned>(record[i] - '0');
+  if (i == 0 || i >= record.size() || (record[i] != ',' && record[i] != ';')) return std::nullopt;
+  return pri >> 3;
+}
+
 std::optional<KmsgCapture> KmsgCapture::start(const std::string& marker, std::string& why, const std::string& path) {
   int err = 0;
   auto rfd = UniqueFd::try_open(path, O_RDONLY | O_NONBLOCK, err);
@@ -161,11 +171,24 @@ KmsgCapture::Read KmsgCapture::read_record(const std::string& end_marker) {
     std::string_view msg = rec.substr(semi + 1);
     // Continuation lines (" KEY=VALUE") follow the message after a newline.
     if (auto nl = msg.find('\n'); nl != std::string_view::npos) msg = msg.substr(0, nl);
+    // diorace's own markers are user records (only for finding the window).
     if (!seen_marker_) {
       if (msg.find(marker_) != std::string_view::npos) seen_marker_ = true;
       continue;
     }
     if (!end_marker.empty() && msg.find(end_marker) != std::string_view::npos) return Read::end;
+    // Evidence comes from the kernel alone: user space cannot write a
+    // facility-0 record (devkmsg_write turns facility 0 into LOG_USER), so
+    // any other facility is a line some process wrote, never a splat. The
+    // one exception is the harness self-test's source (test-only cases).
+    const auto facility = kmsg_record_facility(rec);
+    if (!facility) continue;
+    if (*facility != 0) {
+      if (!accept_selftest_records_ || msg.rfind(kSelftestRecordPrefix, 0) != 0) {
+        ++user_records_dropped_;
+        continue;
+      }
+    }
     // Unescape \xNN sequences the kernel uses for non-printable bytes.
     std::string clean;
     for (size_t i = 0; i < msg.size(); ++i) {

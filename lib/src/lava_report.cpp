@@ -4,7 +4,8 @@
 // guest binary has this too).
 #include <cstdio>
 #include <cstring>
-#include <regex>
+#include <cctype>
+#include <string_view>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -84,17 +85,48 @@ std::string lava_document_block(const RunRecord& record) {
   return out + kEnd + "\n";
 }
 
+namespace {
+
+// Parses "DIORACE-DOCUMENT-BEGIN bytes=N xxh3=HEX" anywhere in a line, with
+// bounds (the log comes from an untrusted guest): at most 9 digits and a
+// document of at most kMaxDocument bytes, at most 32 hex digits.
+constexpr size_t kMaxDocument = 64u << 20;
+bool parse_begin(const std::string& line, size_t& bytes, std::string& sum) {
+  const size_t at = line.find(kBegin);
+  if (at == std::string::npos) return false;
+  std::string_view rest(line);
+  rest.remove_prefix(at + std::strlen(kBegin));
+  if (rest.rfind(" bytes=", 0) != 0) return false;
+  rest.remove_prefix(7);
+  size_t n = 0, digits = 0;
+  while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) {
+    if (digits == 9) return false;
+    n = n * 10 + static_cast<size_t>(rest[digits] - '0');
+    ++digits;
+  }
+  if (digits == 0 || n > kMaxDocument) return false;
+  rest.remove_prefix(digits);
+  if (rest.rfind(" xxh3=", 0) != 0) return false;
+  rest.remove_prefix(6);
+  size_t h = 0;
+  while (h < rest.size() && h <= 32 && std::isxdigit(static_cast<unsigned char>(rest[h]))) ++h;
+  if (h == 0 || h > 32) return false;
+  bytes = n;
+  sum = std::string(rest.substr(0, h));
+  return true;
+}
+
+}  // namespace
+
 std::optional<RunRecord> find_lava_document(const std::string& log, std::string& why) {
-  static const std::regex begin(std::string(kBegin) + R"( bytes=(\d+) xxh3=([0-9a-f]+))");
   std::optional<RunRecord> found;
   why = "no " + std::string(kBegin) + " line in the log";
   std::istringstream is(log);
   std::string line;
   while (std::getline(is, line)) {
-    std::smatch m;
-    if (!std::regex_search(line, m, begin)) continue;
-    const size_t bytes = std::stoull(m[1]);
-    const std::string sum = m[2];
+    size_t bytes = 0;
+    std::string sum;
+    if (!parse_begin(line, bytes, sum)) continue;
     std::string b64;
     bool ended = false;
     while (std::getline(is, line)) {
@@ -107,6 +139,7 @@ std::optional<RunRecord> find_lava_document(const std::string& log, std::string&
       }
       size_t s = line.find_last_not_of(kB64 + std::string("="));
       b64 += s == std::string::npos ? line : line.substr(s + 1);
+      if (b64.size() > kMaxDocument / 3 * 4 + 8) break;  // longer than any document it announced
     }
     if (!ended) {
       why = "the run document in the log is cut off (no end marker)";

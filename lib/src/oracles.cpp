@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <mutex>
@@ -31,11 +32,18 @@ std::string result_text(int64_t v) {
 
 }  // namespace
 
+bool is_environment_errno(int err, const OwedRule& rule) {
+  return std::find(rule.environment.begin(), rule.environment.end(), err) != rule.environment.end();
+}
+
 std::optional<Finding> check_owed(const std::string& call, int64_t got, int64_t owed, const nlohmann::json& context,
-                                  const std::string& why_owed) {
+                                  const std::string& why_owed, const OwedRule& rule) {
   const bool doctored = got == owed && doctor();
   if (doctored) got = owed > 0 ? owed - 1 : -EIO;
   if (got == owed) return std::nullopt;
+  if (got < 0 && got > -4096 && is_environment_errno(static_cast<int>(-got), rule))
+    throw EnvironmentError(fmt::format("environment, not the kernel: {} returned {} (where {} is owed); {}", call,
+                                       result_text(got), result_text(owed), context.dump()));
   Finding f;
   f.kind = FailKind::wrong_result;
   f.oracle = "result";
@@ -120,13 +128,23 @@ DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadl
   }});
   const pid_t pid = child.pid();
   auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
+  // The deadline's clock starts again when a stopped task resumes: a task
+  // stopped by SIGSTOP, a debugger or the cgroup freezer is not hung.
+  auto clock_start = t0;
   for (;;) {
     if (auto st = child.try_wait()) {
       out.status = *st;
       out.elapsed_s = since();
       return out;
     }
-    if (since() >= deadline_s) break;
+    if (std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count() >= deadline_s) {
+      auto stopped = stopped_tasks(pid);
+      if (stopped.empty()) break;
+      if (out.stopped.empty()) out.stopped = stopped;
+      clock_start = std::chrono::steady_clock::now();
+      ::usleep(50000);
+      continue;
+    }
     ::usleep(5000);
   }
   // Hung: the evidence first, then recovery.

@@ -85,6 +85,13 @@ std::string summary_line(const CaseResult& r) {
       s += " [coverage " + r.coverage + "]";
   }
   if (r.unrelated_findings) s += fmt::format(" [{} unrelated kernel report(s), see events]", r.unrelated_findings);
+  // A PASS without the kernel-log oracle it declares (not root, no
+  // /dev/kmsg) says so on its own line: it saw no splat because it could not.
+  for (const auto& ev : r.events)
+    if (const auto* n = std::get_if<NoteEvent>(&ev);
+        n && r.verdict == Verdict::pass && n->text.rfind("kernel log oracle off: ", 0) == 0 &&
+        n->text.find("not among the case's declared oracles") == std::string::npos)
+      s += " [kernel-log oracle OFF: " + n->text.substr(23) + "]";
   if (r.fault_injected) s += " [FAULT INJECTED]";
   return s;
 }

@@ -51,6 +51,56 @@ void check_output_path(const std::string& path, const std::string& option) {
   if (auto why = why_not_writable(path); !why.empty()) throw UsageError(option + " " + path + ": " + why);
 }
 
+namespace {
+
+struct Named {
+  std::string option, path;
+  bool exists = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  std::string resolved;
+};
+
+Named name_of(const std::string& option, const std::string& path) {
+  Named n{option, path};
+  struct stat st{};
+  if (::stat(path.c_str(), &st) == 0) {
+    n.exists = true;
+    n.dev = st.st_dev;
+    n.ino = st.st_ino;
+  }
+  std::error_code ec;
+  n.resolved = std::filesystem::weakly_canonical(std::filesystem::absolute(path, ec), ec).string();
+  if (ec) n.resolved = path;
+  return n;
+}
+
+bool same_file(const Named& a, const Named& b) {
+  if (a.exists && b.exists) return a.dev == b.dev && a.ino == b.ino;
+  return a.resolved == b.resolved;
+}
+
+}  // namespace
+
+void check_distinct_files(const std::vector<std::pair<std::string, std::string>>& outputs,
+                          const std::vector<std::pair<std::string, std::string>>& inputs) {
+  std::vector<Named> outs, ins;
+  for (const auto& [o, p] : outputs)
+    if (!p.empty() && p != "-") outs.push_back(name_of(o, p));
+  for (const auto& [o, p] : inputs)
+    if (!p.empty() && p != "-" && p != "none" && p.find("://") == std::string::npos) ins.push_back(name_of(o, p));
+  for (size_t i = 0; i < outs.size(); ++i) {
+    for (const auto& in : ins)
+      if (same_file(outs[i], in))
+        throw UsageError(outs[i].option + " " + outs[i].path + ": is the file of " + in.option + " " + in.path +
+                         "; refusing to overwrite it");
+    for (size_t j = 0; j < i; ++j)
+      if (same_file(outs[i], outs[j]))
+        throw UsageError(outs[j].option + " and " + outs[i].option + " name the same file " + outs[i].path +
+                         "; give each output its own");
+  }
+}
+
 void write_output_file(const std::string& path, const std::string& text) {
   if (auto why = why_not_writable(path); !why.empty()) throw std::runtime_error("cannot write " + path + ": " + why);
   std::filesystem::path p(path);
@@ -65,7 +115,13 @@ void write_output_file(const std::string& path, const std::string& text) {
     ::unlink(tmpl.c_str());
     throw std::runtime_error("cannot write " + path + ": " + what + ": " + std::strerror(err));
   };
-  if (::fchmod(fd, 0644) < 0) fail("chmod", errno);
+  // A file replaced keeps its mode and owner; a new one is 0644.
+  struct stat old{};
+  const bool replacing = ::lstat(path.c_str(), &old) == 0 && S_ISREG(old.st_mode);
+  if (::fchmod(fd, replacing ? (old.st_mode & 07777) : 0644) < 0) fail("chmod", errno);
+  if (replacing && (old.st_uid != ::geteuid() || old.st_gid != ::getegid()) &&
+      ::fchown(fd, old.st_uid, old.st_gid) < 0)
+    fail("keeping the owner of the file it replaces", errno);
   for (size_t done = 0; done < text.size();) {
     ssize_t n = ::write(fd, text.data() + done, text.size() - done);
     if (n < 0) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "diorace/params.hpp"
 
+#include <cctype>
+#include <set>
 #include <cerrno>
 #include <cstdlib>
 
@@ -51,9 +53,17 @@ std::pair<std::string, std::string> split_param(const std::string& arg) {
 }
 
 int64_t parse_int_value(const std::string& what, const std::string& text) {
+  // Decimal digits only (an optional '-' and a K/M/G suffix): no blanks, no
+  // hex, and no leading zero, which strtoll would read as octal (010 = 8).
+  size_t digits = text.rfind('-', 0) == 0 ? 1 : 0;
+  const size_t first = digits;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits]))) ++digits;
+  if (digits == first) throw UsageError(what + ": '" + text + "' is not a number");
+  if (text[first] == '0' && digits - first > 1)
+    throw UsageError(what + ": '" + text + "' has a leading zero (decimal numbers only; it is not read as octal)");
   errno = 0;
   char* end = nullptr;
-  long long v = std::strtoll(text.c_str(), &end, 0);
+  long long v = std::strtoll(text.c_str(), &end, 10);
   if (end == text.c_str() || errno == ERANGE) throw UsageError(what + ": '" + text + "' is not a number");
   int64_t mult = 1;
   std::string suffix(end);
@@ -73,7 +83,10 @@ ParamValues resolve_params(const std::string& case_name, const std::vector<Param
     else
       values.set_integer(s.name, s.def);
   }
+  std::set<std::string> seen;
   for (const auto& [raw_name, text] : given) {
+    if (!seen.insert(raw_name).second)
+      throw UsageError("parameter " + raw_name + " given twice (say it once)");
     std::string name = raw_name;
     if (auto dot = raw_name.find('.'); dot != std::string::npos) {
       if (raw_name.substr(0, dot) != case_name) continue;

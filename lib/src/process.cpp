@@ -9,13 +9,25 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
+
+#include <fmt/format.h>
 
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 
 namespace diorace {
+
+std::string describe_wait_status(int st) {
+  if (WIFSIGNALED(st)) return fmt::format("killed by signal {} ({})", WTERMSIG(st), strsignal(WTERMSIG(st)));
+  if (!WIFEXITED(st)) return fmt::format("wait status 0x{:x}", st);
+  const int code = WEXITSTATUS(st);
+  if (code == 125) return "exited with 125 (its body threw, or its parent was gone: see its message above)";
+  if (code == 127) return "exited with 127 (the program could not be run)";
+  return fmt::format("exited with {}", code);
+}
 
 int exit_code_of(int st) noexcept {
   if (WIFEXITED(st)) return WEXITSTATUS(st);
@@ -68,6 +80,9 @@ ChildProcess spawn(const SpawnOptions& o) {
       int code = 125;
       try {
         if (o.body) code = o.body();
+      } catch (const std::exception& e) {
+        // The parent reads only the wait status: say why here.
+        std::fprintf(stderr, "diorace: child process: %s\n", e.what());
       } catch (...) {
       }
       ::_exit(code);

@@ -55,6 +55,14 @@ void to_json(nlohmann::json& j, const Control& c) {
        {"why", c.why}};
 }
 
+uint64_t planned_target_bytes(const CaseInfo& info, const ParamValues& p) {
+  uint64_t bytes = info.target_bytes ? info.target_bytes(p) : 0;
+  if (p.has_integer("contention_file_mib") && p.has_integer("contention_readers") &&
+      p.integer("contention_readers") > 0)
+    bytes += static_cast<uint64_t>(p.integer("contention_file_mib")) << 20;
+  return bytes;
+}
+
 std::string CaseContext::fixture_name(const std::string& suffix) const {
   return "diorace-" + info.name + "-" + suffix + ".dat";
 }

@@ -11,6 +11,7 @@
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -45,6 +46,7 @@
 #include "diorace/process.hpp"
 #include "diorace/progress.hpp"
 #include "diorace/registry.hpp"
+#include "diorace/state.hpp"
 #include "diorace/taint.hpp"
 #include "diorace/tempdir.hpp"
 #include "diorace/target.hpp"
@@ -143,7 +145,8 @@ std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::v
   // the parameter is given itself.
   auto params = opts.params;
   if (!opts.fstype.empty()) {
-    if (opts.fstype != "ext4" && opts.fstype != "xfs") throw UsageError("--fstype must be ext4 or xfs");
+    if (opts.fstype != "ext4" && opts.fstype != "xfs")
+      throw UsageError("--fstype must be ext4 or xfs");
     for (const auto* c : cases) {
       bool has = false, given = false;
       for (const auto& p : c->params) has = has || p.name == "fs";
@@ -152,6 +155,7 @@ std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::v
     }
   }
   if (opts.read_only && opts.device.empty()) throw UsageError("--read-only goes with --device");
+  (void)split_words(opts.mkfs_options);  // an unbalanced quote is refused before the run
   if (!opts.force_device.empty() && opts.device.empty() && opts.scratch_device.empty())
     throw UsageError("--force-device goes with --device or --scratch-device (it confirms one of them)");
   if (!opts.device.empty() && !opts.dir.empty())
@@ -174,8 +178,9 @@ std::vector<const CaseInfo*> validate_run_options(const RunOptions& opts, std::v
   if (opts.iteration_timeout_s && *opts.iteration_timeout_s > kMaxDurationS)
     throw UsageError(fmt::format("--iteration-timeout must be at most {:.0f} s (366 days)", kMaxDurationS));
   if (opts.iterations && *opts.iterations == 0) throw UsageError("--iterations must be at least 1");
-  if (opts.iteration_timeout_s && !(*opts.iteration_timeout_s > 0))
-    throw UsageError("--iteration-timeout must be positive");
+  if (opts.iteration_timeout_s && !(*opts.iteration_timeout_s >= kMinIterationTimeoutS))
+    throw UsageError(fmt::format("--iteration-timeout must be at least {:g} s (a shorter deadline calls a slow "
+                                 "iteration hung)", kMinIterationTimeoutS));
   if (!opts.kconfig_path.empty() && ::access(opts.kconfig_path.c_str(), R_OK) != 0)
     throw UsageError("--kconfig " + opts.kconfig_path + ": " + std::strerror(errno));
   for (const auto& p : opts.kmsg_ignore) {
@@ -206,21 +211,31 @@ namespace {
 struct Workspace {
   OwnedTempDir scratch;
   DirectoryTarget target;
+  std::vector<RunLock> locks;  // the --dir, --device and --scratch-device, held for the run
   UniqueFd device_hold;
   nlohmann::json device_doc = nlohmann::json::object();
 
   static Workspace open(const RunOptions& opts) {
     OwnedTempDir scratch;
     std::string dir = opts.dir;
+    // What a killed run left is undone first: its frozen filesystems thawed,
+    // its loop devices detached, its scratch directories removed.
+    recover_and_say();
     if (dir.empty()) {
-      // What a killed run left (its owner is gone) is removed first.
       clean_stale_tempdirs("/var/tmp", "diorace-", "scratch directory");
       scratch = OwnedTempDir::create("/var/tmp", "diorace-");
       dir = scratch.path();
     }
     Workspace w{std::move(scratch), DirectoryTarget::open(dir)};
+    // One run at a time on a directory or a device: another run's files in
+    // the same place would be "corruption" to both.
+    if (w.scratch.empty()) w.locks.push_back(RunLock::acquire(dir, "--dir " + dir, opts.wait_lock));
     if (!opts.device.empty()) {
       auto dev = inspect_block_device(opts.device, "--device");
+      if (dev.read_only && !opts.read_only)
+        throw UsageError("--device " + dev.path + " is read-only: add --read-only to read what an earlier run "
+                         "wrote there");
+      w.locks.push_back(RunLock::acquire(dev.path, "--device " + dev.path, opts.wait_lock));
       if (!opts.read_only) {
         const bool forced = require_writable_device(dev, opts.force_device, "--device");
         // Held exclusively for the run: a mount or an md assembly meanwhile fails.
@@ -239,6 +254,8 @@ struct Workspace {
     }
     if (!opts.scratch_device.empty()) {
       auto dev = inspect_block_device(opts.scratch_device, "--scratch-device");
+      if (dev.read_only) throw UsageError("--scratch-device " + dev.path + " is read-only: the cases mkfs it");
+      w.locks.push_back(RunLock::acquire(dev.path, "--scratch-device " + dev.path, opts.wait_lock));
       require_writable_device(dev, opts.force_device, "--scratch-device");
       w.target.scratch_device = dev.path;
     }
@@ -300,12 +317,48 @@ std::vector<Job> expand_jobs(const std::vector<const CaseInfo*>& cases, const st
   return jobs;
 }
 
+// What the selected cases will write to a directory target, against its
+// free space (the bytes their own files already hold there count as free:
+// they are reused or replaced). Refused before anything is written.
+void check_space(const Workspace& ws, const std::vector<Job>& jobs) {
+  if (!ws.target.device().empty()) return;  // a device's regions are checked against its size
+  uint64_t planned = 0;
+  std::string biggest;
+  uint64_t biggest_bytes = 0;
+  for (const auto& j : jobs) {
+    const uint64_t b = planned_target_bytes(*j.info, j.values);
+    planned += b;
+    if (b > biggest_bytes) biggest_bytes = b, biggest = j.info->name;
+  }
+  if (planned == 0) return;
+  uint64_t held = 0;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(ws.target.path(), ec)) {
+    const std::string n = e.path().filename().string();
+    if (n.rfind("diorace-", 0) != 0) continue;
+    struct stat st{};
+    if (::lstat(e.path().c_str(), &st) == 0 && S_ISREG(st.st_mode)) held += static_cast<uint64_t>(st.st_blocks) * 512;
+  }
+  struct statvfs sv{};
+  // A filesystem that reports no size (ramfs) has no free space to compare with.
+  if (::statvfs(ws.target.path().c_str(), &sv) < 0 || sv.f_blocks == 0) return;
+  const uint64_t avail = static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize + held;
+  const uint64_t margin = space_margin(static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize);
+  if (planned + margin > avail)
+    throw UsageError(fmt::format("the selected cases would write up to {} MiB to {}, which has {} MiB for them "
+                                 "(free space and their own files, less {} MiB kept free; {} alone: {} MiB): "
+                                 "choose smaller parameters or another --dir",
+                                 planned >> 20, ws.target.path(), avail > margin ? (avail - margin) >> 20 : 0,
+                                 margin >> 20, biggest, biggest_bytes >> 20));
+}
+
 // The kernel-log oracle: watches the log while the case runs (a deciding
 // report stops it), then classifies what the case's window holds.
 class KmsgOracle final : public SupervisorOracle {
  public:
   KmsgOracle(const CaseInfo& info, const RunOptions& opts, uint64_t seed) : judge_(info, opts) {
     cap_ = KmsgCapture::start(marker_for(info, seed), why_);
+    if (cap_ && info.test_only) cap_->accept_selftest_records();
     if (cap_) watch_.emplace(KmsgWatch{*cap_, judge_});
   }
   bool poll(const CaseStats& stats) override { return watch_ && watch_->check(stats); }
@@ -315,6 +368,10 @@ class KmsgOracle final : public SupervisorOracle {
       return;
     }
     apply_kmsg(r, *cap_, judge_);
+    if (auto n = cap_->user_records_dropped())
+      r.events.push_back(NoteEvent{fmt::format(
+          "{} kernel-log line{} written by user space during the case ignored (only the kernel's records are "
+          "evidence)", n, n == 1 ? "" : "s")});
     // The report's own time is the time to detection when it came first.
     if (watch_->detected_s && r.verdict == Verdict::fail &&
         (!r.first_failure_s || *r.first_failure_s > *watch_->detected_s))
@@ -435,8 +492,20 @@ void run_job(const Job& job, const Workspace& ws, uint64_t seed, const RunOption
   }});
   result_pipe.write = UniqueFd();
   auto notes = std::exchange(r.events, {});
+  const int64_t spawned = mono_ns();
   auto sup = supervise(std::move(child), result_pipe.read.get(), stats.get(), info, opts, oracles);
   conclude(r, sup, stats.get(), info, opts);
+  // A case process that died or was killed sent no figures: the
+  // supervisor's own (iterations begun, wall time since the start).
+  if (r.duration_s == 0) {
+    const int64_t first = stats.get().started_ns.load();
+    r.duration_s = static_cast<double>(mono_ns() - (first ? first : spawned)) / 1e9;
+  }
+  if (r.iterations == 0 && stats.get().started_ns.load()) r.iterations = stats.get().iteration.load();
+  if (!sup.stopped.empty())
+    r.events.push_back(NoteEvent{fmt::format("the iteration deadline waited {:.1f} s for stopped tasks ({}): a "
+                                             "task stopped by a signal, a debugger or the freezer is not hung",
+                                             sup.stopped_wait_s, sup.stopped)});
   for (auto& n : notes) r.events.push_back(std::move(n));
   if (coverage) coverage->after(r);
   for (auto& o : oracles) o->after(r);
@@ -454,6 +523,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   // so that none outlives the run.
   (void)::prctl(PR_SET_CHILD_SUBREAPER, 1);
   Workspace ws = Workspace::open(opts);
+  check_space(ws, expand_jobs(cases, values));
   const uint64_t seed = opts.seed.value_or(static_cast<uint64_t>(mono_ns()) ^ static_cast<uint64_t>(::getpid()));
   auto kconfig = KernelConfig::load(opts.kconfig_path);
   if (fault_active())
@@ -471,13 +541,27 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   doc.target = ws.describe();
   doc.seed = seed;
   doc.fault_injected = fault_active();
-  if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+  // --json is rewritten after every case; a failure to write it (its
+  // directory removed, a full disk) is said once and the run goes on.
+  std::string json_error;
+  auto save_doc = [&] {
+    if (opts.json_path.empty() || !json_error.empty()) return;
+    try {
+      write_run_document(opts.json_path, doc);
+    } catch (const std::exception& e) {
+      json_error = e.what();
+      std::fprintf(stderr, "diorace: --json %s: %s; the run goes on without it\n", opts.json_path.c_str(),
+                   json_error.c_str());
+    }
+  };
+  save_doc();
   if (observer) observer->run_started(doc);
 
   std::vector<CaseResult> results;
   std::optional<std::string> odirect_cache;
   bool odirect_probed = false;
-  for (const auto& job : expand_jobs(cases, values)) {
+  const auto jobs = expand_jobs(cases, values);
+  for (const auto& job : jobs) {
     const CaseInfo& info = *job.info;
     CaseResult r;
     r.name = info.name;
@@ -500,7 +584,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
       r.started_at = utc_timestamp();
       if (!opts.json_path.empty()) {
         doc.running = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
-        write_run_document(opts.json_path, doc);
+        save_doc();
       }
       run_job(job, ws, seed, opts, r);
     }
@@ -514,7 +598,7 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
     if (observer) observer->case_finished(r);
     doc.running.clear();
     doc.cases.push_back(r);
-    if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+    save_doc();
   }
   int code = exit_code_for(results);
   if (g_interrupts && code == kExitClean) code = kExitError;
@@ -522,8 +606,11 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   doc.exit_code = code;
   doc.run.status = "COMPLETE";
   doc.run.finished_at = utc_timestamp();
-  if (!opts.json_path.empty()) write_run_document(opts.json_path, doc);
+  save_doc();
   if (observer) observer->run_finished(doc);
+  // Results not kept as asked: no clean exit (a failure found stays 1).
+  if ((code == kExitClean || code == kExitAllSkip) && (!json_error.empty() || (observer && !observer->error().empty())))
+    code = kExitError;
   if (results_out) *results_out = results;
   if (g_interrupts >= 2) ws.report_leftovers();
   return code;

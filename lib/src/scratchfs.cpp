@@ -29,7 +29,7 @@ ScratchFilesystem ScratchFilesystem::make(const DirectoryTarget& target, const O
   } else {
     const std::string image = target.file("diorace-" + o.name + "-fs.img");
     {
-      auto fd = UniqueFd::open(image, O_RDWR | O_CREAT | O_TRUNC, 0644);
+      auto fd = UniqueFd::create_new(image, O_RDWR, 0644);
       if (::ftruncate(fd.get(), static_cast<off_t>(o.size_mib << 20)) < 0) {
         int err = errno;
         ::unlink(image.c_str());
@@ -46,7 +46,10 @@ ScratchFilesystem ScratchFilesystem::make(const DirectoryTarget& target, const O
     fs.dev_ = fs.loop_.path();
   }
   std::string opts = o.mkfs_options;
-  if (!target.mkfs_options.empty()) opts += (opts.empty() ? "" : " ") + target.mkfs_options;
+  // --mkfs-options go with --fstype: a case that makes another filesystem
+  // (the ext4-only cases under --fstype xfs) does not get them.
+  if (!target.mkfs_options.empty() && (target.fstype.empty() || target.fstype == o.fstype))
+    opts += (opts.empty() ? "" : " ") + target.mkfs_options;
   make_filesystem(fs.dev_, o.fstype, opts);
   try {
     fs.mount_ = Mount::make(fs.dev_, fs.dir_, o.fstype);
@@ -58,6 +61,7 @@ ScratchFilesystem ScratchFilesystem::make(const DirectoryTarget& target, const O
                       (o.mkfs_options.empty() ? "" : " " + o.mkfs_options) + "): " + e.what());
     throw;
   }
+  fs.record_ = ResourceRecord::filesystem(fs.dev_, o.fstype);
   return fs;
 }
 
@@ -70,6 +74,7 @@ ScratchFilesystem& ScratchFilesystem::operator=(ScratchFilesystem&& o) noexcept 
     scratch_device_ = std::exchange(o.scratch_device_, false);
     loop_ = std::move(o.loop_);
     mount_ = std::move(o.mount_);
+    record_ = std::move(o.record_);
   }
   return *this;
 }
@@ -81,6 +86,7 @@ void ScratchFilesystem::remount() {
 
 void ScratchFilesystem::release() noexcept {
   mount_.unmount();
+  record_.remove();
   loop_.detach();
   // A scratch device is left without the signature this put there, so that
   // the next run's safety check does not mistake it for data.

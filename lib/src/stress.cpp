@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "diorace/stress.hpp"
+#include "diorace/threads.hpp"
 
 #include "diorace/registry.hpp"
 
 namespace diorace {
 
 void StressThreads::spawn(std::function<void()> body) {
-  threads_.emplace_back([this, body = std::move(body)] {
+  threads_.push_back(start_thread([this, body = std::move(body)] {
     try {
       body();
     } catch (...) {
       std::lock_guard lock(mutex_);
       if (!error_) error_ = std::current_exception();
     }
-  });
+  }));
 }
 
 void StressThreads::report(Corruption c) {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "diorace/target.hpp"
 
+#include <sys/statvfs.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <sys/file.h>
@@ -56,6 +57,7 @@ std::optional<uint32_t> logical_block_size(dev_t dev) {
 }
 
 constexpr uint64_t kChunk = 1 << 20;
+
 
 }  // namespace
 
@@ -142,8 +144,13 @@ std::optional<std::string> DirectoryTarget::odirect_unsupported() const {
     auto a = probe_dio_alignment(probe);
     auto buf = AlignedBuffer::create(4096, 4096);
     buf.fill(std::byte{0});
-    if (::pwrite(dfd.get(), buf.data(), 4096, 0) != 4096)
-      why = "O_DIRECT write failed on " + path_ + " (" + fs_type() + "): " + std::strerror(errno);
+    if (::pwrite(dfd.get(), buf.data(), 4096, 0) != 4096) {
+      // A full filesystem or a quota says nothing about O_DIRECT (the open
+      // took it): the case runs and meets the environment's error itself
+      // (ERROR, not SKIP).
+      if (errno != ENOSPC && errno != EDQUOT)
+        why = "O_DIRECT write failed on " + path_ + " (" + fs_type() + "): " + std::strerror(errno);
+    }
     else if (::pread(dfd.get(), buf.data(), 4096, 0) != 4096)
       why = "O_DIRECT read failed on " + path_ + " (" + fs_type() + "): " + std::strerror(errno);
     (void)a;
@@ -188,7 +195,7 @@ UniqueFd DirectoryTarget::open_fixture(const std::string& name, int flags) const
 
 UniqueFd DirectoryTarget::open_case_file(const std::string& name, uint64_t size, int flags) const {
   if (device_.empty()) {
-    auto fd = UniqueFd::open(file(name), flags | O_CREAT, 0644);
+    auto fd = UniqueFd::create_new(file(name), flags, 0644);
     if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0) throw_errno("ftruncate " + file(name));
     return fd;
   }
@@ -320,10 +327,21 @@ bool DirectoryTarget::ensure_fixture(const FixtureSpec& spec) const {
   ::unlink(path.c_str());
   PartialFile tmp{path + ".partial"};
   ::unlink(tmp.path.c_str());
+  // Never fill the filesystem: refuse what does not fit, with the figures.
+  struct statvfs sv{};
+  if (::statvfs(path_.c_str(), &sv) == 0 && sv.f_blocks != 0) {
+    const uint64_t avail = static_cast<uint64_t>(sv.f_bavail) * sv.f_frsize;
+    const uint64_t margin = space_margin(static_cast<uint64_t>(sv.f_blocks) * sv.f_frsize);
+    if (spec.size + margin > avail)
+      throw EnvironmentError(fmt::format("not enough space for fixture {}: it needs {} MiB, {} has {} MiB free and "
+                                         "keeps {} MiB (No space left on device)",
+                                         spec.name, spec.size >> 20, path_, avail >> 20, margin >> 20));
+  }
   {
     auto fd = UniqueFd::open(tmp.path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_DIRECT, 0644);
     auto buf = AlignedBuffer::create(kChunk, 4096);
     for (uint64_t off = 0; off < spec.size; off += kChunk) {
+      if (stop_ && stop_->load()) throw SetupError("interrupted while writing fixture " + spec.name);
       fill_pattern(buf.span(), spec.key, off);
       pwrite_all(fd.get(), buf.data(), kChunk, static_cast<long long>(off), "write fixture " + tmp.path);
     }

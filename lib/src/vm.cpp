@@ -27,6 +27,7 @@
 
 #include "diorace/command_line.hpp"
 #include "diorace/guest.hpp"
+#include "diorace/emulator.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/kconfig.hpp"
@@ -477,6 +478,9 @@ VmOutcome read_outcome(const VmOptions& o, const VmBoot& b, const VmDisks& d) {
   }
   std::string crash_what;
   auto crash_at = find_crash(out.console_text, crash_what);
+  // Under TCG (this runner chose it), a report only the emulator causes is
+  // no verdict on the kernel.
+  (void)reclassify_emulator_artifacts(rec, b.accel);
   std::string verdict;
   int code = kExitError;
   if (!rec.guest_started) {

@@ -18,6 +18,11 @@ struct HangSnapshot {
 };
 
 HangSnapshot snapshot_process_group(pid_t pgid);
+// Threads of the group that are stopped (state T: SIGSTOP, a debugger's
+// stop; t: a tracer's stop) or frozen by the cgroup freezer, as one line;
+// empty when none. Such a task is not hung: someone outside the kernel holds
+// it, and the hang deadlines wait for it.
+std::string stopped_tasks(pid_t pgid);
 // Processes of the group still present (after a kill), with their states.
 std::string survivors(pid_t pgid, bool& any_d_state);
 

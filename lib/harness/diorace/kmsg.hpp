@@ -30,6 +30,15 @@ std::string classify_kmsg_line(std::string_view line);
 // repeats of the same title (addresses and numbers ignored).
 std::vector<Splat> extract_splats(const std::vector<std::string>& lines, const std::vector<std::string>& ignore);
 
+// The facility of a /dev/kmsg record ("PRI,SEQ,TS,FLAGS;MSG": PRI >> 3), or
+// nullopt for a record that is not of that form. 0 is the kernel's; a line
+// written to /dev/kmsg by any process is stored with facility 1 or above.
+std::optional<unsigned> kmsg_record_facility(std::string_view record);
+
+// Test-only: a self-test case's user-space record starts with this, and only
+// a capture that accepts self-test records (test-only cases) reads it.
+inline constexpr std::string_view kSelftestRecordPrefix = "diorace-selftest ";
+
 class KmsgCapture {
  public:
   // Opens /dev/kmsg (or `path`) at its end and writes the marker. nullopt
@@ -41,6 +50,11 @@ class KmsgCapture {
   const std::vector<std::string>& poll();
   // Reads every record after the marker written by start(), up to now.
   std::vector<std::string> collect();
+  // Test-only cases: also read user records that start with
+  // kSelftestRecordPrefix (the self-test's stand-in for a kernel splat).
+  void accept_selftest_records() { accept_selftest_records_ = true; }
+  // User-space records seen in the window and dropped (not evidence).
+  unsigned user_records_dropped() const { return user_records_dropped_; }
 
  private:
   KmsgCapture(UniqueFd fd, std::string marker) : fd_(std::move(fd)), marker_(std::move(marker)) {}
@@ -51,6 +65,8 @@ class KmsgCapture {
   UniqueFd fd_;
   std::string marker_;
   bool seen_marker_ = false;
+  bool accept_selftest_records_ = false;
+  unsigned user_records_dropped_ = 0;
   std::vector<std::string> lines_;
 };
 

@@ -16,7 +16,11 @@ namespace diorace {
 // The report files to write (the store field is not theirs to use).
 using OutputOptions = ReportTargets;
 // Throws UsageError for a bad origin.
-void validate_outputs(const OutputOptions& o);
+// Also refuses an output that is the store (o.store, or the default store),
+// another output, or one of `inputs` (the config file, documents read), and
+// checks `more_outputs` (--json, --console-log) with the others.
+using NamedFiles = std::vector<std::pair<std::string, std::string>>;  // (option, path)
+void validate_outputs(const OutputOptions& o, const NamedFiles& more_outputs = {}, const NamedFiles& inputs = {});
 // Writes every requested file (atomically) for these run documents.
 void write_outputs(const std::vector<RunRecord>& runs, const OutputOptions& o);
 

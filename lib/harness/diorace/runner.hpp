@@ -42,7 +42,9 @@ struct RunOptions {
   std::vector<std::string> kmsg_ignore;
   bool quiet = false;
   bool strict_kmsg = false;  // any detector report fails the case, related or not
+  bool wait_lock = false;    // --wait-lock: wait for a run holding the same --dir or device
   std::string command;       // the command line, recorded with the run
+  std::string config_path;   // the config file read (--config or $DIORACE_CONFIG), if any
   // Result store and report files: handled by the program (the static guest
   // binary has neither; the VM runner stores and reports on the host).
   ReportTargets reports;
@@ -62,6 +64,9 @@ class RunObserver {
   virtual void case_finished(const CaseResult& r) { (void)r; }
   // The complete run (its exit code in record.exit_code).
   virtual void run_finished(const RunRecord& record) { (void)record; }
+  // What went wrong recording the run (said once already), or "": the run
+  // then exits 2 unless a case failed.
+  virtual std::string error() const { return ""; }
 };
 
 // Resolves case names ("all": every case that is not a self-test).

@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "diorace/process.hpp"  // process_start_time
+
 namespace diorace {
 
 class OwnedTempDir {
@@ -42,8 +44,5 @@ std::vector<StaleDir> remove_stale_tempdirs(const std::string& parent, const std
 // Calls remove_stale_tempdirs and prints one line per directory on stderr.
 void clean_stale_tempdirs(const std::string& parent, const std::string& name_prefix, const char* what);
 
-// The start time of a process (clock ticks since boot, /proc/PID/stat field
-// 22), 0 when there is no such process: with the pid it names one process.
-unsigned long long process_start_time(int pid) noexcept;
 
 }  // namespace diorace

@@ -39,6 +39,7 @@ struct VmOptions {
   std::vector<std::string> guest_args;  // "run", CASE..., OPTIONS... (or "exec", ...)
   std::vector<std::string> stage;       // host files copied into the guest's /staged
   std::string command;                  // the command line, recorded with the run
+  unsigned artifact_retries = 2;        // boots again after an emulator artifact (emulator.hpp)
 };
 
 // A kernel named by a user: an image path, or a Debian package name

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "diorace/state.hpp"
+
 namespace diorace {
 
 class LoopDevice {
@@ -16,12 +18,14 @@ class LoopDevice {
   // LOOP_CONFIGURE, with LO_FLAGS_DIRECT_IO when asked). Throws SkipError
   // when loop devices are unavailable here, std::system_error otherwise.
   [[nodiscard]] static LoopDevice attach(const std::string& backing, bool direct_io = true);
-  LoopDevice(LoopDevice&& o) noexcept : path_(std::exchange(o.path_, {})), fd_(std::exchange(o.fd_, -1)) {}
+  LoopDevice(LoopDevice&& o) noexcept
+      : path_(std::exchange(o.path_, {})), fd_(std::exchange(o.fd_, -1)), record_(std::move(o.record_)) {}
   LoopDevice& operator=(LoopDevice&& o) noexcept {
     if (this != &o) {
       detach();
       path_ = std::exchange(o.path_, {});
       fd_ = std::exchange(o.fd_, -1);
+      record_ = std::move(o.record_);
     }
     return *this;
   }
@@ -33,8 +37,10 @@ class LoopDevice {
   void detach() noexcept;
 
  private:
+  void remember(int backing_fd);
   std::string path_;
   int fd_ = -1;
+  ResourceRecord record_;  // in the state directory while attached (a killed run's is undone by the next)
 };
 
 class Mount {
@@ -67,6 +73,11 @@ class Mount {
 // under it, loop devices backed by files in it ("mount /x/y", "loop3 over
 // /x/img").
 std::vector<std::string> leftovers_under(const std::string& dir);
+
+// Splits options as a shell would split words: blanks separate, single and
+// double quotes group (MKFS_OPTIONS = -L "my label"), a backslash escapes.
+// Throws UsageError on an unbalanced quote.
+std::vector<std::string> split_words(const std::string& text);
 
 // Makes a filesystem (mkfs.ext4 -F / mkfs.xfs -f) on a device; throws
 // SkipError when the tool is missing, SetupError with its output on failure.

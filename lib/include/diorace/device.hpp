@@ -26,6 +26,7 @@ struct BlockDeviceInfo {
   std::string model;    // sysfs model (a partition's: its disk's), or "loop over FILE"
   std::string bus;      // nvme, virtio, sata, scsi, loop; "" when unknown
   std::vector<std::string> partitions;  // sysnames
+  bool read_only = false;  // sysfs ro: a read-only loop device, a write-protected disk
 };
 
 // Throws UsageError (one line) when `given` is not an existing block device.

@@ -20,6 +20,11 @@ struct SkipError : std::runtime_error {
 struct SetupError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+// The environment failed the case (a full filesystem, a quota, no memory, no
+// file descriptors, no thread): ERROR naming the environment, never FAIL.
+struct EnvironmentError : SetupError {
+  using SetupError::SetupError;
+};
 
 // Throws std::system_error for errno with a message naming the operation.
 [[noreturn]] void throw_errno(const std::string& what);

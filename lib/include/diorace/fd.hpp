@@ -22,6 +22,11 @@ class UniqueFd {
 
   // Opens or throws std::system_error naming the path.
   [[nodiscard]] static UniqueFd open(const std::string& path, int flags, unsigned mode = 0644);
+  // A new file of diorace's own at path (a case file, an image): whatever
+  // non-directory entry is there (a stale file, a planted symbolic link) is
+  // unlinked, never followed, then the file is created O_CREAT|O_EXCL|
+  // O_NOFOLLOW. So nothing outside diorace's own names is ever written.
+  [[nodiscard]] static UniqueFd create_new(const std::string& path, int flags, unsigned mode = 0644);
   // Opens or returns -errno in err; for callers that turn errors into SKIP.
   [[nodiscard]] static UniqueFd try_open(const std::string& path, int flags, int& err, unsigned mode = 0644) noexcept;
 

@@ -20,7 +20,10 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <cerrno>
 #include <cstdint>
+#include <iterator>
+#include <vector>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -42,10 +45,28 @@ struct Finding {
 void to_json(nlohmann::json& j, const Finding& f);
 void from_json(const nlohmann::json& j, Finding& f);  // codec: src/codec.cpp
 
+// Errors that a system call may return because of its environment, not the
+// kernel's fault: a full filesystem (ENOSPC), a quota (EDQUOT), no memory
+// (ENOMEM), no file descriptors (EMFILE, ENFILE). write(2), read(2) and
+// io_uring_enter(2) list them as conditions of the system, which a correct
+// kernel returns when they hold. The owed-result oracle turns them into
+// ERROR (EnvironmentError), never a finding.
+inline constexpr int kEnvironmentErrnos[] = {ENOSPC, EDQUOT, ENOMEM, EMFILE, ENFILE};
+// The rule of one owed-result check: which negative results are the
+// environment's. Every other result that differs from the owed one is a
+// finding (e.g. ERANGE or EIO where 4096 bytes are owed, 0 where the file
+// has the bytes).
+struct OwedRule {
+  std::vector<int> environment{std::begin(kEnvironmentErrnos), std::end(kEnvironmentErrnos)};
+};
+[[nodiscard]] bool is_environment_errno(int err, const OwedRule& rule = {});
+
 // A result the kernel owes: `got` must equal `owed`. `call` names the system
-// call and `context` says what was asked (file, offset, length, shape).
+// call and `context` says what was asked (file, offset, length, shape). A
+// result that is an error of the environment (rule) throws EnvironmentError.
 [[nodiscard]] std::optional<Finding> check_owed(const std::string& call, int64_t got, int64_t owed,
-                                                const nlohmann::json& context, const std::string& why_owed);
+                                                const nlohmann::json& context, const std::string& why_owed,
+                                                const OwedRule& rule = {});
 
 // An operation that must block: start() runs it on a thread of its own;
 // completed_within() says whether it finished inside the window (then the
@@ -71,6 +92,7 @@ struct DeadlineOutcome {
   bool hung = false;
   int status = 0;           // wait status when it exited
   double elapsed_s = 0;
+  std::string stopped;  // stopped or frozen tasks the deadline waited for (not a hang)
   std::optional<Finding> finding;  // set when hung: stacks, and whether SIGKILL ended it
 };
 // Runs body in a forked child (its own process group, killed with the case)

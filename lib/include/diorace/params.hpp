@@ -34,6 +34,7 @@ inline std::vector<ParamSpec> with_params(std::vector<ParamSpec> a, const std::v
 class ParamValues {
  public:
   [[nodiscard]] int64_t integer(const std::string& name) const;
+  [[nodiscard]] bool has_integer(const std::string& name) const { return ints_.count(name) > 0; }
   [[nodiscard]] const std::string& choice(const std::string& name) const;
   void set_integer(const std::string& name, int64_t v) { ints_[name] = v; }
   void set_choice(const std::string& name, std::string v) { strs_[name] = std::move(v); }

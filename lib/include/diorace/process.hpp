@@ -80,5 +80,12 @@ struct SpawnOptions {
 
 // Encodes a wait status as an exit code: the code, or 128 + signal.
 int exit_code_of(int wait_status) noexcept;
+// A wait status for a person: "exited with 3", "killed by signal 9 (Killed)",
+// and what diorace's own codes 125 and 127 mean.
+std::string describe_wait_status(int wait_status);
+
+// The start time of a process (clock ticks since boot, /proc/PID/stat field
+// 22), 0 when there is no such process: with the pid it names one process.
+unsigned long long process_start_time(int pid) noexcept;
 
 }  // namespace diorace

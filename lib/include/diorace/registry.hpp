@@ -93,7 +93,15 @@ struct CaseInfo {
   std::function<std::unique_ptr<class Case>()> make;
   // Optional check across parameters; throws UsageError.
   std::function<void(const ParamValues&)> validate;
+  // The most it writes to its target (fixtures and case files) with these
+  // parameters, beyond the background-contention file (counted by the
+  // runner): compared with the free space before the run writes anything.
+  // Unset: small (a few MiB).
+  std::function<uint64_t(const ParamValues&)> target_bytes;
 };
+// What a case with these parameters writes to its target at most: its
+// declared target_bytes plus the contention file when its readers are on.
+uint64_t planned_target_bytes(const CaseInfo& info, const ParamValues& p);
 void to_json(nlohmann::json& j, const CaseInfo& c);
 
 // Counters shared with the supervising process (they live in shared memory).

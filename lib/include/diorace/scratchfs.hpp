@@ -50,6 +50,7 @@ class ScratchFilesystem {
   bool scratch_device_ = false;
   LoopDevice loop_;
   Mount mount_;
+  ResourceRecord record_;  // a killed run's filesystem (frozen, maybe) is thawed by the next
 };
 
 }  // namespace diorace

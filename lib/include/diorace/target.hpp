@@ -9,6 +9,7 @@
 // (mount points, images). A scratch device (--scratch-device) is for cases
 // that make and mount filesystems.
 #pragma once
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -37,6 +38,10 @@ struct FixtureSpec {
   PatternKey key;
   uint64_t size = 0;   // bytes, a multiple of 1 MiB
 };
+
+// What diorace keeps free on a filesystem it writes fixtures to (logs, other
+// users): 64 MiB, or a twentieth of a small filesystem.
+constexpr uint64_t space_margin(uint64_t fs_bytes) { return fs_bytes / 20 < (64ull << 20) ? fs_bytes / 20 : 64ull << 20; }
 
 class DirectoryTarget {
  public:
@@ -83,6 +88,10 @@ class DirectoryTarget {
   std::string fstype;        // "" : the case's own parameter decides
   std::string mkfs_options;
 
+  // The case process's stop flag (SIGINT/SIGTERM): a fixture being written
+  // stops at its next MiB, its partial file removed.
+  void set_stop_flag(const std::atomic<bool>* stop) const noexcept { stop_ = stop; }
+
  private:
   explicit DirectoryTarget(std::string path) : path_(std::move(path)) {}
   struct Region {
@@ -99,6 +108,7 @@ class DirectoryTarget {
   mutable std::shared_ptr<std::mutex> layout_mu_ = std::make_shared<std::mutex>();
   mutable std::map<std::string, Region> layout_;
   mutable uint64_t cursor_ = 0;
+  mutable const std::atomic<bool>* stop_ = nullptr;
   mutable std::map<std::string, FixtureSpec> fixtures_;  // ensured by this process
 };
 

@@ -3,7 +3,9 @@
 // needs yaml-cpp for LAVA's logs).
 #include <yaml-cpp/yaml.h>
 
-#include <regex>
+#include <algorithm>
+#include <cctype>
+#include <string_view>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -24,6 +26,41 @@ std::string join(const std::vector<std::string>& v) {
   for (const auto& x : v) s += (s.empty() ? "" : " ") + x;
   return s;
 }
+
+// yaml-cpp parses nested flow collections recursively: a crafted "[[[[..."
+// would overflow the stack. Deeper than this is no LAVA log.
+constexpr size_t kMaxNesting = 64;
+bool nesting_within_bounds(std::string_view text) {
+  size_t depth = 0;
+  for (char c : text) {
+    if (c == '[' || c == '{') {
+      if (++depth > kMaxNesting) return false;
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+// The case a kernel-log marker names ("diorace: case NAME seed ..."), last
+// before `end`; "(between cases)" when none. No regex (an untrusted log),
+// and a name of at most 200 characters.
+std::string last_marker_case(const std::string& text, size_t end) {
+  static constexpr std::string_view kMarker = "diorace: case ";
+  std::string running = "(between cases)";
+  const std::string_view before(text.data(), std::min(end, text.size()));
+  for (size_t at = before.find(kMarker); at != std::string_view::npos; at = before.find(kMarker, at + 1)) {
+    const size_t s = at + kMarker.size();
+    size_t e = s;
+    while (e < before.size() && e - s <= 200 && !std::isspace(static_cast<unsigned char>(before[e]))) ++e;
+    if (e == s || e - s > 200 || before.compare(e, 6, " seed ") != 0) continue;
+    running = std::string(before.substr(s, e - s));
+  }
+  return running;
+}
+
+// A LAVA log entry: a map with lvl and msg.
+bool is_entry(const YAML::Node& e) { return e.IsMap() && e["lvl"] && e["msg"]; }
 
 }  // namespace
 
@@ -89,28 +126,42 @@ RunRecord lava_import(const std::string& log_yaml, const std::string& health, co
   // The job's log: a YAML list of {dt, lvl, msg}; the device's console and
   // the test shell are lvl "target".
   // lava-run prints the same entries one YAML flow mapping per line.
+  // The log comes from an untrusted guest: bounded as a whole, per message
+  // and in nesting, and parsed without backtracking regexes.
+  constexpr size_t kMaxLog = 512u << 20, kMaxMessage = 1u << 20;
+  if (log_yaml.size() > kMaxLog)
+    throw UsageError(fmt::format("import-lava: the log is {} MiB, more than the {} MiB a job log may be",
+                                 log_yaml.size() >> 20, kMaxLog >> 20));
   std::string target;
+  size_t entries = 0;
   auto take = [&](const YAML::Node& e) {
-    if (e.IsMap() && e["lvl"] && e["msg"] && e["lvl"].as<std::string>() == "target" && e["msg"].IsScalar())
-      target += e["msg"].as<std::string>() + "\n";
+    if (!is_entry(e)) return;
+    ++entries;
+    if (e["lvl"].IsScalar() && e["lvl"].as<std::string>() == "target" && e["msg"].IsScalar()) {
+      std::string m = e["msg"].as<std::string>();
+      if (m.size() > kMaxMessage) m.resize(kMaxMessage);
+      target += m + "\n";
+    }
   };
   bool parsed = false;
-  try {
-    YAML::Node log = YAML::Load(log_yaml);
-    if (log.IsSequence()) {
-      for (const auto& e : log) take(e);
-      parsed = true;
+  if (nesting_within_bounds(log_yaml)) {
+    try {
+      YAML::Node log = YAML::Load(log_yaml);
+      if (log.IsSequence()) {
+        for (const auto& e : log) take(e);
+        parsed = entries > 0;
+      }
+    } catch (const YAML::Exception&) {
     }
-  } catch (const YAML::Exception&) {
   }
   if (!parsed) {
-    size_t entries = 0;
+    entries = 0;
+    target.clear();
     std::istringstream is(log_yaml);
     for (std::string line; std::getline(is, line);) {
-      if (line.rfind("{", 0) != 0) continue;
+      if (line.rfind("{", 0) != 0 || !nesting_within_bounds(line)) continue;
       try {
         take(YAML::Load(line));
-        ++entries;
       } catch (const YAML::Exception&) {
       }
     }
@@ -133,19 +184,21 @@ RunRecord lava_import(const std::string& log_yaml, const std::string& health, co
     rec.complete = false;
     rec.error = "no run document in the job's log: " + why + (health.empty() ? "" : " (job " + health + ")");
     if (crash_at) {
-      std::string running = "(between cases)";
-      static const std::regex marker(R"(diorace: case (\S+) seed)");
-      const std::string before = target.substr(0, *crash_at);
-      for (auto it = std::sregex_iterator(before.begin(), before.end(), marker); it != std::sregex_iterator(); ++it)
-        running = (*it)[1];
       CaseResult r;
-      r.name = running;
+      r.name = last_marker_case(target, *crash_at);
       detail::fail_with_crash(r, target, *crash_at, crash_what);
       rec.cases.push_back(std::move(r));
     }
   } else if (crash_at && !rec.complete) {
     rec.error = "the kernel crashed before the run completed: " + crash_what;
   }
+  // The rules of a local run hold for what a guest says of itself: a case
+  // that completed no iteration is no PASS.
+  for (auto& c : rec.cases)
+    if (c.verdict == Verdict::pass && c.iterations == 0) {
+      c.verdict = Verdict::error;
+      c.reason = "completed no iteration (the imported result said PASS)";
+    }
   // Cases asked for that never reported: INCOMPLETE, never PASS.
   for (const auto& name : expected) {
     if (name == "all") continue;

@@ -112,10 +112,17 @@ bool kernel_before(const KernelName& a, const KernelName& b) {
 
 std::string case_key(const CaseResult& c) { return c.variant.empty() ? c.name : c.name + "[" + c.variant + "]"; }
 
-void validate_outputs(const OutputOptions& o) {
+void validate_outputs(const OutputOptions& o, const NamedFiles& more_outputs, const NamedFiles& inputs) {
+  NamedFiles outputs = more_outputs;
   for (auto [opt, path] : {std::pair{"--junit", &o.junit}, {"--ktap", &o.ktap}, {"--kcidb", &o.kcidb},
-                           {"--jsonl", &o.jsonl}, {"--html", &o.html}})
+                           {"--jsonl", &o.jsonl}, {"--html", &o.html}}) {
     if (!path->empty()) check_output_path(*path, opt);
+    outputs.emplace_back(opt, *path);
+  }
+  NamedFiles ins = inputs;
+  const std::string store = o.store.empty() ? Store::default_uri() : o.store;
+  ins.emplace_back(o.store.empty() ? "the default store" : "--store", store);
+  check_distinct_files(outputs, ins);
   static const std::regex origin_re("^[a-z0-9_]+$");
   if (!std::regex_match(o.origin, origin_re))
     throw UsageError("--origin '" + o.origin + "': a KCIDB origin is lower-case letters, digits and '_'");

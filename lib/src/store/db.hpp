@@ -34,6 +34,8 @@ class Database {
 // filesystem, or one whose file is not writable); writes then fail.
 std::unique_ptr<Database> open_sqlite(const std::string& path, bool read_only = false);
 std::unique_ptr<Database> open_postgresql(const std::string& uri);
+// A multi-line message (libpq's) as one line: lines joined with "; ", blanks collapsed.
+std::string one_line(const std::string& text);
 
 // Commits on success, rolls back when an exception leaves the scope.
 class Transaction {

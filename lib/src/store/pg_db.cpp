@@ -99,24 +99,37 @@ class PgDatabase final : public Database {
 
 }  // namespace
 
+std::string one_line(const std::string& text) {
+  // Lines are joined with "; " (none after ':' '.' or ';'), runs of blanks
+  // within a line become one space.
+  std::string msg;
+  bool line_break = false, blank = false;
+  for (char c : text) {
+    if (c == '\n' || c == '\r') {
+      line_break = !msg.empty();
+      continue;
+    }
+    if (c == '\t' || c == ' ') {
+      blank = !msg.empty();
+      continue;
+    }
+    if (line_break)
+      msg += (msg.back() == ':' || msg.back() == '.' || msg.back() == ';') ? " " : "; ";
+    else if (blank)
+      msg += ' ';
+    line_break = blank = false;
+    msg.push_back(c);
+  }
+  return msg;
+}
+
 std::unique_ptr<Database> open_postgresql(const std::string& uri) {
   try {
     return std::make_unique<PgDatabase>(uri);
   } catch (const std::exception& e) {
     // libpq's messages span lines ("connection to server ... failed:\n
     // Connection refused\n\tIs the server running ..."): one line here.
-    std::string msg;
-    bool gap = false;
-    for (char c : std::string(e.what())) {
-      if (c == '\n' || c == '\t' || c == ' ') {
-        gap = !msg.empty();
-        continue;
-      }
-      if (gap) msg += (msg.back() == ':' || msg.back() == '.' || msg.back() == ';') ? " " : "; ";
-      gap = false;
-      msg.push_back(c);
-    }
-    throw SetupError("store " + uri + ": " + msg);
+    throw SetupError("store " + uri + ": " + one_line(e.what()));
   }
 }
 

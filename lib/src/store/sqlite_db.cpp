@@ -6,7 +6,10 @@
 
 #include <SQLiteCpp/SQLiteCpp.h>
 
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <filesystem>
 
 #include <sqlite3.h>
 
@@ -30,9 +33,28 @@ std::string to_sqlite_placeholders(const std::string& sql) {
   return out;
 }
 
+// What a failed statement means for a person, naming the store: a full
+// filesystem (SQLite says "disk I/O error" when a write finds no room), a
+// file that is no store, another process holding the lock.
+[[noreturn]] void store_error(const std::string& path, const SQLite::Exception& e) {
+  const int code = e.getErrorCode() & 0xff;
+  std::string why = e.what();
+  struct statvfs sv{};
+  const std::string dir = std::filesystem::path(path).parent_path().empty()
+                              ? std::string(".")
+                              : std::filesystem::path(path).parent_path().string();
+  if (code == SQLITE_FULL || (code == SQLITE_IOERR && ::statvfs(dir.c_str(), &sv) == 0 && sv.f_bavail == 0))
+    why = "its filesystem is full (" + why + ")";
+  else if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+    why = "not a diorace store, or damaged (" + why + ")";
+  else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+    why = "locked by another process for more than 30 s (" + why + ")";
+  throw SetupError("store " + path + ": " + why);
+}
+
 class SqliteDatabase final : public Database {
  public:
-  SqliteDatabase(const std::string& path, int flags, bool read_only) : db_(path, flags) {
+  SqliteDatabase(const std::string& path, int flags, bool read_only) : db_(path, flags), path_(path) {
     db_.setBusyTimeout(30000);
     if (read_only) {
       // The journal mode is the writer's business; a read must work, though
@@ -57,8 +79,21 @@ class SqliteDatabase final : public Database {
     db_.exec("PRAGMA foreign_keys=ON");
   }
   const char* dialect() const noexcept override { return "sqlite"; }
-  void exec_script(const std::string& sql) override { db_.exec(sql); }
+  void exec_script(const std::string& sql) override {
+    try {
+      db_.exec(sql);
+    } catch (const SQLite::Exception& e) {
+      store_error(path_, e);
+    }
+  }
   std::vector<Row> query(const std::string& sql, const std::vector<Value>& params) override {
+    try {
+      return query_or_throw(sql, params);
+    } catch (const SQLite::Exception& e) {
+      store_error(path_, e);
+    }
+  }
+  std::vector<Row> query_or_throw(const std::string& sql, const std::vector<Value>& params) {
     SQLite::Statement st(db_, to_sqlite_placeholders(sql));
     for (size_t i = 0; i < params.size(); ++i) {
       const int idx = static_cast<int>(i + 1);
@@ -88,8 +123,8 @@ class SqliteDatabase final : public Database {
     }
     return rows;
   }
-  void begin() override { db_.exec("BEGIN IMMEDIATE"); }
-  void commit() override { db_.exec("COMMIT"); }
+  void begin() override { exec_script("BEGIN IMMEDIATE"); }
+  void commit() override { exec_script("COMMIT"); }
   void rollback() noexcept override {
     try {
       db_.exec("ROLLBACK");
@@ -100,7 +135,21 @@ class SqliteDatabase final : public Database {
 
  private:
   SQLite::Database db_;
+  std::string path_;
 };
+
+// A path as a SQLite URI's path: '%', '?' and '#' would be read as an
+// escape, the query and the fragment.
+std::string uri_path(const std::string& path) {
+  std::string out;
+  for (char c : path) {
+    if (c == '%') out += "%25";
+    else if (c == '?') out += "%3f";
+    else if (c == '#') out += "%23";
+    else out.push_back(c);
+  }
+  return out;
+}
 
 }  // namespace
 
@@ -114,7 +163,7 @@ std::unique_ptr<Database> open_sqlite(const std::string& path, bool read_only) {
     } catch (const SQLite::Exception&) {
       // A WAL database on a read-only filesystem cannot get its -shm file:
       // read it as immutable (nobody can be writing to it there).
-      return std::make_unique<SqliteDatabase>("file:" + path + "?immutable=1",
+      return std::make_unique<SqliteDatabase>("file:" + uri_path(path) + "?immutable=1",
                                               SQLite::OPEN_READONLY | SQLite::OPEN_URI | SQLite::OPEN_FULLMUTEX, true);
     }
   } catch (const SQLite::Exception& e) {

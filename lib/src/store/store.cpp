@@ -60,7 +60,11 @@ const std::vector<Migration>& schema_migrations() {
 }
 
 std::string Store::default_uri() {
-  if (const char* env = std::getenv("DIORACE_STORE"); env && *env) return env;
+  if (const char* env = std::getenv("DIORACE_STORE")) {
+    if (!*env)
+      throw UsageError("DIORACE_STORE is set but empty: unset it for the default store, or name one (or none)");
+    return env;
+  }
 #if defined(DIORACE_SOURCE_DIR) && defined(DIORACE_BINARY_DIR)
   {
     // A program run from its build tree keeps results in the source tree's
@@ -100,7 +104,17 @@ std::unique_ptr<Store> Store::open(const std::string& uri, bool read_only) {
         throw UsageError("--store " + uri + ": directory " + p.parent_path().string() + " does not exist");
     }
     if (std::filesystem::is_directory(p, ec)) throw UsageError("--store " + uri + ": is a directory");
-    db = open_sqlite(uri, read_only && ::access(uri.c_str(), W_OK) != 0);
+    struct stat st{};
+    if (::stat(uri.c_str(), &st) == 0 && !S_ISREG(st.st_mode))
+      throw UsageError("--store " + uri + ": not a regular file (a SQLite store is a file)");
+    try {
+      db = open_sqlite(uri, read_only && ::access(uri.c_str(), W_OK) != 0);
+    } catch (const SetupError&) {
+      // Reading only: a writable file in a directory that cannot take its
+      // journal (read-only, immutable) is still read.
+      if (!read_only) throw;
+      db = open_sqlite(uri, true);
+    }
   }
   std::unique_ptr<Store> s(new Store(uri, std::move(db)));
   if (!read_only) {

@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Hardening II at the unit level: the owed-result oracle's environment rule,
+// the emulator-artifact signatures (TCG only), stopped tasks, and the LAVA
+// importer fed hostile logs.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <random>
+#include <string>
+
+#include "diorace/emulator.hpp"
+#include "diorace/error.hpp"
+#include "diorace/hang.hpp"
+#include "diorace/lava.hpp"
+#include "diorace/oracles.hpp"
+#include "diorace/outfile.hpp"
+
+using namespace diorace;
+
+// Defect 3: ENOSPC was reported as a kernel bug.
+TEST(OwedResult, EnvironmentErrnosAreErrorsOtherResultsAreFindings) {
+  const nlohmann::json ctx = {{"file", "f"}};
+  for (int e : {ENOSPC, EDQUOT, ENOMEM, EMFILE, ENFILE})
+    EXPECT_THROW((void)check_owed("pwrite", -e, 4096, ctx, "why"), EnvironmentError) << e;
+  // What a correct kernel never returns here stays a finding.
+  for (int64_t got : {int64_t{-ERANGE}, int64_t{-EIO}, int64_t{0}, int64_t{4095}}) {
+    auto f = check_owed("pwrite", got, 4096, ctx, "why");
+    ASSERT_TRUE(f.has_value()) << got;
+    EXPECT_EQ(f->kind, FailKind::wrong_result);
+  }
+  EXPECT_FALSE(check_owed("pwrite", 4096, 4096, ctx, "why").has_value());
+  // A rule of its own: an oracle that owes ENOSPC itself can say so.
+  OwedRule none{.environment = {}};
+  EXPECT_TRUE(check_owed("pwrite", -ENOSPC, 4096, ctx, "why", none).has_value());
+}
+
+namespace {
+
+// Debian 6.12.118 under TCG (this machine): a stray single-step #DB.
+const char* kTcgDb =
+    "------------[ cut here ]------------\n"
+    "WARNING: CPU: 0 PID: 1445 at arch/x86/kernel/traps.c:1120 exc_debug_kernel+0xca/0x160\n"
+    "Modules linked in: loop virtio_blk\n"
+    "RIP: 0010:exc_debug_kernel+0xca/0x160\n"
+    "EFLAGS: bfe82342\n"
+    " copy_process+0x1/0x2\n"
+    "---[ end trace 0000000000000000 ]---";
+
+CaseResult splat_fail(const std::string& text, const std::string& title) {
+  CaseResult r;
+  r.name = "ipi_storm";
+  Splat s{"warning", title, text};
+  r.events.push_back(KernelReportEvent{s, false});
+  r.events.push_back(TaintEvent{"W", "W (kernel warning)"});
+  r.fail(FailKind::splat, "kernel log: [warning] " + title);
+  r.failures = 1;
+  return r;
+}
+
+}  // namespace
+
+// Defect 5: an emulator artifact became a FAIL.
+TEST(EmulatorArtifacts, OnlyUnderTcgAndOnlyWhenTheArtifactIsTheWholeEvidence) {
+  const std::string title = "WARNING: CPU: 0 PID: 1445 at arch/x86/kernel/traps.c:1120 exc_debug_kernel+0xca/0x160";
+  RunRecord rec;
+  rec.cases = {splat_fail(kTcgDb, title)};
+  rec.exit_code = kExitFailed;
+  // KVM or a run on this machine: the FAIL stands.
+  RunRecord kvm = rec;
+  EXPECT_FALSE(reclassify_emulator_artifacts(kvm, "kvm"));
+  EXPECT_EQ(kvm.cases[0].verdict, Verdict::fail);
+  EXPECT_FALSE(reclassify_emulator_artifacts(kvm, ""));
+  // TCG: ERROR "emulator artifact", evidence kept, exit code follows.
+  RunRecord tcg = rec;
+  EXPECT_TRUE(reclassify_emulator_artifacts(tcg, "tcg"));
+  EXPECT_EQ(tcg.cases[0].verdict, Verdict::error);
+  EXPECT_EQ(tcg.cases[0].reason.rfind("emulator artifact under TCG", 0), 0u) << tcg.cases[0].reason;
+  EXPECT_EQ(tcg.cases[0].events.size(), 2u);
+  EXPECT_EQ(tcg.exit_code, kExitError);
+  // Another report beside it, or corruption, keeps the FAIL.
+  CaseResult two = splat_fail(kTcgDb, title);
+  two.events.push_back(KernelReportEvent{Splat{"warning", "WARNING: at fs/ext4/inode.c:1 ext4_x", "x"}, false});
+  EXPECT_FALSE(reclassify_emulator_artifacts(two));
+  CaseResult cor = splat_fail(kTcgDb, title);
+  cor.events.push_back(CorruptionEvent{});
+  EXPECT_FALSE(reclassify_emulator_artifacts(cor));
+  // A warning elsewhere in traps.c is not this artifact.
+  EXPECT_FALSE(emulator_artifact("WARNING: at arch/x86/kernel/traps.c:700 exc_general_protection").has_value());
+  EXPECT_TRUE(emulator_artifact(kTcgDb).has_value());
+}
+
+// Defect 4: a stopped task was called hung.
+TEST(StoppedTasks, AStoppedGroupIsSeenAndARunningOneIsNot) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    for (;;) ::pause();
+  }
+  ::setpgid(pid, pid);
+  ::usleep(50000);
+  EXPECT_EQ(stopped_tasks(pid), "");
+  ::kill(pid, SIGSTOP);
+  std::string s;
+  for (int i = 0; i < 100 && s.empty(); ++i, ::usleep(10000)) s = stopped_tasks(pid);
+  EXPECT_NE(s.find("state T"), std::string::npos) << s;
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, nullptr, 0);
+}
+
+// Defect 11: the importer crashed on a long line (std::regex recursion), a
+// long token and a huge number; it must take anything without crashing.
+TEST(LavaImport, HostileLogsNeverCrashTheImporter) {
+  auto log_of = [](const std::string& msg) {
+    return "- {\"dt\": \"2026-12-06T00:00:00\", \"lvl\": \"target\", \"msg\": " + nlohmann::json(msg).dump() + "}\n";
+  };
+  const std::string panic = "Kernel panic - not syncing: " + std::string(50000, 'x');
+  auto rec = lava_import(log_of("diorace: case dma_thread seed 1 start 2") + log_of(panic), "Incomplete", "l", {}, "u");
+  ASSERT_EQ(rec.cases.size(), 1u);
+  EXPECT_EQ(rec.cases[0].name, "dma_thread");
+  EXPECT_EQ(rec.cases[0].verdict, Verdict::fail);
+  EXPECT_LE(rec.cases[0].reason.size(), 400u);
+  // A marker with a 1 MB token: no case is named after it.
+  rec = lava_import(log_of("diorace: case " + std::string(1 << 20, 'a') + " seed 1") + log_of(panic), "", "l", {}, "u");
+  ASSERT_EQ(rec.cases.size(), 1u);
+  EXPECT_EQ(rec.cases[0].name, "(between cases)");
+  // A begin line with a million digits, or with 40.
+  for (size_t digits : {size_t{40}, size_t{1} << 20}) {
+    rec = lava_import(log_of("DIORACE-DOCUMENT-BEGIN bytes=" + std::string(digits, '9') + " xxh3=00"), "", "l", {}, "u");
+    EXPECT_FALSE(rec.complete);
+  }
+  // Deep nesting (yaml-cpp recurses), random bytes, truncated logs.
+  EXPECT_THROW((void)lava_import(std::string(1 << 20, '['), "", "l", {}, "u"), UsageError);
+  std::mt19937_64 rng(42);
+  std::string noise(1 << 20, '\0');
+  for (auto& c : noise) c = static_cast<char>(rng());
+  EXPECT_THROW((void)lava_import(noise, "", "l", {}, "u"), UsageError);
+  const std::string good = log_of("diorace: case dma_thread seed 1 start 2") + log_of("PASS  dma_thread: 3 iterations");
+  for (size_t cut = 0; cut < good.size(); cut += 7) {
+    try {
+      (void)lava_import(good.substr(0, cut), "", "l", {}, "u");
+    } catch (const UsageError&) {
+    }
+  }
+  for (int i = 0; i < 200; ++i) {
+    std::string s = good;
+    for (int k = 0; k < 5; ++k) s[rng() % s.size()] = static_cast<char>(rng());
+    try {
+      (void)lava_import(s, "", "l", {}, "u");
+    } catch (const UsageError&) {
+    }
+  }
+}
+
+// Defect 7: an output could be the store, the config or another output.
+TEST(Outputs, TheSameFileUnderAnyNameIsRefused) {
+  char dir[] = "/tmp/diorace-out-XXXXXX";
+  ASSERT_NE(::mkdtemp(dir), nullptr);
+  const std::string d = dir, store = d + "/s.sqlite";
+  write_file(store, "x");
+  EXPECT_THROW(check_distinct_files({{"--json", store}}, {{"--store", store}}), UsageError);
+  EXPECT_THROW(check_distinct_files({{"--json", d + "/./s.sqlite"}}, {{"--store", store}}), UsageError);
+  EXPECT_THROW(check_distinct_files({{"--json", d + "/new"}, {"--junit", d + "/../" + d.substr(5) + "/new"}}, {}),
+               UsageError);
+  ASSERT_EQ(::symlink(store.c_str(), (d + "/link").c_str()), 0);
+  EXPECT_THROW(check_distinct_files({{"--html", d + "/link"}}, {{"--store", store}}), UsageError);
+  EXPECT_NO_THROW(check_distinct_files({{"--json", d + "/a"}, {"--junit", d + "/b"}}, {{"--store", store}}));
+  EXPECT_NO_THROW(check_distinct_files({{"--json", "-"}, {"--junit", "-"}}, {{"--store", "none"}}));
+  std::filesystem::remove_all(d);
+}
