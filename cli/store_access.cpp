@@ -5,6 +5,7 @@
 #include "options.hpp"
 
 #include <cstdio>
+#include <optional>
 #include <iostream>
 
 #include <boost/program_options.hpp>
@@ -158,6 +159,12 @@ int run_vm_recorded_once(const VmOptions& o, const ReportTargets& out, int64_t* 
   rec = RunRecord{};
   rec.run = {.uid = new_run_uid(), .started_at = utc_timestamp(), .mode = "vm",
              .label = o.deb.empty() ? o.kernel : o.deb, .command = o.command};
+  // `results delete` refuses a run that holds this (a VM run in progress).
+  std::optional<RunLock> live;
+  try {
+    live = RunLock::acquire_named("run-" + rec.run.uid, "run " + rec.run.uid, false);
+  } catch (const std::exception&) {
+  }
   if (store) run = store->begin_run(rec);
   // Refused before booting (a bad guest command) or broken before any case:
   // the stored run says so instead of staying INCOMPLETE or reading

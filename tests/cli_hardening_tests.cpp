@@ -29,13 +29,9 @@ namespace {
 using test::run_diorace;
 using test::sh;
 using test::TempDir;
+using test::expect_one_line_exit2;
 
 
-void expect_one_line_exit2(const CommandResult& r, const std::string& message) {
-  EXPECT_EQ(r.status, 2) << message << "\n" << r.output;
-  EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
-  EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
-}
 
 mode_t file_type(const std::string& p) {
   struct stat st{};

@@ -6,6 +6,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <set>
@@ -45,6 +48,13 @@ struct TempDir {
     return s;
   }
 };
+
+// A refusal: exit 2 and one line on stderr that holds `message`.
+inline void expect_one_line_exit2(const CommandResult& r, const std::string& message) {
+  EXPECT_EQ(r.status, 2) << message << "\n" << r.output;
+  EXPECT_NE(r.output.find(message), std::string::npos) << r.output;
+  EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+}
 
 // Starts `diorace ARGS...` in the background (stdout and stderr to
 // /dev/null); the caller waits for the pid.
