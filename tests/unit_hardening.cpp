@@ -12,6 +12,7 @@
 
 #include "diorace/emulator.hpp"
 #include "diorace/error.hpp"
+#include "diorace/fd.hpp"
 #include "diorace/hang.hpp"
 #include "diorace/lava.hpp"
 #include "diorace/oracles.hpp"

@@ -27,7 +27,6 @@
 #include <set>
 #include <sstream>
 
-#include <boost/program_options.hpp>
 
 #include <fmt/format.h>
 
@@ -36,7 +35,6 @@
 #include "diorace/coverage.hpp"
 #include "diorace/device.hpp"
 #include "diorace/engine.hpp"
-#include "diorace/cli_values.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
 #include "diorace/fd.hpp"

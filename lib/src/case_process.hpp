@@ -21,7 +21,7 @@
 #include "diorace/outcome.hpp"
 #include "diorace/process.hpp"
 #include "diorace/registry.hpp"
-#include "diorace/runner.hpp"
+#include "diorace/run_options.hpp"
 #include "diorace/target.hpp"
 
 namespace diorace::detail {

@@ -26,7 +26,6 @@
 #include <set>
 #include <sstream>
 
-#include <boost/program_options.hpp>
 
 #include <fmt/format.h>
 
@@ -35,7 +34,6 @@
 #include "diorace/coverage.hpp"
 #include "diorace/device.hpp"
 #include "diorace/engine.hpp"
-#include "diorace/cli_values.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
 #include "diorace/fd.hpp"

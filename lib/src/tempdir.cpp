@@ -17,22 +17,6 @@ namespace diorace {
 
 namespace fs = std::filesystem;
 
-unsigned long long process_start_time(int pid) noexcept {
-  std::string stat;
-  if (!try_read_file("/proc/" + std::to_string(pid) + "/stat", stat)) return 0;
-  // The command name may hold spaces and parentheses: fields count from the last ')'.
-  auto close = stat.rfind(')');
-  if (close == std::string::npos) return 0;
-  std::istringstream is(stat.substr(close + 1));
-  std::string field;
-  // Field 3 (state) is the first after ')'; the start time is field 22.
-  for (int i = 3; i < 22 && is >> field; ++i) {
-  }
-  unsigned long long start = 0;
-  is >> start;
-  return start;
-}
-
 OwnedTempDir OwnedTempDir::create(const std::string& parent, const std::string& name_prefix) {
   std::string tmpl = parent + "/" + name_prefix + "XXXXXX";
   if (!::mkdtemp(tmpl.data())) throw_errno("mkdtemp " + tmpl);

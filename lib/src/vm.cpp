@@ -25,7 +25,7 @@
 
 #include <fmt/format.h>
 
-#include "diorace/command_line.hpp"
+#include "diorace/run_args.hpp"
 #include "diorace/guest.hpp"
 #include "diorace/emulator.hpp"
 #include "diorace/error.hpp"

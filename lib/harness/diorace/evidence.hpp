@@ -9,11 +9,23 @@
 #include <variant>
 #include <vector>
 
-#include "diorace/kmsg.hpp"
+#include <nlohmann/json.hpp>
+
 #include "diorace/oracles.hpp"
 #include "diorace/pattern.hpp"
 
 namespace diorace {
+
+// A kernel report found in the log: its class, opening line, whole block.
+struct Splat {
+  std::string cls;       // "kcsan", "lockdep", "warning", ...
+  std::string title;     // the line that opened the block
+  std::string text;      // the whole block
+  unsigned count = 1;    // repeats folded into this one
+  bool unrelated = false;  // a detector report that is not the case's own race
+};
+void to_json(nlohmann::json& j, const Splat& s);
+void from_json(const nlohmann::json& j, Splat& s);  // codec: src/codec.cpp
 
 // Data that did not match its self-describing pattern.
 struct CorruptionEvent {

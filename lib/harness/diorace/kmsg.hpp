@@ -9,19 +9,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "diorace/evidence.hpp"  // Splat
 #include "diorace/fd.hpp"
 
 namespace diorace {
 
-struct Splat {
-  std::string cls;       // "kcsan", "lockdep", "warning", ...
-  std::string title;     // the line that opened the block
-  std::string text;      // the whole block
-  unsigned count = 1;    // repeats folded into this one
-  bool unrelated = false;  // a detector report that is not the case's own race
-};
-void to_json(nlohmann::json& j, const Splat& s);
-void from_json(const nlohmann::json& j, Splat& s);  // codec: src/codec.cpp
 
 // Returns the class of a line that opens a splat, or "" for other lines.
 std::string classify_kmsg_line(std::string_view line);

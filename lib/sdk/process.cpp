@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -19,6 +20,22 @@
 #include "diorace/fd.hpp"
 
 namespace diorace {
+
+unsigned long long process_start_time(int pid) noexcept {
+  std::string stat;
+  if (!try_read_file("/proc/" + std::to_string(pid) + "/stat", stat)) return 0;
+  // The command name may hold spaces and parentheses: fields count from the last ')'.
+  auto close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream is(stat.substr(close + 1));
+  std::string field;
+  // Field 3 (state) is the first after ')'; the start time is field 22.
+  for (int i = 3; i < 22 && is >> field; ++i) {
+  }
+  unsigned long long start = 0;
+  is >> start;
+  return start;
+}
 
 std::string describe_wait_status(int st) {
   if (WIFSIGNALED(st)) return fmt::format("killed by signal {} ({})", WTERMSIG(st), strsignal(WTERMSIG(st)));
