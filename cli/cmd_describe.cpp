@@ -36,7 +36,7 @@ int cmd_describe(const std::vector<std::string>& args, const std::string&) {
   for (const auto& k : c->known_bad) std::cout << "known bad:  " << k << "\n";
   std::string needs, oracles, detectors;
   for (const auto& n : need_names(c->needs)) needs += n + " ";
-  for (const auto& o : c->oracles) oracles += o + " ";
+  for (const auto& o : c->oracles.names()) oracles += o + " ";
   for (const auto& d : c->detectors) detectors += d + " ";
   std::cout << "needs:      " << (needs.empty() ? "-" : needs) << "\n";
   std::cout << "oracles:    " << oracles << "\n";

@@ -221,7 +221,7 @@ const Registrar registrar{CaseInfo{
     .fixed_by = {},
     .known_bad = {"2.6.13-era AIO retry path (seed 002); no modern kernel known bad: a regression guard"},
     .needs = kNeedODirect | kNeedLibaio,
-    .oracles = {"data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .params =
         {
             {"contexts", "threads, one AIO context each", 4, 1, 64, {}},

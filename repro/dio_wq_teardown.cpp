@@ -175,7 +175,7 @@ const Registrar registrar{CaseInfo{
     .fixed_by = {},
     .known_bad = {"every kernel hits the allocation race; lockdep reported it on 5.6-era kernels (seed 001)"},
     .needs = kNeedRoot | kNeedLoop | kNeedLibaio,
-    .oracles = {"data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .detectors = {"CONFIG_PROVE_LOCKING"},
     .own_signatures = {"sb_init_dio_done_wq", "dio/"},
     // Every entry beyond the first per fresh mount is a thread that raced

@@ -196,7 +196,7 @@ const Registrar registrar{CaseInfo{
     .known_bad = {"< 6.3 (iomap, block devices)", "< 6.5 (fs/direct-io.c filesystems)",
                   "Debian linux-image-6.1.0-*"},
     .needs = kNeedODirect,
-    .oracles = {"data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .detectors = {},
     .params = with_params(
         {

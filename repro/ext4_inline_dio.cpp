@@ -184,7 +184,7 @@ const Registrar registrar{CaseInfo{
     .fixed_by = {{"ce56d21355cd6f6937aca32f1f44ca749d1e4808", "ext4: fix racy may inline data check in dio write"}},
     .known_bad = {"< 6.7 (the 6.1 stable backport failed)", "Debian 6.1 (6.1.170 .. 6.1.192, measured)"},
     .needs = kNeedRoot | kNeedLoop | kNeedODirect,
-    .oracles = {"result", "data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::result, Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .own_signatures = {"ext4_iomap_begin"},
     .params =
         {

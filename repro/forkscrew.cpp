@@ -98,7 +98,7 @@ const Registrar registrar{CaseInfo{
     .known_bad = {"< 6.3 (iomap, block devices)", "< 6.5 (fs/direct-io.c filesystems)",
                   "Debian linux-image-6.1.0-*"},
     .needs = kNeedODirect | kNeedLibaio,
-    .oracles = {"data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .detectors = {},
     .params = with_params({{"engine", "engine of the read in flight across the fork", 0, 0, 0, {"libaio", "io_uring"}},
                            {"child", "what the forked child does before _exit", 1, 0, 0, {"exit", "touch"}}},

@@ -216,7 +216,7 @@ const Registrar registrar{CaseInfo{
                   "io_uring/io-wq: Use set_bit() and test_bit() at worker->flags"}},
     .known_bad = {">= 5.1, < 6.6.35; >= 6.7, < 6.9.6 (CVE-2024-39508); only a KCSAN kernel reports it"},
     .needs = kNeedODirect | kNeedIoUring,
-    .oracles = {"data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .detectors = {"CONFIG_KCSAN"},
     .own_signatures = {"KCSAN: data-race in (io_worker_handle_work|io_wq_worker_running|io_wq_worker_sleeping|"
                        "io_wqe?_activate_free_worker|io_wqe?_worker)[^\\n]* / "

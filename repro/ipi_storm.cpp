@@ -163,7 +163,7 @@ const Registrar registrar{CaseInfo{
     .fixed_by = {},
     .known_bad = {"2.6.37-era smp_call_function_many (seed 004); no modern kernel known bad: a regression guard"},
     .needs = kNeedODirect,
-    .oracles = {"data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .detectors = {"CONFIG_CSD_LOCK_WAIT_DEBUG"},
     .params =
         {

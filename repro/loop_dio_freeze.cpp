@@ -209,7 +209,7 @@ const Registrar registrar{CaseInfo{
                  {"c4706c5058a7bd7d7c20f3b24a8f523ecad44e83", "loop: use kiocb helpers to fix lockdep warning"}},
     .known_bad = {"< 6.16 (6.12 < 6.12.34)", "Debian 6.1 (6.1.170 .. 6.1.192, measured)"},
     .needs = kNeedRoot | kNeedLoop | kNeedODirect,
-    .oracles = {"must_block", "data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::must_block, Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .params =
         {
             {"window_ms", "how long the write must stay blocked while the filesystem is frozen", 1000, 100, 60000,

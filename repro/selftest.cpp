@@ -4,6 +4,9 @@
 //   selftest_hang  - blocks in the kernel past its iteration deadline (hang oracle)
 //   selftest_kmsg  - writes a given line to /dev/kmsg during the case (kmsg oracle)
 //   selftest_panic - crashes the kernel via sysrq; refuses outside a diorace VM guest
+//   selftest_undeclared - reports a finding of an oracle it does not declare
+//                    (data: a corrupted buffer; result: a wrong byte count):
+//                    must be a harness ERROR, never FAIL
 //   selftest_fixture - reads its fixture back after damaging either the fixture
 //                    on disk (must be ERROR "fixture damaged") or the data read
 //                    (stands for a kernel that corrupted the read: must be FAIL)
@@ -16,6 +19,8 @@
 #include "diorace/buffer.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/oracles.hpp"
+#include "diorace/pattern.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/target.hpp"
 
@@ -102,13 +107,40 @@ class SelftestFixture final : public Case {
   FixtureSpec spec_;
 };
 
+// Declares only the hang oracle, then finds what its undeclared data or
+// result oracle would: the metadata is the truth, so this is no verdict.
+class SelftestUndeclared final : public Case {
+ public:
+  std::vector<Corruption> iterate(CaseContext& ctx, uint64_t i) override {
+    if (i > 0) return {};
+    if (ctx.params.choice("report") == "result") {
+      ctx.report(check_owed("selftest read", 0, 4096, {{"selftest", true}}, "a result the case never declared"));
+      return {};
+    }
+    auto buf = AlignedBuffer::create(4096, 4096);
+    buf.fill(std::byte{0});
+    return Verifier({9, 1, 0x5e1f}, "selftest-undeclared").verify(buf.span(), 0);
+  }
+};
+
+const Registrar undeclared{CaseInfo{
+    .name = "selftest_undeclared",
+    .summary = "harness self-test: finds what an oracle it did not declare would (data or result)",
+    .races = "nothing: proves that only declared oracles decide a verdict",
+    .seed_thread = "-",
+    .oracles = {Oracle::hang},
+    .params = {{"report", "the undeclared oracle whose finding it reports", 0, 0, 0, {"data", "result"}}},
+    .test_only = true,
+    .make = [] { return std::make_unique<SelftestUndeclared>(); },
+}};
+
 const Registrar fixture{CaseInfo{
     .name = "selftest_fixture",
     .summary = "harness self-test: damages its fixture on disk, or the data it read, then verifies the read",
     .races = "nothing: proves that a damaged fixture is an ERROR and a corrupted read a FAIL",
     .seed_thread = "-",
     .needs = kNeedODirect,
-    .oracles = {"data"},
+    .oracles = {Oracle::data},
     .params = {{"damage", "what is damaged: nothing, the fixture on disk, or the data read", 0, 0, 0,
                 {"none", "disk", "read"}},
                {"offset", "byte offset of the damage", 1536 << 10, 0, static_cast<int64_t>(SelftestFixture::kSize - 1),
@@ -122,7 +154,7 @@ const Registrar hang{CaseInfo{
     .summary = "harness self-test: blocks in the kernel past its iteration deadline",
     .races = "nothing: proves the hang oracle (and, with a simulated taint file, the taint oracle)",
     .seed_thread = "-",
-    .oracles = {"hang", "taint"},
+    .oracles = {Oracle::hang, Oracle::taint},
     .params = {{"clean_iterations", "iterations that finish before the one that blocks", 0, 0, 1000000, {}}},
     .iteration_timeout_s = 3,
     .test_only = true,
@@ -135,7 +167,7 @@ const Registrar kmsg{CaseInfo{
     .races = "nothing: proves the kernel-log oracle and detector awareness",
     .seed_thread = "-",
     .needs = kNeedRoot,
-    .oracles = {"kmsg"},
+    .oracles = {Oracle::kmsg},
     .detectors = {"CONFIG_KCSAN"},  // so that the "ran without its detector" path is exercised
     .kmsg_ignore = {"diorace-selftest expected noise"},
     .own_signatures = {"io_worker_handle_work"},  // its "own race", to exercise own vs unrelated
@@ -149,7 +181,7 @@ const Registrar panic{CaseInfo{
     .races = "nothing: proves the VM runner's crash verdict",
     .seed_thread = "-",
     .needs = kNeedRoot | kNeedGuest,
-    .oracles = {"crash"},
+    .oracles = {Oracle::crash},
     .test_only = true,
     .make = [] { return std::make_unique<SelftestPanic>(); },
 }};

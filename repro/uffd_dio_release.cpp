@@ -247,7 +247,7 @@ const Registrar registrar{CaseInfo{
     .fixed_by = {{"fe4cdc2c4e248f48de23bc778870fd71e772a274", "mm/userfaultfd: fix release hang over concurrent GUP"}},
     .known_bad = {"< 6.15 (6.12 < 6.12.24)", "Debian 6.1 (6.1.170 .. 6.1.192, measured)"},
     .needs = kNeedODirect,
-    .oracles = {"deadline", "data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::deadline, Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .params =
         {
             {"contexts", "userfaultfd set-ups side by side in each child", 4, 1, 64, {}},

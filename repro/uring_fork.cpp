@@ -103,7 +103,7 @@ const Registrar registrar{CaseInfo{
     .known_bad = {"< 6.3 (iomap, block devices), plain/async/sqpoll variants as measured",
                   "Debian linux-image-6.1.0-*"},
     .needs = kNeedODirect | kNeedIoUring | kNeedLibaio,
-    .oracles = {"data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .params = with_params(
         {
             {"variant", "io_uring flavour of the read in flight (all: each, reported separately)", 0, 0, 0,

@@ -141,7 +141,7 @@ const Registrar registrar{CaseInfo{
     .known_bad = {">= 4d9cb92ca41d (io_uring/rw: fix short rw error handling) without the fix",
                   "Debian 6.1 (6.1.170 .. 6.1.192, measured)", "Debian 6.12 before 6.12.97"},
     .needs = kNeedRoot | kNeedLoop | kNeedIoUring | kNeedODirect,
-    .oracles = {"result", "data", "kmsg", "taint", "hang"},
+    .oracles = {Oracle::result, Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
     .params =
         {
             {"variant", "filesystem the files are on (all: each, reported separately)", 0, 0, 0,

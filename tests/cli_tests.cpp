@@ -417,3 +417,39 @@ TEST(Cli, CoverageIsUnknownWithoutKprobes) {
   else
     EXPECT_EQ(c["coverage"], "measured");
 }
+
+// The metadata arms the oracles: a case that reports a finding of an oracle
+// it does not declare gets a harness ERROR, never a FAIL; the oracles a case
+// declares are the ones that run (selftest_undeclared declares only hang).
+TEST(Cli, DeclaredOraclesAreTheArmedOnes) {
+  TempDir d;
+  for (const char* which : {"data", "result"}) {
+    std::string json = d.path + "/u.json";
+    auto r = run_diorace({"run", "selftest_undeclared", "--dir", d.path, "--iterations", "2", "--param",
+                          std::string("report=") + which, "--json", json});
+    EXPECT_EQ(r.status, 2) << r.output;
+    auto c = load(json)["cases"][0];
+    EXPECT_EQ(c["outcome"], "ERROR") << c.dump(1);
+    EXPECT_NE(c["reason"].get<std::string>().find(std::string("undeclared oracle '") + which + "'"), std::string::npos)
+        << c.dump(1);
+  }
+  // Its kernel log is not read: the oracle is not declared.
+  auto list = nlohmann::json::parse(run_diorace({"list", "--json", "--all"}).output);
+  bool listed = false;
+  for (const auto& c : list)
+    if (c["name"] == "selftest_undeclared") {
+      listed = true;
+      EXPECT_EQ(c["oracles"], nlohmann::json::array({"hang"}));
+    }
+  EXPECT_TRUE(listed);
+  std::string json = d.path + "/n.json";
+  ASSERT_EQ(run_diorace({"run", "selftest_undeclared", "--dir", d.path, "--iterations", "1", "--param",
+                         "report=result", "--json", json})
+                .status,
+            2);
+  bool off = false;
+  const auto doc = load(json);
+  for (const auto& ev : doc["cases"][0]["events"])
+    off |= ev["type"] == "note" && ev["text"].get<std::string>().find("kernel log oracle off") != std::string::npos;
+  EXPECT_TRUE(off);
+}

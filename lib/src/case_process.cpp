@@ -186,6 +186,18 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
     r.reason = fmt::format("iteration {} failed: {}", stats.iteration.load(), e.what());
   }
   stats.iteration_started_ns.store(0);
+  // The metadata is the truth: a finding of an oracle the case does not
+  // declare is the harness's error (the case and its metadata disagree),
+  // never a verdict on the kernel.
+  std::optional<std::string> undeclared;
+  for (const auto& ev : r.events) {
+    if (undeclared) break;
+    if (std::holds_alternative<CorruptionEvent>(ev) && !declares(info, Oracle::data)) undeclared = "data";
+    if (const auto* f = std::get_if<FindingEvent>(&ev)) {
+      const auto o = oracle_from_name(f->what.oracle);
+      if (!o || !declares(info, *o)) undeclared = f->what.oracle.empty() ? "(unnamed)" : f->what.oracle;
+    }
+  }
   // Corruption in data read from a fixture is evidence against the kernel
   // only while the fixture itself is intact: the same sectors are re-read.
   std::optional<std::string> damaged;
@@ -195,7 +207,14 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   }
   finish();
   r.duration_s = elapsed();
-  if (damaged) {
+  if (undeclared) {
+    r.verdict = Verdict::error;
+    r.kind = FailKind::none;
+    r.reason = "harness: the case reported a finding of its undeclared oracle '" + *undeclared +
+               "' (the metadata is the truth: declare it, or the case is wrong); not a verdict on the kernel";
+    r.failures = 0;
+    r.first_failure_s.reset();
+  } else if (damaged) {
     r.verdict = Verdict::error;
     r.reason = "fixture damaged: " + *damaged + "; not a verdict on the kernel (the fixture is rewritten next run)";
     r.failures = 0;
@@ -263,7 +282,9 @@ Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseIn
     double running = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
     double in_setup = static_cast<double>(mono_ns() - std::max(setup_started, resumed_at)) / 1e9;
     bool setup_phase = started == 0 && stats.iteration.load() == 0;
-    if ((started && running > deadline) || (setup_phase && in_setup > setup_deadline)) {
+    // The iteration deadline is the hang oracle: armed when declared.
+    if (declares(info, Oracle::hang) &&
+        ((started && running > deadline) || (setup_phase && in_setup > setup_deadline))) {
       // A task stopped by SIGSTOP, a debugger, a tracer or the cgroup
       // freezer is held by user space, not by the kernel: wait for it.
       if (auto stopped = stopped_tasks(pid); !stopped.empty()) {
@@ -324,9 +345,7 @@ Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseIn
   return s;
 }
 
-bool declares(const CaseInfo& info, const char* oracle) {
-  return std::find(info.oracles.begin(), info.oracles.end(), oracle) != info.oracles.end();
-}
+bool declares(const CaseInfo& info, Oracle oracle) { return info.oracles.has(oracle); }
 
 std::string marker_for(const CaseInfo& info, uint64_t seed) {
   return fmt::format("diorace: case {} seed {} start {}", info.name, seed, mono_ns());

@@ -165,7 +165,7 @@ class SupervisorOracle {
 Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseInfo& info, const RunOptions& opts,
                       const std::vector<std::unique_ptr<SupervisorOracle>>& oracles);
 // Whether the case declares this oracle.
-bool declares(const CaseInfo& info, const char* oracle);
+bool declares(const CaseInfo& info, Oracle oracle);
 // The line written to /dev/kmsg before a case: its window in the log starts there.
 std::string marker_for(const CaseInfo& info, uint64_t seed);
 // The kernel log of the case's window, classified into its result.

@@ -473,11 +473,11 @@ void run_job(const Job& job, const Workspace& ws, uint64_t seed, const RunOption
   std::unique_ptr<CoverageOracle> coverage;
   std::vector<std::unique_ptr<SupervisorOracle>> oracles;
   if (!info.probes.empty()) coverage = std::make_unique<CoverageOracle>(info, r);
-  if (declares(info, "kmsg"))
+  if (declares(info, Oracle::kmsg))
     oracles.push_back(std::make_unique<KmsgOracle>(info, opts, seed));
   else
     r.events.push_back(NoteEvent{"kernel log oracle off: not among the case's declared oracles"});
-  if (declares(info, "taint")) oracles.push_back(std::make_unique<TaintOracle>());
+  if (declares(info, Oracle::taint)) oracles.push_back(std::make_unique<TaintOracle>());
   SharedStats stats;
   // The case process: its own group, dies with this supervisor (a SIGKILL of
   // diorace included), writes its result to the pipe.

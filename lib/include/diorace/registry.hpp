@@ -3,6 +3,9 @@
 // through a static Registrar into a function-local registry. Build the case
 // files as an OBJECT library so that the linker keeps their registrars.
 #pragma once
+#include <string_view>
+#include <optional>
+#include <initializer_list>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -33,6 +36,44 @@ enum Need : unsigned {
   kNeedGuest = 1u << 5,  // refuses to run outside a diorace VM guest
 };
 std::vector<std::string> need_names(unsigned needs);
+
+// The oracles a case declares: the runner arms exactly these, and a finding
+// of an oracle the case did not declare is a harness ERROR, never a verdict.
+//   data       - the verifier over the data the case read (corruption)
+//   result     - a system call's owed result (check_owed)
+//   must_block - an operation that must block (MustBlock)
+//   deadline   - a child with a deadline of its own (run_with_deadline)
+//   kmsg       - the kernel log of the case's window (kernel records only)
+//   taint      - a kernel taint flag set during the case
+//   hang       - the iteration deadline, in the supervisor
+//   crash      - the VM runner's: a guest kernel crash (applies to the case
+//                running when the guest died; declared by cases meant to crash)
+enum class Oracle : unsigned {
+  data = 1u << 0,
+  result = 1u << 1,
+  must_block = 1u << 2,
+  deadline = 1u << 3,
+  kmsg = 1u << 4,
+  taint = 1u << 5,
+  hang = 1u << 6,
+  crash = 1u << 7,
+};
+std::string_view oracle_name(Oracle o) noexcept;
+// nullopt for a name that is no oracle.
+std::optional<Oracle> oracle_from_name(std::string_view name) noexcept;
+
+class OracleSet {
+ public:
+  constexpr OracleSet() = default;
+  constexpr OracleSet(std::initializer_list<Oracle> list) {
+    for (Oracle o : list) bits_ |= static_cast<unsigned>(o);
+  }
+  [[nodiscard]] constexpr bool has(Oracle o) const noexcept { return bits_ & static_cast<unsigned>(o); }
+  [[nodiscard]] std::vector<std::string> names() const;  // in declaration order of the enum
+
+ private:
+  unsigned bits_ = 0;
+};
 
 struct Commit {
   std::string hash;  // full 40-hex hash
@@ -68,7 +109,7 @@ struct CaseInfo {
   std::vector<Commit> fixed_by;
   std::vector<std::string> known_bad;  // kernel ranges/builds known to fail
   unsigned needs = 0;
-  std::vector<std::string> oracles;    // "data", "kmsg", "taint", "hang"
+  OracleSet oracles;                   // what the runner arms (see Oracle)
   std::vector<std::string> detectors;  // kernel config symbols the verdict needs
   std::vector<std::string> kmsg_ignore;  // regexes of kernel-log lines this case expects (not evidence)
   // Regexes matching the reports of the case's *own* race (KCSAN function
