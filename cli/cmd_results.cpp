@@ -95,6 +95,27 @@ int import_lava(const std::vector<std::string>& args, const char* usage) {
 
 // One option table for every `results` subcommand and a short branch each:
 // longer than 80 lines as a whole, but each branch is one job.
+namespace {
+
+// Deletes a stored run, unless it is in progress on this machine (its run
+// lock is held): its rows stay.
+void delete_run(Store& store, int64_t id) {
+  const RunRecord run = store.load_run(id);  // says so when there is no such run
+  // A run in progress on this machine holds its lock: its rows stay.
+  std::optional<RunLock> probe;
+  if (!run.run.uid.empty() && run.run.status == "INCOMPLETE") {
+    try {
+      probe = RunLock::acquire_named("run-" + run.run.uid, fmt::format("run {}", id), false);
+    } catch (const UsageError& e) {
+      throw UsageError(fmt::format("results delete: run {} is in progress ({}); refusing to delete it", id,
+                                   e.what()));
+    }
+  }
+  store.delete_run(id);
+}
+
+}  // namespace
+
 int cmd_results(const std::vector<std::string>& args, const std::string&) {
   const char* usage =
       "usage: diorace results list [--limit N] [--json] [--store S]\n"
@@ -233,21 +254,7 @@ int cmd_results(const std::vector<std::string>& args, const std::string&) {
   }
   if (sub == "delete") {
     if (!vm.count("run")) throw UsageError("results delete takes run ids");
-    for (const auto& s : vm["run"].as<std::vector<std::string>>()) {
-      auto id = parse_run_id(s);
-      const RunRecord run = store->load_run(id);  // says so when there is no such run
-      // A run in progress on this machine holds its lock: its rows stay.
-      std::optional<RunLock> probe;
-      if (!run.run.uid.empty() && run.run.status == "INCOMPLETE") {
-        try {
-          probe = RunLock::acquire_named("run-" + run.run.uid, fmt::format("run {}", id), false);
-        } catch (const UsageError& e) {
-          throw UsageError(fmt::format("results delete: run {} is in progress ({}); refusing to delete it", id,
-                                       e.what()));
-        }
-      }
-      store->delete_run(id);
-    }
+    for (const auto& id : vm["run"].as<std::vector<std::string>>()) delete_run(*store, parse_run_id(id));
     return 0;
   }
   throw UsageError("unknown results command '" + sub + "' (list, show, compare, export, delete, bisections, previous, import-lava)");

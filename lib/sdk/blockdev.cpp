@@ -36,24 +36,20 @@ LoopDevice LoopDevice::attach(const std::string& backing, bool direct_io) {
     cfg.fd = static_cast<unsigned>(file.get());
     cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR | (direct_io ? LO_FLAGS_DIRECT_IO : 0);
     std::strncpy(reinterpret_cast<char*>(cfg.info.lo_file_name), backing.c_str(), LO_NAME_SIZE - 1);
-    if (::ioctl(dev.get(), LOOP_CONFIGURE, &cfg) == 0) {
+    // Configured: the device, with its record in the state directory.
+    auto attached = [&] {
       LoopDevice l;
       l.path_ = path;
       l.fd_ = dev.release();
       l.remember(file.get());
       return l;
-    }
+    };
+    if (::ioctl(dev.get(), LOOP_CONFIGURE, &cfg) == 0) return attached();
     if (errno == EBUSY) continue;  // another process took it first
     if (errno == EINVAL && direct_io) {
       // Direct I/O refused (backing filesystem): fall back, say so in the path's owner.
       cfg.info.lo_flags = LO_FLAGS_AUTOCLEAR;
-      if (::ioctl(dev.get(), LOOP_CONFIGURE, &cfg) == 0) {
-        LoopDevice l;
-        l.path_ = path;
-        l.fd_ = dev.release();
-        l.remember(file.get());
-        return l;
-      }
+      if (::ioctl(dev.get(), LOOP_CONFIGURE, &cfg) == 0) return attached();
     }
     throw_errno("LOOP_CONFIGURE " + path + " over " + backing);
   }

@@ -96,6 +96,109 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   return std::nullopt;
 }
 
+namespace {
+
+// The iterations, until the duration, the count, the stop flag or (without
+// --keep-going) the first failure; what they find goes into r.
+template <class Elapsed>
+void run_iterations(Case& c, CaseContext& ctx, CaseResult& r, const RunOptions& opts, double duration,
+                    const KprobeSet* probes, std::optional<Finding>& first_finding, const Elapsed& elapsed) {
+  CaseStats& stats = ctx.stats;
+  try {
+    for (uint64_t i = 0;; ++i) {
+      if (stats.stop.load()) break;
+      if (opts.iterations && i >= *opts.iterations) break;
+      if (duration > 0 && elapsed() >= duration) break;
+      stats.iteration.store(i);
+      stats.iteration_started_ns.store(mono_ns());
+      std::map<std::string, uint64_t> before;
+      if (probes) before = probes->counts();
+      auto corruptions = c.iterate(ctx, i);
+      auto findings = std::exchange(ctx.findings, {});
+      if (probes) r.race_hits += probes->race_hits(before, probes->counts());
+      r.iterations = i + 1;
+      if (corruptions.empty() && findings.empty()) continue;
+      if (r.failures++ == 0) {
+        r.first_failure_s = elapsed();
+        if (corruptions.empty()) first_finding = findings.front();
+      }
+      for (auto& cor : corruptions) {
+        if (r.events.size() >= kMaxEvents) break;
+        r.events.push_back(CorruptionEvent{std::move(cor), i});
+      }
+      for (auto& f : findings) {
+        if (r.events.size() >= kMaxEvents) break;
+        r.events.push_back(FindingEvent{std::move(f), i});
+      }
+      if (!opts.keep_going) break;
+    }
+  } catch (const SkipError& e) {
+    r.verdict = Verdict::skip;
+    r.reason = e.what();
+  } catch (const std::exception& e) {
+    r.verdict = Verdict::error;
+    r.reason = fmt::format("iteration {} failed: {}", stats.iteration.load(), e.what());
+  }
+}
+
+// The metadata is the truth: a finding of an oracle the case does not
+// declare is the harness's error (the case and its metadata disagree),
+// never a verdict on the kernel. The oracle's name, or nullopt.
+std::optional<std::string> undeclared_oracle(const CaseResult& r, const CaseInfo& info) {
+  for (const auto& ev : r.events) {
+    if (std::holds_alternative<CorruptionEvent>(ev) && !declares(info, Oracle::data)) return "data";
+    if (const auto* f = std::get_if<FindingEvent>(&ev)) {
+      const auto o = oracle_from_name(f->what.oracle);
+      if (!o || !declares(info, *o)) return f->what.oracle.empty() ? "(unnamed)" : f->what.oracle;
+    }
+  }
+  return std::nullopt;
+}
+
+// Corruption in data read from a fixture is evidence against the kernel
+// only while the fixture itself is intact: the same sectors are re-read.
+std::optional<std::string> damaged_fixture(const CaseResult& r, const DirectoryTarget& target) {
+  for (const auto& ev : r.events)
+    if (auto* c = std::get_if<CorruptionEvent>(&ev))
+      if (auto d = target.fixture_damage(c->what.file, c->what.offset, c->what.length)) return d;
+  return std::nullopt;
+}
+
+// The case's verdict from what its iterations found.
+void decide(CaseResult& r, const std::optional<std::string>& undeclared, const std::optional<std::string>& damaged,
+            const std::optional<Finding>& first_finding, bool stopped, double duration) {
+  if (undeclared) {
+    r.verdict = Verdict::error;
+    r.kind = FailKind::none;
+    r.reason = "harness: the case reported a finding of its undeclared oracle '" + *undeclared +
+               "' (the metadata is the truth: declare it, or the case is wrong); not a verdict on the kernel";
+    r.failures = 0;
+    r.first_failure_s.reset();
+  } else if (damaged) {
+    r.verdict = Verdict::error;
+    r.reason = "fixture damaged: " + *damaged + "; not a verdict on the kernel (the fixture is rewritten next run)";
+    r.failures = 0;
+  } else if (r.failures && first_finding) {
+    r.fail(first_finding->kind,
+           fmt::format("{} of {} iterations failed; first: {}", r.failures, r.iterations, first_finding->summary));
+  } else if (r.failures) {
+    const auto* first = r.events.empty() ? nullptr : std::get_if<CorruptionEvent>(&r.events[0]);
+    r.fail(FailKind::corruption,
+           fmt::format("{} of {} iterations corrupted; first: {} at {} offset 0x{:x}", r.failures, r.iterations,
+                       first ? to_string(first->what.cls) : "?", first ? first->what.file : "?",
+                       first ? first->what.offset : 0));
+  } else if (r.verdict == Verdict::incomplete && r.iterations == 0) {
+    // No work done is no evidence of a working kernel.
+    r.verdict = Verdict::error;
+    r.reason = stopped ? "stopped before its first iteration"
+                       : fmt::format("completed no iteration (the duration, {:g} s, ended before the first)", duration);
+  } else if (r.verdict == Verdict::incomplete) {
+    r.verdict = Verdict::pass;
+  }
+}
+
+}  // namespace
+
 [[noreturn]] void case_child(const CaseInfo& info, const ParamValues& params, const std::string& variant,
                              const DirectoryTarget& target, uint64_t seed, CaseStats& stats, const RunOptions& opts,
                              const KprobeSet* probes, int out_fd) {
@@ -150,92 +253,13 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
   stats.started_ns.store(mono_ns());
   const double duration = opts.duration_s.value_or(opts.iterations ? 0.0 : info.default_duration_s);
   std::optional<Finding> first_finding;  // when the first failed iteration had no corruption
-  try {
-    for (uint64_t i = 0;; ++i) {
-      if (stats.stop.load()) break;
-      if (opts.iterations && i >= *opts.iterations) break;
-      if (duration > 0 && elapsed() >= duration) break;
-      stats.iteration.store(i);
-      stats.iteration_started_ns.store(mono_ns());
-      std::map<std::string, uint64_t> before;
-      if (probes) before = probes->counts();
-      auto corruptions = c->iterate(ctx, i);
-      auto findings = std::exchange(ctx.findings, {});
-      if (probes) r.race_hits += probes->race_hits(before, probes->counts());
-      r.iterations = i + 1;
-      if (corruptions.empty() && findings.empty()) continue;
-      if (r.failures++ == 0) {
-        r.first_failure_s = elapsed();
-        if (corruptions.empty()) first_finding = findings.front();
-      }
-      for (auto& cor : corruptions) {
-        if (r.events.size() >= kMaxEvents) break;
-        r.events.push_back(CorruptionEvent{std::move(cor), i});
-      }
-      for (auto& f : findings) {
-        if (r.events.size() >= kMaxEvents) break;
-        r.events.push_back(FindingEvent{std::move(f), i});
-      }
-      if (!opts.keep_going) break;
-    }
-  } catch (const SkipError& e) {
-    r.verdict = Verdict::skip;
-    r.reason = e.what();
-  } catch (const std::exception& e) {
-    r.verdict = Verdict::error;
-    r.reason = fmt::format("iteration {} failed: {}", stats.iteration.load(), e.what());
-  }
+  run_iterations(*c, ctx, r, opts, duration, probes, first_finding, elapsed);
   stats.iteration_started_ns.store(0);
-  // The metadata is the truth: a finding of an oracle the case does not
-  // declare is the harness's error (the case and its metadata disagree),
-  // never a verdict on the kernel.
-  std::optional<std::string> undeclared;
-  for (const auto& ev : r.events) {
-    if (undeclared) break;
-    if (std::holds_alternative<CorruptionEvent>(ev) && !declares(info, Oracle::data)) undeclared = "data";
-    if (const auto* f = std::get_if<FindingEvent>(&ev)) {
-      const auto o = oracle_from_name(f->what.oracle);
-      if (!o || !declares(info, *o)) undeclared = f->what.oracle.empty() ? "(unnamed)" : f->what.oracle;
-    }
-  }
-  // Corruption in data read from a fixture is evidence against the kernel
-  // only while the fixture itself is intact: the same sectors are re-read.
-  std::optional<std::string> damaged;
-  for (const auto& ev : r.events) {
-    if (damaged) break;
-    if (auto* c = std::get_if<CorruptionEvent>(&ev)) damaged = target.fixture_damage(c->what.file, c->what.offset, c->what.length);
-  }
+  const auto undeclared = undeclared_oracle(r, info);
+  const auto damaged = damaged_fixture(r, target);
   finish();
   r.duration_s = elapsed();
-  if (undeclared) {
-    r.verdict = Verdict::error;
-    r.kind = FailKind::none;
-    r.reason = "harness: the case reported a finding of its undeclared oracle '" + *undeclared +
-               "' (the metadata is the truth: declare it, or the case is wrong); not a verdict on the kernel";
-    r.failures = 0;
-    r.first_failure_s.reset();
-  } else if (damaged) {
-    r.verdict = Verdict::error;
-    r.reason = "fixture damaged: " + *damaged + "; not a verdict on the kernel (the fixture is rewritten next run)";
-    r.failures = 0;
-  } else if (r.failures && first_finding) {
-    r.fail(first_finding->kind,
-           fmt::format("{} of {} iterations failed; first: {}", r.failures, r.iterations, first_finding->summary));
-  } else if (r.failures) {
-    const auto* first = r.events.empty() ? nullptr : std::get_if<CorruptionEvent>(&r.events[0]);
-    r.fail(FailKind::corruption,
-           fmt::format("{} of {} iterations corrupted; first: {} at {} offset 0x{:x}", r.failures, r.iterations,
-                       first ? to_string(first->what.cls) : "?", first ? first->what.file : "?",
-                       first ? first->what.offset : 0));
-  } else if (r.verdict == Verdict::incomplete && r.iterations == 0) {
-    // No work done is no evidence of a working kernel.
-    r.verdict = Verdict::error;
-    r.reason = stats.stop.load() ? "stopped before its first iteration"
-                                 : fmt::format("completed no iteration (the duration, {:g} s, ended before the first)",
-                                               duration);
-  } else if (r.verdict == Verdict::incomplete) {
-    r.verdict = Verdict::pass;
-  }
+  decide(r, undeclared, damaged, first_finding, stats.stop.load(), duration);
   send(r);
   ::_exit(0);
 }
@@ -244,16 +268,110 @@ std::optional<std::string> unmet_need(const CaseInfo& info, const DirectoryTarge
 
 
 
+namespace {
+
+// The hang oracle's clock: the iteration deadline (and a long one for
+// set-up), armed when the case declares hang. A task stopped by SIGSTOP, a
+// debugger, a tracer or the cgroup freezer is held by user space, not by
+// the kernel: the clock waits for it and starts again when it resumes.
+class HangClock {
+ public:
+  HangClock(const CaseInfo& info, const RunOptions& opts)
+      : armed_(declares(info, Oracle::hang)),
+        deadline_(opts.iteration_timeout_s.value_or(info.iteration_timeout_s)),
+        setup_deadline_(std::max(600.0, deadline_)),
+        setup_started_(mono_ns()),
+        name_(info.name) {}
+
+  // True when the group is hung (its snapshot in s); notes stopped tasks in s.
+  bool hung(const CaseStats& stats, pid_t pid, Supervision& s) {
+    if (!armed_ || !past_deadline(stats)) {
+      if (stopped_since_) {
+        s.stopped_wait_s += static_cast<double>(mono_ns() - stopped_since_) / 1e9;
+        stopped_since_ = 0;
+      }
+      return false;
+    }
+    if (auto stopped = stopped_tasks(pid); !stopped.empty()) {
+      if (!stopped_since_) stopped_since_ = mono_ns();
+      if (s.stopped.empty()) {
+        s.stopped = stopped;
+        std::fprintf(stderr, "%sdiorace: %s: deadline passed while tasks are stopped (%s): waiting for them\n",
+                     ::isatty(2) ? "\n" : "", name_.c_str(), stopped.c_str());
+      }
+      resumed_at_ = mono_ns();
+      return false;
+    }
+    s.hang = snapshot_process_group(pid);
+    return true;
+  }
+
+ private:
+  bool past_deadline(const CaseStats& stats) const {
+    int64_t started = stats.iteration_started_ns.load();
+    if (started && resumed_at_ > started) started = resumed_at_;
+    const double running = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
+    const double in_setup = static_cast<double>(mono_ns() - std::max(setup_started_, resumed_at_)) / 1e9;
+    const bool setup_phase = started == 0 && stats.iteration.load() == 0;
+    return (started && running > deadline_) || (setup_phase && in_setup > setup_deadline_);
+  }
+  bool armed_;
+  double deadline_, setup_deadline_;
+  int64_t setup_started_, resumed_at_ = 0, stopped_since_ = 0;
+  std::string name_;
+};
+
+// After the case process ended (finished) or was given up on: its group is
+// killed and reaped (a bounded wait), the rest of its output read.
+void end_case_group(ChildProcess& child, int fd, Supervision& s, bool finished) {
+  const pid_t pid = child.pid();
+  if (finished) {
+    s.wait_status = child.wait();
+    // Anything the case left running in its group is a leak: end it.
+    ::kill(-pid, SIGKILL);
+    for (int i = 0; i < 100; ++i) {
+      pid_t r = ::waitpid(-pid, nullptr, WNOHANG);
+      if (r < 0 && errno == ECHILD) break;
+      if (r == 0) ::usleep(10000);
+    }
+    // Collect any result written just before exit.
+    char buf[65536];
+    for (;;) {
+      ssize_t n = ::read(fd, buf, sizeof buf);
+      if (n <= 0) break;
+      s.output.append(buf, static_cast<size_t>(n));
+    }
+    return;
+  }
+  // Hang or forced interrupt: kill the whole group, wait a bounded time.
+  ::kill(-pid, SIGKILL);
+  for (int i = 0; i < 100; ++i) {
+    if (auto st = child.try_wait()) {
+      s.wait_status = *st;
+      break;
+    }
+    ::usleep(100000);
+  }
+  // The case's own children (fork storms, helpers) were orphaned by the kill
+  // and, diorace being their subreaper, are ours to reap.
+  for (int i = 0; i < 100; ++i) {
+    pid_t r = ::waitpid(-pid, nullptr, WNOHANG);
+    if (r < 0 && errno == ECHILD) break;
+    if (r == 0) ::usleep(100000);
+  }
+  s.stuck = survivors(pid, s.stuck_in_d);
+  if (!s.wait_status) child.release();  // unkillable: do not block on it
+}
+
+}  // namespace
+
 Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseInfo& info, const RunOptions& opts,
                       const std::vector<std::unique_ptr<SupervisorOracle>>& oracles) {
   Supervision s;
   const pid_t pid = child.pid();
   Progress progress(info.name, !opts.quiet);
-  const double deadline = opts.iteration_timeout_s.value_or(info.iteration_timeout_s);
-  const int64_t setup_started = mono_ns();
-  const double setup_deadline = std::max(600.0, deadline);
+  HangClock clock(info, opts);
   int64_t interrupt_at = 0;
-  int64_t resumed_at = 0, stopped_since = 0;
   bool eof = false;
   char buf[65536];
   while (!eof) {
@@ -276,72 +394,13 @@ Supervision supervise(ChildProcess child, int fd, CaseStats& stats, const CaseIn
     for (const auto& o : oracles)
       if (o->poll(stats) && !opts.keep_going) stats.stop.store(true);
     progress.update(stats.iteration.load(), stats.forks.load(), stats.ios.load());
-    int64_t started = stats.iteration_started_ns.load();
-    // The deadline's clock starts again when a stopped task resumes.
-    if (started && resumed_at > started) started = resumed_at;
-    double running = started ? static_cast<double>(mono_ns() - started) / 1e9 : 0.0;
-    double in_setup = static_cast<double>(mono_ns() - std::max(setup_started, resumed_at)) / 1e9;
-    bool setup_phase = started == 0 && stats.iteration.load() == 0;
-    // The iteration deadline is the hang oracle: armed when declared.
-    if (declares(info, Oracle::hang) &&
-        ((started && running > deadline) || (setup_phase && in_setup > setup_deadline))) {
-      // A task stopped by SIGSTOP, a debugger, a tracer or the cgroup
-      // freezer is held by user space, not by the kernel: wait for it.
-      if (auto stopped = stopped_tasks(pid); !stopped.empty()) {
-        if (!stopped_since) stopped_since = mono_ns();
-        if (s.stopped.empty()) {
-          s.stopped = stopped;
-          std::fprintf(stderr, "%sdiorace: %s: deadline passed while tasks are stopped (%s): waiting for them\n",
-                       ::isatty(2) ? "\n" : "", info.name.c_str(), stopped.c_str());
-        }
-        resumed_at = mono_ns();
-        continue;
-      }
+    if (clock.hung(stats, pid, s)) {
       s.hung = true;
-      s.hang = snapshot_process_group(pid);
       break;
-    }
-    if (stopped_since) {
-      s.stopped_wait_s += static_cast<double>(mono_ns() - stopped_since) / 1e9;
-      stopped_since = 0;
     }
   }
   progress.finish();
-  if (eof && !s.hung) {
-    s.wait_status = child.wait();
-    // Anything the case left running in its group is a leak: end it.
-    ::kill(-pid, SIGKILL);
-    for (int i = 0; i < 100; ++i) {
-      pid_t r = ::waitpid(-pid, nullptr, WNOHANG);
-      if (r < 0 && errno == ECHILD) break;
-      if (r == 0) ::usleep(10000);
-    }
-    // Collect any result written just before exit.
-    for (;;) {
-      ssize_t n = ::read(fd, buf, sizeof buf);
-      if (n <= 0) break;
-      s.output.append(buf, static_cast<size_t>(n));
-    }
-    return s;
-  }
-  // Hang or forced interrupt: kill the whole group, wait a bounded time.
-  ::kill(-pid, SIGKILL);
-  for (int i = 0; i < 100; ++i) {
-    if (auto st = child.try_wait()) {
-      s.wait_status = *st;
-      break;
-    }
-    ::usleep(100000);
-  }
-  // The case's own children (fork storms, helpers) were orphaned by the kill
-  // and, diorace being their subreaper, are ours to reap.
-  for (int i = 0; i < 100; ++i) {
-    pid_t r = ::waitpid(-pid, nullptr, WNOHANG);
-    if (r < 0 && errno == ECHILD) break;
-    if (r == 0) ::usleep(100000);
-  }
-  s.stuck = survivors(pid, s.stuck_in_d);
-  if (!s.wait_status) child.release();  // unkillable: do not block on it
+  end_case_group(child, fd, s, eof && !s.hung);
   return s;
 }
 

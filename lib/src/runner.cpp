@@ -511,24 +511,26 @@ void run_job(const Job& job, const Workspace& ws, uint64_t seed, const RunOption
 
 }  // namespace
 
-int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunObserver* observer) {
-  std::vector<ParamValues> values;
-  auto cases = validate_run_options(opts, &values);
-  // Before anything is created: SIGINT from here on stops the run in order,
-  // and the handlers stay until the scratch directory is gone.
-  InterruptGuard guard;
-  // Orphans of a killed case process become diorace's children, not init's,
-  // so that none outlives the run.
-  (void)::prctl(PR_SET_CHILD_SUBREAPER, 1);
-  Workspace ws = Workspace::open(opts);
-  check_space(ws, expand_jobs(cases, values));
-  const uint64_t seed = opts.seed.value_or(static_cast<uint64_t>(mono_ns()) ^ static_cast<uint64_t>(::getpid()));
-  auto kconfig = KernelConfig::load(opts.kconfig_path);
-  if (fault_active())
-    std::fprintf(stderr,
-                 "*** diorace: FAULT INJECTION IS ON (--inject-fault): failures below are synthetic, "
-                 "not evidence of a kernel bug ***\n");
+namespace {
 
+// --json, rewritten after every case; a failure to write it (its directory
+// removed, a full disk) is said once and the run goes on without it.
+struct DocumentFile {
+  const std::string& path;
+  std::string error;
+  void save(const RunRecord& doc) {
+    if (path.empty() || !error.empty()) return;
+    try {
+      write_run_document(path, doc);
+    } catch (const std::exception& e) {
+      error = e.what();
+      std::fprintf(stderr, "diorace: --json %s: %s; the run goes on without it\n", path.c_str(), error.c_str());
+    }
+  }
+};
+
+// The run's document before any case: its identity, the system, the target.
+RunRecord begin_document(const RunOptions& opts, const Workspace& ws, uint64_t seed) {
   RunRecord doc;
   doc.run.uid = new_run_uid();
   doc.run.started_at = utc_timestamp();
@@ -539,75 +541,102 @@ int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunO
   doc.target = ws.describe();
   doc.seed = seed;
   doc.fault_injected = fault_active();
-  // --json is rewritten after every case; a failure to write it (its
-  // directory removed, a full disk) is said once and the run goes on.
-  std::string json_error;
-  auto save_doc = [&] {
-    if (opts.json_path.empty() || !json_error.empty()) return;
-    try {
-      write_run_document(opts.json_path, doc);
-    } catch (const std::exception& e) {
-      json_error = e.what();
-      std::fprintf(stderr, "diorace: --json %s: %s; the run goes on without it\n", opts.json_path.c_str(),
-                   json_error.c_str());
-    }
-  };
-  save_doc();
-  if (observer) observer->run_started(doc);
+  return doc;
+}
 
-  std::vector<CaseResult> results;
+// What run_cases keeps across its jobs.
+struct RunState {
+  const RunOptions& opts;
+  const Workspace& ws;
+  uint64_t seed;
+  std::optional<KernelConfig> kconfig;
+  RunObserver* observer;
+  RunRecord& doc;
+  DocumentFile& file;
   std::optional<std::string> odirect_cache;
   bool odirect_probed = false;
-  const auto jobs = expand_jobs(cases, values);
-  for (const auto& job : jobs) {
-    const CaseInfo& info = *job.info;
-    CaseResult r;
-    r.name = info.name;
-    r.variant = job.variant;
-    r.seed = seed;
-    r.params = job.values.to_json();
-    r.fault_injected = fault_active();
-    if (g_interrupts) {
-      r.verdict = Verdict::error;
-      r.reason = "not run: interrupted";
-    } else if (auto why = unmet_need(info, ws.target, odirect_cache, odirect_probed)) {
-      r.verdict = Verdict::skip;
-      r.reason = *why;
-    } else {
-      // Only a case that runs can run without its detector.
-      for (const auto& d : info.detectors)
-        if (!kconfig || !kconfig->enabled(d))
-          r.detectors_missing.push_back(kconfig ? d : d + " (kernel config unknown)");
-      if (observer) observer->case_started(info.name, job.variant, r.params, seed);
-      r.started_at = utc_timestamp();
-      if (!opts.json_path.empty()) {
-        doc.running = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";  // a VM host names the case a crash interrupted
-        save_doc();
-      }
-      run_job(job, ws, seed, opts, r);
+};
+
+// One job: interrupted, skipped for an unmet need, or run; printed, told to
+// the observer and added to the document.
+CaseResult run_one(const Job& job, RunState& st) {
+  const CaseInfo& info = *job.info;
+  CaseResult r;
+  r.name = info.name;
+  r.variant = job.variant;
+  r.seed = st.seed;
+  r.params = job.values.to_json();
+  r.fault_injected = fault_active();
+  if (g_interrupts) {
+    r.verdict = Verdict::error;
+    r.reason = "not run: interrupted";
+  } else if (auto why = unmet_need(info, st.ws.target, st.odirect_cache, st.odirect_probed)) {
+    r.verdict = Verdict::skip;
+    r.reason = *why;
+  } else {
+    // Only a case that runs can run without its detector.
+    for (const auto& d : info.detectors)
+      if (!st.kconfig || !st.kconfig->enabled(d))
+        r.detectors_missing.push_back(st.kconfig ? d : d + " (kernel config unknown)");
+    if (st.observer) st.observer->case_started(info.name, job.variant, r.params, st.seed);
+    r.started_at = utc_timestamp();
+    if (!st.opts.json_path.empty()) {
+      // A VM host names the case a crash interrupted.
+      st.doc.running = job.variant.empty() ? info.name : info.name + "[" + job.variant + "]";
+      st.file.save(st.doc);
     }
-    r.finished_at = utc_timestamp();
-    if (r.verdict == Verdict::fail && r.failures == 0) r.failures = 1;
-    if (!opts.quiet || r.verdict != Verdict::pass) {
-      std::fputs(format_result(r).c_str(), stdout);
-      std::fflush(stdout);
-    }
-    results.push_back(r);
-    if (observer) observer->case_finished(r);
-    doc.running.clear();
-    doc.cases.push_back(r);
-    save_doc();
+    run_job(job, st.ws, st.seed, st.opts, r);
   }
+  r.finished_at = utc_timestamp();
+  if (r.verdict == Verdict::fail && r.failures == 0) r.failures = 1;
+  if (!st.opts.quiet || r.verdict != Verdict::pass) {
+    std::fputs(format_result(r).c_str(), stdout);
+    std::fflush(stdout);
+  }
+  if (st.observer) st.observer->case_finished(r);
+  st.doc.running.clear();
+  st.doc.cases.push_back(r);
+  st.file.save(st.doc);
+  return r;
+}
+
+}  // namespace
+
+int run_cases(const RunOptions& opts, std::vector<CaseResult>* results_out, RunObserver* observer) {
+  std::vector<ParamValues> values;
+  auto cases = validate_run_options(opts, &values);
+  // Before anything is created: SIGINT from here on stops the run in order,
+  // and the handlers stay until the scratch directory is gone.
+  InterruptGuard guard;
+  // Orphans of a killed case process become diorace's children, not init's,
+  // so that none outlives the run.
+  (void)::prctl(PR_SET_CHILD_SUBREAPER, 1);
+  Workspace ws = Workspace::open(opts);
+  const auto jobs = expand_jobs(cases, values);
+  check_space(ws, jobs);
+  const uint64_t seed = opts.seed.value_or(static_cast<uint64_t>(mono_ns()) ^ static_cast<uint64_t>(::getpid()));
+  if (fault_active())
+    std::fprintf(stderr,
+                 "*** diorace: FAULT INJECTION IS ON (--inject-fault): failures below are synthetic, "
+                 "not evidence of a kernel bug ***\n");
+  RunRecord doc = begin_document(opts, ws, seed);
+  DocumentFile file{opts.json_path, {}};
+  file.save(doc);
+  if (observer) observer->run_started(doc);
+
+  RunState st{opts, ws, seed, KernelConfig::load(opts.kconfig_path), observer, doc, file, std::nullopt, false};
+  std::vector<CaseResult> results;
+  for (const auto& job : jobs) results.push_back(run_one(job, st));
   int code = exit_code_for(results);
   if (g_interrupts && code == kExitClean) code = kExitError;
   doc.complete = true;
   doc.exit_code = code;
   doc.run.status = "COMPLETE";
   doc.run.finished_at = utc_timestamp();
-  save_doc();
+  file.save(doc);
   if (observer) observer->run_finished(doc);
   // Results not kept as asked: no clean exit (a failure found stays 1).
-  if ((code == kExitClean || code == kExitAllSkip) && (!json_error.empty() || (observer && !observer->error().empty())))
+  if ((code == kExitClean || code == kExitAllSkip) && (!file.error.empty() || (observer && !observer->error().empty())))
     code = kExitError;
   if (results_out) *results_out = results;
   if (g_interrupts >= 2) ws.report_leftovers();

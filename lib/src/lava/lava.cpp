@@ -121,11 +121,11 @@ nlohmann::json lava_job(const LavaJobSpec& s) {
   return job;
 }
 
-RunRecord lava_import(const std::string& log_yaml, const std::string& health, const std::string& label,
-                      const std::vector<std::string>& expected, const std::string& job_uid) {
-  // The job's log: a YAML list of {dt, lvl, msg}; the device's console and
-  // the test shell are lvl "target".
-  // lava-run prints the same entries one YAML flow mapping per line.
+namespace {
+
+// The device's console and the test shell of a job log (lvl "target"): a
+// YAML list of {dt, lvl, msg}, or lava-run's lines of one flow mapping each.
+std::string target_text(const std::string& log_yaml) {
   // The log comes from an untrusted guest: bounded as a whole, per message
   // and in nesting, and parsed without backtracking regexes.
   constexpr size_t kMaxLog = 512u << 20, kMaxMessage = 1u << 20;
@@ -168,6 +168,17 @@ RunRecord lava_import(const std::string& log_yaml, const std::string& health, co
     if (!entries)
       throw UsageError("import-lava: not a LAVA job log (a YAML list of {dt, lvl, msg}, or lava-run's lines of them)");
   }
+  return target;
+}
+
+}  // namespace
+
+RunRecord lava_import(const std::string& log_yaml, const std::string& health, const std::string& label,
+                      const std::vector<std::string>& expected, const std::string& job_uid) {
+  // The job's log: a YAML list of {dt, lvl, msg}; the device's console and
+  // the test shell are lvl "target".
+  // lava-run prints the same entries one YAML flow mapping per line.
+  const std::string target = target_text(log_yaml);
   std::string why;
   auto found = find_lava_document(target, why);
   RunRecord rec = found ? *found : RunRecord{};
