@@ -130,13 +130,18 @@ DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadl
   auto since = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(); };
   // The deadline's clock starts again when a stopped task resumes: a task
   // stopped by SIGSTOP, a debugger or the cgroup freezer is not hung.
-  auto clock_start = t0;
+  // So does it when this watcher itself was stopped (its whole group
+  // stopped and resumed, the freezer): a gap between two of its 5 ms looks.
+  auto clock_start = t0, last_look = t0;
   for (;;) {
     if (auto st = child.try_wait()) {
       out.status = *st;
       out.elapsed_s = since();
       return out;
     }
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_look > std::chrono::milliseconds(500)) clock_start += now - last_look;
+    last_look = now;
     if (std::chrono::duration<double>(std::chrono::steady_clock::now() - clock_start).count() >= deadline_s) {
       auto stopped = stopped_tasks(pid);
       if (stopped.empty()) break;

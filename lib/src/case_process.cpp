@@ -285,6 +285,12 @@ class HangClock {
 
   // True when the group is hung (its snapshot in s); notes stopped tasks in s.
   bool hung(const CaseStats& stats, pid_t pid, Supervision& s) {
+    // This supervisor itself was stopped (its whole process tree stopped or
+    // frozen, then resumed): a gap between two of its 250 ms looks. The
+    // case's clock was not running either: it starts again.
+    const int64_t now = mono_ns();
+    if (last_look_ && now - last_look_ > 2'000'000'000LL) resumed_at_ = now;
+    last_look_ = now;
     if (!armed_ || !past_deadline(stats)) {
       if (stopped_since_) {
         s.stopped_wait_s += static_cast<double>(mono_ns() - stopped_since_) / 1e9;
@@ -317,7 +323,7 @@ class HangClock {
   }
   bool armed_;
   double deadline_, setup_deadline_;
-  int64_t setup_started_, resumed_at_ = 0, stopped_since_ = 0;
+  int64_t setup_started_, resumed_at_ = 0, stopped_since_ = 0, last_look_ = 0;
   std::string name_;
 };
 

@@ -92,9 +92,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   // Targets: the command line, else the environment, else the config file.
   TargetSettings ts = target_settings(vm.count("config") ? vm["config"].as<std::string>() : "",
                                       vm.count("section") ? vm["section"].as<std::string>() : "");
-  o.config_path = vm.count("config") ? vm["config"].as<std::string>() : "";
-  if (o.config_path.empty())
-    if (const char* e = std::getenv("DIORACE_CONFIG")) o.config_path = e;
+  o.config_path = ts.source;  // the file read: --config or $DIORACE_CONFIG
   o.dir = ts.test_dir;
   o.device = ts.test_dev;
   o.scratch_device = ts.scratch_dev;

@@ -469,7 +469,7 @@ void conclude(CaseResult& r, const Supervision& sup, const CaseStats& stats, con
 void run_job(const Job& job, const Workspace& ws, uint64_t seed, const RunOptions& opts, CaseResult& r) {
   const CaseInfo& info = *job.info;
   // Exactly the declared oracles are armed (the metadata is the truth); the
-  // hang oracle (the iteration deadline) always is, in the supervisor.
+  // hang oracle (the iteration deadline) is the supervisor's HangClock.
   std::unique_ptr<CoverageOracle> coverage;
   std::vector<std::unique_ptr<SupervisorOracle>> oracles;
   if (!info.probes.empty()) coverage = std::make_unique<CoverageOracle>(info, r);
