@@ -47,13 +47,13 @@ std::vector<pid_t> children_of(pid_t pid) {
 
 // Every descendant of pid (children first found, then theirs).
 std::vector<pid_t> descendants(pid_t pid) {
-  std::vector<pid_t> all, todo = {pid};
-  while (!todo.empty()) {
-    pid_t p = todo.back();
-    todo.pop_back();
+  std::vector<pid_t> all, pending = {pid};
+  while (!pending.empty()) {
+    pid_t p = pending.back();
+    pending.pop_back();
     for (pid_t c : children_of(p)) {
       all.push_back(c);
-      todo.push_back(c);
+      pending.push_back(c);
     }
   }
   return all;
