@@ -106,20 +106,18 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
   if (vm.count("mkfs-options")) o.mkfs_options = vm["mkfs-options"].as<std::string>();
   if (vm.count("force-device"))
     for (const auto& f : vm["force-device"].as<std::vector<std::string>>()) o.force_device.push_back(f);
-  o.read_only = vm.count("read-only") > 0;
   if (vm.count("duration")) o.duration_s = vm["duration"].as<Real>().value;
   if (vm.count("iterations")) o.iterations = vm["iterations"].as<Count>().value;
   if (vm.count("seed")) o.seed = vm["seed"].as<Count>().value;
   if (vm.count("param"))
     for (const auto& p : vm["param"].as<std::vector<std::string>>()) o.params.push_back(split_param(p));
-  o.keep_going = vm.count("keep-going") > 0;
   if (vm.count("json")) o.json_path = vm["json"].as<std::string>();
   if (vm.count("iteration-timeout")) o.iteration_timeout_s = vm["iteration-timeout"].as<Real>().value;
   if (vm.count("kconfig")) o.kconfig_path = vm["kconfig"].as<std::string>();
   if (vm.count("kmsg-ignore")) o.kmsg_ignore = vm["kmsg-ignore"].as<std::vector<std::string>>();
-  o.quiet = vm.count("quiet") > 0;
-  o.strict_kmsg = vm.count("strict-kmsg") > 0;
-  o.wait_lock = vm.count("wait-lock") > 0;
+  for (auto [name, flag] : {std::pair{"read-only", &o.read_only}, {"keep-going", &o.keep_going}, {"quiet", &o.quiet},
+                            {"strict-kmsg", &o.strict_kmsg}, {"wait-lock", &o.wait_lock}})
+    *flag = vm.count(name) > 0;
   read_report_targets(vm, o.reports);
   if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
   return out;
