@@ -36,12 +36,12 @@ int cmd_list(const std::vector<std::string>& args, const std::string&) {
   if (vm.count("json")) {
     nlohmann::json j = nlohmann::json::array();
     for (const auto& c : cases)
-      if (!c.test_only || vm.count("all")) j.push_back(c);
+      if (!c.hidden() || vm.count("all")) j.push_back(c);
     std::cout << j.dump(2) << "\n";
     return 0;
   }
   for (const auto& c : cases)
-    if (!c.test_only || vm.count("all"))
+    if (!c.hidden() || vm.count("all"))
       std::cout << (vm.count("names") ? c.name + "\n" : fmt::format("{:<18} {}\n", c.name, c.summary));
   return 0;
 }

@@ -40,6 +40,9 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command);
 int cmd_lava_job(const std::vector<std::string>& args, const std::string& command);
 int cmd_lava_report(const std::vector<std::string>& args, const std::string& command);
 int cmd_manpage(const std::vector<std::string>& args, const std::string& command);
+int cmd_explore(const std::vector<std::string>& args, const std::string& command);
+int cmd_replay(const std::vector<std::string>& args, const std::string& command);
+int cmd_minimize(const std::vector<std::string>& args, const std::string& command);
 int cmd_completion(const std::vector<std::string>& args, const std::string& command);
 
 }  // namespace diorace

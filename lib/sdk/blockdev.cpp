@@ -155,8 +155,9 @@ std::vector<std::string> split_words(const std::string& text) {
 
 void make_filesystem(const std::string& device, const std::string& fstype, const std::string& extra_options) {
   std::string tool = "mkfs." + fstype;
-  if (!have_program(tool)) throw SkipError(tool + " not found (install e2fsprogs/xfsprogs)");
-  std::vector<std::string> argv = {tool, fstype == "xfs" ? "-f" : "-F", "-q"};
+  if (!have_program(tool)) throw SkipError(tool + " not found (install e2fsprogs/xfsprogs/btrfs-progs)");
+  const bool lower_f = fstype == "xfs" || fstype == "btrfs";  // their "force"; ext2/3/4 take -F
+  std::vector<std::string> argv = {tool, lower_f ? "-f" : "-F", "-q"};
   for (auto& w : split_words(extra_options)) argv.push_back(std::move(w));
   argv.push_back(device);
   auto r = run_command(argv, std::chrono::seconds(300));

@@ -70,6 +70,7 @@ void to_json(nlohmann::json& j, const CaseInfo& c) {
        {"default_duration_s", c.default_duration_s},
        {"vm_device_bps", c.vm_device_bps},
        {"test_only", c.test_only},
+       {"explorer", c.explorer},
        {"variants", c.variants},
        {"controls", c.controls},
        {"parameters", c.params}};

@@ -71,7 +71,7 @@ std::vector<const CaseInfo*> select_cases(const std::vector<std::string>& reques
   for (const auto& n : names) {
     if (n == "all") {
       for (const auto& c : reg.cases())
-        if (!c.test_only && seen.insert(c.name).second) out.push_back(&c);
+        if (!c.hidden() && seen.insert(c.name).second) out.push_back(&c);
       continue;
     }
     const CaseInfo* c = reg.find(n);

@@ -129,6 +129,7 @@ struct CaseInfo {
   // parameter "variant" (declared by the case, a choice) selects one.
   std::vector<std::string> variants;
   bool test_only = false;            // hidden from "all": harness self-tests
+  bool explorer = false;             // hidden from "all": the explorer's own case (`diorace explore`)
   // The kernels it must fail and pass on (`diorace prove`).
   std::vector<Control> controls;
   std::function<std::unique_ptr<class Case>()> make;
@@ -139,6 +140,9 @@ struct CaseInfo {
   // runner): compared with the free space before the run writes anything.
   // Unset: small (a few MiB).
   std::function<uint64_t(const ParamValues&)> target_bytes;
+
+  // Not one of the regression cases "all" and `list` mean.
+  [[nodiscard]] bool hidden() const noexcept { return test_only || explorer; }
 };
 // What a case with these parameters writes to its target at most: its
 // declared target_bytes plus the contention file when its readers are on.

@@ -1,0 +1,37 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "bench_args.hpp"
+
+#include "diorace/cli_values.hpp"
+#include "diorace/error.hpp"
+#include "diorace/fault.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+po::options_description program_bench_options() {
+  po::options_description d("options");
+  d.add_options()
+      ("runs", po::value<Count>(), "runs (default 10)")
+      ("deadline", po::value<Real>(), "seconds a run may take before it is a hang (default 60)")
+      ("signature", po::value<std::string>(), "the finding to look for (default: the file's; none: any finding)")
+      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE])")
+      ("help,h", "help");
+  return d;
+}
+
+ProgramFile read_bench_args(const po::variables_map& vm, BenchOptions& bench, unsigned& runs, std::string& signature) {
+  if (!vm.count("program")) throw UsageError("give a program file (a finding of diorace explore)");
+  ProgramFile pf = read_program_file(vm["program"].as<std::string>());
+  bench.fs = pf.program.fs;
+  if (vm.count("deadline")) bench.deadline_s = vm["deadline"].as<Real>().value;
+  if (!(bench.deadline_s >= 1)) throw UsageError("--deadline must be at least 1 s");
+  runs = vm.count("runs") ? static_cast<unsigned>(vm["runs"].as<Count>().value) : 10;
+  if (runs < 1 || runs > 100000) throw UsageError("--runs must be 1..100000");
+  signature = vm.count("signature") ? vm["signature"].as<std::string>() : pf.signature;
+  if (signature == "none") signature.clear();
+  if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
+  return pf;
+}
+
+}  // namespace diorace

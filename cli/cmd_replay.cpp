@@ -1,0 +1,52 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// diorace replay: a program file again, N times, and its hit rate.
+#include <iostream>
+
+#include <boost/program_options.hpp>
+#include <fmt/format.h>
+
+#include "diorace/cli_values.hpp"
+#include "diorace/error.hpp"
+#include "diorace/explore.hpp"
+#include "diorace/fault.hpp"
+#include "diorace/verdict.hpp"
+#include "commands.hpp"
+#include "options.hpp"
+#include "bench_args.hpp"
+
+namespace po = boost::program_options;
+
+namespace diorace {
+
+int cmd_replay(const std::vector<std::string>& args, const std::string&) {
+  auto desc = program_bench_options();
+  po::options_description all;
+  all.add(desc).add_options()("program", po::value<std::string>(), "program file");
+  po::positional_options_description pos;
+  pos.add("program", 1);
+  auto vm = parse_options(all, args, &pos);
+  if (vm.count("help")) {
+    std::cout << "usage: diorace replay FILE [--runs N] [--deadline S] [--signature SIG|none]\n" << desc;
+    return 0;
+  }
+  BenchOptions bo;
+  unsigned runs = 0;
+  std::string sig;
+  const ProgramFile pf = read_bench_args(vm, bo, runs, sig);
+  ReplayBench bench(bo);
+  HitRate h;
+  for (unsigned i = 0; i < runs; ++i) {
+    auto r = bench.run(pf.program);
+    ++h.runs;
+    const bool hit = r.hit(sig);
+    h.hits += hit;
+    if (hit && h.first_summary.empty()) h.first_summary = r.first_summary;
+    std::cout << fmt::format("run {}: {}\n", i + 1, hit ? "HIT  " + r.first_summary
+                                                        : (r.signatures.empty() ? "clean" : "other findings only"));
+  }
+  std::cout << fmt::format("hit rate {}/{} ({:.0f}%) for {}{}\n", h.hits, h.runs, 100 * h.rate(),
+                           sig.empty() ? "any finding" : sig, fault_active() ? " (FAULT INJECTED)" : "");
+  return h.hits ? kExitFailed : kExitClean;
+}
+
+}  // namespace diorace

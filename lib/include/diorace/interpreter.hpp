@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Runs a program (program.hpp) in a directory of a scratch filesystem and
+// records its history (model.hpp): each actor on a thread of its own, all
+// started together; every operation timed on CLOCK_MONOTONIC around its call
+// (around submission and reaping for asynchronous requests). I/O buffers are
+// slots of one shared arena laid out so that neighbouring actors' slots share
+// pages (sub-page buffers, as the fork vs O_DIRECT races need).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "diorace/model.hpp"
+#include "diorace/program.hpp"
+
+namespace diorace {
+
+struct InterpreterStats {
+  uint64_t ops = 0;          // operations that ran
+  uint64_t unavailable = 0;  // skipped: the kernel refused the engine's set-up (no SQPOLL, no IOPOLL ring, ...)
+  uint64_t forks = 0;
+};
+
+// Makes the program's files in dir (names "f0", "f1", ...; dir must be the
+// program's own, empty), runs it, removes the files, and returns the
+// history. nonce salts the stamps. Throws SetupError/system_error when the
+// harness's own steps (creating files, threads) fail; the operations' own
+// errors are results in the history.
+[[nodiscard]] History run_program(const Program& p, const std::string& dir, uint64_t nonce,
+                                  InterpreterStats* stats = nullptr);
+
+}  // namespace diorace

@@ -1,0 +1,120 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// Concurrent programs, the explorer's unit of work (docs/explore-model.md):
+// a few actors, each a list of generic operations on a few small files of a
+// scratch filesystem, started together. Operations are building blocks with
+// their parameters drawn at random from a weighted table (fsstress style),
+// never a recipe of a known bug. A program is data: it is generated from a
+// seed, written as JSON (a finding, a case under repro/programs/), read back,
+// replayed and minimized.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <random>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace diorace {
+
+enum class OpKind {
+  read,       // pread/preadv2/libaio/io_uring read of [offset, offset+length)
+  write,      // the same, writing the program's stamps (model.hpp)
+  truncate,   // ftruncate to `length`
+  fallocate,  // fallocate(mode) over [offset, offset+length)
+  fsync,      // fsync, or fdatasync when `datasync`
+  fork,       // fork(); the child lives `hold_us` (touching its copy of the buffers or not) and exits
+  recreate,   // a fresh inode: create a new file of size `length` beside it, rename it over the slot
+  wait,       // reap every asynchronous request of this actor still in flight
+  freeze,     // FIFREEZE the filesystem, hold `hold_us`, FITHAW
+};
+std::string_view op_kind_name(OpKind k) noexcept;
+
+// How a read or write reaches the kernel.
+enum class Api { psync, pv2, libaio, uring };
+// io_uring ring flavours.
+enum class Ring { plain, iopoll, sqpoll, async, fixed };
+
+// fallocate modes the generator draws (FALLOC_FL_*).
+enum class Falloc { plain, keep_size, punch_hole, zero_range, zero_keep };
+
+struct Op {
+  OpKind kind = OpKind::read;
+  unsigned file = 0;         // file slot
+  uint64_t offset = 0;
+  uint64_t length = 0;       // bytes; truncate, recreate: the new size
+  bool direct = false;       // through an O_DIRECT descriptor
+  Api api = Api::psync;
+  Ring ring = Ring::plain;   // with api uring
+  bool async = false;        // libaio, uring: submit now, reap at the next wait (or a full queue, or the end)
+  int rwf = 0;               // with api pv2: RWF_* flags
+  Falloc mode = Falloc::plain;
+  bool datasync = false;     // fsync: fdatasync
+  bool touch = false;        // fork: the child writes to its copy of this actor's buffers
+  uint32_t misalign = 0;     // buffer start within the actor's slot, a multiple of 512 (sub-page sharing)
+  uint32_t spin = 0;         // busy-wait loop iterations before the operation (a random spin widens races)
+  uint32_t hold_us = 0;      // fork: the child's life; freeze: how long the filesystem stays frozen
+
+  // "read.direct.uring-iopoll", "write.buffered.psync", "fallocate.punch_hole": what a signature names.
+  [[nodiscard]] std::string shape() const;
+};
+void to_json(nlohmann::json& j, const Op& o);
+void from_json(const nlohmann::json& j, Op& o);
+
+struct Actor {
+  std::vector<Op> ops;
+};
+
+struct Program {
+  static constexpr const char* kFormat = "diorace-program/1";
+  uint64_t seed = 0;
+  std::string fs = "ext4";              // filesystem variant it ran on (explore's variants)
+  unsigned files = 2;
+  std::vector<uint64_t> initial_sizes;  // per file: made by ftruncate (a hole) before the actors start
+  uint64_t max_size = 64 * 1024;        // the generator's file size bound
+  std::vector<Actor> actors;
+
+  [[nodiscard]] size_t op_count() const noexcept;
+};
+void to_json(nlohmann::json& j, const Program& p);
+// Throws std::invalid_argument naming what is wrong (format, op kind, file index, sizes).
+void from_json(const nlohmann::json& j, Program& p);
+
+// The generator's table: each operation kind's weight (0 switches it off),
+// and the choices inside a read or write. fsstress's `-f op=freq` model.
+struct GeneratorConfig {
+  unsigned actors = 3;
+  unsigned files = 2;
+  unsigned ops_per_actor = 12;
+  uint64_t max_size = 64 * 1024;
+  std::map<std::string, unsigned> weights = default_weights();
+  std::map<std::string, unsigned> engines = default_engines();  // psync, pv2, libaio, uring
+  std::map<std::string, unsigned> rings = default_rings();      // plain, iopoll, sqpoll, async, fixed
+  unsigned direct_percent = 65;  // reads and writes through an O_DIRECT descriptor
+  unsigned async_percent = 50;   // libaio and io_uring requests left in flight
+  unsigned spin_percent = 40;    // operations preceded by a random spin (0..2000 loops)
+
+  static std::map<std::string, unsigned> default_weights();
+  static std::map<std::string, unsigned> default_engines();
+  static std::map<std::string, unsigned> default_rings();
+  // Applies "name=weight" (an op kind, engine or ring); throws std::invalid_argument.
+  void set_weight(const std::string& assignment);
+};
+
+// The filesystems programs run on: one default configuration each, for every kernel.
+struct FsVariant {
+  const char* name;      // "ext4-inline"
+  const char* fstype;    // "ext4"
+  const char* mkfs;      // options besides the user's
+  uint64_t size_mib;     // scratch image size
+};
+std::span<const FsVariant> fs_variants();
+// nullptr for a name that is none of them.
+const FsVariant* find_fs_variant(std::string_view name);
+
+// A random program: the same config and seed give the same program.
+[[nodiscard]] Program generate_program(const GeneratorConfig& cfg, uint64_t seed);
+
+}  // namespace diorace

@@ -1,0 +1,442 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "diorace/interpreter.hpp"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <linux/magic.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <map>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "diorace/buffer.hpp"
+#include "diorace/engine.hpp"
+#include "diorace/error.hpp"
+#include "diorace/fault.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/threads.hpp"
+
+namespace diorace {
+
+namespace {
+
+constexpr unsigned kSlots = 5;  // per actor: up to 4 requests in flight and one more
+constexpr unsigned kDepth = 4;
+
+int64_t now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+void spin(uint32_t loops) {
+  for (volatile uint32_t i = 0; i < loops; i = i + 1) {
+  }
+}
+
+std::string fs_name(const std::string& dir) {
+  struct statfs s {};
+  if (::statfs(dir.c_str(), &s) < 0) return "unknown";
+  switch (static_cast<unsigned long>(s.f_type)) {
+    case EXT4_SUPER_MAGIC: return "ext4";
+    case XFS_SUPER_MAGIC: return "xfs";
+    case BTRFS_SUPER_MAGIC: return "btrfs";
+    case TMPFS_MAGIC: return "tmpfs";
+    default: return fmt::format("0x{:x}", static_cast<unsigned long>(s.f_type));
+  }
+}
+
+// STATX_DIOALIGN (6.1+): 0 when the kernel or the filesystem does not say.
+std::pair<uint32_t, uint32_t> dio_alignment(const std::string& path) {
+  struct statx sx {};
+  if (::statx(AT_FDCWD, path.c_str(), 0, STATX_DIOALIGN, &sx) < 0 || !(sx.stx_mask & STATX_DIOALIGN)) return {0, 0};
+  return {sx.stx_dio_offset_align, sx.stx_dio_mem_align};
+}
+
+uint64_t inode_of(int fd) {
+  struct stat st {};
+  return ::fstat(fd, &st) == 0 ? st.st_ino : 0;
+}
+
+// What all actors share: the files' generations (bumped by recreate) and the arena.
+struct Shared {
+  const Program& prog;
+  std::string dir;
+  uint64_t nonce = 0;
+  size_t slot_bytes = 0;
+  AlignedBuffer arena;
+  std::array<std::atomic<uint64_t>, 16> generation{};
+  std::atomic<unsigned> ready{0};
+  std::atomic<bool> go{false};
+
+  [[nodiscard]] std::byte* slot(unsigned actor, unsigned s) const {
+    // Slot s of every actor side by side, 512 bytes apart from a page
+    // boundary: neighbours' buffers share pages.
+    return arena.data() + (static_cast<size_t>(s) * prog.actors.size() + actor) * slot_bytes;
+  }
+  [[nodiscard]] std::string path(unsigned file) const { return fmt::format("{}/f{}", dir, file); }
+};
+
+struct OpenFile {
+  UniqueFd fd;
+  uint64_t generation = 0;
+  uint64_t inode = 0;
+};
+
+struct Pending {
+  unsigned event = 0;
+  unsigned slot = 0;
+  Engine* engine = nullptr;
+};
+
+class ActorRun {
+ public:
+  ActorRun(Shared& sh, unsigned id) : sh_(sh), id_(id), ops_(sh.prog.actors[id].ops) {
+    events_.resize(ops_.size());
+    for (unsigned i = 0; i < ops_.size(); ++i) {
+      events_[i].actor = id;
+      events_[i].index = i;
+      events_[i].op = ops_[i];
+      events_[i].write_id = (static_cast<uint64_t>(id) << 32) | (i + 1);
+    }
+    for (unsigned s = 0; s < kSlots; ++s) free_.push_back(s);
+  }
+
+  void run(InterpreterStats& st) {
+    sh_.ready.fetch_add(1);
+    while (!sh_.go.load(std::memory_order_acquire)) {
+    }
+    for (unsigned i = 0; i < ops_.size(); ++i) {
+      spin(ops_[i].spin);
+      execute(i, st);
+    }
+    reap_all();
+    for (pid_t pid : children_) ::waitpid(pid, nullptr, 0);
+  }
+
+  std::vector<OpEvent> events_;
+  std::vector<InodeBirth> births_;
+
+ private:
+  OpenFile& file(unsigned f, bool direct) {
+    OpenFile& of = files_[{f, direct}];
+    const uint64_t gen = sh_.generation[f].load();
+    if (!of.fd || of.generation != gen) {
+      if (of.fd) retired_.push_back(std::move(of.fd));  // requests in flight may still use it
+      int err = 0;
+      of.fd = UniqueFd::try_open(sh_.path(f), O_RDWR | (direct ? O_DIRECT : 0), err);
+      if (!of.fd) throw_errno(-err, "open " + sh_.path(f));
+      of.generation = gen;
+      of.inode = inode_of(of.fd.get());
+    }
+    return of;
+  }
+
+  Engine* engine_for(const Op& o) {
+    if (o.api == Api::libaio) {
+      if (!aio_) aio_ = Engine::open("libaio", {.depth = 2 * kDepth});
+      return &aio_;
+    }
+    const auto r = static_cast<size_t>(o.ring);
+    if (!rings_[r]) {
+      EngineOptions eo{.depth = 2 * kDepth};
+      eo.iopoll = o.ring == Ring::iopoll;
+      eo.sqpoll = o.ring == Ring::sqpoll;
+      eo.force_async = o.ring == Ring::async;
+      if (o.ring == Ring::fixed) {
+        eo.fixed_buffers = true;
+        for (unsigned s = 0; s < kSlots; ++s) eo.registered.push_back({sh_.slot(id_, s), sh_.slot_bytes});
+      }
+      rings_[r] = Engine::open("io_uring", eo);
+    }
+    return &rings_[r];
+  }
+
+  void complete(const IoCompletion& c) {
+    for (size_t k = 0; k < pending_.size(); ++k) {
+      if (pending_[k].event != c.user) continue;
+      OpEvent& e = events_[c.user];
+      e.end_ns = now_ns();
+      e.result = c.res;
+      if (e.op.kind == OpKind::read && c.res > 0) {
+        const auto* b = reinterpret_cast<const uint8_t*>(sh_.slot(id_, pending_[k].slot) + e.op.misalign);
+        e.data.assign(b, b + std::min<uint64_t>(static_cast<uint64_t>(c.res), e.op.length));
+      }
+      free_.push_back(pending_[k].slot);
+      pending_.erase(pending_.begin() + static_cast<long>(k));
+      return;
+    }
+  }
+
+  // Reaps at least one completion of engine (or of any, when null).
+  void reap_some(Engine* engine) {
+    std::array<IoCompletion, 2 * kDepth> out{};
+    if (!engine) engine = pending_.front().engine;
+    const unsigned n = engine->reap(1, out);
+    for (unsigned k = 0; k < n; ++k) complete(out[k]);
+  }
+
+  void reap_all() {
+    while (!pending_.empty()) reap_some(nullptr);
+  }
+
+  bool in_flight(unsigned event) const {
+    for (const auto& p : pending_)
+      if (p.event == event) return true;
+    return false;
+  }
+
+  unsigned take_slot() {
+    while (free_.empty()) reap_some(nullptr);
+    const unsigned s = free_.back();
+    free_.pop_back();
+    return s;
+  }
+
+  void fill(std::byte* buf, const Op& o, const OpEvent& e) const {
+    auto* b = reinterpret_cast<uint8_t*>(buf);
+    if (o.kind == OpKind::write)
+      for (uint64_t k = 0; k < o.length; ++k) b[k] = stamp_byte(sh_.nonce, e.write_id, o.offset + k);
+    else
+      std::memset(b, kPoison, o.length);
+  }
+
+  void io(unsigned i, InterpreterStats& st) {
+    const Op& o = ops_[i];
+    OpEvent& e = events_[i];
+    Engine* engine = nullptr;
+    if (o.api == Api::libaio || o.api == Api::uring) {
+      try {
+        engine = engine_for(o);
+      } catch (const SkipError&) {
+        ++st.unavailable;  // the kernel refuses this ring here: the operation does not run
+        return;
+      }
+    }
+    OpenFile& f = file(o.file, o.direct);
+    e.inode = f.inode;
+    const unsigned slot = take_slot();
+    std::byte* buf = sh_.slot(id_, slot) + o.misalign;
+    fill(buf, o, e);
+    ++st.ops;
+    if (!engine) {
+      iovec iov{buf, o.length};
+      e.start_ns = now_ns();
+      ssize_t r;
+      if (o.api == Api::psync)
+        r = o.kind == OpKind::write ? ::pwrite(f.fd.get(), buf, o.length, static_cast<off_t>(o.offset))
+                                    : ::pread(f.fd.get(), buf, o.length, static_cast<off_t>(o.offset));
+      else
+        r = o.kind == OpKind::write ? ::pwritev2(f.fd.get(), &iov, 1, static_cast<off_t>(o.offset), o.rwf)
+                                    : ::preadv2(f.fd.get(), &iov, 1, static_cast<off_t>(o.offset), o.rwf);
+      e.end_ns = now_ns();
+      e.result = r < 0 ? -errno : r;
+      if (o.kind == OpKind::read && r > 0 && fault_active() && fault_should_fire()) {
+        // TEST ONLY (--inject-fault): what the engine layer does to the engines' reads.
+        if (fault_config().mode == FaultMode::flip) fault_flip(buf, static_cast<size_t>(r));
+        if (fault_config().mode == FaultMode::drop) std::memset(buf, kPoison, static_cast<size_t>(r));
+      }
+      if (o.kind == OpKind::read && r > 0) e.data.assign(reinterpret_cast<uint8_t*>(buf), reinterpret_cast<uint8_t*>(buf) + r);
+      free_.push_back(slot);
+      return;
+    }
+    const IoRequest req{f.fd.get(), buf, static_cast<uint32_t>(o.length), o.offset, o.kind == OpKind::write, i};
+    pending_.push_back({i, slot, engine});
+    e.start_ns = now_ns();
+    try {
+      engine->submit({&req, 1});
+    } catch (const std::system_error& err) {
+      e.end_ns = now_ns();
+      e.result = -err.code().value();
+      pending_.pop_back();
+      free_.push_back(slot);
+      return;
+    }
+    if (!o.async)
+      while (in_flight(i)) reap_some(engine);
+    while (pending_.size() >= kDepth) reap_some(nullptr);
+  }
+
+  void fork_op(unsigned i, InterpreterStats& st) {
+    const Op& o = ops_[i];
+    OpEvent& e = events_[i];
+    e.start_ns = now_ns();
+    const pid_t pid = ::fork();
+    if (pid == 0) {
+      if (o.touch)  // the child writes to its copy of every page of this actor's buffers
+        for (unsigned s = 0; s < kSlots; ++s)
+          for (size_t off = 0; off < sh_.slot_bytes; off += 4096) *reinterpret_cast<volatile char*>(sh_.slot(id_, s) + off) = 1;
+      timespec ts{0, static_cast<long>(o.hold_us) * 1000};
+      ::nanosleep(&ts, nullptr);
+      ::_exit(0);
+    }
+    e.end_ns = now_ns();
+    e.result = pid < 0 ? -errno : 0;
+    if (pid > 0) {
+      children_.push_back(pid);
+      ++st.forks;
+    }
+  }
+
+  void recreate(unsigned i) {
+    const Op& o = ops_[i];
+    OpEvent& e = events_[i];
+    const std::string tmp = fmt::format("{}.new-{}-{}", sh_.path(o.file), id_, i);
+    e.start_ns = now_ns();
+    auto fd = UniqueFd::create_new(tmp, O_RDWR, 0644);
+    if (::ftruncate(fd.get(), static_cast<off_t>(o.length)) < 0) throw_errno("ftruncate " + tmp);
+    e.new_inode = inode_of(fd.get());
+    births_.push_back({e.new_inode, o.file, o.length, e.start_ns});
+    if (::rename(tmp.c_str(), sh_.path(o.file).c_str()) < 0) throw_errno("rename " + tmp);
+    sh_.generation[o.file].fetch_add(1);
+    e.end_ns = now_ns();
+  }
+
+  void freeze(unsigned i) {
+    OpEvent& e = events_[i];
+    UniqueFd d = UniqueFd::open(sh_.dir, O_RDONLY | O_DIRECTORY);
+    e.start_ns = now_ns();
+    if (::ioctl(d.get(), FIFREEZE, 0) < 0) {
+      e.result = -errno;
+      e.end_ns = now_ns();
+      return;
+    }
+    e.frozen_from_ns = now_ns();
+    timespec ts{0, static_cast<long>(ops_[i].hold_us) * 1000};
+    ::nanosleep(&ts, nullptr);
+    e.frozen_until_ns = now_ns();
+    const int r = ::ioctl(d.get(), FITHAW, 0);
+    e.end_ns = now_ns();
+    e.result = r < 0 ? -errno : 0;
+  }
+
+  void plain(unsigned i) {
+    const Op& o = ops_[i];
+    OpEvent& e = events_[i];
+    OpenFile& f = file(o.file, false);
+    e.inode = f.inode;
+    static constexpr int kModes[] = {0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                     FALLOC_FL_ZERO_RANGE, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE};
+    e.start_ns = now_ns();
+    int r = 0;
+    if (o.kind == OpKind::truncate) r = ::ftruncate(f.fd.get(), static_cast<off_t>(o.length));
+    else if (o.kind == OpKind::fallocate)
+      r = ::fallocate(f.fd.get(), kModes[static_cast<int>(o.mode)], static_cast<off_t>(o.offset),
+                      static_cast<off_t>(o.length));
+    else r = o.datasync ? ::fdatasync(f.fd.get()) : ::fsync(f.fd.get());
+    e.end_ns = now_ns();
+    e.result = r < 0 ? -errno : 0;
+  }
+
+  void execute(unsigned i, InterpreterStats& st) {
+    switch (ops_[i].kind) {
+      case OpKind::read:
+      case OpKind::write:
+        return io(i, st);
+      case OpKind::fork:
+        return fork_op(i, st);
+      case OpKind::recreate:
+        return recreate(i);
+      case OpKind::freeze:
+        return freeze(i);
+      case OpKind::wait:
+        events_[i].start_ns = now_ns();
+        reap_all();
+        events_[i].end_ns = now_ns();
+        return;
+      default:
+        return plain(i);
+    }
+  }
+
+  Shared& sh_;
+  unsigned id_;
+  const std::vector<Op>& ops_;
+  std::map<std::pair<unsigned, bool>, OpenFile> files_;
+  std::vector<UniqueFd> retired_;
+  Engine aio_;
+  std::array<Engine, 5> rings_;
+  std::vector<Pending> pending_;
+  std::vector<unsigned> free_;
+  std::vector<pid_t> children_;
+};
+
+size_t slot_size(const Program& p) {
+  uint64_t longest = 4096;
+  for (const auto& a : p.actors)
+    for (const auto& o : a.ops)
+      if (o.kind == OpKind::read || o.kind == OpKind::write) longest = std::max(longest, o.length + o.misalign);
+  // Not a multiple of the page size: slot boundaries fall inside pages.
+  return ((longest + 4095) / 4096) * 4096 + 512;
+}
+
+}  // namespace
+
+History run_program(const Program& p, const std::string& dir, uint64_t nonce, InterpreterStats* stats) {
+  if (p.files > 16) throw SetupError("a program has at most 16 files");
+  InterpreterStats local;
+  InterpreterStats& st = stats ? *stats : local;
+  Shared sh{p, dir, nonce};
+  sh.slot_bytes = slot_size(p);
+  sh.arena = AlignedBuffer::create(sh.slot_bytes * kSlots * p.actors.size() + 4096, 4096);
+  History h;
+  h.nonce = nonce;
+  h.fstype = fs_name(dir);
+  for (unsigned f = 0; f < p.files; ++f) {
+    auto fd = UniqueFd::create_new(sh.path(f), O_RDWR, 0644);
+    if (::ftruncate(fd.get(), static_cast<off_t>(p.initial_sizes[f])) < 0) throw_errno("ftruncate " + sh.path(f));
+    h.births.push_back({inode_of(fd.get()), f, p.initial_sizes[f], now_ns()});
+  }
+  std::tie(h.dio_offset_align, h.dio_mem_align) = dio_alignment(sh.path(0));
+  std::vector<std::unique_ptr<ActorRun>> actors;
+  for (unsigned a = 0; a < p.actors.size(); ++a) actors.push_back(std::make_unique<ActorRun>(sh, a));
+  std::vector<std::exception_ptr> errors(actors.size());
+  std::vector<InterpreterStats> per(actors.size());
+  {
+    JoinedThreads threads;
+    try {
+      for (unsigned a = 0; a < actors.size(); ++a)
+        threads.start([&, a] {
+          try {
+            actors[a]->run(per[a]);
+          } catch (...) {
+            errors[a] = std::current_exception();
+          }
+        });
+    } catch (...) {
+      sh.go.store(true);  // the actors that started run and end; then the error
+      throw;
+    }
+    while (sh.ready.load() < actors.size()) {
+    }
+    sh.go.store(true, std::memory_order_release);
+  }
+  for (unsigned f = 0; f < p.files; ++f) ::unlink(sh.path(f).c_str());
+  for (auto& e : errors)
+    if (e) std::rethrow_exception(e);
+  for (unsigned a = 0; a < actors.size(); ++a) {
+    for (auto& e : actors[a]->events_) h.events.push_back(std::move(e));
+    for (auto& b : actors[a]->births_) h.births.push_back(b);
+    st.ops += per[a].ops;
+    st.unavailable += per[a].unavailable;
+    st.forks += per[a].forks;
+  }
+  return h;
+}
+
+}  // namespace diorace

@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+// The explorer's model (docs/explore-model.md; the rules' sources are in
+// shared/DIO-SEMANTICS.md, cited here as R0..R9).
+#include "diorace/model.hpp"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+
+#include <algorithm>
+#include <climits>
+#include <cstring>
+#include <map>
+
+#include <fmt/format.h>
+
+namespace diorace {
+
+namespace {
+
+constexpr int64_t kForever = INT64_MAX;
+constexpr uint64_t kEnd = UINT64_MAX;
+constexpr uint64_t kBlock = 4096;  // page and block granularity of collisions (R2)
+
+int64_t end_of(const OpEvent& e) { return e.completed() ? e.end_ns : kForever; }
+
+bool overlap_time(int64_t a0, int64_t a1, int64_t b0, int64_t b1) { return a0 < b1 && b0 < a1; }
+bool overlap_blocks(uint64_t a0, uint64_t a1, uint64_t b0, uint64_t b1) {
+  if (a1 <= a0 || b1 <= b0) return false;
+  return a0 / kBlock <= (b1 - 1) / kBlock && b0 / kBlock <= (a1 - 1) / kBlock;
+}
+
+// A write or a zeroing of a range of one inode (R0): a candidate value for
+// the bytes it covers. [lo, sure) is certain once it completed; [sure, hi)
+// may or may not have happened (failed, short or never completed: "info").
+struct Content {
+  int64_t start = 0, end = 0;
+  uint64_t lo = 0, hi = 0, sure = 0;
+  bool zero = false;
+  uint64_t write_id = 0;
+  const OpEvent* ev = nullptr;  // null: the inode's birth
+  bool clean = true;            // no other content event touched its blocks while it ran
+};
+
+// A change of size: set (birth, truncate) or extend (a write or fallocate past EOF).
+struct SizeChange {
+  int64_t start = 0, end = 0;
+  bool set = false;
+  bool sure = false;
+  uint64_t size = 0;
+};
+
+struct Inode {
+  std::vector<Content> contents;
+  std::vector<SizeChange> sizes;
+  int64_t collided_from = kForever;  // a buffered write overlapped a direct request on a shared block (R2)
+  int64_t mixed_from = kForever;     // from then on both buffered writes and direct requests had started (R6)
+};
+
+bool is_modification(const OpEvent& e) {
+  return e.op.kind == OpKind::write || e.op.kind == OpKind::truncate || e.op.kind == OpKind::fallocate;
+}
+
+bool zeroes(Falloc m) { return m == Falloc::punch_hole || m == Falloc::zero_range || m == Falloc::zero_keep; }
+bool extends(Falloc m) { return m == Falloc::plain || m == Falloc::zero_range; }
+
+void add_event(Inode& in, const OpEvent& e) {
+  const bool ok = e.completed() && e.result >= 0;
+  const int64_t end = end_of(e);
+  const Op& o = e.op;
+  switch (o.kind) {
+    case OpKind::write: {
+      const uint64_t done = ok ? static_cast<uint64_t>(e.result) : 0;
+      in.contents.push_back({e.start_ns, end, o.offset, o.offset + o.length, o.offset + std::min(done, o.length), false,
+                             e.write_id, &e});
+      in.sizes.push_back({e.start_ns, end, false, done > 0, done > 0 ? o.offset + done : o.offset + o.length});
+      break;
+    }
+    case OpKind::truncate:
+      in.contents.push_back({e.start_ns, end, o.length, kEnd, ok ? kEnd : o.length, true, 0, &e});
+      in.sizes.push_back({e.start_ns, end, true, ok, o.length});
+      break;
+    case OpKind::fallocate:
+      if (zeroes(o.mode))
+        in.contents.push_back(
+            {e.start_ns, end, o.offset, o.offset + o.length, ok ? o.offset + o.length : o.offset, true, 0, &e});
+      if (extends(o.mode)) in.sizes.push_back({e.start_ns, end, false, ok, o.offset + o.length});
+      break;
+    default:
+      break;
+  }
+}
+
+// R2: a buffered write that ran while a direct request on a shared block
+// did may revert bytes later (stale folio written back), make the direct
+// request or a later fsync fail with EIO.
+void find_collisions(Inode& in, const std::vector<const OpEvent*>& evs) {
+  int64_t first_buffered = kForever, first_direct = kForever;
+  for (const OpEvent* e : evs) {
+    if (e->op.kind == OpKind::write && !e->op.direct && e->start_ns) first_buffered = std::min(first_buffered, e->start_ns);
+    if ((e->op.kind == OpKind::write || e->op.kind == OpKind::read) && e->op.direct && e->start_ns)
+      first_direct = std::min(first_direct, e->start_ns);
+  }
+  in.mixed_from = std::max(first_buffered, first_direct);
+  for (const OpEvent* b : evs) {
+    if (b->op.kind != OpKind::write || b->op.direct) continue;
+    for (const OpEvent* d : evs) {
+      if ((d->op.kind != OpKind::write && d->op.kind != OpKind::read) || !d->op.direct) continue;
+      if (!overlap_time(b->start_ns, end_of(*b), d->start_ns, end_of(*d))) continue;
+      if (!overlap_blocks(b->op.offset, b->op.offset + b->op.length, d->op.offset, d->op.offset + d->op.length)) continue;
+      in.collided_from = std::min(in.collided_from, std::max(b->start_ns, d->start_ns));
+    }
+  }
+}
+
+void mark_clean(Inode& in) {
+  for (auto& c : in.contents) {
+    if (!c.ev) continue;
+    for (const auto& o : in.contents)
+      if (&o != &c && o.ev && overlap_time(c.start, c.end, o.start, o.end) && overlap_blocks(c.lo, c.hi, o.lo, o.hi)) {
+        c.clean = false;
+        break;
+      }
+  }
+}
+
+std::map<uint64_t, Inode> build_inodes(const History& h) {
+  std::map<uint64_t, Inode> inodes;
+  for (const auto& b : h.births) {
+    Inode& in = inodes[b.inode];
+    in.contents.push_back({b.time_ns, b.time_ns, 0, kEnd, kEnd, true, 0, nullptr});
+    in.sizes.push_back({b.time_ns, b.time_ns, true, true, b.size});
+  }
+  std::map<uint64_t, std::vector<const OpEvent*>> by_inode;
+  for (const auto& e : h.events)
+    if (e.inode) {
+      add_event(inodes[e.inode], e);
+      by_inode[e.inode].push_back(&e);
+    }
+  for (auto& [ino, in] : inodes) {
+    find_collisions(in, by_inode[ino]);
+    mark_clean(in);
+  }
+  return inodes;
+}
+
+// May the read r return `value` at byte p? (R0, R2, R5)
+bool byte_allowed(const Inode& in, const OpEvent& r, uint64_t p, uint8_t value, uint64_t nonce,
+                  const std::vector<const Content*>& near) {
+  const bool any_order = in.collided_from < end_of(r);
+  for (const Content* c : near) {
+    if (p < c->lo || p >= c->hi) continue;
+    const uint8_t v = c->zero ? 0 : stamp_byte(nonce, c->write_id, p);
+    if (v != value) continue;
+    if (any_order) return true;
+    bool superseded = false;
+    for (const Content* d : near)
+      if (d != c && d->clean && p >= d->lo && p < d->sure && d->start > c->end && d->end < r.start_ns) {
+        superseded = true;
+        break;
+      }
+    if (!superseded) return true;
+  }
+  return false;
+}
+
+struct SizeBounds {
+  uint64_t low = 0, high = 0;
+};
+
+// The smallest and largest end of file the operation could have seen (R4, R5).
+SizeBounds size_bounds(const Inode& in, const OpEvent& r) {
+  const int64_t rend = end_of(r);
+  SizeBounds b{kEnd, 0};
+  for (const auto& s : in.sizes) {
+    if (s.start >= rend) continue;
+    b.high = std::max(b.high, s.size);
+    if (!s.set) continue;
+    bool superseded = false;
+    for (const auto& t : in.sizes)
+      if (&t != &s && t.set && t.sure && t.start > s.end && t.end < r.start_ns) superseded = true;
+    if (superseded) continue;
+    uint64_t low = s.size;
+    for (const auto& x : in.sizes)
+      if (!x.set && x.sure && x.start > s.end && x.end < r.start_ns) low = std::max(low, x.size);
+    b.low = std::min(b.low, low);
+  }
+  if (b.low == kEnd) b.low = 0;
+  return b;
+}
+
+Finding make_finding(const OpEvent& e, FailKind kind, const std::string& oracle, const std::string& cls,
+                     const std::string& summary, const History& h) {
+  Finding f;
+  f.kind = kind;
+  f.oracle = oracle;
+  f.summary = fmt::format("{}: {}", e.where(), summary);
+  f.detail = {{"class", cls},         {"actor", e.actor},     {"index", e.index},   {"shape", e.op.shape()},
+              {"op", e.op},           {"inode", e.inode},     {"result", e.result}, {"start_ns", e.start_ns},
+              {"end_ns", e.end_ns},   {"fs", h.fstype}};
+  return f;
+}
+
+// Which events of the whole history put `value` at p (for the explanation).
+std::string explain_byte(const History& h, uint64_t inode, uint64_t p, uint8_t value) {
+  if (value == kPoison) return "the buffer's poison: no data arrived for this byte";
+  std::vector<std::string> who;
+  for (const auto& e : h.events)
+    if (e.inode == inode && e.op.kind == OpKind::write && p >= e.op.offset && p < e.op.offset + e.op.length &&
+        stamp_byte(h.nonce, e.write_id, p) == value)
+      who.push_back(e.where());
+  if (value == 0) return "zero (a hole, a punch or a truncation)";
+  if (who.empty()) return "no write of this program put this value there";
+  return "written by " + fmt::format("{}", fmt::join(who, ", "));
+}
+
+void check_contents(const History& h, const Inode& in, const OpEvent& r, std::vector<Finding>& out) {
+  const uint64_t n = std::min<uint64_t>(r.data.size(), static_cast<uint64_t>(std::max<int64_t>(r.result, 0)));
+  std::vector<const Content*> near;
+  for (const auto& c : in.contents)
+    if (c.start < end_of(r) && c.lo < r.op.offset + n && c.hi > r.op.offset) near.push_back(&c);
+  uint64_t first = kEnd, last = 0, bad = 0;
+  for (uint64_t i = 0; i < n; ++i) {
+    const uint64_t p = r.op.offset + i;
+    if (byte_allowed(in, r, p, r.data[i], h.nonce, near)) continue;
+    if (first == kEnd) first = p;
+    last = p;
+    ++bad;
+  }
+  if (!bad) return;
+  const uint8_t got = r.data[first - r.op.offset];
+  Finding f = make_finding(r, FailKind::corruption, "data", "contents",
+                           fmt::format("{} byte(s) no write allowed, first at offset {} (0x{:02x}: {})", bad, first, got,
+                                       explain_byte(h, r.inode, first, got)),
+                           h);
+  f.detail.update({{"first_bad", first}, {"last_bad", last}, {"bad_bytes", bad}, {"got", got}});
+  std::vector<std::string> cands;
+  for (const Content* c : near)
+    if (first >= c->lo && first < c->hi)
+      cands.push_back(c->ev ? fmt::format("{} [{}..{}]", c->ev->where(), c->start, c->end) : "birth (zeros)");
+  f.detail["candidates"] = cands;
+  f.text = f.summary + "\ncandidates for the first bad byte: " + fmt::format("{}", fmt::join(cands, "; "));
+  out.push_back(std::move(f));
+}
+
+bool nowait(const Op& o) { return o.api == Api::pv2 && (o.rwf & RWF_NOWAIT); }
+
+void check_counts(const History& h, const Inode& in, const OpEvent& e, std::vector<Finding>& out) {
+  const Op& o = e.op;
+  const auto n = static_cast<uint64_t>(e.result);
+  if (n > o.length) {
+    out.push_back(make_finding(e, FailKind::wrong_result, "result", "too_many",
+                               fmt::format("{} bytes for a request of {}", n, o.length), h));
+    return;
+  }
+  if (o.kind == OpKind::write) {
+    if (n < o.length && !nowait(o))
+      out.push_back(make_finding(e, FailKind::wrong_result, "result", "short_write",
+                                 fmt::format("a short write: {} of {} bytes, no error", n, o.length), h));
+    return;
+  }
+  const SizeBounds b = size_bounds(in, e);
+  if (n < o.length && !nowait(o) && b.low > o.offset && n < std::min<uint64_t>(o.length, b.low - o.offset)) {
+    Finding f = make_finding(e, FailKind::wrong_result, "result", "short_read",
+                             fmt::format("{} bytes where {} were owed (the file was at least {} bytes long during "
+                                         "the whole read, from offset {})",
+                                         n, std::min<uint64_t>(o.length, b.low - o.offset), b.low, o.offset),
+                             h);
+    f.detail.update({{"owed_at_least", std::min<uint64_t>(o.length, b.low - o.offset)}, {"size_low", b.low}});
+    out.push_back(std::move(f));
+  }
+  if (n > 0 && o.offset + n > b.high)
+    out.push_back(make_finding(e, FailKind::wrong_result, "result", "past_eof",
+                               fmt::format("{} bytes from offset {}, past every end of file it could see ({})", n,
+                                           o.offset, b.high),
+                               h));
+}
+
+bool is_environment(int err) {
+  return err == ENOSPC || err == EDQUOT || err == ENOMEM || err == EFBIG || err == EMFILE || err == ENFILE;
+}
+
+void check_blocking(const History& h, std::vector<Finding>& out) {
+  for (const auto& fz : h.events) {
+    if (fz.op.kind != OpKind::freeze || !fz.frozen_from_ns) continue;
+    for (const auto& e : h.events) {
+      if (!is_modification(e) || !e.completed() || e.result < 0) continue;
+      if (e.op.kind == OpKind::write && e.result == 0) continue;
+      if (e.start_ns > fz.frozen_from_ns && e.end_ns < fz.frozen_until_ns) {
+        Finding f = make_finding(e, FailKind::not_blocked, "must_block", "not_blocked",
+                                 fmt::format("completed while the filesystem was frozen by {} (started {} us after "
+                                             "FIFREEZE returned, done {} us before FITHAW)",
+                                             fz.where(), (e.start_ns - fz.frozen_from_ns) / 1000,
+                                             (fz.frozen_until_ns - e.end_ns) / 1000),
+                                 h);
+        out.push_back(std::move(f));
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::string OpEvent::where() const { return fmt::format("actor {} op {} ({})", actor, index, op.shape()); }
+
+bool errno_allowed(const OpEvent& e, int err, const History& h, bool mixed) {
+  const Op& o = e.op;
+  if (err == EINTR) return true;  // R4: signals (the runner may stop and resume the case)
+  switch (o.kind) {
+    case OpKind::read:
+    case OpKind::write: {
+      if (err == EAGAIN) return nowait(o);  // R4
+      // R4, R6: RWF flags; IOPOLL without ->iopoll (btrfs), without O_DIRECT, or
+      // on a device without poll queues (io_uring_setup(2): "the storage device
+      // must be configured for polling"; newer kernels fail such polled bios
+      // with EOPNOTSUPP instead of completing them unpolled, liburing#1389).
+      if (err == EOPNOTSUPP) return (o.api == Api::pv2 && o.rwf) || (o.api == Api::uring && o.ring == Ring::iopoll);
+      if (err == EINVAL) {  // R1: alignment beyond what statx promised
+        if (!o.direct) return o.api == Api::pv2 && o.rwf;
+        if (!h.dio_offset_align || !h.dio_mem_align || h.fstype == "btrfs") return true;
+        return o.offset % h.dio_offset_align || o.length % h.dio_offset_align || o.misalign % h.dio_mem_align;
+      }
+      // R2, R6(a): a direct request meeting a buffered one; R6(b): a write
+      // with RWF_DSYNC or RWF_SYNC syncs, and reports the writeback error a
+      // collision left (the page cache invalidation failure's EIO in wb_err).
+      if (err == EIO) return (o.direct || (o.api == Api::pv2 && (o.rwf & (RWF_DSYNC | RWF_SYNC)))) && mixed;
+      return false;
+    }
+    case OpKind::fallocate:
+      return err == EOPNOTSUPP || err == EINVAL;  // R5, R6: modes per filesystem, sizes under the lock
+    case OpKind::fsync:
+      return err == EIO && mixed;  // R6(b)
+    default:
+      return false;
+  }
+}
+
+std::vector<Finding> check_history(const History& h, ModelStats* stats) {
+  ModelStats local;
+  ModelStats& st = stats ? *stats : local;
+  std::vector<Finding> out;
+  const auto inodes = build_inodes(h);
+  for (const auto& e : h.events) {
+    if (!e.completed() || !e.inode) continue;
+    const auto it = inodes.find(e.inode);
+    if (it == inodes.end()) continue;
+    const Inode& in = it->second;
+    if (e.result < 0) {
+      const int err = static_cast<int>(-e.result);
+      if (is_environment(err)) {
+        ++st.environment_errors;
+        continue;
+      }
+      if (!errno_allowed(e, err, h, in.mixed_from < end_of(e)))
+        out.push_back(make_finding(e, FailKind::wrong_result, "result", std::string("errno:") + strerrorname_np(err),
+                                   fmt::format("{} ({}), which this operation may not return here",
+                                               strerrorname_np(err), std::strerror(err)),
+                                   h));
+      continue;
+    }
+    if (e.op.kind == OpKind::read || e.op.kind == OpKind::write) check_counts(h, in, e, out);
+    if (e.op.kind == OpKind::read) {
+      ++st.reads_checked;
+      st.bytes_checked += e.data.size();
+      check_contents(h, in, e, out);
+    }
+  }
+  check_blocking(h, out);
+  return out;
+}
+
+}  // namespace diorace

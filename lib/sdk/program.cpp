@@ -1,0 +1,337 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "diorace/program.hpp"
+
+#include <linux/fs.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include <fmt/format.h>
+
+namespace diorace {
+
+namespace {
+
+constexpr std::pair<OpKind, const char*> kOpNames[] = {
+    {OpKind::read, "read"},         {OpKind::write, "write"}, {OpKind::truncate, "truncate"},
+    {OpKind::fallocate, "fallocate"}, {OpKind::fsync, "fsync"}, {OpKind::fork, "fork"},
+    {OpKind::recreate, "recreate"}, {OpKind::wait, "wait"},   {OpKind::freeze, "freeze"},
+};
+constexpr std::pair<Api, const char*> kApiNames[] = {
+    {Api::psync, "psync"}, {Api::pv2, "pv2"}, {Api::libaio, "libaio"}, {Api::uring, "uring"}};
+constexpr std::pair<Ring, const char*> kRingNames[] = {{Ring::plain, "plain"},   {Ring::iopoll, "iopoll"},
+                                                        {Ring::sqpoll, "sqpoll"}, {Ring::async, "async"},
+                                                        {Ring::fixed, "fixed"}};
+constexpr std::pair<Falloc, const char*> kFallocNames[] = {{Falloc::plain, "plain"},
+                                                            {Falloc::keep_size, "keep_size"},
+                                                            {Falloc::punch_hole, "punch_hole"},
+                                                            {Falloc::zero_range, "zero_range"},
+                                                            {Falloc::zero_keep, "zero_keep"}};
+
+template <typename E, size_t N>
+const char* name_of(const std::pair<E, const char*> (&table)[N], E v) {
+  for (const auto& [e, n] : table)
+    if (e == v) return n;
+  return "?";
+}
+
+template <typename E, size_t N>
+E value_of(const std::pair<E, const char*> (&table)[N], const std::string& name, const char* what) {
+  for (const auto& [e, n] : table)
+    if (name == n) return e;
+  throw std::invalid_argument(fmt::format("unknown {} '{}'", what, name));
+}
+
+template <typename E, size_t N>
+bool known(const std::pair<E, const char*> (&table)[N], const std::string& name) {
+  return std::any_of(std::begin(table), std::end(table), [&](const auto& p) { return name == p.second; });
+}
+
+// Draws a key of a weight table (all weights 0: the first key).
+const std::string& pick(const std::map<std::string, unsigned>& table, std::mt19937_64& rng) {
+  uint64_t total = 0;
+  for (const auto& [k, w] : table) total += w;
+  if (total == 0) return table.begin()->first;
+  uint64_t r = rng() % total;
+  for (const auto& [k, w] : table) {
+    if (r < w) return k;
+    r -= w;
+  }
+  return table.begin()->first;
+}
+
+uint64_t below(std::mt19937_64& rng, uint64_t n) { return n ? rng() % n : 0; }
+bool percent(std::mt19937_64& rng, unsigned p) { return below(rng, 100) < p; }
+
+// Offsets: block-aligned, near the sizes files start with (EOF crossings),
+// or any sector; buffered I/O also gets byte-granular ones.
+uint64_t draw_offset(std::mt19937_64& rng, const Program& p, unsigned file, bool sector_aligned) {
+  const uint64_t max = p.max_size;
+  const unsigned r = below(rng, 10);
+  uint64_t off;
+  if (r < 4) {
+    off = below(rng, max / 4096) * 4096;
+  } else if (r < 7) {
+    const uint64_t eof = p.initial_sizes[file];
+    const int64_t delta = static_cast<int64_t>(below(rng, 33)) - 16;  // +-16 sectors
+    off = static_cast<uint64_t>(std::clamp<int64_t>(static_cast<int64_t>(eof) + delta * 512, 0,
+                                                    static_cast<int64_t>(max) - 512));
+    off &= ~uint64_t{511};
+  } else {
+    off = below(rng, max / 512) * 512;
+  }
+  if (!sector_aligned && percent(rng, 30)) off = std::min<uint64_t>(max - 1, off + below(rng, 512));
+  return off;
+}
+
+uint64_t draw_length(std::mt19937_64& rng, bool sector_aligned) {
+  static constexpr uint64_t kLengths[] = {512, 1024, 4096, 4096, 8192, 12288, 16384, 65536};
+  if (!sector_aligned && percent(rng, 30)) return 1 + below(rng, 600);
+  if (percent(rng, 25)) return (1 + below(rng, 128)) * 512;
+  return kLengths[below(rng, std::size(kLengths))];
+}
+
+Op draw_io(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng, OpKind kind) {
+  Op o;
+  o.kind = kind;
+  o.file = static_cast<unsigned>(below(rng, p.files));
+  o.direct = percent(rng, cfg.direct_percent);
+  o.api = value_of(kApiNames, pick(cfg.engines, rng), "engine");
+  if (o.api == Api::uring) {
+    o.ring = value_of(kRingNames, pick(cfg.rings, rng), "ring");
+    if (o.ring == Ring::iopoll && !o.direct) o.ring = Ring::plain;  // IOPOLL is O_DIRECT only (R4)
+  }
+  if (o.api == Api::pv2) {
+    static constexpr int kFlags[] = {0, RWF_HIPRI, RWF_DSYNC, RWF_SYNC, RWF_NOWAIT};
+    o.rwf = kFlags[below(rng, std::size(kFlags))];
+  }
+  if (o.api == Api::libaio || o.api == Api::uring) o.async = percent(rng, cfg.async_percent);
+  o.offset = draw_offset(rng, p, o.file, o.direct);
+  o.length = std::min<uint64_t>(draw_length(rng, o.direct), p.max_size);
+  o.misalign = static_cast<uint32_t>(below(rng, 8) * 512);
+  return o;
+}
+
+Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
+  const OpKind kind = value_of(kOpNames, pick(cfg.weights, rng), "operation");
+  Op o;
+  switch (kind) {
+    case OpKind::read:
+    case OpKind::write:
+      o = draw_io(cfg, p, rng, kind);
+      break;
+    case OpKind::truncate:
+    case OpKind::recreate: {
+      o.kind = kind;
+      o.file = static_cast<unsigned>(below(rng, p.files));
+      static constexpr uint64_t kSizes[] = {0, 4096, 4096, 12288};
+      o.length = percent(rng, 50) ? kSizes[below(rng, std::size(kSizes))] : below(rng, p.max_size + 1);
+      break;
+    }
+    case OpKind::fallocate:
+      o.kind = kind;
+      o.file = static_cast<unsigned>(below(rng, p.files));
+      o.mode = static_cast<Falloc>(below(rng, std::size(kFallocNames)));
+      o.offset = draw_offset(rng, p, o.file, true);
+      o.length = draw_length(rng, true);
+      break;
+    case OpKind::fsync:
+      o.kind = kind;
+      o.file = static_cast<unsigned>(below(rng, p.files));
+      o.datasync = percent(rng, 50);
+      break;
+    case OpKind::fork:
+      o.kind = kind;
+      o.touch = percent(rng, 50);
+      o.hold_us = static_cast<uint32_t>(below(rng, 2000));
+      break;
+    case OpKind::wait:
+      o.kind = kind;
+      break;
+    case OpKind::freeze:
+      o.kind = kind;
+      o.hold_us = static_cast<uint32_t>(1000 + below(rng, 20000));
+      break;
+  }
+  if (percent(rng, cfg.spin_percent)) o.spin = static_cast<uint32_t>(below(rng, 2000));
+  return o;
+}
+
+}  // namespace
+
+std::string_view op_kind_name(OpKind k) noexcept { return name_of(kOpNames, k); }
+
+std::string Op::shape() const {
+  switch (kind) {
+    case OpKind::read:
+    case OpKind::write: {
+      std::string s = fmt::format("{}.{}.{}", op_kind_name(kind), direct ? "direct" : "buffered", name_of(kApiNames, api));
+      if (api == Api::uring) s += std::string("-") + name_of(kRingNames, ring);
+      return s;
+    }
+    case OpKind::fallocate:
+      return fmt::format("fallocate.{}", name_of(kFallocNames, mode));
+    default:
+      return std::string(op_kind_name(kind));
+  }
+}
+
+void to_json(nlohmann::json& j, const Op& o) {
+  j = {{"op", op_kind_name(o.kind)}};
+  switch (o.kind) {
+    case OpKind::read:
+    case OpKind::write:
+      j.update({{"file", o.file}, {"offset", o.offset}, {"length", o.length}, {"direct", o.direct},
+                {"api", name_of(kApiNames, o.api)}, {"misalign", o.misalign}});
+      if (o.api == Api::uring) j["ring"] = name_of(kRingNames, o.ring);
+      if (o.api == Api::pv2) j["rwf"] = o.rwf;
+      if (o.async) j["async"] = true;
+      break;
+    case OpKind::truncate:
+    case OpKind::recreate:
+      j.update({{"file", o.file}, {"length", o.length}});
+      break;
+    case OpKind::fallocate:
+      j.update({{"file", o.file}, {"offset", o.offset}, {"length", o.length}, {"mode", name_of(kFallocNames, o.mode)}});
+      break;
+    case OpKind::fsync:
+      j.update({{"file", o.file}, {"datasync", o.datasync}});
+      break;
+    case OpKind::fork:
+      j.update({{"touch", o.touch}, {"hold_us", o.hold_us}});
+      break;
+    case OpKind::freeze:
+      j["hold_us"] = o.hold_us;
+      break;
+    case OpKind::wait:
+      break;
+  }
+  if (o.spin) j["spin"] = o.spin;
+}
+
+void from_json(const nlohmann::json& j, Op& o) {
+  o = Op{};
+  o.kind = value_of(kOpNames, j.at("op").get<std::string>(), "operation");
+  o.file = j.value("file", 0u);
+  o.offset = j.value("offset", uint64_t{0});
+  o.length = j.value("length", uint64_t{0});
+  o.direct = j.value("direct", false);
+  o.api = value_of(kApiNames, j.value("api", std::string("psync")), "api");
+  o.ring = value_of(kRingNames, j.value("ring", std::string("plain")), "ring");
+  o.async = j.value("async", false);
+  o.rwf = j.value("rwf", 0);
+  o.mode = value_of(kFallocNames, j.value("mode", std::string("plain")), "fallocate mode");
+  o.datasync = j.value("datasync", false);
+  o.touch = j.value("touch", false);
+  o.misalign = j.value("misalign", 0u);
+  o.spin = j.value("spin", 0u);
+  o.hold_us = j.value("hold_us", 0u);
+  if (o.misalign % 512 || o.misalign > 3584) throw std::invalid_argument("misalign must be a multiple of 512 up to 3584");
+  if ((o.kind == OpKind::read || o.kind == OpKind::write) && (o.length == 0 || o.length > 1024 * 1024))
+    throw std::invalid_argument("a read or write of 1 byte to 1 MiB");
+  if (o.async && o.api != Api::libaio && o.api != Api::uring)
+    throw std::invalid_argument("only libaio and uring requests can be asynchronous");
+  if (o.hold_us > 5'000'000) throw std::invalid_argument("hold_us at most 5 s");
+}
+
+size_t Program::op_count() const noexcept {
+  size_t n = 0;
+  for (const auto& a : actors) n += a.ops.size();
+  return n;
+}
+
+void to_json(nlohmann::json& j, const Program& p) {
+  nlohmann::json actors = nlohmann::json::array();
+  for (const auto& a : p.actors) actors.push_back({{"ops", a.ops}});
+  j = {{"format", Program::kFormat}, {"seed", p.seed},       {"fs", p.fs},         {"files", p.files},
+       {"initial_sizes", p.initial_sizes}, {"max_size", p.max_size}, {"actors", actors}};
+}
+
+void from_json(const nlohmann::json& j, Program& p) {
+  if (j.value("format", std::string()) != Program::kFormat)
+    throw std::invalid_argument(fmt::format("not a program ({} expected in \"format\")", Program::kFormat));
+  p = Program{};
+  p.seed = j.value("seed", uint64_t{0});
+  p.fs = j.value("fs", std::string("ext4"));
+  p.files = j.at("files").get<unsigned>();
+  p.initial_sizes = j.at("initial_sizes").get<std::vector<uint64_t>>();
+  p.max_size = j.value("max_size", uint64_t{64 * 1024});
+  if (p.files == 0 || p.files > 16 || p.initial_sizes.size() != p.files)
+    throw std::invalid_argument("1 to 16 files, one initial size each");
+  if (p.max_size < 4096 || p.max_size > 64 * 1024 * 1024) throw std::invalid_argument("max_size of 4 KiB to 64 MiB");
+  for (const auto& a : j.at("actors")) p.actors.push_back({a.at("ops").get<std::vector<Op>>()});
+  if (p.actors.empty() || p.actors.size() > 64) throw std::invalid_argument("1 to 64 actors");
+  for (const auto& a : p.actors)
+    for (const auto& o : a.ops) {
+      if (o.file >= p.files) throw std::invalid_argument(fmt::format("file {} of {}", o.file, p.files));
+      if (o.offset + o.length > 2 * p.max_size + 1024 * 1024) throw std::invalid_argument("an operation far beyond max_size");
+    }
+}
+
+std::map<std::string, unsigned> GeneratorConfig::default_weights() {
+  return {{"read", 24}, {"write", 24},   {"truncate", 3}, {"fallocate", 5}, {"fsync", 3},
+          {"fork", 4},  {"recreate", 3}, {"wait", 6},     {"freeze", 1}};
+}
+std::map<std::string, unsigned> GeneratorConfig::default_engines() {
+  return {{"psync", 35}, {"pv2", 15}, {"libaio", 20}, {"uring", 30}};
+}
+std::map<std::string, unsigned> GeneratorConfig::default_rings() {
+  return {{"plain", 30}, {"iopoll", 25}, {"sqpoll", 15}, {"async", 15}, {"fixed", 15}};
+}
+
+void GeneratorConfig::set_weight(const std::string& assignment) {
+  const auto eq = assignment.find('=');
+  if (eq == std::string::npos) throw std::invalid_argument("a weight is NAME=N: '" + assignment + "'");
+  const std::string name = assignment.substr(0, eq);
+  unsigned w = 0;
+  try {
+    size_t used = 0;
+    w = static_cast<unsigned>(std::stoul(assignment.substr(eq + 1), &used));
+    if (used != assignment.size() - eq - 1 || w > 1000) throw std::invalid_argument("");
+  } catch (const std::exception&) {
+    throw std::invalid_argument("a weight is a number 0..1000: '" + assignment + "'");
+  }
+  if (known(kOpNames, name)) weights[name] = w;
+  else if (known(kApiNames, name)) engines[name] = w;
+  else if (known(kRingNames, name)) rings[name] = w;
+  else throw std::invalid_argument("no operation, engine or ring is called '" + name + "'");
+}
+
+namespace {
+// The declared matrix: ext4 default, ext4 with inline data, xfs, btrfs.
+constexpr FsVariant kFilesystems[] = {
+    {"ext4", "ext4", "", 64},
+    {"ext4-inline", "ext4", "-O inline_data", 64},
+    {"xfs", "xfs", "", 320},
+    {"btrfs", "btrfs", "", 256},
+};
+}  // namespace
+
+std::span<const FsVariant> fs_variants() { return kFilesystems; }
+
+const FsVariant* find_fs_variant(std::string_view name) {
+  for (const auto& f : kFilesystems)
+    if (name == f.name) return &f;
+  return nullptr;
+}
+
+Program generate_program(const GeneratorConfig& cfg, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Program p;
+  p.seed = seed;
+  p.files = cfg.files;
+  p.max_size = cfg.max_size;
+  for (unsigned f = 0; f < p.files; ++f) {
+    static constexpr uint64_t kStart[] = {0, 4096, 12288};
+    p.initial_sizes.push_back(percent(rng, 50) ? kStart[below(rng, std::size(kStart))]
+                                               : below(rng, cfg.max_size / 512 + 1) * 512);
+  }
+  for (unsigned a = 0; a < cfg.actors; ++a) {
+    Actor actor;
+    for (unsigned i = 0; i < cfg.ops_per_actor; ++i) actor.ops.push_back(draw_op(cfg, p, rng));
+    p.actors.push_back(std::move(actor));
+  }
+  return p;
+}
+
+}  // namespace diorace

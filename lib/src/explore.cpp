@@ -1,0 +1,362 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "diorace/explore.hpp"
+
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mman.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <climits>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <set>
+
+#include <fmt/format.h>
+
+#include "diorace/error.hpp"
+#include "diorace/evidence.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/interpreter.hpp"
+#include "diorace/model.hpp"
+#include "diorace/oracles.hpp"
+#include "diorace/params.hpp"
+#include "diorace/scratchfs.hpp"
+#include "diorace/target.hpp"
+#include "diorace/tempdir.hpp"
+
+namespace diorace {
+
+namespace {
+
+constexpr const char* kExploreHelp =
+    "usage: diorace explore [--duration S] [--seed N] [--actors N] [--ops N] [--files N] [--fs all|ext4|ext4-inline|xfs|btrfs]\n"
+    "                       [--weight NAME=N]... [--findings DIR] [RUN OPTIONS]\n"
+    "Generates random concurrent programs (threads, O_DIRECT/buffered psync, preadv2/pwritev2, libaio, io_uring\n"
+    "plain/IOPOLL/SQPOLL/IOSQE_ASYNC/registered buffers, truncate, fallocate, fsync, fork, fresh inodes, freeze)\n"
+    "on a scratch filesystem it makes, and checks each one against the data model (docs/explore-model.md).\n"
+    "explore options:\n"
+    "  --actors N        actors (threads) per program (default 3)\n"
+    "  --ops N           operations per actor (default 12)\n"
+    "  --files N         files per program (default 2)\n"
+    "  --fs NAME         filesystem: all (each in turn, --duration each), ext4, ext4-inline, xfs, btrfs (default all)\n"
+    "  --weight NAME=N   weight of an operation (read write truncate fallocate fsync fork recreate wait freeze),\n"
+    "                    engine (psync pv2 libaio uring) or ring (plain iopoll sqpoll async fixed); 0 turns it off\n"
+    "  --findings DIR    write each finding's program here (default: diorace-findings)\n"
+    "  any option of 'diorace run' (--duration, --seed, --scratch-device, --store, --json, ...)\n"
+    "Each finding is a FAIL of the explore case with its program attached; 'diorace replay FILE' runs one\n"
+    "again, 'diorace minimize FILE' shrinks it.\n";
+
+// "--name value" or "--name=value": the value, or nullopt when arg is not --name.
+std::optional<std::string> option_value(const std::vector<std::string>& args, size_t& i, const std::string& name) {
+  const std::string& a = args[i];
+  if (a == name) {
+    if (i + 1 >= args.size()) throw UsageError(name + " needs a value");
+    return args[++i];
+  }
+  if (a.rfind(name + "=", 0) == 0) return a.substr(name.size() + 1);
+  return std::nullopt;
+}
+
+std::string sanitize(const std::string& s) {
+  std::string out;
+  for (char c : s) out += (std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '.') ? c : '_';
+  return out.substr(0, 120);
+}
+
+}  // namespace
+
+ExploreArgs parse_explore_args(const std::vector<std::string>& args) {
+  ExploreArgs out;
+  out.run_args = {"explore", "--keep-going"};
+  out.findings_dir = "diorace-findings";
+  static const std::pair<const char*, const char*> kParams[] = {
+      {"--actors", "actors"}, {"--ops", "ops"}, {"--files", "files"}, {"--fs", "variant"}};
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--help" || args[i] == "-h") {
+      out.help = true;
+      out.help_text = kExploreHelp;
+      return out;
+    }
+    bool taken = false;
+    for (const auto& [opt, param] : kParams)
+      if (auto v = option_value(args, i, opt)) {
+        out.run_args.insert(out.run_args.end(), {"--param", fmt::format("explore.{}={}", param, *v)});
+        taken = true;
+        break;
+      }
+    if (taken) continue;
+    if (auto v = option_value(args, i, "--weight")) {
+      GeneratorConfig probe;
+      try {
+        probe.set_weight(*v);
+      } catch (const std::invalid_argument& e) {
+        throw UsageError(std::string("--weight: ") + e.what());
+      }
+      out.run_args.insert(out.run_args.end(), {"--param", "explore.w_" + *v});
+      continue;
+    }
+    if (auto v = option_value(args, i, "--findings")) {
+      if (v->empty()) throw UsageError("--findings needs a directory");
+      out.findings_dir = *v;
+      continue;
+    }
+    if (args[i] == "--keep-going") continue;
+    if (!args[i].empty() && args[i][0] != '-' && (i == 0 || args[i - 1].rfind("--", 0) != 0))
+      throw UsageError("explore takes no case names ('" + args[i] + "'): it runs its own programs");
+    out.run_args.push_back(args[i]);
+  }
+  return out;
+}
+
+std::vector<std::string> write_finding_programs(const std::vector<CaseResult>& results, const std::string& dir) {
+  std::vector<std::string> written;
+  for (const auto& r : results) {
+    for (const auto& ev : r.events) {
+      const auto* fe = std::get_if<FindingEvent>(&ev);
+      if (!fe || !fe->what.detail.contains("program")) continue;
+      std::filesystem::create_directories(dir);
+      const auto& d = fe->what.detail;
+      nlohmann::json out = d.at("program");
+      out["finding"] = {{"oracle", fe->what.oracle},        {"class", d.value("class", "")},
+                        {"signature", d.value("signature", "")}, {"summary", fe->what.summary},
+                        {"kernel", d.value("kernel", "")},    {"iteration", d.value("iteration", 0)},
+                        {"run_seed", r.seed}};
+      const std::string base = fmt::format("{}/{}-{:016x}", dir, sanitize(d.value("signature", "finding")),
+                                           out.value("seed", uint64_t{0}));
+      for (unsigned n = 0;; ++n) {
+        const std::string path = n ? fmt::format("{}-{}.json", base, n) : base + ".json";
+        int err = 0;
+        UniqueFd fd = UniqueFd::try_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, err, 0644);
+        if (!fd && err == -EEXIST) continue;  // never replace a file: the next free name
+        if (!fd) throw_errno(-err, "create " + path);
+        write_all(fd.get(), out.dump(2).append("\n").data(), out.dump(2).size() + 1, path);
+        written.push_back(path);
+        break;
+      }
+    }
+  }
+  return written;
+}
+
+ProgramFile read_program_file(const std::string& path) {
+  std::string text;
+  if (!try_read_file(path, text)) throw UsageError(path + ": cannot read it: " + std::strerror(errno));
+  ProgramFile pf;
+  try {
+    const auto j = nlohmann::json::parse(text);
+    pf.program = j.get<Program>();
+    if (j.contains("finding")) {
+      pf.finding = j.at("finding");
+      pf.signature = pf.finding.value("signature", "");
+    }
+  } catch (const std::exception& e) {
+    throw UsageError(path + ": not a program file: " + e.what());
+  }
+  if (!find_fs_variant(pf.program.fs)) throw UsageError(path + ": unknown filesystem variant '" + pf.program.fs + "'");
+  return pf;
+}
+
+struct ReplayBench::Impl {
+  OwnedTempDir tmp;
+  ScratchFilesystem fs;
+  double deadline_s = 60;
+  unsigned runs = 0;
+  char* shared = nullptr;  // the child's findings, as JSON text
+  static constexpr size_t kShared = 1 << 16;
+  ~Impl() {
+    fs = ScratchFilesystem();
+    if (shared) ::munmap(shared, kShared);
+  }
+};
+
+ReplayBench::ReplayBench(const BenchOptions& o) : impl_(std::make_unique<Impl>()) {
+  const FsVariant* v = find_fs_variant(o.fs);
+  if (!v) throw UsageError("unknown filesystem variant '" + o.fs + "'");
+  if (::geteuid() != 0) throw UsageError("replays need root (a loop device, mkfs and mount)");
+  // Mounts go with this process when it dies.
+  if (::unshare(CLONE_NEWNS) == 0) (void)::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
+  impl_->deadline_s = o.deadline_s;
+  impl_->tmp = OwnedTempDir::create("/var/tmp", "diorace-replay-");
+  const auto target = DirectoryTarget::open(impl_->tmp.path());
+  impl_->fs = ScratchFilesystem::make(target, {.name = "replay", .fstype = v->fstype, .mkfs_options = v->mkfs,
+                                               .size_mib = v->size_mib});
+  void* m = ::mmap(nullptr, Impl::kShared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) throw_errno("mmap");
+  impl_->shared = static_cast<char*>(m);
+}
+
+ReplayBench::~ReplayBench() = default;
+
+bool ReplayBench::Run::hit(const std::string& signature) const {
+  if (signature.empty()) return !signatures.empty();
+  return std::find(signatures.begin(), signatures.end(), signature) != signatures.end();
+}
+
+ReplayBench::Run ReplayBench::run(const Program& p) {
+  const std::string dir = fmt::format("{}/r{}", impl_->fs.dir(), impl_->runs++);
+  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + dir);
+  char* shared = impl_->shared;
+  std::memset(shared, 0, Impl::kShared);
+  const uint64_t nonce = p.seed ^ (0x51ed27001ULL * impl_->runs);
+  auto outcome = run_with_deadline(
+      [&]() -> int {
+        nlohmann::json found = nlohmann::json::array();
+        try {
+          const History h = run_program(p, dir, nonce);
+          for (const auto& f : check_history(h))
+            found.push_back({{"signature", fmt::format("{}|{}|{}|{}", f.oracle, f.detail.value("class", ""),
+                                                       f.detail.value("shape", ""), p.fs)},
+                             {"summary", f.summary}});
+        } catch (const std::exception& e) {
+          found.push_back({{"error", e.what()}});
+        }
+        const std::string text = found.dump();
+        std::memcpy(shared, text.data(), std::min(text.size(), Impl::kShared - 1));
+        return 0;
+      },
+      impl_->deadline_s, "program");
+  ::rmdir(dir.c_str());
+  Run r;
+  if (outcome.hung) {
+    r.signatures.push_back("hang");
+    r.first_summary = outcome.finding ? outcome.finding->summary : "the program did not finish";
+    return r;
+  }
+  const auto found = nlohmann::json::parse(std::string(shared), nullptr, false);
+  if (found.is_discarded()) throw SetupError("a replay's child left no readable result");
+  for (const auto& f : found) {
+    if (f.contains("error")) throw SetupError("replay: " + f.at("error").get<std::string>());
+    r.signatures.push_back(f.at("signature").get<std::string>());
+    if (r.first_summary.empty()) r.first_summary = f.at("summary").get<std::string>();
+  }
+  return r;
+}
+
+HitRate measure(ReplayBench& bench, const Program& p, const std::string& signature, unsigned runs, double min_rate,
+                bool early_stop) {
+  HitRate h;
+  const auto need = static_cast<unsigned>(std::ceil(min_rate * runs));
+  for (unsigned i = 0; i < runs; ++i) {
+    auto r = bench.run(p);
+    ++h.runs;
+    if (r.hit(signature)) {
+      ++h.hits;
+      if (h.first_summary.empty()) h.first_summary = r.first_summary;
+    }
+    if (early_stop && (h.hits >= need || h.hits + (runs - h.runs) < need)) break;
+  }
+  return h;
+}
+
+namespace {
+
+// Simplifications of one operation, each a smaller or plainer variant.
+std::vector<Op> simpler(const Op& o) {
+  std::vector<Op> out;
+  auto with = [&](auto change) {
+    Op c = o;
+    change(c);
+    out.push_back(c);
+  };
+  if (o.spin) with([](Op& c) { c.spin = 0; });
+  if (o.async) with([](Op& c) { c.async = false; });
+  if (o.misalign) with([](Op& c) { c.misalign = 0; });
+  if (o.hold_us) with([](Op& c) { c.hold_us = 0; });
+  if (o.touch) with([](Op& c) { c.touch = false; });
+  if (o.rwf) with([](Op& c) { c.rwf = 0; });
+  if (o.api != Api::psync && (o.kind == OpKind::read || o.kind == OpKind::write))
+    with([](Op& c) { c.api = Api::psync, c.async = false, c.rwf = 0, c.ring = Ring::plain; });
+  if (o.api == Api::uring && o.ring != Ring::plain) with([](Op& c) { c.ring = Ring::plain; });
+  return out;
+}
+
+}  // namespace
+
+namespace {
+
+// One minimization: the program so far, and how candidates are judged.
+struct Minimizer {
+  ReplayBench& bench;
+  const std::string& signature;
+  const MinimizeOptions& o;
+  Minimized& m;
+  unsigned accepted = 0;
+
+  bool keeps(const Program& c) {
+    ++m.candidates;
+    const auto need = static_cast<unsigned>(std::ceil(o.min_rate * o.runs));
+    return measure(bench, c, signature, o.runs, o.min_rate, true).hits >= need;
+  }
+  bool try_accept(Program&& c, const std::string& what) {
+    if (!keeps(c)) return false;
+    ++accepted;
+    m.program = std::move(c);
+    if (o.progress)
+      o.progress(fmt::format("{} ({} actors, {} operations)", what, m.program.actors.size(), m.program.op_count()));
+    return true;
+  }
+  void remove_actors() {
+    for (size_t a = 0; a < m.program.actors.size() && m.program.actors.size() > 1;) {
+      Program c = m.program;
+      c.actors.erase(c.actors.begin() + static_cast<long>(a));
+      if (!try_accept(std::move(c), fmt::format("removed actor {}", a))) ++a;
+    }
+  }
+  // Halves of an actor's operations, then quarters, ... then single ones.
+  void remove_ops(size_t a) {
+    for (size_t chunk = std::max<size_t>(1, m.program.actors[a].ops.size() / 2);; chunk /= 2) {
+      for (size_t i = 0; i < m.program.actors[a].ops.size();) {
+        Program c = m.program;
+        auto& ops = c.actors[a].ops;
+        ops.erase(ops.begin() + static_cast<long>(i), ops.begin() + static_cast<long>(std::min(ops.size(), i + chunk)));
+        if (!try_accept(std::move(c), fmt::format("removed {} operation(s) of actor {}", chunk, a))) i += chunk;
+      }
+      if (chunk <= 1) break;
+    }
+  }
+  // Each accepted simplification starts the list again from the operation as it now is.
+  void simplify_op(size_t a, size_t i) {
+    std::set<std::string> tried;
+    for (bool changed = true; changed;) {
+      changed = false;
+      for (const Op& s : simpler(m.program.actors[a].ops[i])) {
+        if (!tried.insert(nlohmann::json(s).dump()).second) continue;
+        Program c = m.program;
+        c.actors[a].ops[i] = s;
+        if (try_accept(std::move(c), fmt::format("simplified actor {} op {} to {}", a, i, nlohmann::json(s).dump()))) {
+          changed = true;
+          break;
+        }
+      }
+    }
+  }
+};
+
+}  // namespace
+
+Minimized minimize_program(ReplayBench& bench, const Program& p, const std::string& signature,
+                           const MinimizeOptions& o) {
+  Minimized m;
+  m.program = p;
+  m.ops_before = p.op_count();
+  Minimizer z{bench, signature, o, m};
+  // Passes until one changes nothing: a simplification can make an operation
+  // removable (a fork that no longer holds its child).
+  for (unsigned before = UINT_MAX; before != z.accepted;) {
+    before = z.accepted;
+    z.remove_actors();
+    for (size_t a = 0; a < m.program.actors.size(); ++a) z.remove_ops(a);
+    for (size_t a = 0; a < m.program.actors.size(); ++a)
+      for (size_t i = 0; i < m.program.actors[a].ops.size(); ++i) z.simplify_op(a, i);
+  }
+  std::erase_if(m.program.actors, [](const Actor& x) { return x.ops.empty(); });
+  m.ops_after = m.program.op_count();
+  m.rate = measure(bench, m.program, signature, o.runs);
+  return m;
+}
+
+}  // namespace diorace
