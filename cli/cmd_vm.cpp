@@ -2,11 +2,15 @@
 // diorace vm: boots a kernel under qemu and runs cases in it; the result is stored on the host.
 #include <cstdio>
 #include <iostream>
+#include <optional>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
 #include "diorace/error.hpp"
+#include "diorace/explore.hpp"
+#include "diorace/fd.hpp"
+#include "diorace/tempdir.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/outfile.hpp"
 #include "diorace/registry.hpp"
@@ -47,11 +51,37 @@ int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
     o.json_path = vm["json"].as<std::string>();
     check_output_path(o.json_path, "--json");
   }
+  // "-- explore ARGS": the explorer's case in the guest, its findings written here.
+  std::optional<ExploreArgs> explore;
+  if (!guest.empty() && guest[0] == "explore") {
+    explore = parse_explore_args({guest.begin() + 1, guest.end()});
+    if (explore->help) {
+      std::cout << explore->help_text;
+      return 0;
+    }
+    guest = {"run"};
+    guest.insert(guest.end(), explore->run_args.begin(), explore->run_args.end());
+  }
   o.guest_args = guest;
   ReportTargets out;
   read_report_targets(vm, out);
   o.command = command;
-  return run_vm_recorded(o, out);
+  OwnedTempDir tmp;
+  if (explore && o.json_path.empty()) {
+    tmp = OwnedTempDir::create("/var/tmp", "diorace-explore-");
+    o.json_path = tmp.path() + "/guest.json";
+  }
+  const int code = run_vm_recorded(o, out);
+  if (explore) {
+    std::string text;
+    if (try_read_file(o.json_path, text)) {
+      const auto doc = nlohmann::json::parse(text, nullptr, false);
+      if (!doc.is_discarded() && doc.contains("cases"))
+        for (const auto& path : write_finding_programs(doc["cases"].get<std::vector<CaseResult>>(), explore->findings_dir))
+          std::cout << "finding: " << path << "  (replay: diorace replay " << path << ")\n";
+    }
+  }
+  return code;
 }
 
 }  // namespace diorace

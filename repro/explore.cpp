@@ -47,6 +47,8 @@ std::vector<ParamSpec> explore_params() {
       {"max_size", "largest file offset the generator draws (bytes)", 65536, 4096, 16 * 1024 * 1024},
       {"direct_percent", "reads and writes through O_DIRECT (%)", 65, 0, 100},
       {"async_percent", "libaio and io_uring requests left in flight (%)", 50, 0, 100},
+      {"swarm", "1: each program keeps each weight with probability 1/2 (swarm testing); 0: the table as it is", 1, 0,
+       1},
   };
   const GeneratorConfig d;
   for (const auto* table : {&d.weights, &d.engines, &d.rings})
@@ -63,6 +65,7 @@ GeneratorConfig config_from(const ParamValues& p) {
   c.max_size = static_cast<uint64_t>(p.integer("max_size")) & ~uint64_t{511};
   c.direct_percent = static_cast<unsigned>(p.integer("direct_percent"));
   c.async_percent = static_cast<unsigned>(p.integer("async_percent"));
+  c.swarm = p.integer("swarm") != 0;
   for (auto* table : {&c.weights, &c.engines, &c.rings})
     for (auto& [name, w] : *table) w = static_cast<unsigned>(p.integer(weight_param(name)));
   return c;
@@ -94,7 +97,7 @@ class Explore final : public Case {
     InterpreterStats st;
     History h;
     try {
-      h = run_program(prog, dir, seed, &st);
+      h = interp_->run(prog, dir, seed, &st);
     } catch (...) {
       ::rmdir(dir.c_str());
       throw;
@@ -117,12 +120,16 @@ class Explore final : public Case {
     return {};
   }
 
-  void teardown(CaseContext&) noexcept override { fs_ = ScratchFilesystem(); }
+  void teardown(CaseContext&) noexcept override {
+    interp_.reset();
+    fs_ = ScratchFilesystem();
+  }
 
  private:
   const FsVariant* fsv_ = nullptr;
   GeneratorConfig cfg_;
   ScratchFilesystem fs_;
+  std::unique_ptr<Interpreter> interp_ = std::make_unique<Interpreter>();
   std::set<std::string> seen_;
 };
 

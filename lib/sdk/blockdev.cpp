@@ -26,11 +26,21 @@ LoopDevice LoopDevice::attach(const std::string& backing, bool direct_io) {
   auto ctl = UniqueFd::try_open("/dev/loop-control", O_RDWR, err);
   if (!ctl) throw SkipError(std::string("loop devices unavailable: /dev/loop-control: ") + std::strerror(-err));
   auto file = UniqueFd::open(backing, O_RDWR);
-  for (int attempt = 0; attempt < 16; ++attempt) {
+  // The free device the kernel names first; when its node is missing (a
+  // container's /dev without devtmpfs), the nodes that are there, in turn.
+  std::vector<std::string> candidates;
+  for (int n = 0; n < 256; ++n)
+    if (::access(("/dev/loop" + std::to_string(n)).c_str(), F_OK) == 0) candidates.push_back("/dev/loop" + std::to_string(n));
+  size_t next = 0;
+  for (int attempt = 0; attempt < 16 + static_cast<int>(candidates.size()); ++attempt) {
     int n = ::ioctl(ctl.get(), LOOP_CTL_GET_FREE);
     if (n < 0) throw_errno("LOOP_CTL_GET_FREE");
     std::string path = "/dev/loop" + std::to_string(n);
     auto dev = UniqueFd::try_open(path, O_RDWR, err);
+    if (!dev && err == -ENOENT && next < candidates.size()) {
+      path = candidates[next++];
+      dev = UniqueFd::try_open(path, O_RDWR, err);
+    }
     if (!dev) throw_errno(-err, "open " + path);
     loop_config cfg{};
     cfg.fd = static_cast<unsigned>(file.get());

@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "diorace/blockdev.hpp"
 #include "diorace/buffer.hpp"
 #include "diorace/engine.hpp"
 #include "diorace/error.hpp"
@@ -68,10 +69,21 @@ std::pair<uint32_t, uint32_t> dio_alignment(const std::string& path) {
   return {sx.stx_dio_offset_align, sx.stx_dio_mem_align};
 }
 
+// The model's identity of what fd reached: the inode number of a file, the
+// device number (top bit set, apart from inode numbers) of a block device.
 uint64_t inode_of(int fd) {
   struct stat st {};
-  return ::fstat(fd, &st) == 0 ? st.st_ino : 0;
+  if (::fstat(fd, &st) != 0) return 0;
+  return S_ISBLK(st.st_mode) ? (uint64_t{1} << 63) | st.st_rdev : st.st_ino;
 }
+
+// The engines of one actor index, kept across programs: setting up and
+// tearing down libaio contexts (io_destroy waits for an RCU grace period, tens
+// of ms) and rings would otherwise cost more than the programs.
+struct ActorEngines {
+  Engine aio;
+  std::array<Engine, 5> rings;
+};
 
 // What all actors share: the files' generations (bumped by recreate) and the arena.
 struct Shared {
@@ -79,7 +91,8 @@ struct Shared {
   std::string dir;
   uint64_t nonce = 0;
   size_t slot_bytes = 0;
-  AlignedBuffer arena;
+  const AlignedBuffer& arena;
+  std::vector<ActorEngines>& engines;
   std::array<std::atomic<uint64_t>, 16> generation{};
   std::atomic<unsigned> ready{0};
   std::atomic<bool> go{false};
@@ -89,7 +102,10 @@ struct Shared {
     // boundary: neighbours' buffers share pages.
     return arena.data() + (static_cast<size_t>(s) * prog.actors.size() + actor) * slot_bytes;
   }
-  [[nodiscard]] std::string path(unsigned file) const { return fmt::format("{}/f{}", dir, file); }
+  std::array<std::string, 16> loop_paths{};  // loop device slots: the device
+  [[nodiscard]] std::string path(unsigned file) const {
+    return loop_paths[file].empty() ? fmt::format("{}/f{}", dir, file) : loop_paths[file];
+  }
 };
 
 struct OpenFile {
@@ -148,12 +164,13 @@ class ActorRun {
   }
 
   Engine* engine_for(const Op& o) {
+    ActorEngines& en = sh_.engines[id_];
     if (o.api == Api::libaio) {
-      if (!aio_) aio_ = Engine::open("libaio", {.depth = 2 * kDepth});
-      return &aio_;
+      if (!en.aio) en.aio = Engine::open("libaio", {.depth = 2 * kDepth});
+      return &en.aio;
     }
     const auto r = static_cast<size_t>(o.ring);
-    if (!rings_[r]) {
+    if (!en.rings[r]) {
       EngineOptions eo{.depth = 2 * kDepth};
       eo.iopoll = o.ring == Ring::iopoll;
       eo.sqpoll = o.ring == Ring::sqpoll;
@@ -162,9 +179,9 @@ class ActorRun {
         eo.fixed_buffers = true;
         for (unsigned s = 0; s < kSlots; ++s) eo.registered.push_back({sh_.slot(id_, s), sh_.slot_bytes});
       }
-      rings_[r] = Engine::open("io_uring", eo);
+      en.rings[r] = Engine::open("io_uring", eo);
     }
-    return &rings_[r];
+    return &en.rings[r];
   }
 
   void complete(const IoCompletion& c) {
@@ -296,6 +313,7 @@ class ActorRun {
   void recreate(unsigned i) {
     const Op& o = ops_[i];
     OpEvent& e = events_[i];
+    if (sh_.prog.is_loop(o.file)) throw SetupError("recreate on a loop device slot");  // never rename over a node
     const std::string tmp = fmt::format("{}.new-{}-{}", sh_.path(o.file), id_, i);
     e.start_ns = now_ns();
     auto fd = UniqueFd::create_new(tmp, O_RDWR, 0644);
@@ -309,6 +327,7 @@ class ActorRun {
 
   void freeze(unsigned i) {
     OpEvent& e = events_[i];
+    reap_all();  // none of this actor's own requests in flight while it freezes
     UniqueFd d = UniqueFd::open(sh_.dir, O_RDONLY | O_DIRECTORY);
     e.start_ns = now_ns();
     if (::ioctl(d.get(), FIFREEZE, 0) < 0) {
@@ -369,8 +388,6 @@ class ActorRun {
   const std::vector<Op>& ops_;
   std::map<std::pair<unsigned, bool>, OpenFile> files_;
   std::vector<UniqueFd> retired_;
-  Engine aio_;
-  std::array<Engine, 5> rings_;
   std::vector<Pending> pending_;
   std::vector<unsigned> free_;
   std::vector<pid_t> children_;
@@ -387,20 +404,48 @@ size_t slot_size(const Program& p) {
 
 }  // namespace
 
-History run_program(const Program& p, const std::string& dir, uint64_t nonce, InterpreterStats* stats) {
+struct Interpreter::Impl {
+  AlignedBuffer arena;
+  size_t slot_bytes = 0;
+  std::vector<ActorEngines> engines;
+
+  // An arena (and engines) fit for p: kept when big enough, so that the
+  // registered buffers of the rings stay where they were registered.
+  void fit(const Program& p) {
+    const size_t need = slot_size(p);
+    if (need <= slot_bytes && p.actors.size() <= engines.size()) return;
+    engines.clear();
+    slot_bytes = std::max(need, slot_bytes);
+    const size_t actors = std::max(p.actors.size(), size_t{4});
+    arena = AlignedBuffer::create(slot_bytes * kSlots * actors + 4096, 4096);
+    engines.resize(actors);
+  }
+};
+
+Interpreter::Interpreter() : impl_(std::make_unique<Impl>()) {}
+Interpreter::~Interpreter() = default;
+
+History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonce, InterpreterStats* stats) {
   if (p.files > 16) throw SetupError("a program has at most 16 files");
   InterpreterStats local;
   InterpreterStats& st = stats ? *stats : local;
-  Shared sh{p, dir, nonce};
-  sh.slot_bytes = slot_size(p);
-  sh.arena = AlignedBuffer::create(sh.slot_bytes * kSlots * p.actors.size() + 4096, 4096);
+  impl_->fit(p);
+  Shared sh{p, dir, nonce, impl_->slot_bytes, impl_->arena, impl_->engines};
   History h;
   h.nonce = nonce;
   h.fstype = fs_name(dir);
+  std::vector<LoopDevice> loops;  // detached (autoclear) when the run ends, also on errors
   for (unsigned f = 0; f < p.files; ++f) {
     auto fd = UniqueFd::create_new(sh.path(f), O_RDWR, 0644);
-    if (::ftruncate(fd.get(), static_cast<off_t>(p.initial_sizes[f])) < 0) throw_errno("ftruncate " + sh.path(f));
-    h.births.push_back({inode_of(fd.get()), f, p.initial_sizes[f], now_ns()});
+    const uint64_t size = p.is_loop(f) ? p.max_size : p.initial_sizes[f];
+    if (::ftruncate(fd.get(), static_cast<off_t>(size)) < 0) throw_errno("ftruncate " + sh.path(f));
+    if (p.is_loop(f)) {
+      loops.push_back(LoopDevice::attach(sh.path(f), true));
+      ::unlink(sh.path(f).c_str());  // the loop device holds the backing file
+      sh.loop_paths[f] = loops.back().path();
+      fd = UniqueFd::open(sh.loop_paths[f], O_RDONLY);
+    }
+    h.births.push_back({inode_of(fd.get()), f, size, now_ns(), p.is_loop(f)});
   }
   std::tie(h.dio_offset_align, h.dio_mem_align) = dio_alignment(sh.path(0));
   std::vector<std::unique_ptr<ActorRun>> actors;
@@ -426,9 +471,14 @@ History run_program(const Program& p, const std::string& dir, uint64_t nonce, In
     }
     sh.go.store(true, std::memory_order_release);
   }
-  for (unsigned f = 0; f < p.files; ++f) ::unlink(sh.path(f).c_str());
+  for (unsigned f = 0; f < p.files; ++f)
+    if (!p.is_loop(f)) ::unlink(sh.path(f).c_str());  // a loop slot's path is the device node: never removed
   for (auto& e : errors)
-    if (e) std::rethrow_exception(e);
+    if (e) {
+      impl_->engines.clear();  // requests an actor left behind must not meet the next program
+      impl_->slot_bytes = 0;
+      std::rethrow_exception(e);
+    }
   for (unsigned a = 0; a < actors.size(); ++a) {
     for (auto& e : actors[a]->events_) h.events.push_back(std::move(e));
     for (auto& b : actors[a]->births_) h.births.push_back(b);
@@ -437,6 +487,11 @@ History run_program(const Program& p, const std::string& dir, uint64_t nonce, In
     st.forks += per[a].forks;
   }
   return h;
+}
+
+History run_program(const Program& p, const std::string& dir, uint64_t nonce, InterpreterStats* stats) {
+  Interpreter i;
+  return i.run(p, dir, nonce, stats);
 }
 
 }  // namespace diorace

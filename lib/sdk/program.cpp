@@ -154,6 +154,13 @@ Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
       break;
   }
   if (percent(rng, cfg.spin_percent)) o.spin = static_cast<uint32_t>(below(rng, 2000));
+  if (p.is_loop(o.file)) {
+    // A loop device has a fixed size: no size changes, nothing past its end.
+    if (o.kind == OpKind::truncate || o.kind == OpKind::fallocate || o.kind == OpKind::recreate) o.file = 0;
+    if ((o.kind == OpKind::read || o.kind == OpKind::write) && o.offset + o.length > p.max_size)
+      o.length = p.max_size - o.offset;
+    if (o.length == 0) o.length = 512, o.offset = p.max_size - 512;
+  }
   return o;
 }
 
@@ -234,6 +241,20 @@ void from_json(const nlohmann::json& j, Op& o) {
   if (o.hold_us > 5'000'000) throw std::invalid_argument("hold_us at most 5 s");
 }
 
+bool freeze_safe(const Program& p) {
+  bool freeze = false, uring_write_in_flight = false;
+  for (const auto& a : p.actors)
+    for (const auto& o : a.ops) {
+      freeze |= o.kind == OpKind::freeze;
+      uring_write_in_flight |= o.kind == OpKind::write && o.api == Api::uring && o.async;
+    }
+  return !(freeze && uring_write_in_flight);
+}
+
+bool Program::is_loop(unsigned file) const noexcept {
+  return std::find(loops.begin(), loops.end(), file) != loops.end();
+}
+
 size_t Program::op_count() const noexcept {
   size_t n = 0;
   for (const auto& a : actors) n += a.ops.size();
@@ -245,6 +266,7 @@ void to_json(nlohmann::json& j, const Program& p) {
   for (const auto& a : p.actors) actors.push_back({{"ops", a.ops}});
   j = {{"format", Program::kFormat}, {"seed", p.seed},       {"fs", p.fs},         {"files", p.files},
        {"initial_sizes", p.initial_sizes}, {"max_size", p.max_size}, {"actors", actors}};
+  if (!p.loops.empty()) j["loops"] = p.loops;
 }
 
 void from_json(const nlohmann::json& j, Program& p) {
@@ -259,13 +281,22 @@ void from_json(const nlohmann::json& j, Program& p) {
   if (p.files == 0 || p.files > 16 || p.initial_sizes.size() != p.files)
     throw std::invalid_argument("1 to 16 files, one initial size each");
   if (p.max_size < 4096 || p.max_size > 64 * 1024 * 1024) throw std::invalid_argument("max_size of 4 KiB to 64 MiB");
+  p.loops = j.value("loops", std::vector<unsigned>{});
+  for (unsigned l : p.loops)
+    if (l >= p.files) throw std::invalid_argument(fmt::format("loop slot {} of {} files", l, p.files));
   for (const auto& a : j.at("actors")) p.actors.push_back({a.at("ops").get<std::vector<Op>>()});
   if (p.actors.empty() || p.actors.size() > 64) throw std::invalid_argument("1 to 64 actors");
   for (const auto& a : p.actors)
     for (const auto& o : a.ops) {
       if (o.file >= p.files) throw std::invalid_argument(fmt::format("file {} of {}", o.file, p.files));
+      if (p.is_loop(o.file) && (o.kind == OpKind::truncate || o.kind == OpKind::fallocate || o.kind == OpKind::recreate))
+        throw std::invalid_argument(fmt::format("{} on loop device slot {}", op_kind_name(o.kind), o.file));
+      if (p.is_loop(o.file) && (o.kind == OpKind::read || o.kind == OpKind::write) && o.offset + o.length > p.max_size)
+        throw std::invalid_argument("an operation past the end of a loop device");
       if (o.offset + o.length > 2 * p.max_size + 1024 * 1024) throw std::invalid_argument("an operation far beyond max_size");
     }
+  if (!freeze_safe(p))
+    throw std::invalid_argument("a program that freezes may not leave io_uring writes in flight (a user-space deadlock)");
 }
 
 std::map<std::string, unsigned> GeneratorConfig::default_weights() {
@@ -315,8 +346,39 @@ const FsVariant* find_fs_variant(std::string_view name) {
   return nullptr;
 }
 
-Program generate_program(const GeneratorConfig& cfg, uint64_t seed) {
+namespace {
+
+// Keeps each non-zero weight with probability 1/2; `keep_one` names the keys
+// of which at least one must stay (the first non-zero of them otherwise).
+void thin(std::map<std::string, unsigned>& table, std::mt19937_64& rng, const std::vector<std::string>& keep_one) {
+  auto before = table;
+  for (auto& [k, w] : table)
+    if (w && rng() % 2) w = 0;
+  for (const auto& k : keep_one)
+    if (table[k]) return;
+  for (const auto& k : keep_one)
+    if (before[k]) {
+      table[k] = before[k];
+      return;
+    }
+}
+
+GeneratorConfig swarm_config(const GeneratorConfig& cfg, std::mt19937_64& rng) {
+  GeneratorConfig c = cfg;
+  thin(c.weights, rng, {"read", "write"});
+  std::vector<std::string> engines, rings;
+  for (const auto& [k, w] : cfg.engines) engines.push_back(k);
+  for (const auto& [k, w] : cfg.rings) rings.push_back(k);
+  thin(c.engines, rng, engines);
+  thin(c.rings, rng, rings);
+  return c;
+}
+
+}  // namespace
+
+Program generate_program(const GeneratorConfig& config, uint64_t seed) {
   std::mt19937_64 rng(seed);
+  const GeneratorConfig cfg = config.swarm ? swarm_config(config, rng) : config;
   Program p;
   p.seed = seed;
   p.files = cfg.files;
@@ -326,11 +388,19 @@ Program generate_program(const GeneratorConfig& cfg, uint64_t seed) {
     p.initial_sizes.push_back(percent(rng, 50) ? kStart[below(rng, std::size(kStart))]
                                                : below(rng, cfg.max_size / 512 + 1) * 512);
   }
+  if (p.files >= 2 && percent(rng, cfg.loop_percent)) {
+    p.loops.push_back(p.files - 1);
+    p.initial_sizes[p.files - 1] = p.max_size;  // the device's size
+  }
   for (unsigned a = 0; a < cfg.actors; ++a) {
     Actor actor;
     for (unsigned i = 0; i < cfg.ops_per_actor; ++i) actor.ops.push_back(draw_op(cfg, p, rng));
     p.actors.push_back(std::move(actor));
   }
+  if (!freeze_safe(p))  // docs/explore-model.md, oracle 3: a user-space deadlock, not a kernel bug
+    for (auto& a : p.actors)
+      for (auto& o : a.ops)
+        if (o.kind == OpKind::write && o.api == Api::uring) o.async = false;
   return p;
 }
 

@@ -135,6 +135,8 @@ std::vector<NeededModule> needed_modules(const std::string& fs_type, const DiskB
   // filesystems on loop devices (dio_wq_teardown fs=xfs) may need the other.
   m.push_back({"ext4", "CONFIG_EXT4_FS", fs_type != "xfs"});
   m.push_back({"xfs", "CONFIG_XFS_FS", fs_type == "xfs"});
+  // The explorer's filesystem matrix has btrfs too (optional: its variant SKIPs without it).
+  m.push_back({"btrfs", "CONFIG_BTRFS_FS", false});
   return m;
 }
 

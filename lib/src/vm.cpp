@@ -237,7 +237,7 @@ VmPlan plan_vm(const VmOptions& o) {
   // --- validation ---
   if (o.kernel.empty() == o.deb.empty()) throw UsageError("vm: give exactly one of --kernel IMAGE or --deb PACKAGE");
   if (o.guest_args.empty() || (o.guest_args[0] != "run" && o.guest_args[0] != "exec"))
-    throw UsageError("vm: the guest command must follow '--' and start with 'run' (e.g. -- run dma_thread)");
+    throw UsageError("vm: the guest command must follow '--' and start with 'run' or 'explore' (e.g. -- run dma_thread)");
   p.exec = o.guest_args[0] == "exec";
   for (const auto& f : o.stage)
     if (::access(f.c_str(), R_OK) != 0) throw UsageError("vm: --stage " + f + ": " + std::strerror(errno));
@@ -331,7 +331,7 @@ std::string build_initramfs(const VmOptions& o, const VmPlan& p, const std::stri
   fs::permissions(root + "/init", fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec);
   fs::permissions(root + "/probe", fs::perms::owner_all);
   write_file(root + "/diorace-guest", "");
-  for (const char* tool : {"mkfs.ext4", "mkfs.xfs"}) (void)stage_program(root, tool);
+  for (const char* tool : {"mkfs.ext4", "mkfs.xfs", "mkfs.btrfs"}) (void)stage_program(root, tool);
   if (!o.stage.empty()) {
     fs::create_directories(root + "/staged");
     for (const auto& f : o.stage) {

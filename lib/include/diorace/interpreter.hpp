@@ -7,6 +7,7 @@
 // pages (sub-page buffers, as the fork vs O_DIRECT races need).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <string>
 
 #include "diorace/model.hpp"
@@ -25,6 +26,21 @@ struct InterpreterStats {
 // history. nonce salts the stamps. Throws SetupError/system_error when the
 // harness's own steps (creating files, threads) fail; the operations' own
 // errors are results in the history.
+// The same, keeping its I/O arena and engines (libaio contexts, rings) for
+// the next program: what a loop over many programs uses.
+class Interpreter {
+ public:
+  Interpreter();
+  ~Interpreter();
+  Interpreter(const Interpreter&) = delete;
+  Interpreter& operator=(const Interpreter&) = delete;
+  [[nodiscard]] History run(const Program& p, const std::string& dir, uint64_t nonce, InterpreterStats* stats = nullptr);
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
 [[nodiscard]] History run_program(const Program& p, const std::string& dir, uint64_t nonce,
                                   InterpreterStats* stats = nullptr);
 

@@ -64,6 +64,7 @@ struct InodeBirth {
   unsigned file = 0;
   uint64_t size = 0;     // a hole of this size
   int64_t time_ns = 0;   // when it got its size (before any operation could reach it)
+  bool block_device = false;  // a loop device: fixed size; buffered writes go to its own page cache
 };
 
 struct History {
