@@ -15,6 +15,7 @@
 #include "diorace/guest.hpp"
 #include "diorace/lava.hpp"
 #include "diorace/vm.hpp"
+#include "commands.hpp"
 #include "exit_on_error.hpp"
 
 using namespace diorace;
@@ -53,7 +54,7 @@ int guest_run() {
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) {
-    std::cout << "usage: diorace-static guest-run | run [CASE...] [OPTIONS]  (inside a diorace VM guest)\n";
+    std::cout << "usage: diorace-static guest-run | run [CASE...] [OPTIONS] | replay FILE | minimize FILE  (inside a diorace VM guest)\n";
     return kExitError;
   }
   const std::string name = args[0];
@@ -61,6 +62,9 @@ int main(int argc, char** argv) {
   return exit_code_or_error([&] {
     if (name == "guest-run") return guest_run();
     if (name == "run") return run(args);
+    // A finding's program again, or minimized, on the guest's kernel (vm --stage FILE -- exec -- /diorace ...).
+    if (name == "replay") return cmd_replay(args, "");
+    if (name == "minimize") return cmd_minimize(args, "");
     if (name == "lava-report") {
       if (args.size() != 2 || args[0] != "--document") throw UsageError("usage: diorace lava-report --document FILE");
       return lava_report_document(args[1]);
@@ -69,6 +73,7 @@ int main(int argc, char** argv) {
       std::cout << "diorace " << DIORACE_VERSION << " (static guest build)\n";
       return 0;
     }
-    throw UsageError("diorace-static has only guest-run, run and lava-report ('" + name + "' is for the diorace program)");
+    throw UsageError("diorace-static has only guest-run, run, replay, minimize and lava-report ('" + name +
+                     "' is for the diorace program)");
   });
 }

@@ -652,3 +652,32 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
   EXPECT_EQ(run_command({"sh", "-c", "ls -d /var/tmp/diorace-bisect-* 2>/dev/null | wc -l"}).output, "0\n");
   fs::remove_all(dir);
 }
+
+// The explorer, blind: the default configuration with a fixed seed finds
+// the IOPOLL class (RACES.md bug 2) on 6.1 and nothing on 6.12.
+TEST(VmExplore, FindsTheIopollClassOn61AndNothingOn612) {
+  const std::string dir = "/var/tmp/diorace-vmtest-findings-" + std::to_string(::getpid());
+  fs::remove_all(dir);
+  auto bad = vm({"--deb", kBuggy}, {"explore", "--duration", "60", "--fs", "ext4", "--seed", "1", "--findings", dir});
+  ASSERT_EQ(bad.status, 1) << bad.output;
+  std::set<std::string> signatures;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string text;
+    ASSERT_TRUE(try_read_file(e.path().string(), text));
+    const auto j = nlohmann::json::parse(text);
+    signatures.insert(j["finding"]["signature"].get<std::string>());
+    EXPECT_FALSE(j["actors"].empty());
+    EXPECT_NE(j["finding"]["kernel"].get<std::string>().find("6.1.0-50"), std::string::npos);
+  }
+  fs::remove_all(dir);
+  EXPECT_TRUE(signatures.count("result|short_read|read.direct.uring-iopoll|ext4"))
+      << "signatures found: " << nlohmann::json(signatures).dump();
+
+  auto good = vm({"--deb", kFixed}, {"explore", "--duration", "60", "--fs", "ext4", "--seed", "1", "--findings", dir});
+  EXPECT_EQ(good.status, 0) << good.output;
+  EXPECT_FALSE(fs::exists(dir) && !fs::is_empty(dir));
+  const auto& c = only_case(good, "explore");
+  EXPECT_EQ(c["outcome"], "PASS");
+  EXPECT_GT(c["iterations"].get<int>(), 100);
+  fs::remove_all(dir);
+}
