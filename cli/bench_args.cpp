@@ -4,6 +4,7 @@
 #include "diorace/cli_values.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
+#include "options.hpp"
 
 namespace po = boost::program_options;
 
@@ -18,6 +19,14 @@ po::options_description program_bench_options() {
       ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE])")
       ("help,h", "help");
   return d;
+}
+
+po::variables_map parse_bench_command(const std::vector<std::string>& args, const po::options_description& desc) {
+  po::options_description all;
+  all.add(desc).add_options()("program", po::value<std::string>(), "program file");
+  po::positional_options_description pos;
+  pos.add("program", 1);
+  return parse_options(all, args, &pos);
 }
 
 ProgramFile read_bench_args(const po::variables_map& vm, BenchOptions& bench, unsigned& runs, std::string& signature) {

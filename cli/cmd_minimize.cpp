@@ -24,11 +24,7 @@ int cmd_minimize(const std::vector<std::string>& args, const std::string&) {
   auto desc = program_bench_options();
   desc.add_options()("out", po::value<std::string>(), "write the minimized program here (default: FILE.min.json; -: standard output, last line)")(
       "min-rate", po::value<Real>(), "keep a candidate that reproduces at least this often (default 0.15)");
-  po::options_description all;
-  all.add(desc).add_options()("program", po::value<std::string>(), "program file");
-  po::positional_options_description pos;
-  pos.add("program", 1);
-  auto vm = parse_options(all, args, &pos);
+  auto vm = parse_bench_command(args, desc);
   if (vm.count("help")) {
     std::cout << "usage: diorace minimize FILE [--runs K] [--min-rate R] [--out FILE] [--deadline S]\n" << desc;
     return 0;

@@ -20,11 +20,7 @@ namespace diorace {
 
 int cmd_replay(const std::vector<std::string>& args, const std::string&) {
   auto desc = program_bench_options();
-  po::options_description all;
-  all.add(desc).add_options()("program", po::value<std::string>(), "program file");
-  po::positional_options_description pos;
-  pos.add("program", 1);
-  auto vm = parse_options(all, args, &pos);
+  auto vm = parse_bench_command(args, desc);
   if (vm.count("help")) {
     std::cout << "usage: diorace replay FILE [--runs N] [--deadline S] [--signature SIG|none]\n" << desc;
     return 0;

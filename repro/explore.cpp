@@ -93,21 +93,12 @@ class Explore final : public Case {
     Program prog = generate_program(cfg_, seed);
     prog.fs = fsv_->name;
     const std::string dir = fmt::format("{}/p{}", fs_.dir(), i);
-    if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + dir);
     InterpreterStats st;
-    History h;
-    try {
-      h = interp_->run(prog, dir, seed, &st);
-    } catch (...) {
-      ::rmdir(dir.c_str());
-      throw;
-    }
-    ::rmdir(dir.c_str());
+    const History h = run_in_fresh_dir(*interp_, prog, dir, seed, &st);
     ctx.stats.ios.fetch_add(st.ops, std::memory_order_relaxed);
     ctx.stats.forks.fetch_add(st.forks, std::memory_order_relaxed);
     for (auto& f : check_history(h)) {
-      const std::string sig = fmt::format("{}|{}|{}|{}", f.oracle, f.detail.value("class", ""),
-                                          f.detail.value("shape", ""), fsv_->name);
+      const std::string sig = finding_signature(f, fsv_->name);
       if (!seen_.insert(sig).second) continue;  // one report per signature and run
       f.detail["signature"] = sig;
       f.detail["program"] = prog;

@@ -37,16 +37,8 @@ class ProgramCase final : public Case {
 
   std::vector<Corruption> iterate(CaseContext& ctx, uint64_t i) override {
     const std::string dir = fmt::format("{}/p{}", fs_.dir(), i);
-    if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + dir);
     InterpreterStats st;
-    History h;
-    try {
-      h = interp_->run(prog_, dir, ctx.seed ^ (i * 0x9e3779b97f4a7c15ULL), &st);
-    } catch (...) {
-      ::rmdir(dir.c_str());
-      throw;
-    }
-    ::rmdir(dir.c_str());
+    const History h = run_in_fresh_dir(*interp_, prog_, dir, ctx.seed ^ (i * 0x9e3779b97f4a7c15ULL), &st);
     ctx.stats.ios.fetch_add(st.ops, std::memory_order_relaxed);
     ctx.stats.forks.fetch_add(st.forks, std::memory_order_relaxed);
     for (auto& f : check_history(h)) ctx.report(std::move(f));

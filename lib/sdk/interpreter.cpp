@@ -489,6 +489,20 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
   return h;
 }
 
+History run_in_fresh_dir(Interpreter& interp, const Program& p, const std::string& dir, uint64_t nonce,
+                         InterpreterStats* stats) {
+  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + dir);
+  History h;
+  try {
+    h = interp.run(p, dir, nonce, stats);
+  } catch (...) {
+    ::rmdir(dir.c_str());
+    throw;
+  }
+  ::rmdir(dir.c_str());
+  return h;
+}
+
 History run_program(const Program& p, const std::string& dir, uint64_t nonce, InterpreterStats* stats) {
   Interpreter i;
   return i.run(p, dir, nonce, stats);

@@ -320,6 +320,10 @@ void check_blocking(const History& h, const std::map<uint64_t, Inode>& inodes, s
 
 }  // namespace
 
+std::string finding_signature(const Finding& f, const std::string& fs) {
+  return fmt::format("{}|{}|{}|{}", f.oracle, f.detail.value("class", ""), f.detail.value("shape", ""), fs);
+}
+
 std::string OpEvent::where() const { return fmt::format("actor {} op {} ({})", actor, index, op.shape()); }
 
 bool errno_allowed(const OpEvent& e, int err, const History& h, bool mixed) {

@@ -208,9 +208,7 @@ ReplayBench::Run ReplayBench::run(const Program& p) {
         try {
           const History h = run_program(p, dir, nonce);
           for (const auto& f : check_history(h))
-            found.push_back({{"signature", fmt::format("{}|{}|{}|{}", f.oracle, f.detail.value("class", ""),
-                                                       f.detail.value("shape", ""), p.fs)},
-                             {"summary", f.summary}});
+            found.push_back({{"signature", finding_signature(f, p.fs)}, {"summary", f.summary}});
         } catch (const std::exception& e) {
           found.push_back({{"error", e.what()}});
         }

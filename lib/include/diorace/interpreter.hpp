@@ -41,6 +41,12 @@ class Interpreter {
   std::unique_ptr<Impl> impl_;
 };
 
+// interp.run() in a directory of its own, dir, made first and removed after
+// (also when the run throws): what a loop over many programs on one
+// filesystem does per program.
+[[nodiscard]] History run_in_fresh_dir(Interpreter& interp, const Program& p, const std::string& dir, uint64_t nonce,
+                                       InterpreterStats* stats = nullptr);
+
 [[nodiscard]] History run_program(const Program& p, const std::string& dir, uint64_t nonce,
                                   InterpreterStats* stats = nullptr);
 

@@ -87,6 +87,11 @@ struct ModelStats {
 // detail.shape) and, for contents, the first bad byte with its candidates.
 [[nodiscard]] std::vector<Finding> check_history(const History& h, ModelStats* stats = nullptr);
 
+// A finding's signature: "oracle|class|shape|filesystem" (e.g.
+// "result|short_read|read.direct.uring-iopoll|ext4"): what deduplicates
+// findings and what replay and minimize look for.
+[[nodiscard]] std::string finding_signature(const Finding& f, const std::string& fs);
+
 // The errnos an operation may return (R1, R4, R6 of the model), given what
 // the history says about its inode: `mixed` when buffered writes and direct
 // requests had both reached it before the operation ended (then a collision
