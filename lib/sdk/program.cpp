@@ -125,7 +125,7 @@ Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
       o.kind = kind;
       o.file = static_cast<unsigned>(below(rng, p.files));
       static constexpr uint64_t kSizes[] = {0, 4096, 4096, 12288};
-      o.length = percent(rng, 50) ? kSizes[below(rng, std::size(kSizes))] : below(rng, p.max_size + 1);
+      o.length = std::min(p.max_size, percent(rng, 50) ? kSizes[below(rng, std::size(kSizes))] : below(rng, p.max_size + 1));
       break;
     }
     case OpKind::fallocate:
@@ -150,7 +150,7 @@ Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
       break;
     case OpKind::freeze:
       o.kind = kind;
-      o.hold_us = static_cast<uint32_t>(1000 + below(rng, 20000));
+      o.hold_us = static_cast<uint32_t>(1000 + below(rng, 50000));
       break;
   }
   if (percent(rng, cfg.spin_percent)) o.spin = static_cast<uint32_t>(below(rng, 2000));
@@ -371,6 +371,10 @@ GeneratorConfig swarm_config(const GeneratorConfig& cfg, std::mt19937_64& rng) {
   for (const auto& [k, w] : cfg.rings) rings.push_back(k);
   thin(c.engines, rng, engines);
   thin(c.rings, rng, rings);
+  // The size scale too: files of 4 KiB put every operation on the same few
+  // blocks (and near end of file), files of the full size spread them.
+  static constexpr uint64_t kScale[] = {16, 4, 1};
+  c.max_size = std::max<uint64_t>(4096, (cfg.max_size / kScale[rng() % 3]) & ~uint64_t{4095});
   return c;
 }
 
@@ -385,8 +389,8 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
   p.max_size = cfg.max_size;
   for (unsigned f = 0; f < p.files; ++f) {
     static constexpr uint64_t kStart[] = {0, 4096, 12288};
-    p.initial_sizes.push_back(percent(rng, 50) ? kStart[below(rng, std::size(kStart))]
-                                               : below(rng, cfg.max_size / 512 + 1) * 512);
+    p.initial_sizes.push_back(std::min(cfg.max_size, percent(rng, 50) ? kStart[below(rng, std::size(kStart))]
+                                                                       : below(rng, cfg.max_size / 512 + 1) * 512));
   }
   if (p.files >= 2 && percent(rng, cfg.loop_percent)) {
     p.loops.push_back(p.files - 1);
