@@ -417,7 +417,8 @@ TEST(VmVerdicts, ExecReportsDetectionByOutputAndByExitStatus) {
 // on 6.1 with its own oracle's evidence, in one boot.
 TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
   auto r = vm({"--deb", kBuggy},
-              {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "--duration", "60"});
+              {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "prog_iopoll_eof",
+               "--duration", "60"});
   EXPECT_EQ(r.status, 1) << r.output;
   struct Want {
     std::string key, kind, evidence;
@@ -428,6 +429,8 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
       {"uring_iopoll_eof[target]", "wrong_result", "io_uring IOPOLL read returned 0 where"},
       {"loop_dio_freeze", "not_blocked", "completed while its backing ext4 was frozen"},
       {"uffd_dio_release", "hang", "userfaultfd_release"},
+      // explore's minimized finding, a program case (repro/programs)
+      {"prog_iopoll_eof", "wrong_result", "(read.direct.uring-iopoll): 0 bytes where 5120 were owed"},
   };
   for (const auto& w : want) {
     const nlohmann::json* c = nullptr;
@@ -457,9 +460,10 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
 // ... and PASSes on 6.12.107, which has every fix, running each case for its time.
 TEST(VmNewRaces, EachPassesOn612) {
   auto r = vm({"--deb", kFixed},
-              {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "--duration", "15"});
+              {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "prog_iopoll_eof",
+               "--duration", "15"});
   EXPECT_EQ(r.status, 0) << r.output;
-  ASSERT_EQ(r.doc["cases"].size(), 6u) << r.doc.dump();
+  ASSERT_EQ(r.doc["cases"].size(), 7u) << r.doc.dump();
   for (const auto& c : r.doc["cases"]) {
     EXPECT_EQ(c["outcome"], "PASS") << c.dump();
     EXPECT_GT(c["iterations"].get<int>(), 3) << c.dump();

@@ -209,6 +209,7 @@ Finding make_finding(const OpEvent& e, FailKind kind, const std::string& oracle,
   f.kind = kind;
   f.oracle = oracle;
   f.summary = fmt::format("{}: {}", e.where(), summary);
+  f.text = f.summary;
   f.detail = {{"class", cls},         {"actor", e.actor},     {"index", e.index},   {"shape", e.op.shape()},
               {"op", e.op},           {"inode", e.inode},     {"result", e.result}, {"start_ns", e.start_ns},
               {"end_ns", e.end_ns},   {"fs", h.fstype}};
