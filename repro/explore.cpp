@@ -19,6 +19,7 @@
 
 #include "diorace/error.hpp"
 #include "diorace/interpreter.hpp"
+#include "diorace/klog.hpp"
 #include "diorace/model.hpp"
 #include "diorace/program.hpp"
 #include "diorace/registry.hpp"
@@ -83,6 +84,7 @@ class Explore final : public Case {
     fsv_ = find_fs_variant(v);
     if (!fsv_) throw SetupError("unknown filesystem variant " + v);
     cfg_ = config_from(ctx.params);
+    klog_ = KernelLogWatch::open();  // kernel reports are attributed to the program that ran
     fs_ = ScratchFilesystem::make(ctx.target,
                                   {.name = "explore", .fstype = fsv_->fstype, .mkfs_options = fsv_->mkfs,
                                    .size_mib = fsv_->size_mib});
@@ -97,7 +99,10 @@ class Explore final : public Case {
     const History h = run_in_fresh_dir(*interp_, prog, dir, seed, &st);
     ctx.stats.ios.fetch_add(st.ops, std::memory_order_relaxed);
     ctx.stats.forks.fetch_add(st.forks, std::memory_order_relaxed);
-    for (auto& f : check_history(h)) {
+    auto findings = check_history(h);
+    if (klog_)
+      for (const auto& r : klog_->drain()) findings.push_back(kernel_report_finding(r));
+    for (auto& f : findings) {
       const std::string sig = finding_signature(f, fsv_->name);
       if (!seen_.insert(sig).second) continue;  // one report per signature and run
       f.detail["signature"] = sig;
@@ -121,6 +126,7 @@ class Explore final : public Case {
   GeneratorConfig cfg_;
   ScratchFilesystem fs_;
   std::unique_ptr<Interpreter> interp_ = std::make_unique<Interpreter>();
+  std::optional<KernelLogWatch> klog_;
   std::set<std::string> seen_;
 };
 

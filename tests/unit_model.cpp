@@ -5,6 +5,7 @@
 
 #include <gtest/gtest.h>
 
+#include "diorace/klog.hpp"
 #include "diorace/model.hpp"
 #include "diorace/program.hpp"
 
@@ -352,4 +353,18 @@ TEST(ExploreProgram, LoopSlotsTakeNoSizeChangesAndAProgramThatFreezesKeepsNoUrin
                                                  {{"op", "write"}, {"file", 0}, {"offset", 0}, {"length", 4096},
                                                   {"direct", true}, {"api", "uring"}, {"async", true}}});
   EXPECT_THROW(j.get<Program>(), std::invalid_argument);
+}
+
+TEST(ExploreKernelLog, AKernelWarningBecomesAFindingNamingItsFunction) {
+  const auto r = parse_kernel_report(
+      "4,1234,5678901,-;WARNING: CPU: 1 PID: 134 at fs/ext4/ext4_jbd2.c:75 ext4_journal_check_start+0x56/0x90");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->cls, "warning");
+  EXPECT_EQ(r->where, "ext4_journal_check_start");
+  const Finding f = kernel_report_finding(*r);
+  EXPECT_EQ(f.oracle, "kmsg");
+  EXPECT_EQ(finding_signature(f, "ext4"), "kmsg|splat:warning|ext4_journal_check_start|ext4");
+  // A line user space wrote (facility 1) and a line that is no report are not.
+  EXPECT_FALSE(parse_kernel_report("12,1235,5678902,-;WARNING: CPU: 0 PID: 1 at fake.c:1 fake+0x1/0x2"));
+  EXPECT_FALSE(parse_kernel_report("6,1236,5678903,-;EXT4-fs (loop0): mounted filesystem"));
 }

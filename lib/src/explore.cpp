@@ -21,6 +21,7 @@
 #include "diorace/evidence.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/interpreter.hpp"
+#include "diorace/klog.hpp"
 #include "diorace/model.hpp"
 #include "diorace/oracles.hpp"
 #include "diorace/params.hpp"
@@ -161,6 +162,8 @@ ProgramFile read_program_file(const std::string& path) {
 }
 
 struct ReplayBench::Impl {
+  std::string fs_name;
+  std::optional<KernelLogWatch> klog;
   OwnedTempDir tmp;
   ScratchFilesystem fs;
   double deadline_s = 60;
@@ -180,6 +183,8 @@ ReplayBench::ReplayBench(const BenchOptions& o) : impl_(std::make_unique<Impl>()
   // Mounts go with this process when it dies.
   if (::unshare(CLONE_NEWNS) == 0) (void)::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
   impl_->deadline_s = o.deadline_s;
+  impl_->fs_name = o.fs;
+  impl_->klog = KernelLogWatch::open();
   impl_->tmp = OwnedTempDir::create("/var/tmp", "diorace-replay-");
   const auto target = DirectoryTarget::open(impl_->tmp.path());
   impl_->fs = ScratchFilesystem::make(target, {.name = "replay", .fstype = v->fstype, .mkfs_options = v->mkfs,
@@ -219,6 +224,12 @@ ReplayBench::Run ReplayBench::run(const Program& p) {
       impl_->deadline_s, "program");
   ::rmdir(dir.c_str());
   Run r;
+  if (impl_->klog)
+    for (const auto& k : impl_->klog->drain()) {
+      const Finding f = kernel_report_finding(k);
+      r.signatures.push_back(finding_signature(f, impl_->fs_name));
+      if (r.first_summary.empty()) r.first_summary = f.summary;
+    }
   if (outcome.hung) {
     r.signatures.push_back("hang");
     r.first_summary = outcome.finding ? outcome.finding->summary : "the program did not finish";

@@ -14,40 +14,6 @@ namespace diorace {
 
 namespace {
 
-struct Rule {
-  const char* needle;
-  const char* cls;
-};
-// Most specific first: lockdep reports start with "WARNING:", KCSAN and
-// soft lockups with "BUG:".
-constexpr Rule kRules[] = {
-    {"BUG: KCSAN:", "kcsan"},
-    {"BUG: KASAN:", "kasan"},
-    {"KASAN:", "kasan"},
-    {"UBSAN:", "ubsan"},
-    {"possible circular locking dependency", "lockdep"},
-    {"possible recursive locking", "lockdep"},
-    {"inconsistent lock state", "lockdep"},
-    {"suspicious RCU usage", "lockdep"},
-    {"possible irq lock inversion", "lockdep"},
-    {"bad unlock balance", "lockdep"},
-    {"BUG: soft lockup", "soft_lockup"},
-    {"soft lockup - CPU", "soft_lockup"},
-    {"hard LOCKUP", "hard_lockup"},
-    {"self-detected stall", "rcu_stall"},
-    {"detected stalls on CPUs", "rcu_stall"},
-    {"rcu_sched detected stall", "rcu_stall"},
-    {"blocked for more than", "hung_task"},
-    {"general protection fault", "gpf"},
-    {"kernel BUG at", "bug"},
-    {"BUG:", "bug"},
-    {"Oops:", "oops"},
-    {"WARNING:", "warning"},
-    {"Kernel panic", "panic"},
-    {"csd: Detected non-responsive CSD lock", "csd_lock"},
-    {"csd: CSD lock", "csd_lock"},
-};
-
 bool ends_block(std::string_view line) {
   return line.find("---[ end trace") != std::string_view::npos ||
          line.find("==================================================================") != std::string_view::npos;
@@ -59,20 +25,6 @@ std::string normalise(const std::string& s) {
 }
 
 }  // namespace
-
-// The needle must start the line or follow a non-alphanumeric character, so
-// that "DEBUG:" is not a "BUG:".
-bool contains_word(std::string_view line, std::string_view needle) {
-  for (size_t pos = line.find(needle); pos != std::string_view::npos; pos = line.find(needle, pos + 1))
-    if (pos == 0 || !std::isalnum(static_cast<unsigned char>(line[pos - 1]))) return true;
-  return false;
-}
-
-std::string classify_kmsg_line(std::string_view line) {
-  for (const auto& r : kRules)
-    if (contains_word(line, r.needle)) return r.cls;
-  return "";
-}
 
 std::vector<Splat> extract_splats(const std::vector<std::string>& lines, const std::vector<std::string>& ignore) {
   std::vector<std::regex> ig;
@@ -119,16 +71,6 @@ std::vector<Splat> extract_splats(const std::vector<std::string>& lines, const s
     out.push_back(std::move(s));
   }
   return out;
-}
-
-std::optional<unsigned> kmsg_record_facility(std::string_view record) {
-  // "PRI,SEQ,TIMESTAMP,FLAGS[,...];MESSAGE": PRI = facility * 8 + level.
-  unsigned pri = 0;
-  size_t i = 0;
-  for (; i < record.size() && i < 10 && std::isdigit(static_cast<unsigned char>(record[i])); ++i)
-    pri = pri * 10 + static_cast<unsigned>(record[i] - '0');
-  if (i == 0 || i >= record.size() || (record[i] != ',' && record[i] != ';')) return std::nullopt;
-  return pri >> 3;
 }
 
 std::optional<KmsgCapture> KmsgCapture::start(const std::string& marker, std::string& why, const std::string& path) {

@@ -11,21 +11,16 @@
 
 #include "diorace/evidence.hpp"  // Splat
 #include "diorace/fd.hpp"
+#include "diorace/klog.hpp"  // classify_kmsg_line, kmsg_record_facility
 
 namespace diorace {
 
 
-// Returns the class of a line that opens a splat, or "" for other lines.
-std::string classify_kmsg_line(std::string_view line);
 // Groups lines into splat blocks (whole block up to the end of its trace),
 // dropping those matching an ignore pattern (ECMAScript regex) and folding
 // repeats of the same title (addresses and numbers ignored).
 std::vector<Splat> extract_splats(const std::vector<std::string>& lines, const std::vector<std::string>& ignore);
 
-// The facility of a /dev/kmsg record ("PRI,SEQ,TS,FLAGS;MSG": PRI >> 3), or
-// nullopt for a record that is not of that form. 0 is the kernel's; a line
-// written to /dev/kmsg by any process is stored with facility 1 or above.
-std::optional<unsigned> kmsg_record_facility(std::string_view record);
 
 // Test-only: a self-test case's user-space record starts with this, and only
 // a capture that accepts self-test records (test-only cases) reads it.
