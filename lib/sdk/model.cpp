@@ -342,6 +342,9 @@ bool errno_allowed(const OpEvent& e, int err, const History& h, bool mixed) {
       if (err == EINVAL) {  // R1: alignment beyond what statx promised
         if (!o.direct) return o.api == Api::pv2 && o.rwf;
         if (!h.dio_offset_align || !h.dio_mem_align || h.fstype == "btrfs") return true;
+        // xfs checks writes against its own sector size, which mkfs may set
+        // above what statx reports (4096 on a 512e disk): R1.
+        if (h.fstype == "xfs" && o.kind == OpKind::write && (o.offset % 4096 || o.length % 4096)) return true;
         return o.offset % h.dio_offset_align || o.length % h.dio_offset_align || o.misalign % h.dio_mem_align;
       }
       // R2, R6(a): a direct request meeting a buffered one; R6(b): a write
