@@ -323,6 +323,7 @@ class ActorRun {
     if (::rename(tmp.c_str(), sh_.path(o.file).c_str()) < 0) throw_errno("rename " + tmp);
     sh_.generation[o.file].fetch_add(1);
     e.end_ns = now_ns();
+    alive_.push_back(std::move(fd));  // see Interpreter::run: no inode number is reused within a program
   }
 
   void freeze(unsigned i) {
@@ -388,6 +389,7 @@ class ActorRun {
   const std::vector<Op>& ops_;
   std::map<std::pair<unsigned, bool>, OpenFile> files_;
   std::vector<UniqueFd> retired_;
+  std::vector<UniqueFd> alive_;  // the inodes this actor made, open until the program's history is taken
   std::vector<Pending> pending_;
   std::vector<unsigned> free_;
   std::vector<pid_t> children_;
@@ -435,6 +437,11 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
   h.nonce = nonce;
   h.fstype = fs_name(dir);
   std::vector<LoopDevice> loops;  // detached (autoclear) when the run ends, also on errors
+  // Every inode the program makes stays open until its history is taken: a
+  // filesystem reuses a freed inode's number at once (ext4 does), and the
+  // model tells inodes apart by number (a read of an old file would be
+  // checked against a new one's size: seen on 6.12.118 as a false "past EOF").
+  std::vector<UniqueFd> alive;
   for (unsigned f = 0; f < p.files; ++f) {
     auto fd = UniqueFd::create_new(sh.path(f), O_RDWR, 0644);
     const uint64_t size = p.is_loop(f) ? p.max_size : p.initial_sizes[f];
@@ -446,6 +453,7 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
       fd = UniqueFd::open(sh.loop_paths[f], O_RDONLY);
     }
     h.births.push_back({inode_of(fd.get()), f, size, now_ns(), p.is_loop(f)});
+    alive.push_back(std::move(fd));
   }
   std::tie(h.dio_offset_align, h.dio_mem_align) = dio_alignment(sh.path(0));
   std::vector<std::unique_ptr<ActorRun>> actors;
