@@ -40,6 +40,7 @@
 #include "diorace/fd.hpp"
 #include "diorace/oracles.hpp"
 #include "diorace/process.hpp"
+#include "diorace/freeze.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/scratchfs.hpp"
 #include "diorace/target.hpp"
@@ -49,74 +50,6 @@ namespace {
 
 constexpr uint64_t kImageSize = 256ull << 20;
 constexpr uint64_t kSeed = 0x10091005;
-
-// Holds a filesystem frozen from a process of its own, so that the thaw does
-// not depend on the case process surviving: the guardian thaws when told,
-// when the case's end of the pipe closes (the case died), or at its deadline.
-class FreezeGuardian {
- public:
-  static FreezeGuardian freeze(const std::string& dir, int max_ms) {
-    auto cmd = Pipe::make();
-    auto ack = Pipe::make();
-    UniqueFd dfd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-    if (!dfd) throw_errno("open " + dir);
-    const int d = dfd.get(), cmd_in = cmd.read.get(), ack_out = ack.write.get();
-    const int cmd_out = cmd.write.get(), ack_in = ack.read.get();
-    // Its own process group and no death signal: a kill of the case (its
-    // group) does not stop the thaw. Only async-signal-safe calls in it.
-    FreezeGuardian g;
-    g.child_ = spawn({.body = [=]() -> int {
-                        // The case's ends: closed here, so that the case
-                        // closing its own means EOF.
-                        ::close(cmd_out);
-                        ::close(ack_in);
-                        char c = ::ioctl(d, FIFREEZE, 0) == 0 ? 'F' : 'E';
-                        int err = errno;
-                        (void)!::write(ack_out, &c, 1);
-                        if (c == 'E') {
-                          (void)!::write(ack_out, &err, sizeof err);
-                          return 1;
-                        }
-                        pollfd p{cmd_in, POLLIN, 0};
-                        (void)::poll(&p, 1, max_ms);  // a word, EOF (the case died) or the deadline
-                        c = ::ioctl(d, FITHAW, 0) == 0 ? 'T' : 'E';
-                        (void)!::write(ack_out, &c, 1);
-                        return 0;
-                      },
-                      .new_group = true,
-                      .die_with_parent = false});
-    g.cmd_ = std::move(cmd.write);
-    g.ack_ = std::move(ack.read);
-    cmd.read = UniqueFd();
-    ack.write = UniqueFd();  // the guardian's copy is the only one left: EOF if it dies
-    char c = 0;
-    if (::read(g.ack_.get(), &c, 1) != 1 || c != 'F') {
-      int err = 0;
-      if (c == 'E') (void)!::read(g.ack_.get(), &err, sizeof err);
-      (void)g.child_.wait();
-      if (err == EOPNOTSUPP || err == EINVAL) throw SkipError("FIFREEZE is not supported on " + dir);
-      throw std::system_error(err ? err : EIO, std::generic_category(), "FIFREEZE " + dir);
-    }
-    return g;
-  }
-  FreezeGuardian(FreezeGuardian&&) noexcept = default;
-  FreezeGuardian& operator=(FreezeGuardian&&) = delete;
-  ~FreezeGuardian() { thaw(); }
-  // Thaws and reaps the guardian; true when the thaw succeeded.
-  bool thaw() noexcept {
-    if (child_.pid() < 0) return true;
-    cmd_ = UniqueFd();  // EOF: thaw now
-    char c = 0;
-    const bool ok = ::read(ack_.get(), &c, 1) == 1 && c == 'T';
-    (void)child_.wait();
-    return ok;
-  }
-
- private:
-  FreezeGuardian() = default;
-  ChildProcess child_;
-  UniqueFd cmd_, ack_;
-};
 
 class LoopDioFreeze final : public Case {
  public:

@@ -5,6 +5,9 @@
 // one line and exit 2; nothing is left behind (device nodes, mounts, loop
 // devices, work directories).
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <set>
@@ -123,4 +126,25 @@ TEST(Explore, ThisKernelGivesNoFindingAndNothingIsLeftBehind) {
   EXPECT_GT(c["ios"].get<int>(), 200);
   EXPECT_EQ(device_nodes(), nodes);
   EXPECT_EQ(sh("losetup -a | wc -l; grep -c diorace /proc/mounts; ls -d /var/tmp/diorace-* 2>/dev/null | wc -l"), before);
+}
+
+// Programs that freeze the filesystem, aborted at once (two SIGINTs): the
+// freeze guardians thaw when the explorer dies, so nothing is left frozen
+// and no task is left waiting for a thaw.
+TEST(Explore, AnAbortDuringFreezesLeavesNothingFrozen) {
+  if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
+  const pid_t pid = test::spawn_diorace({"explore", "--duration", "60", "--fs", "ext4", "--weight", "freeze=50",
+                                         "--store", "none", "-q", "--findings", "/var/tmp/diorace-cli-nofindings"});
+  ::sleep(6);
+  ::kill(pid, SIGINT);
+  ::usleep(300000);
+  ::kill(pid, SIGINT);
+  int st = 0;
+  ASSERT_EQ(::waitpid(pid, &st, 0), pid);
+  EXPECT_EQ(WEXITSTATUS(st), 2);
+  ::sleep(1);
+  auto c = run_diorace({"cleanup"});
+  EXPECT_NE(c.output.find("nothing left behind"), std::string::npos) << c.output;
+  EXPECT_EQ(sh("ps -eo stat,comm | awk '$2 == \"diorace\" && $1 ~ /^D/' | wc -l"), "0");
+  fs::remove_all("/var/tmp/diorace-cli-nofindings");
 }

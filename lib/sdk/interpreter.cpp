@@ -30,6 +30,7 @@
 #include "diorace/error.hpp"
 #include "diorace/fault.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/freeze.hpp"
 #include "diorace/threads.hpp"
 
 namespace diorace {
@@ -298,7 +299,7 @@ class ActorRun {
       if (o.touch)  // the child writes to its copy of every page of this actor's buffers
         for (unsigned s = 0; s < kSlots; ++s)
           for (size_t off = 0; off < sh_.slot_bytes; off += 4096) *reinterpret_cast<volatile char*>(sh_.slot(id_, s) + off) = 1;
-      timespec ts{0, static_cast<long>(o.hold_us) * 1000};
+      timespec ts{static_cast<time_t>(o.hold_us / 1000000), static_cast<long>(o.hold_us % 1000000) * 1000};
       ::nanosleep(&ts, nullptr);
       ::_exit(0);
     }
@@ -326,23 +327,31 @@ class ActorRun {
     alive_.push_back(std::move(fd));  // see Interpreter::run: no inode number is reused within a program
   }
 
+  // FIFREEZE from a guardian process (freeze.hpp): the thaw does not depend
+  // on this process surviving (a killed explorer leaves nothing frozen).
   void freeze(unsigned i) {
     OpEvent& e = events_[i];
     reap_all();  // none of this actor's own requests in flight while it freezes
-    UniqueFd d = UniqueFd::open(sh_.dir, O_RDONLY | O_DIRECTORY);
     e.start_ns = now_ns();
-    if (::ioctl(d.get(), FIFREEZE, 0) < 0) {
-      e.result = -errno;
+    std::optional<FreezeGuardian> g;
+    try {
+      g.emplace(FreezeGuardian::freeze(sh_.dir, static_cast<int>(ops_[i].hold_us / 1000) + 10000));
+    } catch (const SkipError&) {
+      e.result = -EOPNOTSUPP;
+    } catch (const std::system_error& err) {
+      e.result = -err.code().value();
+    }
+    if (!g) {
       e.end_ns = now_ns();
       return;
     }
     e.frozen_from_ns = now_ns();
-    timespec ts{0, static_cast<long>(ops_[i].hold_us) * 1000};
+    timespec ts{static_cast<time_t>(ops_[i].hold_us / 1000000), static_cast<long>(ops_[i].hold_us % 1000000) * 1000};
     ::nanosleep(&ts, nullptr);
     e.frozen_until_ns = now_ns();
-    const int r = ::ioctl(d.get(), FITHAW, 0);
+    const bool thawed = g->thaw();
     e.end_ns = now_ns();
-    e.result = r < 0 ? -errno : 0;
+    e.result = thawed ? 0 : -EIO;
   }
 
   void plain(unsigned i) {
