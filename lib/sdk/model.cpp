@@ -92,8 +92,8 @@ void add_event(Inode& in, const OpEvent& e) {
   }
 }
 
-// R2: a buffered write that ran while a direct request on a shared block
-// did may revert bytes later (stale folio written back), make the direct
+// R2: a buffered write that ran while a direct request on the same file
+// did may revert bytes later (a stale folio written back), make the direct
 // request or a later fsync fail with EIO.
 void find_collisions(Inode& in, const std::vector<const OpEvent*>& evs) {
   int64_t first_buffered = kForever, first_direct = kForever;
