@@ -375,6 +375,8 @@ GeneratorConfig swarm_config(const GeneratorConfig& cfg, std::mt19937_64& rng) {
   // blocks (and near end of file), files of the full size spread them.
   static constexpr uint64_t kScale[] = {16, 4, 1};
   c.max_size = std::max<uint64_t>(4096, (cfg.max_size / kScale[rng() % 3]) & ~uint64_t{4095});
+  // And the file count: one file (fsx's way: every actor on the same inode) or all of them.
+  if (rng() % 2) c.files = 1;
   return c;
 }
 
