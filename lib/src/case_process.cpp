@@ -216,7 +216,11 @@ void decide(CaseResult& r, const std::optional<std::string>& undeclared, const s
     std::string s = j.dump() + "\n";
     try {
       write_all(out_fd, s.data(), s.size(), "result pipe");
-    } catch (...) {
+    } catch (const std::exception& e) {
+      // Not swallowed: said on stderr, and the exit status tells the
+      // supervisor ("case process exited with 3 and no result").
+      std::fprintf(stderr, "diorace: %s: the result could not be sent: %s\n", res.name.c_str(), e.what());
+      ::_exit(3);
     }
     ::_exit(0);
   };
