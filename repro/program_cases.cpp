@@ -85,6 +85,9 @@ CaseInfo program_case_info(const char* file, const char* text) {
     ctl.why = k.value("why", "");
     info.controls.push_back(std::move(ctl));
   }
+  // An open finding (no fix known yet) is no regression case: "all" leaves it
+  // out, as it leaves out the explorer; it runs by name.
+  info.explorer = c.value("open", false);
   info.make = [prog] { return std::make_unique<ProgramCase>(*prog); };
   return info;
 }
