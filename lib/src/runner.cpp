@@ -275,6 +275,15 @@ struct Workspace {
   // After an abort at once: removes the scratch directory now and says what
   // may be left behind.
   void report_leftovers() {
+    // Orphans of the killed case (a freeze guardian thawing on its way out)
+    // are this process's children (it is their subreaper): reaped here, for
+    // up to 2 s, so that none is left a zombie of an init that never reaps.
+    for (int i = 0; i < 100; ++i) {
+      const pid_t r = ::waitpid(-1, nullptr, WNOHANG);
+      if (r > 0) continue;
+      if (r < 0 && errno == ECHILD) break;
+      ::usleep(20000);
+    }
     const std::string where = target.path();
     const bool scratch_dir = !scratch.empty();
     scratch = OwnedTempDir();
