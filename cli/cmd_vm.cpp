@@ -38,7 +38,9 @@ int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
   desc.add(report_target_options()).add(vm_machine_options());
   auto vm = parse_options(desc, host);
   if (vm.count("help")) {
-    std::cout << "usage: diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- run [CASE...] [RUN OPTIONS]\n" << desc;
+    std::cout << "usage: diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- run [CASE...] [RUN OPTIONS]\n"
+                 "       diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- explore [EXPLORE OPTIONS]\n"
+              << desc;
     return 0;
   }
   VmOptions o;

@@ -12,7 +12,7 @@ constexpr Command kCommands[] = {
     {"list", "[--json|--names] [--all]", "the cases and their declared metadata", cmd_list},
     {"describe", "CASE", "one case: race, fixing commits, oracles, controls, parameters", cmd_describe},
     {"run", "[CASE...|all] [OPTIONS]", "run cases on this kernel ('run --help')", cmd_run},
-    {"vm", "--kernel IMAGE|--deb PKG [OPTIONS] -- run ARGS...", "boot a kernel under qemu and run cases in it",
+    {"vm", "--kernel IMAGE|--deb PKG [OPTIONS] -- run|explore ARGS...", "boot a kernel under qemu and run cases (or the explorer) in it",
      cmd_vm},
     {"fetch-kernel", "PACKAGE", "download and unpack a Debian kernel package into the cache", cmd_fetch_kernel},
     {"results", "list|show|compare|export|delete|bisections|previous|import-lava", "the result store ('results --help')",
