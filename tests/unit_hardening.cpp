@@ -11,6 +11,7 @@
 #include <string>
 
 #include "diorace/emulator.hpp"
+#include "diorace/klog.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/hang.hpp"
@@ -87,6 +88,16 @@ TEST(EmulatorArtifacts, OnlyUnderTcgAndOnlyWhenTheArtifactIsTheWholeEvidence) {
   CaseResult cor = splat_fail(kTcgDb, title);
   cor.events.push_back(CorruptionEvent{});
   EXPECT_FALSE(reclassify_emulator_artifacts(cor));
+  // The explorer's copy of the same record (a kmsg finding with its program)
+  // is judged like the report; a model finding beside it keeps the FAIL.
+  CaseResult ex = splat_fail(kTcgDb, title);
+  ex.events.push_back(FindingEvent{kernel_report_finding(*parse_kernel_report("4,1,2,-;" + title)), 7});
+  EXPECT_TRUE(reclassify_emulator_artifacts(ex));
+  CaseResult model = splat_fail(kTcgDb, title);
+  Finding data;
+  data.oracle = "data";
+  model.events.push_back(FindingEvent{data, 7});
+  EXPECT_FALSE(reclassify_emulator_artifacts(model));
   // A warning elsewhere in traps.c is not this artifact.
   EXPECT_FALSE(emulator_artifact("WARNING: at arch/x86/kernel/traps.c:700 exc_general_protection").has_value());
   EXPECT_TRUE(emulator_artifact(kTcgDb).has_value());

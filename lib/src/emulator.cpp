@@ -44,6 +44,12 @@ bool reclassify_emulator_artifacts(CaseResult& r) {
       auto a = emulator_artifact(k->what.text.empty() ? k->what.title : k->what.text);
       if (!a) return false;  // a report of the kernel's own: the FAIL stands
       seen = a;
+    } else if (const auto* f = std::get_if<FindingEvent>(&ev); f && f->what.oracle == "kmsg") {
+      // The explorer's own copy of a kernel report (attributed to a program):
+      // the same record, judged the same way.
+      auto a = emulator_artifact(f->what.detail.value("headline", f->what.summary));
+      if (!a) return false;
+      seen = a;
     } else if (const auto* t = std::get_if<TaintEvent>(&ev)) {
       if (t->flags != "W") return false;  // W: the warning above set it
     } else if (!std::holds_alternative<NoteEvent>(ev)) {
