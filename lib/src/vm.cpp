@@ -232,13 +232,12 @@ struct VmPlan {
   std::optional<KernelConfig> cfg;
 };
 
-VmPlan plan_vm(const VmOptions& o) {
-  VmPlan p;
-  // --- validation ---
+// The VM options a user gives, checked before anything is fetched or booted
+// (UsageError with one line).
+void check_vm_options(const VmOptions& o) {
   if (o.kernel.empty() == o.deb.empty()) throw UsageError("vm: give exactly one of --kernel IMAGE or --deb PACKAGE");
   if (o.guest_args.empty() || (o.guest_args[0] != "run" && o.guest_args[0] != "exec"))
     throw UsageError("vm: the guest command must follow '--' and start with 'run' or 'explore' (e.g. -- run dma_thread)");
-  p.exec = o.guest_args[0] == "exec";
   for (const auto& f : o.stage)
     if (::access(f.c_str(), R_OK) != 0) throw UsageError("vm: --stage " + f + ": " + std::strerror(errno));
   if (o.accel != "auto" && o.accel != "kvm" && o.accel != "tcg") throw UsageError("vm: --accel must be auto, kvm or tcg");
@@ -259,6 +258,12 @@ VmPlan plan_vm(const VmOptions& o) {
                              ? std::string("vm: the guest's target is set by the VM runner (its scratch disk); ") + opt +
                                    " is for runs on this machine"
                              : std::string("vm: give ") + opt + " to vm, before '--': the host keeps the results");
+}
+
+VmPlan plan_vm(const VmOptions& o) {
+  VmPlan p;
+  check_vm_options(o);
+  p.exec = o.guest_args[0] == "exec";
   // The guest command line is checked here, so that a typo fails at once.
   const std::vector<std::string> run_args(o.guest_args.begin() + 1, o.guest_args.end());
   if (p.exec) {
