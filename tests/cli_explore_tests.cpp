@@ -50,6 +50,29 @@ size_t op_count(const nlohmann::json& program) {
   return n;
 }
 
+// Runs a program case with --keep-going; its one result (the run must FAIL).
+nlohmann::json run_failing_case(const TempDir& d, std::vector<std::string> args) {
+  args.insert(args.end(), {"--keep-going", "--store", "none", "--json", d.path + "/r.json"});
+  auto r = run_diorace(args);
+  EXPECT_EQ(r.status, 1) << r.output;
+  return load(d.path + "/r.json")["cases"][0];
+}
+
+// A committed program (repro/programs/NAME.json) without its finding, to change and replay.
+nlohmann::json committed_program(const std::string& name) {
+  auto prog = load(std::string(DIORACE_SOURCE_DIR) + "/repro/programs/" + name + ".json");
+  prog.erase("finding");
+  return prog;
+}
+
+// Replays prog (written to d/file) runs times; true when it never reproduced anything.
+bool replays_clean(const TempDir& d, const nlohmann::json& prog, const std::string& file, int runs) {
+  write_file(d.path + "/" + file, prog.dump());
+  auto r = run_diorace({"replay", d.path + "/" + file, "--runs", std::to_string(runs), "--signature", "none"});
+  EXPECT_NE(r.output.find("hit rate"), std::string::npos) << r.output;
+  return r.status == 0;
+}
+
 bool root() { return ::geteuid() == 0; }
 
 }  // namespace
@@ -157,24 +180,16 @@ TEST(Explore, AnAbortDuringFreezesLeavesNothingFrozen) {
 TEST(Explore, TheOpenXfsFindingReproducesHereAndOnlyWhereItShould) {
   if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
   TempDir d;
-  auto r = run_diorace({"run", "prog_xfs_truncate_up_aio", "--duration", "20", "--keep-going", "--store", "none",
-                        "--json", d.path + "/r.json"});
-  EXPECT_EQ(r.status, 1) << r.output;
-  const auto c = load(d.path + "/r.json")["cases"][0];
+  const auto c = run_failing_case(d, {"run", "prog_xfs_truncate_up_aio", "--duration", "20"});
   EXPECT_EQ(c["kind"], "corruption");
   EXPECT_NE(c["events"][0]["text"].get<std::string>().find("no write allowed, first at offset 2048"), std::string::npos)
       << c["events"][0].dump();
-  auto prog = load(std::string(DIORACE_SOURCE_DIR) + "/repro/programs/prog_xfs_truncate_up_aio.json");
-  prog.erase("finding");
+  auto prog = committed_program("prog_xfs_truncate_up_aio");
   prog["fs"] = "ext4";
-  write_file(d.path + "/ext4.json", prog.dump());
-  auto ext4 = run_diorace({"replay", d.path + "/ext4.json", "--runs", "60", "--signature", "none"});
-  EXPECT_EQ(ext4.status, 0) << ext4.output;
+  EXPECT_TRUE(replays_clean(d, prog, "ext4.json", 60));
   prog["fs"] = "xfs";
   prog["actors"][1]["ops"][0]["api"] = "psync";
-  write_file(d.path + "/sync.json", prog.dump());
-  auto sync = run_diorace({"replay", d.path + "/sync.json", "--runs", "60", "--signature", "none"});
-  EXPECT_EQ(sync.status, 0) << sync.output;
+  EXPECT_TRUE(replays_clean(d, prog, "sync.json", 60));
 }
 
 // The explorer's second open finding (repro/programs/prog_ext4_inline_lost_write.json):
@@ -184,16 +199,10 @@ TEST(Explore, TheOpenXfsFindingReproducesHereAndOnlyWhereItShould) {
 TEST(Explore, TheOpenExt4InlineFindingIsLostDataEveryTimeAndOnlyWithInlineData) {
   if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
   TempDir d;
-  auto r = run_diorace({"run", "prog_ext4_inline_lost_write", "--iterations", "5", "--keep-going", "--store", "none",
-                        "--json", d.path + "/r.json"});
-  EXPECT_EQ(r.status, 1) << r.output;
-  const auto c = load(d.path + "/r.json")["cases"][0];
+  const auto c = run_failing_case(d, {"run", "prog_ext4_inline_lost_write", "--iterations", "5"});
   EXPECT_EQ(c["kind"], "corruption");
   EXPECT_EQ(c["failures"], 5) << "deterministic: every iteration";
-  auto prog = load(std::string(DIORACE_SOURCE_DIR) + "/repro/programs/prog_ext4_inline_lost_write.json");
-  prog.erase("finding");
+  auto prog = committed_program("prog_ext4_inline_lost_write");
   prog["fs"] = "ext4";
-  write_file(d.path + "/plain.json", prog.dump());
-  auto plain = run_diorace({"replay", d.path + "/plain.json", "--runs", "10", "--signature", "none"});
-  EXPECT_EQ(plain.status, 0) << plain.output;
+  EXPECT_TRUE(replays_clean(d, prog, "plain.json", 10));
 }
