@@ -4,11 +4,9 @@
 #include <fcntl.h>
 #include <linux/falloc.h>
 #include <linux/fs.h>
-#include <linux/magic.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -31,6 +29,7 @@
 #include "diorace/fault.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/freeze.hpp"
+#include "diorace/target.hpp"
 #include "diorace/threads.hpp"
 
 namespace diorace {
@@ -48,18 +47,6 @@ int64_t now_ns() {
 
 void spin(uint32_t loops) {
   for (volatile uint32_t i = 0; i < loops; i = i + 1) {
-  }
-}
-
-std::string fs_name(const std::string& dir) {
-  struct statfs s {};
-  if (::statfs(dir.c_str(), &s) < 0) return "unknown";
-  switch (static_cast<unsigned long>(s.f_type)) {
-    case EXT4_SUPER_MAGIC: return "ext4";
-    case XFS_SUPER_MAGIC: return "xfs";
-    case BTRFS_SUPER_MAGIC: return "btrfs";
-    case TMPFS_MAGIC: return "tmpfs";
-    default: return fmt::format("0x{:x}", static_cast<unsigned long>(s.f_type));
   }
 }
 
@@ -444,7 +431,7 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
   Shared sh{p, dir, nonce, impl_->slot_bytes, impl_->arena, impl_->engines};
   History h;
   h.nonce = nonce;
-  h.fstype = fs_name(dir);
+  h.fstype = filesystem_type(dir);
   std::vector<LoopDevice> loops;  // detached (autoclear) when the run ends, also on errors
   // Every inode the program makes stays open until its history is taken: a
   // filesystem reuses a freed inode's number at once (ext4 does), and the

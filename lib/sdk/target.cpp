@@ -102,8 +102,12 @@ DirectoryTarget DirectoryTarget::open(const std::string& path) {
 
 std::string DirectoryTarget::fs_type() const {
   if (!device_.empty()) return "block device";
+  return filesystem_type(path_);
+}
+
+std::string filesystem_type(const std::string& path) {
   struct statfs sf{};
-  if (::statfs(path_.c_str(), &sf) < 0) return "unknown";
+  if (::statfs(path.c_str(), &sf) < 0) return "unknown";
   switch (static_cast<unsigned long>(sf.f_type)) {
     case EXT4_SUPER_MAGIC: return "ext4";
     case XFS_SUPER_MAGIC: return "xfs";

@@ -43,6 +43,10 @@ struct FixtureSpec {
 // users): 64 MiB, or a twentieth of a small filesystem.
 constexpr uint64_t space_margin(uint64_t fs_bytes) { return fs_bytes / 20 < (64ull << 20) ? fs_bytes / 20 : 64ull << 20; }
 
+// The type of the filesystem holding path ("ext4", "xfs", "btrfs", "tmpfs",
+// ...), from statfs; "unknown" when statfs fails.
+[[nodiscard]] std::string filesystem_type(const std::string& path);
+
 class DirectoryTarget {
  public:
   // Validates the directory: exists, is a directory, writable. Throws
