@@ -10,23 +10,14 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
-po::options_description program_bench_options() {
-  po::options_description d("options");
-  d.add_options()
+void program_bench_options(CommandOptions& o) {
+  o.shown.add_options()
       ("runs", po::value<Count>(), "runs (default 10)")
       ("deadline", po::value<Real>(), "seconds a run may take before it is a hang (default 60)")
       ("signature", po::value<std::string>(), "the finding to look for (default: the file's; none: any finding)")
-      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE])")
-      ("help,h", "help");
-  return d;
-}
-
-po::variables_map parse_bench_command(const std::vector<std::string>& args, const po::options_description& desc) {
-  po::options_description all;
-  all.add(desc).add_options()("program", po::value<std::string>(), "program file");
-  po::positional_options_description pos;
-  pos.add("program", 1);
-  return parse_options(all, args, &pos);
+      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE])");
+  o.words.add_options()("program", po::value<std::string>(), "program file");
+  o.pos.add("program", 1);
 }
 
 ProgramFile read_bench_args(const po::variables_map& vm, BenchOptions& bench, unsigned& runs, std::string& signature) {

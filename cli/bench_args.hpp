@@ -7,13 +7,12 @@
 #include <boost/program_options.hpp>
 
 #include "diorace/explore.hpp"
+#include "commands.hpp"
 
 namespace diorace {
 
-boost::program_options::options_description program_bench_options();
-// Parses FILE and the options of desc (program_bench_options() and more).
-boost::program_options::variables_map parse_bench_command(const std::vector<std::string>& args,
-                                                          const boost::program_options::options_description& desc);
+// FILE and the options replay and minimize share.
+void program_bench_options(CommandOptions& o);
 // Reads the program file and the options; throws UsageError with one line.
 ProgramFile read_bench_args(const boost::program_options::variables_map& vm, BenchOptions& bench, unsigned& runs,
                             std::string& signature);

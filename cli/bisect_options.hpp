@@ -49,8 +49,7 @@ inline std::vector<std::string> guest_args(const boost::program_options::variabl
   if (vm.count("param"))
     for (const auto& p : vm["param"].as<std::vector<std::string>>()) g.insert(g.end(), {"--param", p});
   // Checked here as `run` would, so that a typo fails before any boot.
-  auto parsed = parse_run_args(std::vector<std::string>(g.begin() + 1, g.end()));
-  validate_run_options(parsed.options);
+  validate_run_options(parse_run_args(std::vector<std::string>(g.begin() + 1, g.end())));
   double c = vm["confidence"].as<Real>().value;
   if (!(c > 0 && c < 1)) throw UsageError("--confidence must be between 0 and 1 (e.g. 0.95)");
   return g;

@@ -97,12 +97,10 @@ std::string booted_note(const BatchedRuns& r) {
 }  // namespace
 
 
-// Options, the bisection log (resume), the runs the statistics ask for
-// (lib/bisect) and the answer: over 80 lines, kept in one piece because the
-// run callback and the log share their state.
-int cmd_bisect(const std::vector<std::string>& args, const std::string& command) {
-  po::options_description desc("bisect options");
-  desc.add_options()
+namespace {
+
+void bisect_options(CommandOptions& o) {
+  o.shown.add_options()
       ("kernels", po::value<std::vector<std::string>>()->multitoken(), "ordered kernels: images or Debian packages")
       ("max-runs", po::value<Count>()->default_value(Count{0}), "stop after this many runs (0: no limit)")
       ("strategy", po::value<std::string>()->default_value("binary"), "binary | bayes (probabilistic bisection)")
@@ -111,23 +109,11 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
       ("p-low", po::value<Real>(), "a known lower bound on the failure probability (no calibration)")
       ("jobs", po::value<Count>()->default_value(Count{1}),
        "VMs at once: a step's runs of one kernel boot side by side (as `diorace vm` children)")
-      ("fresh", "start over instead of resuming an interrupted bisection with the same request")
-      ("help,h", "help");
-  desc.add(case_options()).add(vm_machine_options());
-  auto vm = parse_options(desc, args);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace bisect --case CASE --kernels K1 K2 ... Kn [--confidence 0.95] [--max-runs N] "
-                 "[--strategy binary|bayes] [--jobs N] [OPTIONS]\n"
-              << desc;
-    return 0;
-  }
-  auto guest = guest_args(vm);
-  if (!vm.count("kernels") || vm["kernels"].as<std::vector<std::string>>().size() < 2)
-    throw UsageError("--kernels needs at least two kernels, in order");
-  const auto kernels = vm["kernels"].as<std::vector<std::string>>();
-  VmOptions base;
-  read_vm_machine_options(vm, base);
-  for (const auto& k : kernels) set_vm_kernel(base, k);  // every name checked before the first boot
+      ("fresh", "start over instead of resuming an interrupted bisection with the same request");
+  o.shown.add(case_options()).add(vm_machine_options());
+}
+
+BisectConfig read_bisect_config(const po::variables_map& vm) {
   BisectConfig cfg;
   cfg.confidence = vm["confidence"].as<Real>().value;
   cfg.max_runs = vm["max-runs"].as<Count>().value;
@@ -140,6 +126,45 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
     if (!(p > 0 && p <= 1)) throw UsageError("--p-low must be in (0, 1]");
     cfg.p_low = p;
   }
+  return cfg;
+}
+
+// The bisection's answer as the store keeps it.
+nlohmann::json bisect_result(const BisectOutcome& out, const std::vector<std::string>& kernels,
+                             const BatchedRuns& runner, uint64_t jobs, double wall) {
+  nlohmann::json result = {{"found", out.found}, {"direction", out.direction}, {"error", out.error},
+                           {"p_low", out.p_low}, {"confidence", out.confidence}, {"runs", out.total_runs},
+                           {"booted", runner.booted()}, {"jobs", jobs}, {"wall_s", wall}};
+  if (out.found) result["first"] = kernels[out.first];
+  nlohmann::json decisions = nlohmann::json::array();
+  for (const auto& d : out.decisions)
+    decisions.push_back({{"kernel", kernels[d.kernel]}, {"runs", d.runs}, {"failures", d.failures},
+                         {"verdict", d.verdict}, {"note", d.note}});
+  result["decisions"] = decisions;
+  return result;
+}
+
+void tell_decision(const BisectDecision& d, const std::vector<std::string>& kernels) {
+  std::printf("bisect: %-10s %s: %llu runs, %llu failures%s%s\n", d.verdict.c_str(), kernels[d.kernel].c_str(),
+              static_cast<unsigned long long>(d.runs), static_cast<unsigned long long>(d.failures),
+              d.note.empty() ? "" : " - ", d.note.c_str());
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+// Options, the bisection log (resume), the runs the statistics ask for
+// (lib/bisect) and the answer.
+int cmd_bisect(const std::vector<std::string>& args, const std::string& command) {
+  auto vm = parse_command(kBisectCommand, args);
+  auto guest = guest_args(vm);
+  if (!vm.count("kernels") || vm["kernels"].as<std::vector<std::string>>().size() < 2)
+    throw UsageError("--kernels needs at least two kernels, in order");
+  const auto kernels = vm["kernels"].as<std::vector<std::string>>();
+  VmOptions base;
+  read_vm_machine_options(vm, base);
+  for (const auto& k : kernels) set_vm_kernel(base, k);  // every name checked before the first boot
+  BisectConfig cfg = read_bisect_config(vm);
 
   const uint64_t jobs = vm["jobs"].as<Count>().value;
   check_vm_jobs(jobs, base.cpus);
@@ -182,23 +207,10 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
     if (store) store->log_bisect_run(id, static_cast<int64_t>(i), kernels[k], name_of(r.verdict), r.run_id);
     return r.verdict;
   };
-  auto tell = [&](const BisectDecision& d) {
-    std::printf("bisect: %-10s %s: %llu runs, %llu failures%s%s\n", d.verdict.c_str(), kernels[d.kernel].c_str(),
-                static_cast<unsigned long long>(d.runs), static_cast<unsigned long long>(d.failures),
-                d.note.empty() ? "" : " - ", d.note.c_str());
-    std::fflush(stdout);
-  };
-  auto out = bisect(kernels.size(), BisectRun(run_once), cfg, tell);
+  auto out = bisect(kernels.size(), BisectRun(run_once), cfg,
+                    [&](const BisectDecision& d) { tell_decision(d, kernels); });
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  nlohmann::json result = {{"found", out.found}, {"direction", out.direction}, {"error", out.error},
-                           {"p_low", out.p_low}, {"confidence", out.confidence}, {"runs", out.total_runs},
-                           {"booted", runner.booted()}, {"jobs", jobs}, {"wall_s", wall}};
-  if (out.found) result["first"] = kernels[out.first];
-  nlohmann::json decisions = nlohmann::json::array();
-  for (const auto& d : out.decisions)
-    decisions.push_back({{"kernel", kernels[d.kernel]}, {"runs", d.runs}, {"failures", d.failures},
-                         {"verdict", d.verdict}, {"note", d.note}});
-  result["decisions"] = decisions;
+  const nlohmann::json result = bisect_result(out, kernels, runner, jobs, wall);
   // A bisection stopped by --max-runs stays open: the same request resumes it.
   const bool resumable = !out.found && out.error.find("--max-runs") != std::string::npos;
   if (store && !resumable) store->finish_bisection(id, out.found, result);
@@ -214,5 +226,8 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
               static_cast<unsigned long long>(out.total_runs), booted_note(runner).c_str(), wall);
   return kExitClean;
 }
+
+extern const Command kBisectCommand{"bisect", "--case CASE --kernels K1 .. Kn [--strategy binary|bayes] [--jobs N]",
+                                    "flake-aware bisection over kernels in VMs", cmd_bisect, bisect_options};
 
 }  // namespace diorace

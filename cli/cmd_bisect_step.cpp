@@ -31,45 +31,61 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
+namespace {
+
+void bisect_step_options(CommandOptions& o) {
+  o.shown.add_options()
+      ("kernel", po::value<std::string>(), "image path or Debian package; @FILE reads it from FILE after the build")
+      ("build-cmd", po::value<std::string>(), "shell command that builds the kernel first (failure: skip, 125)")
+      ("runs", po::value<Count>(), "clean runs that make the kernel clean")
+      ("p", po::value<Real>(), "lower bound on the per-run failure probability on a bad kernel: the runs "
+                                   "follow from it, --confidence and --steps")
+      ("steps", po::value<Count>()->default_value(Count{10}), "steps the bisection will take (about log2 of the commits)")
+      ("terms", po::value<std::string>()->default_value("bad"), "bad: exit 1 when the bug shows (find the commit that "
+                                                                  "introduced it); fixed: exit 0 when it shows, 1 when clean (find the fix)")
+      ("jobs", po::value<Count>()->default_value(Count{1}), "VMs at once: the runs boot side by side, N at a time");
+  o.shown.add(case_options()).add(vm_machine_options());
+}
+
+// How many clean runs make the kernel clean: --runs, or from --p, the
+// confidence and the steps.
+uint64_t step_runs(const po::variables_map& vm) {
+  if (vm.count("runs")) {
+    const uint64_t runs = vm["runs"].as<Count>().value;
+    if (runs == 0) throw UsageError("--runs must be at least 1");
+    return runs;
+  }
+  if (!vm.count("p"))
+    throw UsageError("give --runs N or --p P (the per-run failure probability on a bad kernel, a lower bound)");
+  double p = vm["p"].as<Real>().value;
+  if (!(p > 0 && p <= 1)) throw UsageError("--p must be in (0, 1]");
+  return step_runs_needed(p, vm["confidence"].as<Real>().value,
+                          static_cast<unsigned>(std::min<uint64_t>(vm["steps"].as<Count>().value, 64)));
+}
+
+// --kernel, or with @FILE the first line of FILE (written by the build).
+std::string step_kernel(const po::variables_map& vm) {
+  std::string kernel = vm["kernel"].as<std::string>();
+  if (!kernel.empty() && kernel[0] == '@') {
+    std::string text;
+    if (!try_read_file(kernel.substr(1), text)) throw SetupError("cannot read " + kernel.substr(1));
+    kernel = text.substr(0, text.find_first_of("\r\n"));
+  }
+  return kernel;
+}
+
+}  // namespace
+
 // Exit codes for `git bisect run`: 0 good (old), 1 bad (new), 125 skip;
 // never 126 or more, whatever happens.
 int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command) {
   constexpr int kSkip = 125;
   try {
-    po::options_description desc("bisect-step options");
-    desc.add_options()
-        ("kernel", po::value<std::string>(), "image path or Debian package; @FILE reads it from FILE after the build")
-        ("build-cmd", po::value<std::string>(), "shell command that builds the kernel first (failure: skip, 125)")
-        ("runs", po::value<Count>(), "clean runs that make the kernel clean")
-        ("p", po::value<Real>(), "lower bound on the per-run failure probability on a bad kernel: the runs "
-                                   "follow from it, --confidence and --steps")
-        ("steps", po::value<Count>()->default_value(Count{10}), "steps the bisection will take (about log2 of the commits)")
-        ("terms", po::value<std::string>()->default_value("bad"), "bad: exit 1 when the bug shows (find the commit that "
-                                                                  "introduced it); fixed: exit 0 when it shows, 1 when clean (find the fix)")
-        ("jobs", po::value<Count>()->default_value(Count{1}), "VMs at once: the runs boot side by side, N at a time")
-        ("help,h", "help");
-    desc.add(case_options()).add(vm_machine_options());
-    auto vm = parse_options(desc, args);
-    if (vm.count("help")) {
-      std::cout << "usage: git bisect run diorace bisect-step --case CASE --kernel IMAGE|PKG|@FILE "
-                   "(--runs N | --p P) [--build-cmd CMD] [--terms bad|fixed] [--jobs N] [OPTIONS]\n"
-                << desc;
-      return 0;
-    }
+    auto vm = parse_command(kBisectStepCommand, args);
     auto guest = guest_args(vm);
     const std::string terms = vm["terms"].as<std::string>();
     if (terms != "bad" && terms != "fixed") throw UsageError("--terms must be bad or fixed");
-    uint64_t runs;
-    if (vm.count("runs")) {
-      runs = vm["runs"].as<Count>().value;
-      if (runs == 0) throw UsageError("--runs must be at least 1");
-    } else if (vm.count("p")) {
-      double p = vm["p"].as<Real>().value;
-      if (!(p > 0 && p <= 1)) throw UsageError("--p must be in (0, 1]");
-      runs = step_runs_needed(p, vm["confidence"].as<Real>().value, static_cast<unsigned>(std::min<uint64_t>(vm["steps"].as<Count>().value, 64)));
-    } else {
-      throw UsageError("give --runs N or --p P (the per-run failure probability on a bad kernel, a lower bound)");
-    }
+    const uint64_t runs = step_runs(vm);
     if (!vm.count("kernel")) throw UsageError("--kernel is required");
     const uint64_t jobs = vm["jobs"].as<Count>().value;
     VmOptions o;
@@ -82,12 +98,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
         return kSkip;
       }
     }
-    std::string kernel = vm["kernel"].as<std::string>();
-    if (!kernel.empty() && kernel[0] == '@') {
-      std::string text;
-      if (!try_read_file(kernel.substr(1), text)) throw SetupError("cannot read " + kernel.substr(1));
-      kernel = text.substr(0, text.find_first_of("\r\n"));
-    }
+    const std::string kernel = step_kernel(vm);
     set_vm_kernel(o, kernel);
     o.guest_args = guest;
     ReportTargets outs;
@@ -134,5 +145,10 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     return kSkip;
   }
 }
+
+extern const Command kBisectStepCommand{
+    "bisect-step", "--case CASE --kernel IMAGE|PKG|@FILE (--runs N | --p P) [--terms bad|fixed]",
+    "one `git bisect run` step (0 good, 1 bad, 125 skip)", cmd_bisect_step, bisect_step_options,
+    "  use: git bisect run diorace bisect-step --case CASE --kernel @FILE --build-cmd CMD --p P\n"};
 
 }  // namespace diorace

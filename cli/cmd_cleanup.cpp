@@ -18,13 +18,7 @@ namespace po = boost::program_options;
 namespace diorace {
 
 int cmd_cleanup(const std::vector<std::string>& args, const std::string&) {
-  po::options_description desc("cleanup options");
-  desc.add_options()("help,h", "help");
-  auto vm = parse_options(desc, args);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace cleanup\n" << desc;
-    return 0;
-  }
+  (void)parse_command(kCleanupCommand, args);  // no options: anything is a usage error
   auto said = recover_leftovers();
   for (const auto& l : said) std::printf("%s\n", l.c_str());
   size_t dirs = 0;
@@ -37,5 +31,9 @@ int cmd_cleanup(const std::vector<std::string>& args, const std::string&) {
   if (said.empty() && dirs == 0) std::printf("nothing left behind by an earlier run\n");
   return 0;
 }
+
+extern const Command kCleanupCommand{"cleanup", "",
+                                     "undo what killed runs left: thaw, detach loop devices, remove work directories",
+                                     cmd_cleanup};
 
 }  // namespace diorace

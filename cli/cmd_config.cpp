@@ -20,17 +20,18 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
-int cmd_config(const std::vector<std::string>& args, const std::string&) {
-  po::options_description desc("config options");
-  desc.add_options()("config", po::value<std::string>(), "config file (default: $DIORACE_CONFIG)")
+namespace {
+
+void config_options(CommandOptions& o) {
+  o.shown.add_options()("config", po::value<std::string>(), "config file (default: $DIORACE_CONFIG)")
       ("section", po::value<std::string>(), "section")
-      ("get", po::value<std::string>(), "print one key: TEST_DIR TEST_DEV SCRATCH_DEV FSTYPE MKFS_OPTIONS FORCE_DEVICE KERNELS STORE")
-      ("help,h", "help");
-  auto vm = parse_options(desc, args);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace config [--config FILE] [--section S] [--get KEY]\n" << desc;
-    return 0;
-  }
+      ("get", po::value<std::string>(), "print one key: TEST_DIR TEST_DEV SCRATCH_DEV FSTYPE MKFS_OPTIONS FORCE_DEVICE KERNELS STORE");
+}
+
+}  // namespace
+
+int cmd_config(const std::vector<std::string>& args, const std::string&) {
+  auto vm = parse_command(kConfigCommand, args);
   auto t = target_settings(opt(vm, "config"), opt(vm, "section"));
   auto join = [](const std::vector<std::string>& v) {
     std::string s;
@@ -61,5 +62,8 @@ int cmd_config(const std::vector<std::string>& args, const std::string&) {
   std::cout << "# the result store (--store or $DIORACE_STORE, no key of this file): " << Store::default_uri() << "\n";
   return 0;
 }
+
+extern const Command kConfigCommand{"config", "[--config FILE] [--section S] [--get KEY]",
+                                    "the effective target settings", cmd_config, config_options};
 
 }  // namespace diorace

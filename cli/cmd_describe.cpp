@@ -21,11 +21,6 @@ namespace po = boost::program_options;
 namespace diorace {
 
 int cmd_describe(const std::vector<std::string>& args, const std::string&) {
-  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "usage: diorace describe CASE\n  the case's race, fixing commits, known-bad kernels, needs, oracles,\n"
-                 "  detectors, proof controls and parameters ('diorace list' names the cases)\n";
-    return 0;
-  }
   if (args.size() != 1) throw UsageError("describe takes exactly one case name");
   const CaseInfo* c = Registry::instance().find(args[0]);
   if (!c) throw UsageError("unknown case '" + args[0] + "' ('diorace list' shows the cases)");
@@ -63,5 +58,10 @@ int cmd_describe(const std::vector<std::string>& args, const std::string&) {
   }
   return 0;
 }
+
+extern const Command kDescribeCommand{
+    "describe", "CASE", "one case: race, fixing commits, oracles, controls, parameters", cmd_describe, nullptr,
+    "  the case's race, fixing commits, known-bad kernels, needs, oracles, detectors, proof controls and\n"
+    "  parameters ('diorace list' names the cases)\n"};
 
 }  // namespace diorace

@@ -21,16 +21,16 @@ namespace po = boost::program_options;
 namespace diorace {
 
 int cmd_fetch_kernel(const std::vector<std::string>& args, const std::string&) {
-  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "usage: diorace fetch-kernel PACKAGE\n  downloads (apt-get download) and unpacks a Debian kernel package into the cache\n"
-                 "  ($DIORACE_CACHE, default ~/.cache/diorace), once\n";
-    return 0;
-  }
   if (args.size() != 1)
     throw UsageError("usage: diorace fetch-kernel PACKAGE (e.g. linux-image-6.1.0-50-cloud-amd64-unsigned)");
   auto k = fetch_debian_kernel(args[0]);
   std::cout << "kernel:  " << k.image << "\nmodules: " << k.modules << "\nconfig:  " << k.config << "\n";
   return 0;
 }
+
+extern const Command kFetchKernelCommand{
+    "fetch-kernel", "PACKAGE", "download and unpack a Debian kernel package into the cache", cmd_fetch_kernel, nullptr,
+    "  downloads it (apt-get download) and unpacks it into the cache ($DIORACE_CACHE, default\n"
+    "  ~/.cache/diorace), once\n"};
 
 }  // namespace diorace

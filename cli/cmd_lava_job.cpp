@@ -22,11 +22,10 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
-int cmd_lava_job(const std::vector<std::string>& args_in, const std::string&) {
-  // Everything after "--" is the cases and their `run` options.
-  auto [args, run] = split_at_dashes(args_in);
-  po::options_description desc("lava-job options");
-  desc.add_options()
+namespace {
+
+void lava_job_options(CommandOptions& o) {
+  o.shown.add_options()
       ("device-type", po::value<std::string>()->default_value("qemu"), "the lab's device type: qemu, or a board type (then --scratch-device)")
       ("kernel-url", po::value<std::string>(), "qemu: where the lab fetches the kernel image")
       ("initramfs-url", po::value<std::string>(), "qemu: where the lab fetches the initramfs (--initramfs writes it)")
@@ -43,13 +42,15 @@ int cmd_lava_job(const std::vector<std::string>& args_in, const std::string&) {
       ("job-timeout", po::value<Count>()->default_value(Count{60}), "minutes for the whole job")
       ("test-timeout", po::value<Count>()->default_value(Count{45}), "minutes for the test action")
       ("name", po::value<std::string>(), "the job name (default: diorace CASES)")
-      ("out", po::value<std::string>(), "write the definitions into this directory (default: print one)")
-      ("help,h", "help");
-  auto vm = parse_options(desc, args);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace lava-job [OPTIONS] -- CASE...|all [RUN OPTIONS]\n" << desc;
-    return 0;
-  }
+      ("out", po::value<std::string>(), "write the definitions into this directory (default: print one)");
+}
+
+}  // namespace
+
+int cmd_lava_job(const std::vector<std::string>& args_in, const std::string&) {
+  // Everything after "--" is the cases and their `run` options.
+  auto [args, run] = split_at_dashes(args_in);
+  auto vm = parse_command(kLavaJobCommand, args);
   LavaJobSpec s;
   s.device_type = vm["device-type"].as<std::string>();
   s.kernel_url = opt(vm, "kernel-url");
@@ -99,5 +100,9 @@ int cmd_lava_job(const std::vector<std::string>& args_in, const std::string&) {
                static_cast<unsigned long long>(boots), dir.c_str());
   return 0;
 }
+
+extern const Command kLavaJobCommand{"lava-job", "[OPTIONS] -- CASE...|all [RUN OPTIONS]",
+                                     "LAVA job definitions (and a LAVA initramfs) for a kernel and cases",
+                                     cmd_lava_job, lava_job_options};
 
 }  // namespace diorace

@@ -13,16 +13,25 @@
 namespace diorace {
 
 int cmd_lava_report(const std::vector<std::string>& args, const std::string&) {
-  if (args.size() == 1 && (args[0] == "--help" || args[0] == "-h")) {
-    std::cout << "usage: diorace lava-report --document FILE\n"
-                 "  each case as a LAVA test case (diorace.CASE[.VARIANT]: pass, fail, skip; unknown for ERROR and\n"
-                 "  INCOMPLETE), then the document between DIORACE-DOCUMENT markers; a missing or broken document\n"
-                 "  is reported as the failing test case diorace.harness\n";
-    return 0;
-  }
-  if (args.size() != 2 || args[0] != "--document") throw UsageError("usage: diorace lava-report --document FILE");
-  return lava_report_document(args[1]);
+  auto vm = parse_command(kLavaReportCommand, args);
+  if (!vm.count("document")) throw UsageError("lava-report: give --document FILE");
+  return lava_report_document(vm["document"].as<std::string>());
 }
+
+namespace {
+
+void lava_report_options(CommandOptions& o) {
+  o.shown.add_options()("document", boost::program_options::value<std::string>(), "the run document (run --json FILE)");
+}
+
+}  // namespace
+
+extern const Command kLavaReportCommand{
+    "lava-report", "--document FILE", "inside a LAVA job: each case as a LAVA test case, the document into the log",
+    cmd_lava_report, lava_report_options,
+    "  each case as a LAVA test case (diorace.CASE[.VARIANT]: pass, fail, skip; unknown for ERROR and\n"
+    "  INCOMPLETE), then the document between DIORACE-DOCUMENT markers; a missing or broken document\n"
+    "  is reported as the failing test case diorace.harness\n"};
 
 
 }  // namespace diorace

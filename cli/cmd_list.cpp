@@ -20,18 +20,20 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
+namespace {
+
+void list_options(CommandOptions& o) {
+  o.shown.add_options()("json", "print JSON")("names", "print the case names only, one per line")(
+      "all", "include harness self-test cases and open findings");
+}
+
+}  // namespace
+
 int cmd_list(const std::vector<std::string>& args, const std::string&) {
-  po::options_description desc("list options");
-  desc.add_options()("json", "print JSON")("names", "print the case names only, one per line")(
-      "all", "include harness self-test cases")("help,h", "help");
   for (const auto& a : args)
     if (a.empty() || a[0] != '-')
       throw UsageError("list takes no argument '" + a + "' ('diorace describe CASE' shows one case)");
-  auto vm = parse_options(desc, args);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace list [--json|--names] [--all]\n" << desc;
-    return 0;
-  }
+  auto vm = parse_command(kListCommand, args);
   const auto& cases = Registry::instance().cases();
   if (vm.count("json")) {
     nlohmann::json j = nlohmann::json::array();
@@ -45,5 +47,8 @@ int cmd_list(const std::vector<std::string>& args, const std::string&) {
       std::cout << (vm.count("names") ? c.name + "\n" : fmt::format("{:<18} {}\n", c.name, c.summary));
   return 0;
 }
+
+extern const Command kListCommand{"list", "[--json|--names] [--all]", "the cases and their declared metadata", cmd_list,
+                                  list_options};
 
 }  // namespace diorace

@@ -7,7 +7,6 @@
 #include "diorace/error.hpp"
 #include "diorace/outcome.hpp"
 #include "commands.hpp"
-#include "help_text.hpp"
 
 namespace diorace {
 
@@ -26,6 +25,14 @@ std::string roff(const std::string& s) {
   return out;
 }
 
+// A command's help text, verbatim.
+void write_help(std::ostream& m, const std::string& help) {
+  m << ".PP\n.nf\n";
+  std::istringstream is(help);
+  for (std::string line; std::getline(is, line);) m << roff(line) << "\n";
+  m << ".fi\n";
+}
+
 }  // namespace
 
 int cmd_manpage(const std::vector<std::string>& args, const std::string&) {
@@ -34,9 +41,9 @@ int cmd_manpage(const std::vector<std::string>& args, const std::string&) {
   m << ".TH DIORACE 1 \"\" \"diorace " << DIORACE_VERSION << "\" \"User Commands\"\n"
     << ".SH NAME\ndiorace \\- reproduce Linux Direct\\-I/O races and turn them into regression tests\n"
     << ".SH SYNOPSIS\n";
-  for (const auto& c : commands()) {
-    m << ".B diorace " << roff(c.name) << "\n";
-    if (*c.synopsis) m << roff(c.synopsis) << "\n";
+  for (const Command* c : commands()) {
+    m << ".B diorace " << roff(c->name) << "\n";
+    if (*c->synopsis) m << roff(c->synopsis) << "\n";
     m << ".br\n";
   }
   m << ".SH DESCRIPTION\n"
@@ -47,15 +54,11 @@ int cmd_manpage(const std::vector<std::string>& args, const std::string&) {
     << ".PP\nIt writes only to devices named as scratch by the user and refuses those that are mounted, "
        "in use or carry a signature unless \\fB\\-\\-force\\-device\\fR names them again.\n"
     << ".SH COMMANDS\n";
-  for (const auto& c : commands()) {
-    m << ".SS \"" << roff(c.name) << " " << roff(c.synopsis) << "\"\n" << roff(c.summary) << ".\n";
-    const std::string help = command_help(c);
-    if (!help.empty()) {
-      m << ".PP\n.nf\n";
-      std::istringstream is(help);
-      for (std::string line; std::getline(is, line);) m << roff(line) << "\n";
-      m << ".fi\n";
-    }
+  for (const Command* c : commands()) {
+    const std::string path = std::string("diorace ") + c->name;
+    m << ".SS \"" << roff(c->name) << " " << roff(c->synopsis) << "\"\n" << roff(c->summary) << ".\n";
+    write_help(m, command_help(*c, path));
+    for (const Command* sub : c->subcommands) write_help(m, command_help(*sub, path + " " + sub->name));
   }
   m << ".SH EXIT STATUS\n"
     << ".TP\n0\nno failure found\n.TP\n1\na case failed: evidence of a kernel bug\n"
@@ -68,5 +71,7 @@ int cmd_manpage(const std::vector<std::string>& args, const std::string&) {
   std::cout << m.str();
   return 0;
 }
+
+extern const Command kManpageCommand{"manpage", "", "print this manual page, diorace(1), in roff", cmd_manpage};
 
 }  // namespace diorace

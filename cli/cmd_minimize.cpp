@@ -20,15 +20,18 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
-int cmd_minimize(const std::vector<std::string>& args, const std::string&) {
-  auto desc = program_bench_options();
-  desc.add_options()("out", po::value<std::string>(), "write the minimized program here (default: FILE.min.json; -: standard output, last line)")(
+namespace {
+
+void minimize_options(CommandOptions& o) {
+  program_bench_options(o);
+  o.shown.add_options()("out", po::value<std::string>(), "write the minimized program here (default: FILE.min.json; -: standard output, last line)")(
       "min-rate", po::value<Real>(), "keep a candidate that reproduces at least this often (default 0.15)");
-  auto vm = parse_bench_command(args, desc);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace minimize FILE [--runs K] [--min-rate R] [--out FILE] [--deadline S]\n" << desc;
-    return 0;
-  }
+}
+
+}  // namespace
+
+int cmd_minimize(const std::vector<std::string>& args, const std::string&) {
+  auto vm = parse_command(kMinimizeCommand, args);
   BenchOptions bo;
   MinimizeOptions mo;
   std::string sig;
@@ -58,5 +61,9 @@ int cmd_minimize(const std::vector<std::string>& args, const std::string&) {
   if (out == "-") std::cout << j.dump() << "\n";  // last, in one line (a guest's exec output keeps its tail)
   return kExitClean;
 }
+
+extern const Command kMinimizeCommand{"minimize", "FILE [--runs K] [--min-rate R] [--out FILE]",
+                                      "the smallest program that still reproduces a finding (rate >= 15%)",
+                                      cmd_minimize, minimize_options};
 
 }  // namespace diorace

@@ -248,11 +248,84 @@ std::vector<Row> tabulate(const std::vector<const CaseInfo*>& cases, const std::
   return rows;
 }
 
-}  // namespace
+// The `diorace vm` options every boot of the proof shares.
+std::vector<std::string> common_vm_args(const po::variables_map& vm) {
+  std::vector<std::string> common;
+  if (vm.count("store")) common.insert(common.end(), {"--store", vm["store"].as<std::string>()});
+  for (const char* o : {"accel", "disk-bus", "guest-device"})
+    if (vm.count(o)) common.insert(common.end(), {std::string("--") + o, vm[o].as<std::string>()});
+  if (vm.count("throttle-bps"))
+    common.insert(common.end(), {"--throttle-bps", std::to_string(vm["throttle-bps"].as<Count>().value)});
+  if (vm.count("timeout")) common.insert(common.end(), {"--timeout", fmt::format("{}", vm["timeout"].as<Real>().value)});
+  return common;
+}
 
-int cmd_prove(const std::vector<std::string>& args, const std::string& command) {
-  po::options_description desc("prove options");
-  desc.add_options()
+using ControlFilter = std::function<bool(const Control&)>;
+
+// One job of a case on one kernel: how vm boots it (a debug: kernel from
+// the kernels directory, a Debian package, an image).
+Job make_job(const CaseInfo* c, const std::string& k, double duration, uint64_t boot, const std::string& kernels_dir) {
+  Job j{c, k, {}, duration, static_cast<int>(boot)};
+  if (k.starts_with("debug:")) {
+    std::string image = resolve_debug_kernel(k.substr(6), kernels_dir);
+    if (image.empty()) j.missing = k.substr(6) + "/bzImage not found (--kernels-dir, $DIORACE_KERNELS_DIR or shared/kernels)";
+    j.vm_kernel_args = {"--kernel", image};
+  } else if (k.starts_with("linux-image-")) {
+    j.vm_kernel_args = {"--deb", k};
+  } else {
+    j.vm_kernel_args = {"--kernel", k};
+  }
+  return j;
+}
+
+// One boot per case, kernel and repetition, for the longest duration among
+// the case's controls on that kernel (or --duration).
+std::vector<Job> plan_jobs(const std::vector<const CaseInfo*>& cases, const ControlFilter& selected, uint64_t boots,
+                           std::optional<double> duration, const std::string& kernels_dir, const std::string& work) {
+  std::vector<Job> jobs;
+  for (const auto* c : cases) {
+    std::vector<std::string> kernels;
+    for (const auto& ctl : c->controls)
+      if (selected(ctl) && std::find(kernels.begin(), kernels.end(), ctl.kernel) == kernels.end())
+        kernels.push_back(ctl.kernel);
+    for (const auto& k : kernels) {
+      double d = 0;
+      for (const auto& ctl : c->controls)
+        if (ctl.kernel == k) d = std::max(d, ctl.duration_s);
+      for (uint64_t b = 0; b < boots; ++b) {
+        Job j = make_job(c, k, duration.value_or(d), b, kernels_dir);
+        const std::string base = fmt::format("{}/{}-{}-{}", work, c->name, jobs.size(), b);
+        j.vm.json = base + ".json";
+        j.vm.log = base + ".log";
+        jobs.push_back(std::move(j));
+      }
+    }
+  }
+  return jobs;
+}
+
+void print_controls(const std::vector<const CaseInfo*>& cases, const ControlFilter& selected) {
+  for (const auto* c : cases)
+    for (const auto& ctl : c->controls)
+      if (selected(ctl))
+        std::cout << fmt::format("{:<18} {:<44} {:<5} {:<12} {}{}\n", c->name, ctl.kernel, to_string(ctl.expect),
+                                 to_string(ctl.kind),
+                                 ctl.variants.empty() ? "" : "[" + fmt::format("{}", fmt::join(ctl.variants, ",")) + "] ",
+                                 ctl.why);
+}
+
+// The boot logs of a proof that went wrong, kept for the reader.
+void keep_boot_logs(const std::vector<Job>& jobs) {
+  std::string keep = fmt::format("/var/tmp/diorace-prove-logs-{}", ::getpid());
+  std::error_code ec;
+  fs::create_directories(keep, ec);
+  for (const auto& j : jobs)
+    if (!j.vm.log.empty()) fs::copy_file(j.vm.log, keep + "/" + fs::path(j.vm.log).filename().string(), ec);
+  std::fprintf(stderr, "diorace: prove: not every control was met; boot logs kept in %s\n", keep.c_str());
+}
+
+void prove_options(CommandOptions& o) {
+  o.shown.add_options()
       ("boots", po::value<Count>()->default_value(Count{1}), "boots per case and kernel")
       ("jobs", po::value<Count>()->default_value(Count{1}), "VMs at once (each 2 vCPUs under TCG)")
       ("duration", po::value<Real>(), "seconds each case runs (default: the control's own)")
@@ -266,17 +339,16 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
       ("kernel", po::value<std::vector<std::string>>()->composing(), "only the controls on this kernel (repeatable)")
       ("retries", po::value<Count>()->default_value(Count{2}),
        "boot again when a guest never reached the test (vm exit 3: an infrastructure failure, not a result)")
-      ("list", "print the controls and boot nothing")
-      ("help,h", "help")
-      ("case", po::value<std::vector<std::string>>(), "cases");
-  desc.add(store_option());
-  po::positional_options_description pos;
-  pos.add("case", -1);
-  auto vm = parse_options(desc, args, &pos);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace prove [CASE...] [--boots N] [--jobs N] [--markdown FILE] [--store S]\n" << desc;
-    return 0;
-  }
+      ("list", "print the controls and boot nothing");
+  o.shown.add(store_option());
+  o.words.add_options()("case", po::value<std::vector<std::string>>(), "cases");
+  o.pos.add("case", -1);
+}
+
+}  // namespace
+
+int cmd_prove(const std::vector<std::string>& args, const std::string& command) {
+  auto vm = parse_command(kProveCommand, args);
   const uint64_t boots = vm["boots"].as<Count>().value, jobs_at_once = vm["jobs"].as<Count>().value;
   const uint64_t retries = std::min<uint64_t>(vm["retries"].as<Count>().value, 10);
   if (boots < 1 || boots > 1000) throw UsageError("--boots must be 1..1000");
@@ -285,75 +357,28 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     duration = vm["duration"].as<Real>().value;
     if (!(*duration > 0) || *duration > 86400) throw UsageError("--duration must be in (0, 86400]");
   }
-  std::string markdown_path;
-  if (vm.count("markdown")) {
-    markdown_path = vm["markdown"].as<std::string>();
-    check_output_path(markdown_path, "--markdown");
-  }
-  const std::string kernels_dir = vm.count("kernels-dir") ? vm["kernels-dir"].as<std::string>() : "";
+  const std::string markdown_path = opt(vm, "markdown");
+  if (!markdown_path.empty()) check_output_path(markdown_path, "--markdown");
   auto cases = select_cases(vm.count("case") ? vm["case"].as<std::vector<std::string>>() : std::vector<std::string>{});
   for (const auto* c : cases)
     if (c->controls.empty()) throw UsageError("case " + c->name + " declares no proof controls");
   check_vm_jobs(jobs_at_once, VmOptions{}.cpus);  // prove's VMs have the default vCPUs
 
-  std::vector<std::string> common;
-  if (vm.count("store")) common.insert(common.end(), {"--store", vm["store"].as<std::string>()});
   // The store is made (schema applied) once here, before the boots that
   // write to it side by side; "none" keeps none.
-  {
-    const std::string uri = vm.count("store") ? vm["store"].as<std::string>() : Store::default_uri();
-    if (uri != "none" && !vm.count("list")) (void)Store::open(uri);
-  }
-  for (const char* o : {"accel", "disk-bus", "guest-device"})
-    if (vm.count(o)) common.insert(common.end(), {std::string("--") + o, vm[o].as<std::string>()});
-  if (vm.count("throttle-bps"))
-    common.insert(common.end(), {"--throttle-bps", std::to_string(vm["throttle-bps"].as<Count>().value)});
-  if (vm.count("timeout")) common.insert(common.end(), {"--timeout", fmt::format("{}", vm["timeout"].as<Real>().value)});
-
+  const std::string uri = vm.count("store") ? vm["store"].as<std::string>() : Store::default_uri();
+  if (uri != "none" && !vm.count("list")) (void)Store::open(uri);
+  const std::vector<std::string> common = common_vm_args(vm);
   std::vector<std::string> only;
   if (vm.count("kernel")) only = vm["kernel"].as<std::vector<std::string>>();
-  auto selected = [&](const Control& ctl) {
+  const ControlFilter selected = [&](const Control& ctl) {
     return only.empty() || std::find(only.begin(), only.end(), ctl.kernel) != only.end();
   };
-  // One boot per case, kernel and repetition.
   auto work = vm_children_dir("diorace-prove-");
-  std::vector<Job> jobs;
-  for (const auto* c : cases) {
-    std::vector<std::string> kernels;
-    for (const auto& ctl : c->controls)
-      if (selected(ctl) && std::find(kernels.begin(), kernels.end(), ctl.kernel) == kernels.end())
-        kernels.push_back(ctl.kernel);
-    for (const auto& k : kernels) {
-      double d = 0;
-      for (const auto& ctl : c->controls)
-        if (ctl.kernel == k) d = std::max(d, ctl.duration_s);
-      for (uint64_t b = 0; b < boots; ++b) {
-        Job j{c, k, {}, duration.value_or(d), static_cast<int>(b)};
-        if (k.starts_with("debug:")) {
-          std::string image = resolve_debug_kernel(k.substr(6), kernels_dir);
-          if (image.empty())
-            j.missing = k.substr(6) + "/bzImage not found (--kernels-dir, $DIORACE_KERNELS_DIR or shared/kernels)";
-          j.vm_kernel_args = {"--kernel", image};
-        } else if (k.starts_with("linux-image-")) {
-          j.vm_kernel_args = {"--deb", k};
-        } else {
-          j.vm_kernel_args = {"--kernel", k};
-        }
-        const std::string base = fmt::format("{}/{}-{}-{}", work.path(), c->name, jobs.size(), b);
-        j.vm.json = base + ".json";
-        j.vm.log = base + ".log";
-        jobs.push_back(std::move(j));
-      }
-    }
-  }
+  std::vector<Job> jobs = plan_jobs(cases, selected, boots, duration, opt(vm, "kernels-dir"), work.path());
   if (jobs.empty()) throw UsageError("no control of the selected cases is on the kernels named by --kernel");
   if (vm.count("list")) {
-    for (const auto* c : cases)
-      for (const auto& ctl : c->controls)
-        if (selected(ctl))
-          std::cout << fmt::format("{:<18} {:<44} {:<5} {:<12} {}{}\n", c->name, ctl.kernel, to_string(ctl.expect),
-                                 to_string(ctl.kind), ctl.variants.empty() ? "" : "[" + fmt::format("{}", fmt::join(ctl.variants, ",")) + "] ",
-                                 ctl.why);
+    print_controls(cases, selected);
     return 0;
   }
 
@@ -366,17 +391,12 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
                            std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.met == r.boots; }),
                            rows.size(), wall);
   if (!markdown_path.empty()) write_output_file(markdown_path, table);
-  if (!all_met) {
-    // Keep the boot logs of what went wrong.
-    std::string keep = fmt::format("/var/tmp/diorace-prove-logs-{}", ::getpid());
-    std::error_code ec;
-    fs::create_directories(keep, ec);
-    for (const auto& j : jobs)
-      if (!j.vm.log.empty()) fs::copy_file(j.vm.log, keep + "/" + fs::path(j.vm.log).filename().string(), ec);
-    std::fprintf(stderr, "diorace: prove: not every control was met; boot logs kept in %s\n", keep.c_str());
-  }
+  if (!all_met) keep_boot_logs(jobs);
   if (!all_met) return harness_error ? kExitError : kExitFailed;
   return kExitClean;
 }
+
+extern const Command kProveCommand{"prove", "[CASE...] [--boots N] [--jobs N] [--kernel K]... [--markdown FILE]",
+                                   "boot each case's declared controls and check them", cmd_prove, prove_options};
 
 }  // namespace diorace

@@ -19,12 +19,7 @@ namespace po = boost::program_options;
 namespace diorace {
 
 int cmd_replay(const std::vector<std::string>& args, const std::string&) {
-  auto desc = program_bench_options();
-  auto vm = parse_bench_command(args, desc);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace replay FILE [--runs N] [--deadline S] [--signature SIG|none]\n" << desc;
-    return 0;
-  }
+  auto vm = parse_command(kReplayCommand, args);
   BenchOptions bo;
   unsigned runs = 0;
   std::string sig;
@@ -44,5 +39,9 @@ int cmd_replay(const std::vector<std::string>& args, const std::string&) {
                            sig.empty() ? "any finding" : sig, fault_active() ? " (FAULT INJECTED)" : "");
   return h.hits ? kExitFailed : kExitClean;
 }
+
+extern const Command kReplayCommand{"replay", "FILE [--runs N] [--deadline S] [--signature SIG|none]",
+                                    "run a program file (a finding) again: its hit rate", cmd_replay,
+                                    program_bench_options};
 
 }  // namespace diorace

@@ -22,23 +22,23 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
-int cmd_report(const std::vector<std::string>& args, const std::string&) {
-  po::options_description desc("report options");
-  desc.add_options()("html", po::value<std::string>(), "write the HTML report here")
+namespace {
+
+void report_options(CommandOptions& o) {
+  o.shown.add_options()("html", po::value<std::string>(), "write the HTML report here")
       ("run", po::value<std::vector<std::string>>()->composing(), "run id (repeatable; default: the newest --limit runs)")
       ("kernel", po::value<std::vector<std::string>>()->composing(), "every run of this kernel (repeatable)")
       ("limit", po::value<Count>()->default_value(Count{200}), "newest N runs when none is named")
       ("document", po::value<std::vector<std::string>>()->composing(),
-       "a run document (what run --json or vm --json wrote) instead of the store (repeatable)")
-      ("help,h", "help");
-  desc.add(store_option());
-  po::positional_options_description pos;
-  pos.add("run", -1);
-  auto vm = parse_options(desc, args, &pos);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace report --html FILE [RUN...] [--kernel K]... [--store S] | --document FILE...\n" << desc;
-    return 0;
-  }
+       "a run document (what run --json or vm --json wrote) instead of the store (repeatable)");
+  o.shown.add(store_option());
+  o.pos.add("run", -1);
+}
+
+}  // namespace
+
+int cmd_report(const std::vector<std::string>& args, const std::string&) {
+  auto vm = parse_command(kReportCommand, args);
   if (!vm.count("html")) throw UsageError("report: give --html FILE");
   OutputOptions o;
   o.html = vm["html"].as<std::string>();
@@ -74,5 +74,9 @@ int cmd_report(const std::vector<std::string>& args, const std::string&) {
   std::fprintf(stderr, "diorace: report of %zu run(s) written to %s\n", runs.size(), o.html.c_str());
   return 0;
 }
+
+extern const Command kReportCommand{"report", "--html FILE [RUN...] [--kernel K]... | --document FILE...",
+                                    "a self-contained HTML report from the store (or from run documents)", cmd_report,
+                                    report_options};
 
 }  // namespace diorace

@@ -22,14 +22,13 @@ namespace po = boost::program_options;
 namespace diorace {
 
 int cmd_run(const std::vector<std::string>& args, const std::string& command) {
-  auto parsed = parse_run_args(args);
-  if (parsed.help) {
-    std::cout << parsed.help_text;
-    return 0;
-  }
-  parsed.options.command = command;
-  auto recorder = make_run_recorder(parsed.options);
-  return run_cases(parsed.options, nullptr, recorder.get());
+  RunOptions o = parse_run_args(args);
+  o.command = command;
+  auto recorder = make_run_recorder(o);
+  return run_cases(o, nullptr, recorder.get());
 }
+
+extern const Command kRunCommand{"run", "[CASE...|all] [OPTIONS]", "run cases on this kernel", cmd_run,
+                                 run_command_options};
 
 }  // namespace diorace

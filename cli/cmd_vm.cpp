@@ -24,25 +24,30 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
-int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
-  // Everything after "--" is the guest's command line.
-  auto [host, guest] = split_at_dashes(args);
-  po::options_description desc("vm options");
-  desc.add_options()
+namespace {
+
+void vm_options(CommandOptions& o) {
+  o.shown.add_options()
       ("kernel", po::value<std::string>(), "kernel image (bzImage/vmlinuz) to boot")
       ("deb", po::value<std::string>(), "Debian kernel package to download, unpack and boot (short form)")
       ("console-log", po::value<std::string>(), "keep the guest console here (default: beside the results)")
       ("json", po::value<std::string>(), "write the guest's results (with the guest kernel's identity) here")
-      ("stage", po::value<std::vector<std::string>>()->composing(), "copy this (static) program into the guest's /staged, for -- exec (benchmarks)")
-      ("help,h", "help");
-  desc.add(report_target_options()).add(vm_machine_options());
-  auto vm = parse_options(desc, host);
-  if (vm.count("help")) {
-    std::cout << "usage: diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- run [CASE...] [RUN OPTIONS]\n"
-                 "       diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- explore [EXPLORE OPTIONS]\n"
-              << desc;
-    return 0;
-  }
+      ("stage", po::value<std::vector<std::string>>()->composing(), "copy this (static) program into the guest's /staged, for -- exec (benchmarks)");
+  o.shown.add(report_target_options()).add(vm_machine_options());
+}
+
+}  // namespace
+
+int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
+  // Everything after "--" is the guest's command line.
+  auto [host, guest] = split_at_dashes(args);
+  auto vm = parse_command(kVmCommand, host);
+  // "-- run --help", "-- explore --help": that command's options, as the guest takes them.
+  if (!guest.empty() && wants_help({guest.begin() + 1, guest.end()}))
+    if (const Command* g = find_command(commands(), guest[0]); g && (g == &kRunCommand || g == &kExploreCommand)) {
+      std::cout << command_help(*g, "diorace vm [OPTIONS] -- " + guest[0]);
+      return 0;
+    }
   VmOptions o;
   if (vm.count("kernel")) o.kernel = vm["kernel"].as<std::string>();
   if (vm.count("deb")) o.deb = vm["deb"].as<std::string>();
@@ -57,10 +62,6 @@ int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
   std::optional<ExploreArgs> explore;
   if (!guest.empty() && guest[0] == "explore") {
     explore = parse_explore_args({guest.begin() + 1, guest.end()});
-    if (explore->help) {
-      std::cout << explore->help_text;
-      return 0;
-    }
     guest = {"run"};
     guest.insert(guest.end(), explore->run_args.begin(), explore->run_args.end());
   }
@@ -85,5 +86,13 @@ int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
   }
   return code;
 }
+
+extern const Command kVmCommand{
+    "vm", "--kernel IMAGE|--deb PKG [OPTIONS] -- run|explore|exec ARGS...",
+    "boot a kernel under qemu and run cases (or the explorer) in it", cmd_vm, vm_options,
+    "  diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- run [CASE...] [RUN OPTIONS]\n"
+    "  diorace vm --kernel IMAGE|--deb PACKAGE [OPTIONS] -- explore [EXPLORE OPTIONS]   (findings come back here)\n"
+    "  diorace vm --kernel IMAGE|--deb PACKAGE [--stage FILE] [OPTIONS] -- exec [--detect RE] [--limit S] -- PROGRAM ARGS...\n"
+    "      (a reference program or /diorace replay|minimize /staged/FILE, with its output and exit code)\n"};
 
 }  // namespace diorace

@@ -2,7 +2,9 @@
 // diorace-static: the program inside a diorace VM guest's initramfs. It runs
 // what the host planned (`guest-run`, started by the init script) and writes
 // the results to the result disk; it keeps no store and writes no reports
-// (the host does), so it has only `run` and `guest-run`.
+// (the host does). Its commands are rows of the same model as the program's
+// (commands.hpp): replay, minimize and lava-report are the program's own
+// rows; run is the program's run without a store.
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -22,24 +24,20 @@ using namespace diorace;
 
 namespace {
 
-int run(const std::vector<std::string>& args) {
-  auto parsed = parse_run_args(args);
-  if (parsed.help) {
-    std::cout << parsed.help_text;
-    return 0;
-  }
-  const auto& o = parsed.options;
+int run(const std::vector<std::string>& args, const std::string&) {
+  const RunOptions o = parse_run_args(args);
   if ((!o.reports.store.empty() && o.reports.store != "none") || o.reports.any_file())
     throw UsageError("this static build keeps no result store and writes no reports (use --json)");
   return run_cases(o);
 }
 
-int guest_run() {
+int guest_run(const std::vector<std::string>& args, const std::string&) {
+  if (!args.empty()) throw UsageError("guest-run takes no arguments (the host's plan is on the plan disk)");
   auto plan = guest_prepare();
   int code;
   std::string error;
   try {
-    code = plan.exec ? guest_exec(plan) : run(plan.run_args);
+    code = plan.exec ? guest_exec(plan) : run(plan.run_args, "");
   } catch (const std::exception& e) {
     error = e.what();
     std::fprintf(stderr, "diorace: %s\n", e.what());
@@ -49,31 +47,31 @@ int guest_run() {
   return code;
 }
 
+const Command kGuestRun{"guest-run", "", "run what the host planned (the init script starts it)", guest_run};
+const Command kRun{"run", "[CASE...|all] [OPTIONS]", "run cases in this guest (no store, no reports: --json)", run,
+                   run_command_options};
+constexpr const Command* kGuestCommands[] = {&kGuestRun, &kRun, &kReplayCommand, &kMinimizeCommand,
+                                             &kLavaReportCommand};
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty()) {
-    std::cout << "usage: diorace-static guest-run | run [CASE...] [OPTIONS] | replay FILE | minimize FILE  (inside a diorace VM guest)\n";
-    return kExitError;
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << usage_text(kGuestCommands, "diorace-static") << "(inside a diorace VM guest)\n";
+    return args.empty() ? kExitError : 0;
+  }
+  if (args[0] == "--version") {
+    std::cout << "diorace " << DIORACE_VERSION << " (static guest build)\n";
+    return 0;
   }
   const std::string name = args[0];
   args.erase(args.begin());
   return exit_code_or_error([&] {
-    if (name == "guest-run") return guest_run();
-    if (name == "run") return run(args);
-    // A finding's program again, or minimized, on the guest's kernel (vm --stage FILE -- exec -- /diorace ...).
-    if (name == "replay") return cmd_replay(args, "");
-    if (name == "minimize") return cmd_minimize(args, "");
-    if (name == "lava-report") {
-      if (args.size() != 2 || args[0] != "--document") throw UsageError("usage: diorace lava-report --document FILE");
-      return lava_report_document(args[1]);
-    }
-    if (name == "--version") {
-      std::cout << "diorace " << DIORACE_VERSION << " (static guest build)\n";
-      return 0;
-    }
-    throw UsageError("diorace-static has only guest-run, run, replay, minimize and lava-report ('" + name +
-                     "' is for the diorace program)");
+    const Command* c = find_command(kGuestCommands, name);
+    if (!c)
+      throw UsageError("diorace-static has only guest-run, run, replay, minimize and lava-report ('" + name +
+                       "' is for the diorace program)");
+    return dispatch(*c, args, "", "diorace-static " + name);
   });
 }

@@ -16,8 +16,8 @@ using namespace diorace;
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
-  if (args.empty() || args[0] == "--help" || args[0] == "-h" || args[0] == "help") {
-    std::cout << usage_text();
+  if (args.empty() || args[0] == "--help" || args[0] == "-h") {
+    std::cout << usage_text(commands());
     return args.empty() ? kExitError : 0;
   }
   if (args[0] == "--version") {
@@ -29,8 +29,8 @@ int main(int argc, char** argv) {
   const std::string name = args[0];
   args.erase(args.begin());
   return exit_code_or_error([&] {
-    const Command* c = find_command(name);
-    if (!c) throw UsageError("unknown command '" + name + "' (try 'diorace --help')");
-    return c->run(args, command_line);
+    const Command* c = find_command(commands(), name);
+    if (!c) throw UsageError("unknown command '" + name + "' (try 'diorace help')");
+    return dispatch(*c, args, command_line, "diorace " + name);
   });
 }

@@ -6,6 +6,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
+#include <sstream>
 
 #include <nlohmann/json.hpp>
 
@@ -459,4 +461,87 @@ TEST(Cli, DeclaredOraclesAreTheArmedOnes) {
   for (const auto& ev : doc["cases"][0]["events"])
     off |= ev["type"] == "note" && ev["text"].get<std::string>().find("kernel log oracle off") != std::string::npos;
   EXPECT_TRUE(off);
+}
+
+namespace {
+
+// The words that start the lines of a command list ("  NAME SYNOPSIS ...").
+std::vector<std::string> listed_names(const std::string& text, const std::string& after) {
+  std::vector<std::string> names;
+  std::istringstream is(text.substr(text.find(after) + after.size()));
+  for (std::string line; std::getline(is, line);) {
+    if (line.rfind("  ", 0) != 0 || line.size() < 3 || line[2] == ' ') continue;
+    std::string name = line.substr(2, line.find(' ', 2) - 2);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
+  return names;
+}
+
+}  // namespace
+
+// One command model: `help CMD`, `CMD --help`, the man page and the
+// completion all come from the rows, for every command and subcommand; the
+// guest binary's commands that are the program's rows say the same.
+TEST(Cli, HelpManPageAndCompletionComeFromTheCommandRows) {
+  auto usage = run_diorace({"help"});
+  ASSERT_EQ(usage.status, 0) << usage.output;
+  const auto names = listed_names(usage.output, "commands:\n");
+  ASSERT_GE(names.size(), 19u) << usage.output;
+  const std::string man = run_diorace({"manpage"}).output, completion = run_diorace({"completion", "bash"}).output;
+  auto unroff = [](std::string s) {
+    for (size_t i; (i = s.find("\\-")) != std::string::npos;) s.erase(i, 1);
+    return s;
+  };
+  const std::string man_text = unroff(man);
+  auto check = [&](const std::vector<std::string>& path) {
+    std::vector<std::string> help_args = {"help"}, dash_args = path;
+    help_args.insert(help_args.end(), path.begin(), path.end());
+    dash_args.push_back("--help");
+    auto h = run_diorace(help_args), d = run_diorace(dash_args);
+    std::string joined;
+    for (const auto& p : path) joined += " " + p;
+    EXPECT_EQ(h.status, 0) << joined << "\n" << h.output;
+    EXPECT_EQ(d.status, 0) << joined << "\n" << d.output;
+    EXPECT_EQ(h.output, d.output) << joined;
+    EXPECT_EQ(h.output.rfind("usage: diorace" + joined, 0), 0u) << h.output;
+    // The man page carries the same text, line by line.
+    std::istringstream is(h.output);
+    for (std::string line; std::getline(is, line);)
+      EXPECT_NE(man_text.find(line), std::string::npos) << joined << ": not in the man page: " << line;
+    // Every long option the help lists is completed for its command.
+    const std::string row = completion.substr(completion.find("    " + path[0] + ") opts="));
+    const std::string opts = row.substr(0, row.find('\n'));
+    static const std::regex opt(R"(^  (?:-[a-zA-Z] \[ )?(--[a-z][a-z0-9-]*))");
+    is = std::istringstream(h.output);
+    std::smatch m;
+    for (std::string line; std::getline(is, line);)
+      if (std::regex_search(line, m, opt))
+        EXPECT_TRUE(opts.find(m[1].str() + " ") != std::string::npos || opts.find(m[1].str() + "\"") != std::string::npos)
+            << joined << ": " << m[1] << " not completed";
+  };
+  for (const auto& n : names) {
+    check({n});
+    auto sub = run_diorace({"help", n});
+    if (sub.output.find("subcommands") == std::string::npos) continue;
+    const auto subs = listed_names(sub.output, "subcommands");
+    EXPECT_FALSE(subs.empty()) << sub.output;
+    for (const auto& s : subs) {
+      check({n, s});
+      EXPECT_NE(completion.find(s), std::string::npos) << s;
+    }
+  }
+  for (const auto& bad : std::vector<std::vector<std::string>>{{"help", "frobnicate"}, {"help", "results", "frob"},
+                                                                {"results", "frob"}}) {
+    auto r = run_diorace(bad);
+    EXPECT_EQ(r.status, 2) << r.output;
+    EXPECT_LE(std::count(r.output.begin(), r.output.end(), '\n'), 1) << r.output;
+  }
+#ifdef DIORACE_STATIC_BIN
+  for (const char* shared : {"replay", "minimize", "lava-report"}) {
+    auto mine = run_diorace({shared, "--help"});
+    auto guest = run_command({DIORACE_STATIC_BIN, shared, "--help"});
+    EXPECT_EQ(guest.status, 0) << guest.output;
+    EXPECT_EQ(guest.output, std::regex_replace(mine.output, std::regex("^usage: diorace "), "usage: diorace-static "));
+  }
+#endif
 }

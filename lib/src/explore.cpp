@@ -33,24 +33,6 @@ namespace diorace {
 
 namespace {
 
-constexpr const char* kExploreHelp =
-    "usage: diorace explore [--duration S] [--seed N] [--actors N] [--ops N] [--files N] [--fs all|ext4|ext4-inline|xfs|btrfs]\n"
-    "                       [--weight NAME=N]... [--findings DIR] [RUN OPTIONS]\n"
-    "Generates random concurrent programs (threads, O_DIRECT/buffered psync, preadv2/pwritev2, libaio, io_uring\n"
-    "plain/IOPOLL/SQPOLL/IOSQE_ASYNC/registered buffers, truncate, fallocate, fsync, fork, fresh inodes, freeze)\n"
-    "on a scratch filesystem it makes, and checks each one against the data model (docs/explore-model.md).\n"
-    "explore options:\n"
-    "  --actors N        actors (threads) per program (default 3)\n"
-    "  --ops N           operations per actor (default 12)\n"
-    "  --files N         files per program (default 2)\n"
-    "  --fs NAME         filesystem: all (each in turn, --duration each), ext4, ext4-inline, xfs, btrfs (default all)\n"
-    "  --weight NAME=N   weight of an operation (read write truncate fallocate fsync fork recreate wait freeze),\n"
-    "                    engine (psync pv2 libaio uring) or ring (plain iopoll sqpoll async fixed); 0 turns it off\n"
-    "  --findings DIR    write each finding's program here (default: diorace-findings)\n"
-    "  any option of 'diorace run' (--duration, --seed, --scratch-device, --store, --json, ...)\n"
-    "Each finding is a FAIL of the explore case with its program attached; 'diorace replay FILE' runs one\n"
-    "again, 'diorace minimize FILE' shrinks it.\n";
-
 // "--name value" or "--name=value": the value, or nullopt when arg is not --name.
 std::optional<std::string> option_value(const std::vector<std::string>& args, size_t& i, const std::string& name) {
   const std::string& a = args[i];
@@ -68,22 +50,41 @@ std::string sanitize(const std::string& s) {
   return out.substr(0, 120);
 }
 
+// The options that are the explore case's parameters: option, parameter.
+constexpr std::pair<const char*, const char*> kExploreParams[] = {
+    {"--actors", "actors"}, {"--ops", "ops"}, {"--files", "files"}, {"--fs", "variant"}};
+
 }  // namespace
+
+const char* const kExploreDetails =
+    "  Generates random concurrent programs (threads, O_DIRECT/buffered psync, preadv2/pwritev2, libaio,\n"
+    "  io_uring plain/IOPOLL/SQPOLL/IOSQE_ASYNC/registered buffers, truncate, fallocate, fsync, fork, fresh\n"
+    "  inodes, freeze) on a scratch filesystem it makes, and checks each one against the data model\n"
+    "  (docs/explore-model.md). It takes every option of 'diorace run' (--duration, --seed, --scratch-device,\n"
+    "  --store, --json, ...) besides its own. Each finding is a FAIL of the explore case with its program\n"
+    "  attached; 'diorace replay FILE' runs one again, 'diorace minimize FILE' shrinks it.\n";
+
+boost::program_options::options_description explore_options_description() {
+  namespace po = boost::program_options;
+  po::options_description d("explore options");
+  d.add_options()
+      ("actors", po::value<std::string>(), "actors (threads) per program (default 3)")
+      ("ops", po::value<std::string>(), "operations per actor (default 12)")
+      ("files", po::value<std::string>(), "files per program (default 2)")
+      ("fs", po::value<std::string>(), "filesystem: all (each in turn, --duration each), ext4, ext4-inline, xfs, btrfs (default all)")
+      ("weight", po::value<std::vector<std::string>>(), "NAME=N: weight of an operation (read write truncate fallocate "
+       "fsync fork recreate wait freeze), engine (psync pv2 libaio uring) or ring (plain iopoll sqpoll async fixed); 0 turns it off")
+      ("findings", po::value<std::string>(), "write each finding's program here (default: diorace-findings)");
+  return d;
+}
 
 ExploreArgs parse_explore_args(const std::vector<std::string>& args) {
   ExploreArgs out;
   out.run_args = {"explore", "--keep-going"};
   out.findings_dir = "diorace-findings";
-  static const std::pair<const char*, const char*> kParams[] = {
-      {"--actors", "actors"}, {"--ops", "ops"}, {"--files", "files"}, {"--fs", "variant"}};
   for (size_t i = 0; i < args.size(); ++i) {
-    if (args[i] == "--help" || args[i] == "-h") {
-      out.help = true;
-      out.help_text = kExploreHelp;
-      return out;
-    }
     bool taken = false;
-    for (const auto& [opt, param] : kParams)
+    for (const auto& [opt, param] : kExploreParams)
       if (auto v = option_value(args, i, opt)) {
         out.run_args.insert(out.run_args.end(), {"--param", fmt::format("explore.{}={}", param, *v)});
         taken = true;

@@ -43,7 +43,7 @@ void read_report_targets(const boost::program_options::variables_map& vm, Report
     if (vm.count(key)) *field = vm[key].as<std::string>();
 }
 
-ParsedRun parse_run_args(const std::vector<std::string>& args) {
+boost::program_options::options_description run_options_description() {
   namespace po = boost::program_options;
   po::options_description desc("run options");
   desc.add_options()
@@ -68,26 +68,22 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
       ("quiet,q", "print only failures and no progress")
       ("strict-kmsg", "fail a case on any kernel report, also detector reports unrelated to its race")
       ("wait-lock", "wait for another run that holds the same --dir or device (default: refuse, naming its pid)")
-      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path")
-      ("help,h", "help");
+      ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE]) to prove the FAIL path");
   desc.add(report_target_options());
+  return desc;
+}
+
+RunOptions parse_run_args(const std::vector<std::string>& args) {
+  namespace po = boost::program_options;
   po::options_description all;
-  all.add(desc).add_options()("case", po::value<std::vector<std::string>>(), "cases");
+  all.add(run_options_description()).add_options()("case", po::value<std::vector<std::string>>(), "cases");
   po::positional_options_description pos;
   pos.add("case", -1);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(all).positional(pos).run(), vm);
   po::notify(vm);
   reject_empty_values(vm, all, {"mkfs-options"});
-  ParsedRun out;
-  if (vm.count("help")) {
-    std::ostringstream s;
-    s << "usage: diorace run [CASE...|all] [OPTIONS]\n" << desc;
-    out.help = true;
-    out.help_text = s.str();
-    return out;
-  }
-  RunOptions& o = out.options;
+  RunOptions o;
   if (vm.count("case")) o.cases = vm["case"].as<std::vector<std::string>>();
   // Targets: the command line, else the environment, else the config file.
   TargetSettings ts = target_settings(vm.count("config") ? vm["config"].as<std::string>() : "",
@@ -120,7 +116,7 @@ ParsedRun parse_run_args(const std::vector<std::string>& args) {
     *flag = vm.count(name) > 0;
   read_report_targets(vm, o.reports);
   if (vm.count("inject-fault")) set_fault_config(parse_fault(vm["inject-fault"].as<std::string>()));
-  return out;
+  return o;
 }
 
 }  // namespace diorace

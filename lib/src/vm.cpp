@@ -269,8 +269,7 @@ VmPlan plan_vm(const VmOptions& o) {
   if (p.exec) {
     (void)parse_exec_args(run_args);
   } else {
-    auto parsed = parse_run_args(run_args);
-    p.cases = select_cases(parsed.options.cases);
+    p.cases = select_cases(parse_run_args(run_args).cases);
   }
   uint64_t& throttle = p.throttle;
   if (o.throttle_bps) {

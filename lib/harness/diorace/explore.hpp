@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <boost/program_options.hpp>
 #include <nlohmann/json.hpp>
 
 #include "diorace/outcome.hpp"
@@ -24,10 +25,12 @@ namespace diorace {
 struct ExploreArgs {
   std::vector<std::string> run_args;  // "explore", "--keep-going", "--param", ...
   std::string findings_dir;           // where program files of findings go ("": none)
-  bool help = false;
-  std::string help_text;
 };
 ExploreArgs parse_explore_args(const std::vector<std::string>& args);
+// The explorer's own options, as its help lists them (beside run's).
+boost::program_options::options_description explore_options_description();
+// What explore does, for its help text.
+extern const char* const kExploreDetails;
 
 // Writes each finding that carries a program (detail.program) to dir as a
 // program file (the program, plus "finding": oracle, class, signature,

@@ -19,14 +19,11 @@ boost::program_options::options_description store_option();
 boost::program_options::options_description report_target_options(bool with_store = true);
 void read_report_targets(const boost::program_options::variables_map& vm, ReportTargets& t);
 
-struct ParsedRun {
-  RunOptions options;
-  bool help = false;
-  std::string help_text;
-};
+// `run`'s options, as its help lists them (the cases are positional words).
+boost::program_options::options_description run_options_description();
 // Parses the arguments of `diorace run` (also used by the VM runner to check
 // a guest command line on the host). Throws UsageError or a
 // boost::program_options error; turns on fault injection when asked.
-ParsedRun parse_run_args(const std::vector<std::string>& args);
+RunOptions parse_run_args(const std::vector<std::string>& args);
 
 }  // namespace diorace
