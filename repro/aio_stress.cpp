@@ -101,105 +101,133 @@ class AioStress final : public Case {
     }
   }
 
-  void run(CaseContext& ctx, Worker& w) {
-    {
-      const bool use_eventfd = w.index % 2 == 1;
-      UniqueFd efd;
-      auto open_engine = [&] {
-        auto e = Engine::open("libaio", {.depth = depth_});
-        if (use_eventfd) {
-          efd = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-          if (!efd) throw_errno("eventfd");
-          (void)e.set_eventfd(efd.get());
-        }
-        return e;
-      };
-      auto engine = open_engine();
-      uint64_t rounds = 0;
-      std::vector<unsigned> read_back;
-      while (!stress_.stopping()) {
-        ++rounds;
-        if (rounds % 41 == 0) {
-          // io_destroy with requests in flight (their buffers stay alive).
-          std::vector<IoRequest> doomed;
-          for (unsigned i = 0; i < depth_ / 2; ++i)
-            doomed.push_back({shared_.get(), w.graveyard.data() + i * kBlock, kBlock,
-                              (w.rng() % (kFileSize / kBlock)) * kBlock, false, i});
-          engine.submit(doomed);
-          engine = open_engine();  // the old context is destroyed here
-          continue;
-        }
-        std::vector<IoRequest> reqs;
-        std::vector<Pending> pend;
-        auto add = [&](Op op, int fd, uint64_t off, unsigned slot, bool write, uint32_t expect) {
-          reqs.push_back({fd, w.buffers.data() + pend.size() * kBlock, kBlock, off, write, pend.size()});
-          pend.push_back({op, off, slot, expect});
-        };
-        for (unsigned s : read_back) add(kReadBack, w.fd.get(), s * kBlock, s, false, kBlock);
-        read_back.clear();
-        while (pend.size() < depth_) {
-          unsigned r = static_cast<unsigned>(w.rng() % 8);
-          if (r < 4 || (r == 4 && !eof_reads_)) {
-            add(kRead, shared_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false, kBlock);
-          } else if (r == 4) {
-            // Straddles end of file: exactly the bytes before EOF come back.
-            uint64_t off = kFileSize - 512 * (1 + w.rng() % 7);
-            add(kEofRead, shared_.get(), off, 0, false, static_cast<uint32_t>(kFileSize - off));
-          } else {
-            unsigned slot = static_cast<unsigned>(w.rng() % kSlots);
-            bool taken = false;
-            for (auto& p : pend) taken |= p.slot == slot && (p.op == kWrite || p.op == kReadBack);
-            if (taken) continue;
-            add(kWrite, w.fd.get(), slot * kBlock, slot, true, kBlock);
-            fill_pattern({static_cast<std::byte*>(reqs.back().buf), kBlock}, {200 + w.index, ++w.generation[slot], kSeed},
-                         slot * kBlock);
-          }
-        }
-        engine.submit(reqs);
-        // Try to cancel one request in flight: AIO file I/O is rarely
-        // cancellable (EINVAL/EAGAIN), but the race with completion is the point.
-        int cancelled = engine.cancel(w.rng() % pend.size());
-        std::vector<IoCompletion> done(reqs.size());
-        size_t got = 0;
-        while (got < reqs.size()) {
-          if (use_eventfd) {
-            pollfd p{efd.get(), POLLIN, 0};
-            (void)::poll(&p, 1, 100);
-            uint64_t n;
-            (void)::read(efd.get(), &n, sizeof n);
-            got += engine.reap(0, std::span(done).subspan(got), 0);
-          } else {
-            got += engine.reap(1, std::span(done).subspan(got), 1 + static_cast<int>(w.rng() % 5));
-          }
-        }
-        ctx.stats.ios.fetch_add(got, std::memory_order_relaxed);
-        for (const auto& c : done) {
-          const Pending& p = pend[c.user];
-          auto* buf = static_cast<const std::byte*>(reqs[c.user].buf);
-          if (c.res == -ECANCELED && cancelled == 0) continue;
-          if (c.res != static_cast<int64_t>(p.expect)) {
-            Corruption bad;
-            bad.file = p.op == kWrite || p.op == kReadBack ? w.file : shared_name_;
-            bad.offset = p.offset;
-            bad.length = p.expect;
-            bad.cls = CorruptionClass::garbage;
-            bad.detail = fmt::format("AIO request returned {} where {} bytes were due", c.res, p.expect);
-            bad.context = fmt::format("context {}: {}", w.index, p.op == kEofRead ? "read across end of file" : "request");
-            stress_.report(std::move(bad));
-            continue;
-          }
-          if (p.op == kRead || p.op == kEofRead) {
-            uint32_t len = p.op == kEofRead ? p.expect / 512 * 512 : kBlock;
-            report(Verifier({1, 1, kSeed}, shared_name_).verify({buf, len}, p.offset),
-                   fmt::format("context {}: O_DIRECT AIO read{}", w.index, p.op == kEofRead ? " across end of file" : ""));
-          } else if (p.op == kReadBack) {
-            report(Verifier({200 + w.index, w.generation[p.slot], kSeed}, w.file).verify({buf, kBlock}, p.offset),
-                   fmt::format("context {}: read-back of its own AIO O_DIRECT write", w.index));
-          } else {
-            read_back.push_back(p.slot);
-          }
-        }
+  // One round's requests: what each one is and where its buffer is.
+  struct Round {
+    std::vector<IoRequest> reqs;
+    std::vector<Pending> pend;
+    void add(Worker& w, Op op, int fd, uint64_t off, unsigned slot, bool write, uint32_t expect) {
+      reqs.push_back({fd, w.buffers.data() + pend.size() * kBlock, kBlock, off, write, pend.size()});
+      pend.push_back({op, off, slot, expect});
+    }
+  };
+
+  // io_destroy with requests in flight (their buffers stay alive): the old
+  // context is destroyed when the engine is replaced.
+  template <class Open>
+  void destroy_in_flight(Worker& w, Engine& engine, Open&& open_engine) {
+    std::vector<IoRequest> doomed;
+    for (unsigned i = 0; i < depth_ / 2; ++i)
+      doomed.push_back({shared_.get(), w.graveyard.data() + i * kBlock, kBlock,
+                        (w.rng() % (kFileSize / kBlock)) * kBlock, false, i});
+    engine.submit(doomed);
+    engine = open_engine();
+  }
+
+  // The last round's writes read back, then random reads, reads across end
+  // of file and writes of a new generation, up to the queue depth.
+  Round next_round(Worker& w, std::vector<unsigned>& read_back) {
+    Round r;
+    for (unsigned s : read_back) r.add(w, kReadBack, w.fd.get(), s * kBlock, s, false, kBlock);
+    read_back.clear();
+    while (r.pend.size() < depth_) {
+      unsigned pick = static_cast<unsigned>(w.rng() % 8);
+      if (pick < 4 || (pick == 4 && !eof_reads_)) {
+        r.add(w, kRead, shared_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false, kBlock);
+      } else if (pick == 4) {
+        // Straddles end of file: exactly the bytes before EOF come back.
+        uint64_t off = kFileSize - 512 * (1 + w.rng() % 7);
+        r.add(w, kEofRead, shared_.get(), off, 0, false, static_cast<uint32_t>(kFileSize - off));
+      } else {
+        unsigned slot = static_cast<unsigned>(w.rng() % kSlots);
+        bool taken = false;
+        for (auto& p : r.pend) taken |= p.slot == slot && (p.op == kWrite || p.op == kReadBack);
+        if (taken) continue;
+        r.add(w, kWrite, w.fd.get(), slot * kBlock, slot, true, kBlock);
+        fill_pattern({static_cast<std::byte*>(r.reqs.back().buf), kBlock}, {200 + w.index, ++w.generation[slot], kSeed},
+                     slot * kBlock);
       }
+    }
+    return r;
+  }
+
+  // Every completion of the round: through the eventfd, or io_getevents
+  // with short random timeouts.
+  std::vector<IoCompletion> reap_round(Worker& w, Engine& engine, int efd, size_t count) {
+    std::vector<IoCompletion> done(count);
+    size_t got = 0;
+    while (got < count) {
+      if (efd >= 0) {
+        pollfd p{efd, POLLIN, 0};
+        (void)::poll(&p, 1, 100);
+        uint64_t n;
+        (void)::read(efd, &n, sizeof n);
+        got += engine.reap(0, std::span(done).subspan(got), 0);
+      } else {
+        got += engine.reap(1, std::span(done).subspan(got), 1 + static_cast<int>(w.rng() % 5));
+      }
+    }
+    return done;
+  }
+
+  // Each completion against what was due: its result, then its data.
+  void check_round(Worker& w, const Round& r, const std::vector<IoCompletion>& done, int cancelled,
+                   std::vector<unsigned>& read_back) {
+    for (const auto& c : done) {
+      const Pending& p = r.pend[c.user];
+      auto* buf = static_cast<const std::byte*>(r.reqs[c.user].buf);
+      if (c.res == -ECANCELED && cancelled == 0) continue;
+      if (c.res != static_cast<int64_t>(p.expect)) {
+        Corruption bad;
+        bad.file = p.op == kWrite || p.op == kReadBack ? w.file : shared_name_;
+        bad.offset = p.offset;
+        bad.length = p.expect;
+        bad.cls = CorruptionClass::garbage;
+        bad.detail = fmt::format("AIO request returned {} where {} bytes were due", c.res, p.expect);
+        bad.context = fmt::format("context {}: {}", w.index, p.op == kEofRead ? "read across end of file" : "request");
+        stress_.report(std::move(bad));
+        continue;
+      }
+      if (p.op == kRead || p.op == kEofRead) {
+        uint32_t len = p.op == kEofRead ? p.expect / 512 * 512 : kBlock;
+        report(Verifier({1, 1, kSeed}, shared_name_).verify({buf, len}, p.offset),
+               fmt::format("context {}: O_DIRECT AIO read{}", w.index, p.op == kEofRead ? " across end of file" : ""));
+      } else if (p.op == kReadBack) {
+        report(Verifier({200 + w.index, w.generation[p.slot], kSeed}, w.file).verify({buf, kBlock}, p.offset),
+               fmt::format("context {}: read-back of its own AIO O_DIRECT write", w.index));
+      } else {
+        read_back.push_back(p.slot);
+      }
+    }
+  }
+
+  void run(CaseContext& ctx, Worker& w) {
+    const bool use_eventfd = w.index % 2 == 1;
+    UniqueFd efd;
+    auto open_engine = [&] {
+      auto e = Engine::open("libaio", {.depth = depth_});
+      if (use_eventfd) {
+        efd = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+        if (!efd) throw_errno("eventfd");
+        (void)e.set_eventfd(efd.get());
+      }
+      return e;
+    };
+    auto engine = open_engine();
+    uint64_t rounds = 0;
+    std::vector<unsigned> read_back;
+    while (!stress_.stopping()) {
+      if (++rounds % 41 == 0) {
+        destroy_in_flight(w, engine, open_engine);
+        continue;
+      }
+      const Round r = next_round(w, read_back);
+      engine.submit(r.reqs);
+      // Try to cancel one request in flight: AIO file I/O is rarely
+      // cancellable (EINVAL/EAGAIN), but the race with completion is the point.
+      const int cancelled = engine.cancel(w.rng() % r.pend.size());
+      const auto done = reap_round(w, engine, use_eventfd ? efd.get() : -1, r.reqs.size());
+      ctx.stats.ios.fetch_add(done.size(), std::memory_order_relaxed);
+      check_round(w, r, done, cancelled, read_back);
     }
   }
 

@@ -110,90 +110,106 @@ class IowqFlags final : public Case {
     std::byte* buf;
   };
 
-  void run(CaseContext& ctx, Worker& w) {
-    {
-      auto engine = Engine::open("io_uring", {.depth = 2 * kSlots, .force_async = true});
-      std::vector<unsigned> to_read_back;
-      uint64_t bursts = 0;
-      while (!stress_.stopping()) {
-        ++bursts;
-        if (extras_ && bursts % 101 == 0) {
-          // Change the worker limits while work runs: workers exit and are
-          // re-created, flipping their flags.
-          (void)engine.set_max_workers(1 + w.rng() % 4, 1 + w.rng() % 4);
+  struct Burst {
+    std::vector<IoRequest> reqs;
+    std::vector<Pending> pend;
+    void add(Worker& w, Op op, int fd, uint64_t off, unsigned slot, bool write, uint32_t len = kBlock) {
+      std::byte* buf = w.buffers.data() + pend.size() * kBlock;
+      reqs.push_back({fd, buf, len, off, write, pend.size(), op == kNop});
+      pend.push_back({op, off, slot, buf});
+    }
+  };
+
+  // The last burst's writes read back, then a random burst: mostly NOPs
+  // (quick work, so workers keep going free and being activated again, and
+  // little else for KCSAN to sample), O_DIRECT reads, and with extras
+  // buffered reads, writes and pipe reads.
+  Burst next_burst(Worker& w, std::vector<unsigned>& to_read_back) {
+    Burst b;
+    for (unsigned s : to_read_back) b.add(w, kReadBack, w.fd.get(), s * kBlock, s, false);
+    to_read_back.clear();
+    const unsigned burst = 1 + static_cast<unsigned>(w.rng() % max_burst_);
+    for (unsigned i = 0; i < burst && b.pend.size() < 2 * kSlots - 1; ++i) {
+      const unsigned pick = static_cast<unsigned>(w.rng() % 100);
+      const unsigned rest = extras_ ? (100 - nop_pct_) / 4 : 0;  // buffered reads, writes, pipe reads
+      switch (pick < nop_pct_ ? 0u : pick < 100 - rest ? 1u : 2u + pick % 4) {
+        case 0: b.add(w, kNop, -1, 0, 0, false, 0); break;
+        case 1: b.add(w, kDirectRead, direct_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
+        case 2: b.add(w, kBufferedRead, buffered_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
+        case 3:
+        case 4: {
+          unsigned slot = static_cast<unsigned>(w.rng() % kSlots);
+          bool taken = false;
+          for (auto& p : b.pend) taken |= (p.op == kWrite || p.op == kReadBack) && p.slot == slot;
+          if (taken) break;
+          b.add(w, kWrite, w.fd.get(), slot * kBlock, slot, true);
+          fill_pattern({b.pend.back().buf, kBlock}, {100 + w.index, ++w.generation[slot], kSeed}, slot * kBlock);
+          break;
         }
-        if (extras_ && bursts % 211 == 0) {
-          // Close the ring with requests in flight; their buffers stay alive.
-          std::vector<IoRequest> doomed;
-          for (unsigned i = 0; i < 8; ++i)
-            doomed.push_back({direct_.get(), w.graveyard.data() + i * kBlock, kBlock, (w.rng() % 256) * kBlock, false, i});
-          engine.submit(doomed);
-          engine = Engine::open("io_uring", {.depth = 2 * kSlots, .force_async = true});
-          continue;
-        }
-        std::vector<IoRequest> reqs;
-        std::vector<Pending> pend;
-        auto add = [&](Op op, int fd, uint64_t off, unsigned slot, bool write, uint32_t len = kBlock) {
-          std::byte* buf = w.buffers.data() + pend.size() * kBlock;
-          reqs.push_back({fd, buf, len, off, write, pend.size(), op == kNop});
-          pend.push_back({op, off, slot, buf});
-        };
-        for (unsigned s : to_read_back) add(kReadBack, w.fd.get(), s * kBlock, s, false);
-        to_read_back.clear();
-        const unsigned burst = 1 + static_cast<unsigned>(w.rng() % max_burst_);
-        for (unsigned i = 0; i < burst && pend.size() < 2 * kSlots - 1; ++i) {
-          // Mostly NOPs: quick work, so workers keep going free and being
-          // activated again, and little else for KCSAN to sample.
-          const unsigned pick = static_cast<unsigned>(w.rng() % 100);
-          const unsigned rest = extras_ ? (100 - nop_pct_) / 4 : 0;  // buffered reads, writes, pipe reads
-          switch (pick < nop_pct_ ? 0u : pick < 100 - rest ? 1u : 2u + pick % 4) {
-            case 0: add(kNop, -1, 0, 0, false, 0); break;
-            case 1: add(kDirectRead, direct_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
-            case 2: add(kBufferedRead, buffered_.get(), (w.rng() % (kFileSize / kBlock)) * kBlock, 0, false); break;
-            case 3:
-            case 4: {
-              unsigned slot = static_cast<unsigned>(w.rng() % kSlots);
-              bool taken = false;
-              for (auto& p : pend) taken |= (p.op == kWrite || p.op == kReadBack) && p.slot == slot;
-              if (taken) break;
-              add(kWrite, w.fd.get(), slot * kBlock, slot, true);
-              fill_pattern({pend.back().buf, kBlock}, {100 + w.index, ++w.generation[slot], kSeed}, slot * kBlock);
-              break;
-            }
-            default:
-              if (::write(w.pipe_w.get(), "diorace!", 8) == 8) add(kPipe, w.pipe_r.get(), 0, 0, false, 8);
-          }
-        }
-        if (reqs.empty()) continue;
-        engine.submit(reqs);
-        std::vector<IoCompletion> done(reqs.size());
-        size_t got = 0;
-        while (got < reqs.size()) got += engine.reap(1, std::span(done).subspan(got));
-        ctx.stats.ios.fetch_add(got, std::memory_order_relaxed);
-        for (const auto& c : done) {
-          const Pending& p = pend[c.user];
-          const uint32_t want = p.op == kPipe ? 8 : p.op == kNop ? 0 : kBlock;
-          if (c.res != static_cast<int64_t>(want))
-            throw std::system_error(c.res < 0 ? static_cast<int>(-c.res) : EIO, std::generic_category(),
-                                    fmt::format("thread {}: io-wq request returned {} of {}", w.index, c.res, want));
-          std::vector<Corruption> bad;
-          if (p.op == kDirectRead || p.op == kBufferedRead)
-            bad = Verifier({1, 1, kSeed}, shared_name_).verify({p.buf, kBlock}, p.offset);
-          else if (p.op == kReadBack)
-            bad = Verifier({100 + w.index, w.generation[p.slot], kSeed}, w.file).verify({p.buf, kBlock}, p.offset);
-          else if (p.op == kWrite)
-            to_read_back.push_back(p.slot);
-          for (auto& b : bad) {
-            b.context = fmt::format("thread {}: {} through io-wq", w.index,
-                                    p.op == kReadBack ? "read-back of its own O_DIRECT write"
-                                    : p.op == kDirectRead ? "O_DIRECT read" : "buffered read");
-            stress_.report(std::move(b));
-          }
-        }
-        // Idle a little so workers go free and must be activated again.
-        if (max_idle_us_ && w.rng() % 2 == 0)
-          std::this_thread::sleep_for(std::chrono::microseconds(w.rng() % max_idle_us_));
+        default:
+          if (::write(w.pipe_w.get(), "diorace!", 8) == 8) b.add(w, kPipe, w.pipe_r.get(), 0, 0, false, 8);
       }
+    }
+    return b;
+  }
+
+  // Each completion: its result (a wrong one is an error of the case, not
+  // corruption), then its data.
+  void check_burst(Worker& w, const Burst& b, const std::vector<IoCompletion>& done,
+                   std::vector<unsigned>& to_read_back) {
+    for (const auto& c : done) {
+      const Pending& p = b.pend[c.user];
+      const uint32_t want = p.op == kPipe ? 8 : p.op == kNop ? 0 : kBlock;
+      if (c.res != static_cast<int64_t>(want))
+        throw std::system_error(c.res < 0 ? static_cast<int>(-c.res) : EIO, std::generic_category(),
+                                fmt::format("thread {}: io-wq request returned {} of {}", w.index, c.res, want));
+      std::vector<Corruption> bad;
+      if (p.op == kDirectRead || p.op == kBufferedRead)
+        bad = Verifier({1, 1, kSeed}, shared_name_).verify({p.buf, kBlock}, p.offset);
+      else if (p.op == kReadBack)
+        bad = Verifier({100 + w.index, w.generation[p.slot], kSeed}, w.file).verify({p.buf, kBlock}, p.offset);
+      else if (p.op == kWrite)
+        to_read_back.push_back(p.slot);
+      for (auto& x : bad) {
+        x.context = fmt::format("thread {}: {} through io-wq", w.index,
+                                p.op == kReadBack ? "read-back of its own O_DIRECT write"
+                                : p.op == kDirectRead ? "O_DIRECT read" : "buffered read");
+        stress_.report(std::move(x));
+      }
+    }
+  }
+
+  void run(CaseContext& ctx, Worker& w) {
+    auto engine = Engine::open("io_uring", {.depth = 2 * kSlots, .force_async = true});
+    std::vector<unsigned> to_read_back;
+    uint64_t bursts = 0;
+    while (!stress_.stopping()) {
+      ++bursts;
+      if (extras_ && bursts % 101 == 0) {
+        // Change the worker limits while work runs: workers exit and are
+        // re-created, flipping their flags.
+        (void)engine.set_max_workers(1 + w.rng() % 4, 1 + w.rng() % 4);
+      }
+      if (extras_ && bursts % 211 == 0) {
+        // Close the ring with requests in flight; their buffers stay alive.
+        std::vector<IoRequest> doomed;
+        for (unsigned i = 0; i < 8; ++i)
+          doomed.push_back({direct_.get(), w.graveyard.data() + i * kBlock, kBlock, (w.rng() % 256) * kBlock, false, i});
+        engine.submit(doomed);
+        engine = Engine::open("io_uring", {.depth = 2 * kSlots, .force_async = true});
+        continue;
+      }
+      const Burst b = next_burst(w, to_read_back);
+      if (b.reqs.empty()) continue;
+      engine.submit(b.reqs);
+      std::vector<IoCompletion> done(b.reqs.size());
+      size_t got = 0;
+      while (got < b.reqs.size()) got += engine.reap(1, std::span(done).subspan(got));
+      ctx.stats.ios.fetch_add(got, std::memory_order_relaxed);
+      check_burst(w, b, done, to_read_back);
+      // Idle a little so workers go free and must be activated again.
+      if (max_idle_us_ && w.rng() % 2 == 0)
+        std::this_thread::sleep_for(std::chrono::microseconds(w.rng() % max_idle_us_));
     }
   }
 

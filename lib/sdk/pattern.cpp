@@ -122,6 +122,67 @@ bool Verifier::intact(std::span<const std::byte> buf, uint64_t file_offset) cons
   return acc == 0;
 }
 
+namespace {
+
+// What is wrong with one sector: its first and last bad byte, and which
+// class of corruption the bytes show.
+struct SectorFinding {
+  size_t first = 0, last = 0;
+  CorruptionClass cls = CorruptionClass::garbage;
+  std::string detail;
+};
+
+SectorFinding classify_sector(const std::byte* got, const std::byte* expected, const PatternKey& key, uint64_t off,
+                              std::byte fill) {
+  SectorFinding f;
+  bool all_fill = true, any = false;
+  for (size_t i = 0; i < kSectorSize; ++i) {
+    if (got[i] == expected[i]) continue;
+    if (!any) f.first = i;
+    any = true;
+    f.last = i;
+    if (got[i] != fill) all_fill = false;
+  }
+  SectorHeader seen{};
+  if (all_fill) {
+    f.cls = CorruptionClass::fill_byte;
+    f.detail = fmt::format("bytes still hold the fill value 0x{:02x}: the read's data never arrived",
+                           static_cast<unsigned>(fill));
+  } else if (decode_sector(got, seen)) {
+    f.cls = seen.file_id == key.file_id && seen.offset == off && seen.seed == key.seed
+                ? CorruptionClass::stale_generation
+                : CorruptionClass::misdirected;
+    f.detail = fmt::format("sector header says file {} offset 0x{:x} generation {} seed 0x{:x}", seen.file_id,
+                           seen.offset, seen.generation, seen.seed);
+  } else {
+    f.detail = "bytes match neither the expected sector, the fill value, nor any valid sector";
+  }
+  return f;
+}
+
+// The bytes around the first bad one (buffer position at), expected and
+// received: from 8 bytes before it, bounded by the buffer.
+void dump_around(Corruption& c, std::span<const std::byte> buf, uint64_t file_offset, size_t at, const PatternKey& key,
+                 size_t dump_bytes) {
+  size_t dump_from = at >= 8 ? at - 8 : 0;
+  dump_from &= ~size_t(7);
+  const size_t dump_to = std::min(buf.size(), dump_from + dump_bytes);
+  c.dump_offset = file_offset + dump_from;
+  // Expected bytes may span the previous sector; regenerate them directly.
+  std::vector<std::byte> exp(dump_to - dump_from);
+  std::byte tmp[kSectorSize];
+  for (size_t s = dump_from / kSectorSize * kSectorSize; s < dump_to; s += kSectorSize) {
+    write_sector(tmp, make_header(key, file_offset + s));
+    for (size_t i = std::max(s, dump_from); i < std::min(s + kSectorSize, dump_to); ++i) exp[i - dump_from] = tmp[i - s];
+  }
+  for (size_t i = dump_from; i < dump_to; ++i) {
+    c.expected.push_back(static_cast<uint8_t>(exp[i - dump_from]));
+    c.received.push_back(static_cast<uint8_t>(buf[i]));
+  }
+}
+
+}  // namespace
+
 std::vector<Corruption> Verifier::verify(std::span<const std::byte> buf, uint64_t file_offset) const {
   std::vector<Corruption> out;
   if (intact(buf, file_offset)) return out;  // the vectorised fast path
@@ -137,37 +198,11 @@ std::vector<Corruption> Verifier::verify(std::span<const std::byte> buf, uint64_
       continue;
     }
     write_sector(expected, h);
-    size_t first = 0, last = 0;
-    bool all_fill = true;
-    bool any = false;
-    for (size_t i = 0; i < kSectorSize; ++i) {
-      if (got[i] == expected[i]) continue;
-      if (!any) first = i;
-      any = true;
-      last = i;
-      if (got[i] != opts_.fill) all_fill = false;
-    }
-    CorruptionClass cls = CorruptionClass::garbage;
-    std::string detail;
-    SectorHeader seen{};
-    if (all_fill) {
-      cls = CorruptionClass::fill_byte;
-      detail = fmt::format("bytes still hold the fill value 0x{:02x}: the read's data never arrived",
-                           static_cast<unsigned>(opts_.fill));
-    } else if (decode_sector(got, seen)) {
-      if (seen.file_id == key_.file_id && seen.offset == off && seen.seed == key_.seed)
-        cls = CorruptionClass::stale_generation;
-      else
-        cls = CorruptionClass::misdirected;
-      detail = fmt::format("sector header says file {} offset 0x{:x} generation {} seed 0x{:x}", seen.file_id,
-                           seen.offset, seen.generation, seen.seed);
-    } else {
-      detail = "bytes match neither the expected sector, the fill value, nor any valid sector";
-    }
-    if (open && open->cls == cls && open_end == off + first) {
-      open->length = off + last + 1 - open->offset;
-      open_end = off + last + 1;
-      if (last + 1 < kSectorSize) open = nullptr;
+    SectorFinding f = classify_sector(got, expected, key_, off, opts_.fill);
+    if (open && open->cls == f.cls && open_end == off + f.first) {
+      open->length = off + f.last + 1 - open->offset;
+      open_end = off + f.last + 1;
+      if (f.last + 1 < kSectorSize) open = nullptr;
       continue;
     }
     if (out.size() >= opts_.max_reports) {
@@ -176,34 +211,15 @@ std::vector<Corruption> Verifier::verify(std::span<const std::byte> buf, uint64_
     }
     Corruption c;
     c.file = file_;
-    c.offset = off + first;
-    c.length = last - first + 1;
-    c.cls = cls;
-    c.detail = std::move(detail);
-    // Dump from 8 bytes before the first bad byte, bounded by the buffer.
-    size_t dump_from = pos + first >= 8 ? pos + first - 8 : 0;
-    dump_from &= ~size_t(7);
-    size_t dump_to = std::min(buf.size(), dump_from + opts_.dump_bytes);
-    c.dump_offset = file_offset + dump_from;
-    std::vector<std::byte> exp(dump_to - dump_from);
-    // Expected bytes may span the previous sector; regenerate them directly.
-    {
-      size_t s0 = dump_from / kSectorSize * kSectorSize;
-      std::byte tmp[kSectorSize];
-      for (size_t s = s0; s < dump_to; s += kSectorSize) {
-        write_sector(tmp, make_header(key_, file_offset + s));
-        for (size_t i = std::max(s, dump_from); i < std::min(s + kSectorSize, dump_to); ++i)
-          exp[i - dump_from] = tmp[i - s];
-      }
-    }
-    for (size_t i = dump_from; i < dump_to; ++i) {
-      c.expected.push_back(static_cast<uint8_t>(exp[i - dump_from]));
-      c.received.push_back(static_cast<uint8_t>(buf[i]));
-    }
+    c.offset = off + f.first;
+    c.length = f.last - f.first + 1;
+    c.cls = f.cls;
+    c.detail = std::move(f.detail);
+    dump_around(c, buf, file_offset, pos + f.first, key_, opts_.dump_bytes);
     out.push_back(std::move(c));
     open = &out.back();
-    open_end = off + last + 1;
-    if (last + 1 < kSectorSize) open = nullptr;
+    open_end = off + f.last + 1;
+    if (f.last + 1 < kSectorSize) open = nullptr;
   }
   return out;
 }

@@ -239,6 +239,74 @@ std::string to_ktap(const std::vector<RunRecord>& runs) {
 }
 
 // --- KCIDB v5 ---
+namespace {
+
+// One case as a KCIDB test of the build build_id.
+nlohmann::json kcidb_test(const RunRecord& run, const CaseResult& c, const std::string& origin,
+                          const std::string& build_id, const std::string& run_part, const nlohmann::json& target) {
+  const std::string& stamp = run.run.started_at;
+  const std::string& host = run.system.kernel.host;
+  std::string outcome = outcome_of(c);
+  std::string status = c.verdict == Verdict::incomplete ? "MISS" : outcome;  // harness never finished: MISS
+  std::string path = "diorace." + test_path_part(c.name);
+  if (!c.variant.empty()) path += "." + test_path_part(c.variant);
+  nlohmann::json t = {{"id", origin + ":" + run_part + "-" + id_part(case_key(c))},
+                      {"build_id", build_id},
+                      {"origin", origin},
+                      {"path", path},
+                      {"status", status},
+                      {"duration", c.duration_s}};
+  const std::string& cs = c.started_at.empty() ? stamp : c.started_at;
+  if (!cs.empty()) t["start_time"] = cs;
+  std::string reason = c.reason;
+  if (!detectors_armed(c)) reason += (reason.empty() ? "" : "; ") + std::string("ran WITHOUT its race detector");
+  if (!reason.empty()) t["comment"] = reason;
+  std::string ev = evidence(c, 16000);
+  if (!ev.empty()) t["log_excerpt"] = ev.substr(0, 16384);
+  nlohmann::json misc = {{"iterations", c.iterations},
+                         {"failures", c.failures},
+                         {"kind", std::string(to_string(c.kind))},
+                         {"forks", c.forks},
+                         {"ios", c.ios},
+                         {"detectors_armed", detectors_armed(c)},
+                         {"fault_injected", c.fault_injected},
+                         {"race_hits", c.race_hits},
+                         {"params", c.params}};
+  if (c.first_failure_s) misc["first_failure_s"] = *c.first_failure_s;
+  t["misc"] = misc;
+  t["environment"] = {{"comment", host.empty() ? std::string("diorace") : host}, {"misc", {{"target", target}}}};
+  return t;
+}
+
+// The build of a run: its kernel image and config.
+nlohmann::json kcidb_build(const RunRecord& run, const std::string& origin, const std::string& checkout_id,
+                           const std::string& build_id) {
+  const std::string& digest = run.system.kconfig.digest;
+  nlohmann::json b = {{"id", build_id}, {"checkout_id", checkout_id}, {"origin", origin}, {"status", "PASS"},
+                      {"comment", "kernel image under test: " + kernel_label(run)}};
+  b["architecture"] = "x86_64";
+  if (!digest.empty()) b["config_name"] = "sha256:" + digest;
+  nlohmann::json misc = nlohmann::json::object();
+  if (!run.system.kconfig.detectors.empty()) misc["detectors"] = run.system.kconfig.detectors;
+  if (run.vm) misc["vm_image"] = run.vm->image;
+  b["misc"] = misc;
+  return b;
+}
+
+// KCIDB allows no nulls anywhere.
+void drop_nulls(nlohmann::json& j) {
+  if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end();) {
+      if (it->is_null()) it = j.erase(it);
+      else drop_nulls(*it++);
+    }
+  } else if (j.is_array()) {
+    for (auto& x : j) drop_nulls(x);
+  }
+}
+
+}  // namespace
+
 nlohmann::json to_kcidb(const std::vector<RunRecord>& runs, const std::string& origin) {
   // KCIDB I/O schema v5.3, the newest KernelCI's validator (kcidb-io) accepts.
   nlohmann::json out = {{"version", {{"major", 5}, {"minor", 3}}},
@@ -250,81 +318,25 @@ nlohmann::json to_kcidb(const std::vector<RunRecord>& runs, const std::string& o
     const std::string& release = run.system.kernel.release;
     const std::string& version = run.system.kernel.version;
     const std::string& digest = run.system.kconfig.digest;
-    const std::string& host = run.system.kernel.host;
     std::string kernel = kernel_label(run);
     // diorace tests kernels it did not build: the checkout is the kernel's
     // identity (release + version), the build its image and config.
     std::string checkout_id = origin + ":" + id_part(release.empty() ? kernel : release) + "-" +
                               stable_hash_hex(version);
     std::string build_id = checkout_id + "-" + id_part(digest.empty() ? "unknown-config" : digest.substr(0, 16));
-    if (checkouts.insert(checkout_id).second) {
-      nlohmann::json co = {{"id", checkout_id}, {"origin", origin}, {"valid", true},
-                           {"comment", "Linux " + kernel + (version.empty() ? "" : " " + version)}};
-      out["checkouts"].push_back(co);
-    }
-    if (builds.insert(build_id).second) {
-      nlohmann::json b = {{"id", build_id}, {"checkout_id", checkout_id}, {"origin", origin}, {"status", "PASS"},
-                          {"comment", "kernel image under test: " + kernel}};
-      b["architecture"] = "x86_64";
-      if (!digest.empty()) b["config_name"] = "sha256:" + digest;
-      nlohmann::json misc = nlohmann::json::object();
-      if (!run.system.kconfig.detectors.empty()) misc["detectors"] = run.system.kconfig.detectors;
-      if (run.vm) misc["vm_image"] = run.vm->image;
-      b["misc"] = misc;
-      out["builds"].push_back(b);
-    }
-    const std::string& stamp = run.run.started_at;
+    if (checkouts.insert(checkout_id).second)
+      out["checkouts"].push_back({{"id", checkout_id}, {"origin", origin}, {"valid", true},
+                                  {"comment", "Linux " + kernel + (version.empty() ? "" : " " + version)}});
+    if (builds.insert(build_id).second) out["builds"].push_back(kcidb_build(run, origin, checkout_id, build_id));
     // Unique across a fleet and the same whether the run was read back from
     // a store or not: the run's uid (older runs: host and start time).
-    std::string run_part =
-        run.run.uid.empty() ? id_part(host) + "-" + id_part(stamp) + (run.run.id ? "-" + std::to_string(*run.run.id) : "")
+    const std::string run_part =
+        run.run.uid.empty() ? id_part(run.system.kernel.host) + "-" + id_part(run.run.started_at) +
+                                  (run.run.id ? "-" + std::to_string(*run.run.id) : "")
                             : id_part(run.run.uid);
     const nlohmann::json target = nlohmann::json(run)["target"];
-    for (const auto& c : run.cases) {
-      std::string outcome = outcome_of(c);
-      std::string status = c.verdict == Verdict::incomplete ? "MISS" : outcome;  // harness never finished: MISS
-      std::string path = "diorace." + test_path_part(c.name);
-      if (!c.variant.empty()) path += "." + test_path_part(c.variant);
-      nlohmann::json t = {{"id", origin + ":" + run_part + "-" + id_part(case_key(c))},
-                          {"build_id", build_id},
-                          {"origin", origin},
-                          {"path", path},
-                          {"status", status},
-                          {"duration", c.duration_s}};
-      const std::string& cs = c.started_at.empty() ? stamp : c.started_at;
-      if (!cs.empty()) t["start_time"] = cs;
-      std::string reason = c.reason;
-      if (!detectors_armed(c)) reason += (reason.empty() ? "" : "; ") + std::string("ran WITHOUT its race detector");
-      if (!reason.empty()) t["comment"] = reason;
-      std::string ev = evidence(c, 16000);
-      if (!ev.empty()) t["log_excerpt"] = ev.substr(0, 16384);
-      nlohmann::json misc = {{"iterations", c.iterations},
-                             {"failures", c.failures},
-                             {"kind", std::string(to_string(c.kind))},
-                             {"forks", c.forks},
-                             {"ios", c.ios},
-                             {"detectors_armed", detectors_armed(c)},
-                             {"fault_injected", c.fault_injected},
-                             {"race_hits", c.race_hits},
-                             {"params", c.params}};
-      if (c.first_failure_s) misc["first_failure_s"] = *c.first_failure_s;
-      t["misc"] = misc;
-      t["environment"] = {{"comment", host.empty() ? std::string("diorace") : host},
-                          {"misc", {{"target", target}}}};
-      out["tests"].push_back(t);
-    }
+    for (const auto& c : run.cases) out["tests"].push_back(kcidb_test(run, c, origin, build_id, run_part, target));
   }
-  // KCIDB allows no nulls anywhere.
-  std::function<void(nlohmann::json&)> drop_nulls = [&](nlohmann::json& j) {
-    if (j.is_object()) {
-      for (auto it = j.begin(); it != j.end();) {
-        if (it->is_null()) it = j.erase(it);
-        else drop_nulls(*it++);
-      }
-    } else if (j.is_array()) {
-      for (auto& x : j) drop_nulls(x);
-    }
-  };
   drop_nulls(out);
   return out;
 }
