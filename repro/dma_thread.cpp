@@ -77,7 +77,7 @@ class DmaThread final : public Case {
     // Open every engine here so that an unsupported one is a SKIP, not an
     // error inside a worker.
     for (unsigned j = 0; j < workers_; ++j) engines_.push_back(Engine::open(engine_, {.depth = 1}));
-    for (unsigned j = 0; j < workers_; ++j) threads_.push_back(start_thread([this, j] { worker(j); }));
+    for (unsigned j = 0; j < workers_; ++j) threads_.start([this, j] { worker(j); });
 
     ForkStormOptions fo;
     fo.threads = static_cast<unsigned>(p.integer("fork_threads"));
@@ -126,11 +126,11 @@ class DmaThread final : public Case {
       storm_->stop();
       ctx.stats.forks.store(storm_->forks());
     }
-    if (!threads_.empty()) {
+    if (threads_.size()) {
       stopping_ = true;
       // The missing workers' arrivals too, when creating one failed.
       (void)start_->arrive(static_cast<ptrdiff_t>(workers_ + 1 - threads_.size()));
-      for (auto& t : threads_) t.join();
+      threads_.join();
     }
   }
 
@@ -175,7 +175,7 @@ class DmaThread final : public Case {
   std::vector<Engine> engines_;
   AlignedBuffer buffer_;
   std::unique_ptr<std::barrier<>> start_, done_;
-  std::vector<std::thread> threads_;
+  JoinedThreads threads_;  // joined by teardown (or its destructor)
   std::unique_ptr<ForkStorm> storm_;
   std::unique_ptr<Contention> contention_;
   uint64_t contention_seen_ = 0;

@@ -64,8 +64,8 @@ class Ext4InlineDio final : public Case {
     fill_pattern(data_.span(), key_, 0);
     check_ = AlignedBuffer::create(4096, 4096);
     reader_ = Engine::open("psync");
-    writer_a_ = start_thread([this] { writer(true); });
-    writer_b_ = start_thread([this] { writer(false); });
+    writers_.start([this] { writer(true); });
+    writers_.start([this] { writer(false); });
   }
 
   std::vector<Corruption> iterate(CaseContext& ctx, uint64_t i) override {
@@ -98,11 +98,10 @@ class Ext4InlineDio final : public Case {
 
   void teardown(CaseContext&) noexcept override {
     stopping_ = true;
-    if (writer_a_.joinable()) {
+    if (writers_.size()) {
       // Stands in for writer B too when it could not be created.
-      (void)start_.arrive(writer_b_.joinable() ? 1 : 2);
-      writer_a_.join();
-      if (writer_b_.joinable()) writer_b_.join();
+      (void)start_.arrive(static_cast<ptrdiff_t>(3 - writers_.size()));
+      writers_.join();
     }
     reader_ = Engine();
     fs_ = ScratchFilesystem();
@@ -166,7 +165,7 @@ class Ext4InlineDio final : public Case {
   ScratchFilesystem fs_;
   AlignedBuffer data_, check_;
   Engine reader_;
-  std::thread writer_a_, writer_b_;
+  JoinedThreads writers_;  // writer A, writer B
   std::barrier<> start_{3}, done_{3};
   std::atomic<bool> stopping_{false};
   std::atomic<unsigned> spin_turns_{0};

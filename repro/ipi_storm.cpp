@@ -66,14 +66,14 @@ class IpiStorm final : public Case {
 
     use_membarrier_ = membarrier(MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED) == 0;
     const unsigned cpus = std::max(1u, std::thread::hardware_concurrency());
-    for (unsigned c = 0; c < cpus; ++c) storm_threads_.push_back(start_thread([this, c] { shootdowns(c); }));
-    if (use_membarrier_) storm_threads_.push_back(start_thread([this] {
+    for (unsigned c = 0; c < cpus; ++c) storm_threads_.start([this, c] { shootdowns(c); });
+    if (use_membarrier_) storm_threads_.start([this] {
       while (!stop_) {
         (void)membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED);
         ipis_.fetch_add(1, std::memory_order_relaxed);
       }
-    }));
-    storm_threads_.push_back(start_thread([this, cpus] {
+    });
+    storm_threads_.start([this, cpus] {
       for (unsigned i = 0; !stop_; ++i) {
         cpu_set_t set;
         CPU_ZERO(&set);
@@ -81,7 +81,7 @@ class IpiStorm final : public Case {
         (void)::sched_setaffinity(0, sizeof set, &set);
         std::this_thread::yield();
       }
-    }));
+    });
     forks_ = std::make_unique<ForkStorm>(ForkStormOptions{.threads = 1});
     forks_->start();
   }
@@ -112,8 +112,7 @@ class IpiStorm final : public Case {
 
   void teardown(CaseContext& ctx) noexcept override {
     stop_ = true;
-    for (auto& t : storm_threads_)
-      if (t.joinable()) t.join();
+    storm_threads_.join();
     if (forks_) {
       forks_->stop();
       ctx.stats.forks.store(forks_->forks());
@@ -150,7 +149,7 @@ class IpiStorm final : public Case {
   bool use_membarrier_ = false;
   std::atomic<bool> stop_{false};
   std::atomic<uint64_t> ipis_{0};
-  std::vector<std::thread> storm_threads_;
+  JoinedThreads storm_threads_;
   std::unique_ptr<ForkStorm> forks_;
 };
 
