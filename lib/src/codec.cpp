@@ -307,7 +307,8 @@ ExecInfo exec_from(const nlohmann::json& j) {
 
 }  // namespace
 
-void to_json(nlohmann::json& j, const RunRecord& r) {
+nlohmann::json run_header_json(const RunRecord& r) {
+  nlohmann::json j;
   nlohmann::json run = {{"uid", r.run.uid},         {"started_at", r.run.started_at}, {"finished_at", r.run.finished_at},
                         {"status", r.run.status},   {"mode", r.run.mode},             {"label", r.run.label},
                         {"command", r.run.command}};
@@ -325,14 +326,19 @@ void to_json(nlohmann::json& j, const RunRecord& r) {
          {"device", t.device},
          {"device_info", t.device_info},
          {"scratch_device", t.scratch_device}}},
-       {"fault_injected", r.fault_injected},
-       {"cases", r.cases}};
+       {"fault_injected", r.fault_injected}};
   if (r.seed) j["seed"] = *r.seed;
   if (r.exit_code) j["exit_code"] = *r.exit_code;
   if (!r.running.empty()) j["running"] = r.running;
   if (!r.error.empty()) j["error"] = r.error;
   if (r.vm) j["vm"] = vm_json(*r.vm);
   if (r.exec) j["exec"] = exec_json(*r.exec);
+  return j;
+}
+
+void to_json(nlohmann::json& j, const RunRecord& r) {
+  j = run_header_json(r);
+  j["cases"] = r.cases;
 }
 
 void from_json(const nlohmann::json& j, RunRecord& r) {

@@ -89,6 +89,9 @@ struct RunRecord {
 
 void to_json(nlohmann::json& j, const RunRecord& r);
 void from_json(const nlohmann::json& j, RunRecord& r);
+// The record without its cases (what the store keeps beside their rows):
+// to_json is this plus "cases".
+nlohmann::json run_header_json(const RunRecord& r);
 
 // A unique id for a new run: host, time and process, hashed.
 std::string new_run_uid();

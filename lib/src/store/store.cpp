@@ -44,12 +44,24 @@ bool is_postgres_uri(const std::string& uri) {
   return uri.rfind("postgresql://", 0) == 0 || uri.rfind("postgres://", 0) == 0;
 }
 
-// The run's record without its cases (they have rows of their own).
-std::string header_json(const RunRecord& rec) {
-  nlohmann::json j = rec;
-  j.erase("cases");
+// The run's record without its cases (they have rows of their own), encoded once.
+nlohmann::json stored_header(const RunRecord& rec) {
+  nlohmann::json j = run_header_json(rec);
   j["run"].erase("id");
-  return j.dump();
+  return j;
+}
+
+// The columns of a run that its record decides, and the record.
+void write_run_columns(Database& db, int64_t run, const RunRecord& rec, const nlohmann::json& header) {
+  const auto& k = rec.system.kernel;
+  const auto& t = rec.target;
+  db.query(
+      "UPDATE runs SET host=$1, kernel_release=$2, kernel_version=$3, kernel_cmdline=$4, kconfig_digest=$5, "
+      "detectors=$6, target_kind=$7, target_path=$8, target_fs=$9, target_device=$10, seed=$11, "
+      "diorace_version=$12, record=$13 WHERE id=$14",
+      {k.host, k.release, k.version, k.cmdline, rec.system.kconfig.digest, header["system"]["kconfig"]["detectors"].dump(),
+       t.kind, t.dir, t.fs, t.device, rec.seed ? std::to_string(*rec.seed) : std::string(), rec.system.diorace_version,
+       header.dump(), run});
 }
 
 }  // namespace
@@ -193,16 +205,8 @@ std::optional<int64_t> Store::run_with_uid(const std::string& uid) {
 }
 
 void Store::update_run(int64_t run, const RunRecord& rec) {
-  const auto& k = rec.system.kernel;
-  const auto& t = rec.target;
   Transaction tx(*db_);
-  db_->query(
-      "UPDATE runs SET host=$1, kernel_release=$2, kernel_version=$3, kernel_cmdline=$4, kconfig_digest=$5, "
-      "detectors=$6, target_kind=$7, target_path=$8, target_fs=$9, target_device=$10, seed=$11, "
-      "diorace_version=$12, record=$13 WHERE id=$14",
-      {k.host, k.release, k.version, k.cmdline, rec.system.kconfig.digest,
-       nlohmann::json(rec.system.kconfig.detectors).dump(), t.kind, t.dir, t.fs, t.device,
-       rec.seed ? std::to_string(*rec.seed) : std::string(), rec.system.diorace_version, header_json(rec), run});
+  write_run_columns(*db_, run, rec, stored_header(rec));
   tx.commit();
 }
 
@@ -219,6 +223,11 @@ int64_t Store::begin_case(int64_t run, const std::string& name, const std::strin
 }
 
 void Store::finish_case(int64_t case_id, const CaseResult& r) {
+  // Encoded once: the events go to rows of their own, the rest is the
+  // case's record.
+  nlohmann::json record = r;
+  nlohmann::json events = std::move(record["events"]);
+  record.erase("events");
   Transaction tx(*db_);
   nlohmann::json missing = r.detectors_missing;
   double rate = r.iterations ? static_cast<double>(r.failures) / static_cast<double>(r.iterations) : 0.0;
@@ -234,13 +243,13 @@ void Store::finish_case(int64_t case_id, const CaseResult& r) {
        static_cast<int64_t>(r.ios), int64_t{r.detectors_missing.empty() ? 1 : 0}, missing.dump(), r.coverage,
        static_cast<int64_t>(r.race_hits), static_cast<int64_t>(r.unrelated_findings),
        int64_t{r.fault_injected ? 1 : 0}, r.finished_at.empty() ? utc_timestamp() : r.finished_at,
-       nlohmann::json(r).dump(), case_id});
+       record.dump(), case_id});
   db_->query("DELETE FROM events WHERE case_id=$1", {case_id});
-  int64_t seq = 0;
-  for (const auto& ev : r.events) {
-    nlohmann::json data = ev;
+  for (size_t i = 0; i < r.events.size(); ++i) {
+    const Event& ev = r.events[i];
     db_->query("INSERT INTO events (case_id, seq, type, class, text, data) VALUES ($1, $2, $3, $4, $5, $6)",
-               {case_id, seq++, std::string(event_type(ev)), event_class(ev), evidence_text(ev), data.dump()});
+               {case_id, static_cast<int64_t>(i), std::string(event_type(ev)), event_class(ev), evidence_text(ev),
+                events.at(i).dump()});
   }
   tx.commit();
 }
@@ -252,13 +261,14 @@ int64_t Store::add_case(int64_t run, const CaseResult& r) {
 }
 
 void Store::finish_run(int64_t run, const RunRecord& rec) {
+  const nlohmann::json header = stored_header(rec);
   Transaction tx(*db_);
   db_->query("UPDATE runs SET status=$1, exit_code=$2, finished_at=$3, vm=$4 WHERE id=$5",
              {rec.run.status, rec.exit_code ? Value{int64_t{*rec.exit_code}} : Value{},
               rec.run.finished_at.empty() ? utc_timestamp() : rec.run.finished_at,
-              rec.vm ? nlohmann::json(rec).at("vm").dump() : std::string("{}"), run});
+              header.contains("vm") ? header["vm"].dump() : std::string("{}"), run});
+  write_run_columns(*db_, run, rec, header);
   tx.commit();
-  update_run(run, rec);
 }
 
 std::vector<RunRow> Store::list_runs(size_t limit) {
@@ -376,13 +386,13 @@ RunRecord Store::load_run(int64_t run) {
       {run});
   rec.cases.clear();
   for (const auto& c : cases) {
-    if (!text(c[21]).empty()) {
-      rec.cases.push_back(nlohmann::json::parse(text(c[21])).get<CaseResult>());
-      continue;
-    }
-    CaseResult cr = case_from_columns(c);
-    for (const auto& e : db_->query("SELECT data FROM events WHERE case_id=$1 ORDER BY seq", {integer(c[0])}))
-      cr.events.push_back(nlohmann::json::parse(text(e[0]).empty() ? "{}" : text(e[0])).get<Event>());
+    // The record holds the case but its events (records written before
+    // older versions held them too); the events are rows of their own.
+    const nlohmann::json record = text(c[21]).empty() ? nlohmann::json() : nlohmann::json::parse(text(c[21]));
+    CaseResult cr = record.is_null() ? case_from_columns(c) : record.get<CaseResult>();
+    if (!record.contains("events"))
+      for (const auto& e : db_->query("SELECT data FROM events WHERE case_id=$1 ORDER BY seq", {integer(c[0])}))
+        cr.events.push_back(nlohmann::json::parse(text(e[0]).empty() ? "{}" : text(e[0])).get<Event>());
     rec.cases.push_back(std::move(cr));
   }
   return rec;
