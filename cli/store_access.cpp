@@ -2,6 +2,8 @@
 // The program's access to the result store: recording `run` and `vm`
 // results, opening a store to read, selecting and printing stored runs.
 #include "store_access.hpp"
+
+#include "diorace/registry.hpp"
 #include "options.hpp"
 
 #include <cstdio>
@@ -260,6 +262,10 @@ void print_run(const RunRecord& run) {
   for (CaseResult cr : run.cases) {
     if (cr.verdict == Verdict::incomplete && cr.reason.empty()) cr.reason = "the run ended before this case did";
     std::cout << format_result(cr, 3, 2000);
+    // A FAIL names the commits the case declares as its fix: what this kernel lacks.
+    if (const CaseInfo* info = Registry::instance().find(cr.name); info && cr.verdict == Verdict::fail)
+      for (const auto& f : info->fixed_by)
+        std::cout << fmt::format("    fixed upstream by {} (\"{}\")\n", f.hash.substr(0, 12), f.subject);
   }
 }
 

@@ -68,6 +68,20 @@ TEST(Results, RunsAreStoredListedAndShown) {
   EXPECT_EQ(doc["cases"][0]["outcome"], "PASS");
   EXPECT_EQ(doc["cases"][1]["outcome"], "SKIP");
   EXPECT_NE(doc["run"]["command"].get<std::string>().find("--iterations 2"), std::string::npos);
+  EXPECT_EQ(run_diorace({"results", "show", "1", "--store", store}).output.find("fixed upstream by"), std::string::npos);
+  // A FAIL names the fixing commits the case declares; its events are
+  // stored once (rows of their own, not again inside the case's record).
+  auto bad = run_diorace({"run", "dma_thread", "--iterations", "2", "--inject-fault", "flip", "--store", store, "-q"});
+  EXPECT_EQ(bad.status, 1) << bad.output;
+  auto text = run_diorace({"results", "show", "2", "--store", store});
+  EXPECT_NE(text.output.find("fixed upstream by 920756a3306a"), std::string::npos) << text.output;
+  EXPECT_NE(text.output.find("fixed upstream by 1ccf164ec866"), std::string::npos) << text.output;
+  const auto events = show(store, 2)["cases"][0]["events"];
+  EXPECT_FALSE(events.empty());
+  EXPECT_EQ(test::sh("sqlite3 " + store + " \"SELECT COUNT(*) FROM events e JOIN case_results c ON c.id=e.case_id "
+                     "WHERE c.run_id=2\""), std::to_string(events.size()));
+  EXPECT_EQ(test::sh("sqlite3 " + store + " \"SELECT COUNT(*) FROM case_results WHERE run_id=2 AND record LIKE "
+                     "'%\\\"events\\\"%'\""), "0");
   // Bad input: one line, exit 2.
   auto none = run_diorace({"results", "show", "99", "--store", store});
   EXPECT_EQ(none.status, 2);

@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "diorace/registry.hpp"
 #include "diorace/report.hpp"
 
 namespace diorace {
@@ -201,6 +202,11 @@ window.onerror = function (msg, src, line) {
     d.innerHTML = "";
     d.style.display = "block";
     d.appendChild(el("h2", {}, ck + " on " + k));
+    var fixes = list.length ? (data.fixes || {})[list[0].c.name] : null;
+    if (fixes && fixes.length)
+      d.appendChild(el("p", {"class": "fixes"}, "fixed upstream by: " + fixes.map(function (f) {
+        return f.hash.substring(0, 12) + " (\"" + f.subject + "\")";
+      }).join(", ")));
     list.forEach(function (x) {
       var c = x.c, r = x.run;
       var p = el("p", {id: "result-" + (r.run.id !== undefined ? r.run.id : r.run.uid) + "-" + key(c)});
@@ -370,7 +376,16 @@ std::string to_html(const std::vector<RunRecord>& runs, const nlohmann::json& bi
   std::sort(kernels.begin(), kernels.end(), kernel_before);
   nlohmann::json ks = nlohmann::json::array();
   for (const auto& k : kernels) ks.push_back({{"name", k.name}, {"flavour", k.flavour}, {"upstream", k.upstream}});
-  const nlohmann::json doc = {{"runs", with}, {"pending", pending}, {"kernels", ks},
+  // The fixing commits the cases declare (their metadata), for the reader
+  // of a FAIL: which commit the kernel lacks.
+  nlohmann::json fixes = nlohmann::json::object();
+  for (const auto& r : runs)
+    for (const auto& c : r.cases)
+      if (const CaseInfo* info = Registry::instance().find(c.name); info && !fixes.contains(c.name)) {
+        fixes[c.name] = nlohmann::json::array();
+        for (const auto& f : info->fixed_by) fixes[c.name].push_back({{"hash", f.hash}, {"subject", f.subject}});
+      }
+  const nlohmann::json doc = {{"runs", with}, {"pending", pending}, {"kernels", ks}, {"fixes", fixes},
                               {"bisections", bisections.is_array() ? bisections : nlohmann::json::array()}};
   std::string data = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // Nothing in the data may close the script element.
