@@ -206,3 +206,39 @@ TEST(Explore, TheOpenExt4InlineFindingIsLostDataEveryTimeAndOnlyWithInlineData) 
   prog["fs"] = "ext4";
   EXPECT_TRUE(replays_clean(d, prog, "plain.json", 10));
 }
+
+// Programs with userfaultfd regions run in a child with a deadline of their
+// own: a hang (here a doctored child that never finishes) is a finding with
+// its program, written, replayed and counted; the same program is clean on
+// this kernel (which has the release fix, fe4cdc2c4e24), and explore with
+// many userfaultfd regions finds nothing here.
+TEST(Explore, AHangIsAFindingWithItsProgramAndUserfaultfdProgramsAreCleanHere) {
+  if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount, userfaultfd)";
+  TempDir d;
+  auto clean = run_diorace({"explore", "--duration", "6", "--fs", "ext4", "--seed", "5", "--weight", "uffd=40",
+                            "--findings", d.path + "/clean", "--store", "none", "--json", d.path + "/c.json", "-q"});
+  EXPECT_EQ(clean.status, 0) << clean.output;
+  EXPECT_GT(load(d.path + "/c.json")["cases"][0]["iterations"].get<int>(), 10);
+
+  auto r = run_diorace({"explore", "--duration", "2", "--fs", "ext4", "--seed", "5", "--weight", "uffd=40",
+                        "--inject-fault", "oracle", "--findings", d.path + "/f", "--store", "none", "-q"},
+                       200);
+  ASSERT_EQ(r.status, 1) << r.output;
+  std::string path;
+  for (const auto& f : json_files(d.path + "/f"))
+    if (load(f)["finding"]["signature"] == "deadline|hang||ext4") path = f;
+  ASSERT_FALSE(path.empty()) << r.output;
+  const auto prog = load(path);
+  bool region = false;
+  for (const auto& a : prog["actors"])
+    for (const auto& o : a["ops"]) region |= o["op"] == "uffd";
+  EXPECT_TRUE(region) << prog.dump();
+  EXPECT_NE(prog["finding"]["summary"].get<std::string>().find("did not finish"), std::string::npos);
+
+  auto hit = run_diorace({"replay", path, "--runs", "2", "--deadline", "1", "--inject-fault", "oracle"});
+  EXPECT_EQ(hit.status, 1) << hit.output;
+  EXPECT_NE(hit.output.find("hit rate 2/2"), std::string::npos) << hit.output;
+  auto here = run_diorace({"replay", path, "--runs", "3"});
+  EXPECT_EQ(here.status, 0) << here.output;
+  EXPECT_NE(here.output.find("hit rate 0/3"), std::string::npos) << here.output;
+}

@@ -10,6 +10,7 @@
 
 #include "diorace/error.hpp"
 #include "diorace/explore.hpp"
+#include "diorace/interpreter.hpp"
 #include "diorace/klog.hpp"
 #include "diorace/model.hpp"
 #include "diorace/program.hpp"
@@ -302,7 +303,8 @@ TEST(ExploreProgram, GeneratedProgramsAreDeterministicAndRoundTrip) {
 
 TEST(ExploreProgram, WeightsSwitchOperationsOffAndBadFilesAreRefused) {
   GeneratorConfig c;
-  for (const char* w : {"read=0", "truncate=0", "fallocate=0", "fsync=0", "fork=0", "recreate=0", "wait=0", "freeze=0"})
+  for (const char* w : {"read=0", "truncate=0", "fallocate=0", "fsync=0", "fork=0", "recreate=0", "wait=0", "freeze=0",
+                        "uffd=0"})
     c.set_weight(w);
   for (const auto& a : generate_program(c, 1).actors)
     for (const auto& o : a.ops) EXPECT_EQ(o.kind, OpKind::write);
@@ -394,4 +396,52 @@ TEST(ExploreArgs, EveryOptionTheHelpListsIsParsedAndNoOther) {
   }
   EXPECT_THROW(parse_explore_args({"--weight", "bogus=1"}), UsageError);
   EXPECT_THROW(parse_explore_args({"dma_thread"}), UsageError);
+}
+
+// R10: a read into a userfaultfd region whose release raced its faults may
+// fail with EFAULT or stop short; any other read may not. What it returned
+// is still checked.
+TEST(ExploreModel, AUserfaultfdReadMayFailOrStopShortOnlyThere) {
+  Hist plain(8192);
+  plain.add(OpKind::read, 0, 4096, 10, 20, -EFAULT);
+  plain.read(0, 8192, 30, 40, zeros(4096));
+  EXPECT_TRUE(flags(plain.check(), "errno:EFAULT"));
+  EXPECT_TRUE(flags(plain.check(), "short_read"));
+  Hist uffd(8192);
+  uffd.add(OpKind::read, 0, 4096, 10, 20, -EFAULT).op.uffd = true;
+  uffd.read(0, 8192, 30, 40, zeros(4096)).op.uffd = true;
+  EXPECT_TRUE(uffd.check().empty());
+  // The bytes it did return: poison is still data that never arrived.
+  uffd.read(0, 4096, 50, 60, std::vector<uint8_t>(4096, kPoison)).op.uffd = true;
+  EXPECT_FALSE(uffd.check().empty());
+}
+
+TEST(ExploreProgram, UserfaultfdReadsComeAfterTheirActorsRegionAndOnlySynchronously) {
+  GeneratorConfig c;
+  c.swarm = false;
+  c.weights = {{"uffd", 10}, {"read", 30}, {"write", 5}};
+  size_t uffd_reads = 0;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    const Program p = generate_program(c, seed);
+    for (const auto& a : p.actors) {
+      bool region = false;
+      for (const auto& o : a.ops) {
+        region |= o.kind == OpKind::uffd;
+        if (!o.uffd) continue;
+        ++uffd_reads;
+        EXPECT_TRUE(region) << "seed " << seed;
+        EXPECT_EQ(o.kind, OpKind::read);
+        EXPECT_TRUE(o.api == Api::psync || o.api == Api::pv2);
+      }
+    }
+    EXPECT_EQ(nlohmann::json(p).get<Program>().op_count(), p.op_count());
+    bool any_region = false;
+    for (const auto& a : p.actors)
+      for (const auto& o : a.ops) any_region |= o.kind == OpKind::uffd;
+    EXPECT_EQ(may_hang_for_good(p), any_region);
+  }
+  EXPECT_GT(uffd_reads, 20u);
+  nlohmann::json bad = generate_program(c, 1);
+  bad["actors"][0]["ops"] = {{{"op", "read"}, {"file", 0}, {"length", 4096}, {"api", "libaio"}, {"uffd", true}}};
+  EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
 }

@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
 #include <unistd.h>
 
 #include <array>
@@ -64,6 +66,74 @@ uint64_t inode_of(int fd) {
   if (::fstat(fd, &st) != 0) return 0;
   return S_ISBLK(st.st_mode) ? (uint64_t{1} << 63) | st.st_rdev : st.st_ino;
 }
+
+// Anonymous memory registered with a userfaultfd (missing mode): a handler
+// thread fills each missing page with the poison byte (UFFDIO_COPY, so that
+// "poison means no data arrived" holds here too) and closes the userfaultfd
+// after hold_us, whatever is in flight: faults then fill pages the normal way.
+// A kernel that hangs on that release (RACES.md bug 4) hangs this process,
+// which is why programs with userfaultfd regions run in a child with a
+// deadline (run_program_in_child).
+class UffdRegion {
+ public:
+  static std::unique_ptr<UffdRegion> make(size_t bytes, uint32_t hold_us, int& err) {
+    auto r = std::unique_ptr<UffdRegion>(new UffdRegion());
+    r->bytes_ = (bytes + 4095) & ~size_t{4095};
+    void* p = ::mmap(nullptr, r->bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return err = errno, nullptr;
+    r->base_ = static_cast<std::byte*>(p);
+    const int fd = static_cast<int>(::syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK));
+    if (fd < 0) return err = errno, nullptr;
+    r->uffd_ = fd;
+    uffdio_api api{UFFD_API, 0, 0};
+    uffdio_register reg{{reinterpret_cast<uint64_t>(r->base_), r->bytes_}, UFFDIO_REGISTER_MODE_MISSING, 0};
+    if (::ioctl(fd, UFFDIO_API, &api) < 0 || ::ioctl(fd, UFFDIO_REGISTER, &reg) < 0) return err = errno, nullptr;
+    r->deadline_ns_ = now_ns() + int64_t{hold_us} * 1000;
+    r->handler_.start([raw = r.get()] { raw->handle(); });
+    return r;
+  }
+  ~UffdRegion() {
+    stop_ = true;
+    handler_.join();
+    if (uffd_ >= 0) ::close(uffd_);
+    if (base_) ::munmap(base_, bytes_);
+  }
+  UffdRegion(const UffdRegion&) = delete;
+  UffdRegion& operator=(const UffdRegion&) = delete;
+
+  [[nodiscard]] std::byte* data() const noexcept { return base_; }
+  [[nodiscard]] size_t size() const noexcept { return bytes_; }
+
+ private:
+  UffdRegion() = default;
+  void handle() {
+    alignas(4096) static const auto kPoisonPage = [] {
+      std::array<std::byte, 4096> p{};
+      p.fill(std::byte{kPoison});
+      return p;
+    }();
+    while (!stop_ && now_ns() < deadline_ns_) {
+      pollfd p{uffd_, POLLIN, 0};
+      // A short poll: a poll holds a reference to the file, and the release
+      // happens when the last reference goes.
+      if (::poll(&p, 1, 1) <= 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL))) continue;
+      uffd_msg msg{};
+      if (::read(uffd_, &msg, sizeof msg) != sizeof msg || msg.event != UFFD_EVENT_PAGEFAULT) continue;
+      uffdio_copy c{msg.arg.pagefault.address & ~uint64_t{4095}, reinterpret_cast<uint64_t>(kPoisonPage.data()), 4096,
+                    0, 0};
+      (void)::ioctl(uffd_, UFFDIO_COPY, &c);  // EEXIST: another fault filled it
+    }
+    ::close(uffd_);  // the release, racing whatever faults are in flight
+    uffd_ = -1;
+  }
+
+  std::byte* base_ = nullptr;
+  size_t bytes_ = 0;
+  int uffd_ = -1;
+  int64_t deadline_ns_ = 0;
+  std::atomic<bool> stop_{false};
+  JoinedThreads handler_;  // last: joined before the rest goes
+};
 
 // The engines of one actor index, kept across programs: setting up and
 // tearing down libaio contexts (io_destroy waits for an RCU grace period, tens
@@ -237,7 +307,14 @@ class ActorRun {
     e.inode = f.inode;
     const unsigned slot = take_slot();
     std::byte* buf = sh_.slot(id_, slot) + o.misalign;
-    fill(buf, o, e);
+    if (o.uffd && uffd_region_ && o.misalign + o.length <= uffd_region_->size()) {
+      // Into the userfaultfd region, its pages missing again: the read faults
+      // through the handler (or, once it closed, the normal way).
+      buf = uffd_region_->data() + o.misalign;
+      (void)::madvise(uffd_region_->data(), uffd_region_->size(), MADV_DONTNEED);
+    } else {
+      fill(buf, o, e);
+    }
     ++st.ops;
     if (!engine) {
       iovec iov{buf, o.length};
@@ -341,6 +418,19 @@ class ActorRun {
     e.result = thawed ? 0 : -EIO;
   }
 
+  // A fresh userfaultfd region for this actor's uffd reads (the old one goes:
+  // its handler has closed it, or closes it now).
+  void make_uffd_region(unsigned i, InterpreterStats& st) {
+    OpEvent& e = events_[i];
+    e.start_ns = now_ns();
+    uffd_region_.reset();
+    int err = 0;
+    uffd_region_ = UffdRegion::make(sh_.slot_bytes, ops_[i].hold_us, err);
+    e.end_ns = now_ns();
+    e.result = uffd_region_ ? 0 : -err;
+    if (!uffd_region_) ++st.unavailable;  // no userfaultfd here (CONFIG_USERFAULTFD, a policy): reads use the arena
+  }
+
   void plain(unsigned i) {
     const Op& o = ops_[i];
     OpEvent& e = events_[i];
@@ -370,6 +460,8 @@ class ActorRun {
         return recreate(i);
       case OpKind::freeze:
         return freeze(i);
+      case OpKind::uffd:
+        return make_uffd_region(i, st);
       case OpKind::wait:
         events_[i].start_ns = now_ns();
         reap_all();
@@ -389,6 +481,7 @@ class ActorRun {
   std::vector<Pending> pending_;
   std::vector<unsigned> free_;
   std::vector<pid_t> children_;
+  std::unique_ptr<UffdRegion> uffd_region_;
 };
 
 size_t slot_size(const Program& p) {
@@ -510,6 +603,60 @@ History run_in_fresh_dir(Interpreter& interp, const Program& p, const std::strin
 History run_program(const Program& p, const std::string& dir, uint64_t nonce, InterpreterStats* stats) {
   Interpreter i;
   return i.run(p, dir, nonce, stats);
+}
+
+bool may_hang_for_good(const Program& p) {
+  for (const auto& a : p.actors)
+    for (const auto& o : a.ops)
+      if (o.kind == OpKind::uffd) return true;
+  return false;
+}
+
+ChildRun run_program_in_child(const Program& p, const std::string& dir, uint64_t nonce, double deadline_s) {
+  // The child's answer, as JSON text in shared memory (findings carry their
+  // evidence; 4 MiB is far more than a program's findings take).
+  constexpr size_t kShared = 4 << 20;
+  void* m = ::mmap(nullptr, kShared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) throw_errno("mmap shared");
+  struct Unmap {
+    void* m;
+    ~Unmap() { ::munmap(m, kShared); }
+  } unmap{m};
+  char* shared = static_cast<char*>(m);
+  auto outcome = run_with_deadline(
+      [&]() -> int {
+        nlohmann::json out;
+        try {
+          InterpreterStats st;
+          const History h = run_in_fresh_dir(*std::make_unique<Interpreter>(), p, dir, nonce, &st);
+          out = {{"findings", check_history(h)}, {"ops", st.ops}, {"forks", st.forks}, {"unavailable", st.unavailable}};
+        } catch (const std::exception& e) {
+          out = {{"error", e.what()}};
+        }
+        const std::string text = out.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+        if (text.size() >= kShared) return 3;
+        std::memcpy(shared, text.data(), text.size() + 1);
+        return 0;
+      },
+      deadline_s, "program");
+  ChildRun r;
+  if (outcome.hung) {
+    ::rmdir(dir.c_str());  // empty unless the killed child left its files (then they stay for a person)
+    r.hung = true;
+    Finding f = outcome.finding.value_or(Finding{});
+    f.detail["class"] = "hang";
+    r.findings.push_back(std::move(f));
+    return r;
+  }
+  const auto j = nlohmann::json::parse(std::string(shared, ::strnlen(shared, kShared)), nullptr, false);
+  if (j.is_discarded() || !j.is_object())
+    throw SetupError(fmt::format("a program's child left no readable result (exit status {})", outcome.status));
+  if (j.contains("error")) throw SetupError(j.at("error").get<std::string>());
+  r.findings = j.at("findings").get<std::vector<Finding>>();
+  r.stats.ops = j.value("ops", uint64_t{0});
+  r.stats.forks = j.value("forks", uint64_t{0});
+  r.stats.unavailable = j.value("unavailable", uint64_t{0});
+  return r;
 }
 
 }  // namespace diorace

@@ -278,7 +278,9 @@ void check_counts(const History& h, const Inode& in, const OpEvent& e, std::vect
     return;
   }
   const SizeBounds b = size_bounds(in, e);
-  if (n < o.length && !nowait(o) && b.low > o.offset && n < std::min<uint64_t>(o.length, b.low - o.offset)) {
+  // R10: a read into a userfaultfd region whose release raced its faults may
+  // stop short; what it returned is still checked.
+  if (n < o.length && !nowait(o) && !o.uffd && b.low > o.offset && n < std::min<uint64_t>(o.length, b.low - o.offset)) {
     Finding f = make_finding(e, FailKind::wrong_result, "result", "short_read",
                              fmt::format("{} bytes where {} were owed (the file was at least {} bytes long during "
                                          "the whole read, from offset {})",
@@ -337,6 +339,7 @@ bool errno_allowed(const OpEvent& e, int err, const History& h, bool mixed) {
     case OpKind::read:
     case OpKind::write: {
       if (err == EAGAIN) return nowait(o);  // R4
+      if (err == EFAULT) return o.uffd;      // R10: a fault racing the userfaultfd's release
       // R4, R6: RWF flags; IOPOLL without ->iopoll (btrfs), without O_DIRECT, or
       // on a device without poll queues (io_uring_setup(2): "the storage device
       // must be configured for polling"; newer kernels fail such polled bios

@@ -191,4 +191,18 @@ DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadl
   return out;
 }
 
+void to_json(nlohmann::json& j, const Finding& f) {
+  j = {{"kind", std::string(to_string(f.kind))}, {"oracle", f.oracle}, {"summary", f.summary}, {"text", f.text},
+       {"detail", f.detail}};
+}
+
+void from_json(const nlohmann::json& j, Finding& f) {
+  if (!j.is_object()) throw std::invalid_argument("a finding is a JSON object");
+  f.kind = fail_kind_from_string(j.value("kind", std::string()));
+  f.oracle = j.value("oracle", std::string());
+  f.summary = j.value("summary", std::string());
+  f.text = j.value("text", std::string());
+  f.detail = j.value("detail", nlohmann::json::object());
+}
+
 }  // namespace diorace

@@ -16,6 +16,7 @@ constexpr std::pair<OpKind, const char*> kOpNames[] = {
     {OpKind::read, "read"},         {OpKind::write, "write"}, {OpKind::truncate, "truncate"},
     {OpKind::fallocate, "fallocate"}, {OpKind::fsync, "fsync"}, {OpKind::fork, "fork"},
     {OpKind::recreate, "recreate"}, {OpKind::wait, "wait"},   {OpKind::freeze, "freeze"},
+    {OpKind::uffd, "uffd"},
 };
 constexpr std::pair<Api, const char*> kApiNames[] = {
     {Api::psync, "psync"}, {Api::pv2, "pv2"}, {Api::libaio, "libaio"}, {Api::uring, "uring"}};
@@ -152,6 +153,10 @@ Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
       o.kind = kind;
       o.hold_us = static_cast<uint32_t>(1000 + below(rng, 50000));
       break;
+    case OpKind::uffd:
+      o.kind = kind;
+      o.hold_us = static_cast<uint32_t>(1000 + below(rng, 25000));
+      break;
   }
   if (percent(rng, cfg.spin_percent)) o.spin = static_cast<uint32_t>(below(rng, 2000));
   if (p.is_loop(o.file)) {
@@ -174,6 +179,7 @@ std::string Op::shape() const {
     case OpKind::write: {
       std::string s = fmt::format("{}.{}.{}", op_kind_name(kind), direct ? "direct" : "buffered", name_of(kApiNames, api));
       if (api == Api::uring) s += std::string("-") + name_of(kRingNames, ring);
+      if (uffd) s += ".uffd";
       return s;
     }
     case OpKind::fallocate:
@@ -193,6 +199,7 @@ void to_json(nlohmann::json& j, const Op& o) {
       if (o.api == Api::uring) j["ring"] = name_of(kRingNames, o.ring);
       if (o.api == Api::pv2) j["rwf"] = o.rwf;
       if (o.async) j["async"] = true;
+      if (o.uffd) j["uffd"] = true;
       break;
     case OpKind::truncate:
     case OpKind::recreate:
@@ -208,6 +215,7 @@ void to_json(nlohmann::json& j, const Op& o) {
       j.update({{"touch", o.touch}, {"hold_us", o.hold_us}});
       break;
     case OpKind::freeze:
+    case OpKind::uffd:
       j["hold_us"] = o.hold_us;
       break;
     case OpKind::wait:
@@ -230,6 +238,7 @@ void from_json(const nlohmann::json& j, Op& o) {
   o.mode = value_of(kFallocNames, j.value("mode", std::string("plain")), "fallocate mode");
   o.datasync = j.value("datasync", false);
   o.touch = j.value("touch", false);
+  o.uffd = j.value("uffd", false);
   o.misalign = j.value("misalign", 0u);
   o.spin = j.value("spin", 0u);
   o.hold_us = j.value("hold_us", 0u);
@@ -239,6 +248,8 @@ void from_json(const nlohmann::json& j, Op& o) {
   if (o.async && o.api != Api::libaio && o.api != Api::uring)
     throw std::invalid_argument("only libaio and uring requests can be asynchronous");
   if (o.hold_us > 5'000'000) throw std::invalid_argument("hold_us at most 5 s");
+  if (o.uffd && (o.kind != OpKind::read || (o.api != Api::psync && o.api != Api::pv2)))
+    throw std::invalid_argument("a userfaultfd buffer is for psync and pv2 reads only");
 }
 
 bool freeze_safe(const Program& p) {
@@ -301,7 +312,7 @@ void from_json(const nlohmann::json& j, Program& p) {
 
 std::map<std::string, unsigned> GeneratorConfig::default_weights() {
   return {{"read", 24}, {"write", 24},   {"truncate", 3}, {"fallocate", 5}, {"fsync", 3},
-          {"fork", 4},  {"recreate", 3}, {"wait", 6},     {"freeze", 1}};
+          {"fork", 4},  {"recreate", 3}, {"wait", 6},     {"freeze", 1},    {"uffd", 2}};
 }
 std::map<std::string, unsigned> GeneratorConfig::default_engines() {
   return {{"psync", 35}, {"pv2", 15}, {"libaio", 20}, {"uring", 30}};
@@ -400,7 +411,13 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
   }
   for (unsigned a = 0; a < cfg.actors; ++a) {
     Actor actor;
-    for (unsigned i = 0; i < cfg.ops_per_actor; ++i) actor.ops.push_back(draw_op(cfg, p, rng));
+    bool region = false;  // the actor made a userfaultfd region: its synchronous reads may use it
+    for (unsigned i = 0; i < cfg.ops_per_actor; ++i) {
+      Op o = draw_op(cfg, p, rng);
+      region |= o.kind == OpKind::uffd;
+      if (region && o.kind == OpKind::read && (o.api == Api::psync || o.api == Api::pv2)) o.uffd = percent(rng, 60);
+      actor.ops.push_back(o);
+    }
     p.actors.push_back(std::move(actor));
   }
   if (!freeze_safe(p))  // docs/explore-model.md, oracle 3: a user-space deadlock, not a kernel bug

@@ -65,19 +65,6 @@ void from_json(const nlohmann::json& j, Corruption& c) {
   c.received = get_or<std::vector<uint8_t>>(j, "received", {});
 }
 
-void to_json(nlohmann::json& j, const Finding& f) {
-  j = {{"kind", std::string(to_string(f.kind))}, {"oracle", f.oracle}, {"summary", f.summary}, {"text", f.text},
-       {"detail", f.detail}};
-}
-
-void from_json(const nlohmann::json& j, Finding& f) {
-  f.kind = fail_kind_from_string(str(j, "kind"));
-  f.oracle = str(j, "oracle");
-  f.summary = str(j, "summary");
-  f.text = str(j, "text");
-  f.detail = get_or<nlohmann::json>(j, "detail", nlohmann::json::object());
-}
-
 void to_json(nlohmann::json& j, const Splat& s) {
   j = {{"class", s.cls}, {"title", s.title}, {"text", s.text}, {"count", s.count}, {"unrelated", s.unrelated}};
 }

@@ -169,12 +169,7 @@ struct ReplayBench::Impl {
   ScratchFilesystem fs;
   double deadline_s = 60;
   unsigned runs = 0;
-  char* shared = nullptr;  // the child's findings, as JSON text
-  static constexpr size_t kShared = 1 << 16;
-  ~Impl() {
-    fs = ScratchFilesystem();
-    if (shared) ::munmap(shared, kShared);
-  }
+  ~Impl() { fs = ScratchFilesystem(); }
 };
 
 ReplayBench::ReplayBench(const BenchOptions& o) : impl_(std::make_unique<Impl>()) {
@@ -190,9 +185,6 @@ ReplayBench::ReplayBench(const BenchOptions& o) : impl_(std::make_unique<Impl>()
   const auto target = DirectoryTarget::open(impl_->tmp.path());
   impl_->fs = ScratchFilesystem::make(target, {.name = "replay", .fstype = v->fstype, .mkfs_options = v->mkfs,
                                                .size_mib = v->size_mib});
-  void* m = ::mmap(nullptr, Impl::kShared, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-  if (m == MAP_FAILED) throw_errno("mmap");
-  impl_->shared = static_cast<char*>(m);
 }
 
 ReplayBench::~ReplayBench() = default;
@@ -204,26 +196,10 @@ bool ReplayBench::Run::hit(const std::string& signature) const {
 
 ReplayBench::Run ReplayBench::run(const Program& p) {
   const std::string dir = fmt::format("{}/r{}", impl_->fs.dir(), impl_->runs++);
-  if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) throw_errno("mkdir " + dir);
-  char* shared = impl_->shared;
-  std::memset(shared, 0, Impl::kShared);
   const uint64_t nonce = p.seed ^ (0x51ed27001ULL * impl_->runs);
-  auto outcome = run_with_deadline(
-      [&]() -> int {
-        nlohmann::json found = nlohmann::json::array();
-        try {
-          const History h = run_program(p, dir, nonce);
-          for (const auto& f : check_history(h))
-            found.push_back({{"signature", finding_signature(f, p.fs)}, {"summary", f.summary}});
-        } catch (const std::exception& e) {
-          found.push_back({{"error", e.what()}});
-        }
-        const std::string text = found.dump();
-        std::memcpy(shared, text.data(), std::min(text.size(), Impl::kShared - 1));
-        return 0;
-      },
-      impl_->deadline_s, "program");
-  ::rmdir(dir.c_str());
+  // Every run in a child with the deadline: a hang is a finding (class
+  // "hang"), and a program stuck in the kernel goes with its child.
+  const ChildRun c = run_program_in_child(p, dir, nonce, impl_->deadline_s);
   Run r;
   if (impl_->klog)
     for (const auto& k : impl_->klog->drain()) {
@@ -231,17 +207,9 @@ ReplayBench::Run ReplayBench::run(const Program& p) {
       r.signatures.push_back(finding_signature(f, impl_->fs_name));
       if (r.first_summary.empty()) r.first_summary = f.summary;
     }
-  if (outcome.hung) {
-    r.signatures.push_back("hang");
-    r.first_summary = outcome.finding ? outcome.finding->summary : "the program did not finish";
-    return r;
-  }
-  const auto found = nlohmann::json::parse(std::string(shared), nullptr, false);
-  if (found.is_discarded()) throw SetupError("a replay's child left no readable result");
-  for (const auto& f : found) {
-    if (f.contains("error")) throw SetupError("replay: " + f.at("error").get<std::string>());
-    r.signatures.push_back(f.at("signature").get<std::string>());
-    if (r.first_summary.empty()) r.first_summary = f.at("summary").get<std::string>();
+  for (const auto& f : c.findings) {
+    r.signatures.push_back(finding_signature(f, p.fs));
+    if (r.first_summary.empty()) r.first_summary = f.summary.empty() ? "the program did not finish" : f.summary;
   }
   return r;
 }

@@ -10,7 +10,10 @@
 #include <memory>
 #include <string>
 
+#include <vector>
+
 #include "diorace/model.hpp"
+#include "diorace/oracles.hpp"
 #include "diorace/program.hpp"
 
 namespace diorace {
@@ -49,5 +52,21 @@ class Interpreter {
 
 [[nodiscard]] History run_program(const Program& p, const std::string& dir, uint64_t nonce,
                                   InterpreterStats* stats = nullptr);
+
+// A program that may hang the kernel for good (its threads stuck until the
+// process dies), run in a child process with a deadline: the child runs it
+// in dir (made and removed), checks the history with the model and hands
+// back what it found. A child still running at the deadline is a hang: the
+// finding carries its threads' kernel stacks (run_with_deadline), its class
+// "hang"; the child is then killed and reaped.
+struct ChildRun {
+  std::vector<Finding> findings;
+  bool hung = false;
+  InterpreterStats stats;
+};
+[[nodiscard]] ChildRun run_program_in_child(const Program& p, const std::string& dir, uint64_t nonce,
+                                            double deadline_s);
+// Whether a program needs run_program_in_child: it makes userfaultfd regions.
+[[nodiscard]] bool may_hang_for_good(const Program& p);
 
 }  // namespace diorace

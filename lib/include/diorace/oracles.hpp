@@ -43,7 +43,7 @@ struct Finding {
   nlohmann::json detail = nlohmann::json::object();  // typed fields (call, got, owed, file, offset, ...)
 };
 void to_json(nlohmann::json& j, const Finding& f);
-void from_json(const nlohmann::json& j, Finding& f);  // codec: src/codec.cpp
+void from_json(const nlohmann::json& j, Finding& f);
 
 // Errors that a system call may return because of its environment, not the
 // kernel's fault: a full filesystem (ENOSPC), a quota (EDQUOT), no memory

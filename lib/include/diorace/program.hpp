@@ -29,6 +29,8 @@ enum class OpKind {
   recreate,   // a fresh inode: create a new file of size `length` beside it, rename it over the slot
   wait,       // reap every asynchronous request of this actor still in flight
   freeze,     // FIFREEZE the filesystem, hold `hold_us`, FITHAW
+  uffd,       // a fresh userfaultfd region for this actor's `uffd` reads: a handler thread fills each missing
+              // page with poison (UFFDIO_COPY) and closes the userfaultfd after `hold_us`
 };
 std::string_view op_kind_name(OpKind k) noexcept;
 
@@ -53,6 +55,7 @@ struct Op {
   Falloc mode = Falloc::plain;
   bool datasync = false;     // fsync: fdatasync
   bool touch = false;        // fork: the child writes to its copy of this actor's buffers
+  bool uffd = false;         // read (psync, pv2): into this actor's userfaultfd region, its pages dropped first
   uint32_t misalign = 0;     // buffer start within the actor's slot, a multiple of 512 (sub-page sharing)
   uint32_t spin = 0;         // busy-wait loop iterations before the operation (a random spin widens races)
   uint32_t hold_us = 0;      // fork: the child's life; freeze: how long the filesystem stays frozen
