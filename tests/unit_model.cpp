@@ -445,3 +445,19 @@ TEST(ExploreProgram, UserfaultfdReadsComeAfterTheirActorsRegionAndOnlySynchronou
   bad["actors"][0]["ops"] = {{{"op", "read"}, {"file", 0}, {"length", 4096}, {"api", "libaio"}, {"uffd", true}}};
   EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
 }
+
+TEST(ExploreProgram, PackedAndSpreadLayoutsAreDrawnAndRoundTrip) {
+  unsigned packed = 0;
+  for (uint64_t seed = 1; seed <= 40; ++seed) {
+    const Program p = generate_program(GeneratorConfig{}, seed);
+    packed += p.packed;
+    const nlohmann::json j = p;
+    EXPECT_EQ(j.get<Program>().packed, p.packed);
+    EXPECT_EQ(j.contains("buffers"), p.packed);
+  }
+  EXPECT_GT(packed, 5u);
+  EXPECT_LT(packed, 35u);
+  nlohmann::json bad = generate_program(GeneratorConfig{}, 1);
+  bad["buffers"] = "scattered";
+  EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
+}

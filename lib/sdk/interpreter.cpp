@@ -485,12 +485,15 @@ class ActorRun {
 };
 
 size_t slot_size(const Program& p) {
-  uint64_t longest = 4096;
+  uint64_t longest = 512;
   for (const auto& a : p.actors)
     for (const auto& o : a.ops)
       if (o.kind == OpKind::read || o.kind == OpKind::write) longest = std::max(longest, o.length + o.misalign);
-  // Not a multiple of the page size: slot boundaries fall inside pages.
-  return ((longest + 4095) / 4096) * 4096 + 512;
+  // Packed: back to back at 512-byte granularity, several actors' buffers in
+  // each page. Spread: whole pages and 512 bytes, so only slot edges fall
+  // inside pages.
+  if (p.packed) return ((longest + 511) / 512) * 512;
+  return ((std::max<uint64_t>(longest, 4096) + 4095) / 4096) * 4096 + 512;
 }
 
 }  // namespace
@@ -500,16 +503,21 @@ struct Interpreter::Impl {
   size_t slot_bytes = 0;
   std::vector<ActorEngines> engines;
 
-  // An arena (and engines) fit for p: kept when big enough, so that the
-  // registered buffers of the rings stay where they were registered.
+  // An arena (and engines) fit for p, its slots exactly p's size (the
+  // layout decides which buffers share pages). Engines are kept across
+  // programs; the rings with registered buffers only while the slots stay
+  // where they were registered.
   void fit(const Program& p) {
     const size_t need = slot_size(p);
-    if (need <= slot_bytes && p.actors.size() <= engines.size()) return;
-    engines.clear();
-    slot_bytes = std::max(need, slot_bytes);
-    const size_t actors = std::max(p.actors.size(), size_t{4});
-    arena = AlignedBuffer::create(slot_bytes * kSlots * actors + 4096, 4096);
-    engines.resize(actors);
+    if (p.actors.size() > engines.size()) {
+      engines.clear();
+      engines.resize(std::max(p.actors.size(), size_t{4}));
+    }
+    if (need == slot_bytes && arena.size()) return;
+    const size_t bytes = need * kSlots * engines.size() + 4096;
+    if (arena.size() < bytes) arena = AlignedBuffer::create(bytes, 4096);
+    slot_bytes = need;
+    for (auto& e : engines) e.rings[static_cast<size_t>(Ring::fixed)] = Engine();
   }
 };
 

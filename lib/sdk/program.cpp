@@ -278,6 +278,7 @@ void to_json(nlohmann::json& j, const Program& p) {
   j = {{"format", Program::kFormat}, {"seed", p.seed},       {"fs", p.fs},         {"files", p.files},
        {"initial_sizes", p.initial_sizes}, {"max_size", p.max_size}, {"actors", actors}};
   if (!p.loops.empty()) j["loops"] = p.loops;
+  if (p.packed) j["buffers"] = "packed";
 }
 
 void from_json(const nlohmann::json& j, Program& p) {
@@ -293,6 +294,9 @@ void from_json(const nlohmann::json& j, Program& p) {
     throw std::invalid_argument("1 to 16 files, one initial size each");
   if (p.max_size < 4096 || p.max_size > 64 * 1024 * 1024) throw std::invalid_argument("max_size of 4 KiB to 64 MiB");
   p.loops = j.value("loops", std::vector<unsigned>{});
+  const std::string buffers = j.value("buffers", std::string("spread"));
+  if (buffers != "spread" && buffers != "packed") throw std::invalid_argument("buffers: spread or packed");
+  p.packed = buffers == "packed";
   for (unsigned l : p.loops)
     if (l >= p.files) throw std::invalid_argument(fmt::format("loop slot {} of {} files", l, p.files));
   for (const auto& a : j.at("actors")) p.actors.push_back({a.at("ops").get<std::vector<Op>>()});
@@ -405,6 +409,7 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
     p.initial_sizes.push_back(std::min(cfg.max_size, percent(rng, 50) ? kStart[below(rng, std::size(kStart))]
                                                                        : below(rng, cfg.max_size / 512 + 1) * 512));
   }
+  p.packed = percent(rng, cfg.packed_percent);
   if (p.files >= 2 && percent(rng, cfg.loop_percent)) {
     p.loops.push_back(p.files - 1);
     p.initial_sizes[p.files - 1] = p.max_size;  // the device's size

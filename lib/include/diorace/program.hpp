@@ -80,6 +80,10 @@ struct Program {
   // File slots that are loop devices (direct I/O on) over a sparse file of
   // max_size bytes on the scratch filesystem: reads, writes and fsync only.
   std::vector<unsigned> loops;
+  // Buffer layout: spread (each actor's slots whole pages plus 512 bytes, so
+  // that only slot edges share pages) or packed (slots back to back at
+  // 512-byte granularity: the buffers of several actors share each page).
+  bool packed = false;
   std::vector<Actor> actors;
 
   [[nodiscard]] bool is_loop(unsigned file) const noexcept;
@@ -114,6 +118,7 @@ struct GeneratorConfig {
   unsigned async_percent = 50;   // libaio and io_uring requests left in flight
   unsigned spin_percent = 40;    // operations preceded by a random spin (0..2000 loops)
   unsigned loop_percent = 30;    // programs whose last file slot is a loop device (with 2 files or more)
+  unsigned packed_percent = 50;  // programs whose buffers are packed (Program::packed)
   // Swarm testing (Groce et al., ISSTA 2012): each program keeps every
   // operation kind, engine and ring of the table with probability 1/2 (at
   // least one read or write, one engine, one ring), so that some programs
