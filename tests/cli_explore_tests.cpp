@@ -242,3 +242,27 @@ TEST(Explore, AHangIsAFindingWithItsProgramAndUserfaultfdProgramsAreCleanHere) {
   EXPECT_EQ(here.status, 0) << here.output;
   EXPECT_NE(here.output.find("hit rate 0/3"), std::string::npos) << here.output;
 }
+
+// An iteration that outlives the runner's hang deadline (here: programs of
+// 600 operations, many of them freezes, against a 1 s deadline) is a hang of
+// the case process; the runner attaches the program the case said it was
+// running, and explore writes it as a program file that replays the hang.
+TEST(Explore, AHangOfTheCaseProcessIsWrittenWithItsProgram) {
+  if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
+  TempDir d;
+  auto r = run_diorace({"explore", "--duration", "20", "--fs", "ext4", "--seed", "3", "--iteration-timeout", "1",
+                        "--ops", "200", "--weight", "freeze=100", "--weight", "uffd=0", "--findings", d.path + "/f",
+                        "--store", "none", "-q"},
+                       200);
+  ASSERT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("(hang)"), std::string::npos) << r.output;
+  const auto files = json_files(d.path + "/f");
+  ASSERT_EQ(files.size(), 1u) << r.output;
+  const auto prog = load(files[0]);
+  EXPECT_EQ(prog["finding"]["class"], "hang");
+  EXPECT_EQ(prog["finding"]["signature"], "deadline|hang||ext4");
+  EXPECT_EQ(op_count(prog), 600u);
+  auto rep = run_diorace({"replay", files[0], "--deadline", "1", "--runs", "1"}, 120);
+  EXPECT_EQ(rep.status, 1) << rep.output;
+  EXPECT_NE(rep.output.find("hit rate 1/1"), std::string::npos) << rep.output;
+}

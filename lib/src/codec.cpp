@@ -123,6 +123,7 @@ void to_json(nlohmann::json& j, const Event& e) {
                         },
                         [&](const HangEvent& h) {
                           j = {{"text", h.text}, {"processes", h.processes}, {"d_state", h.d_state}};
+                          if (!h.context.empty()) j["context"] = h.context;
                         },
                         [&](const TaintEvent& t) { j = {{"flags", t.flags}, {"text", t.text}}; },
                         [&](const auto& other) { j = {{"text", other.text}}; }},
@@ -140,7 +141,7 @@ void from_json(const nlohmann::json& j, Event& e) {
     e = KernelReportEvent{j.get<Splat>(), get_or<bool>(j, "own_race", false)};
   } else if (type == "hang") {
     e = HangEvent{str(j, "text"), get_or<nlohmann::json>(j, "processes", nlohmann::json::array()),
-                  get_or<bool>(j, "d_state", false)};
+                  get_or<bool>(j, "d_state", false), get_or<nlohmann::json>(j, "context", nlohmann::json::object())};
   } else if (type == "taint") {
     e = TaintEvent{str(j, "flags"), str(j, "text")};
   } else if (type == "crash") {

@@ -114,33 +114,49 @@ ExploreArgs parse_explore_args(const std::vector<std::string>& args) {
   return out;
 }
 
+namespace {
+
+// The program file of a finding: the program and what was found.
+std::string write_program_file(const std::string& dir, nlohmann::json out, const nlohmann::json& finding) {
+  std::filesystem::create_directories(dir);
+  out["finding"] = finding;
+  const std::string base = fmt::format("{}/{}-{:016x}", dir, sanitize(finding.value("signature", "finding")),
+                                       out.value("seed", uint64_t{0}));
+  const std::string text = out.dump(2) + "\n";
+  for (unsigned n = 0;; ++n) {
+    const std::string path = n ? fmt::format("{}-{}.json", base, n) : base + ".json";
+    int err = 0;
+    UniqueFd fd = UniqueFd::try_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, err, 0644);
+    if (!fd && err == -EEXIST) continue;  // never replace a file: the next free name
+    if (!fd) throw_errno(-err, "create " + path);
+    write_all(fd.get(), text.data(), text.size(), path);
+    return path;
+  }
+}
+
+}  // namespace
+
 std::vector<std::string> write_finding_programs(const std::vector<CaseResult>& results, const std::string& dir) {
   std::vector<std::string> written;
-  for (const auto& r : results) {
+  for (const auto& r : results)
     for (const auto& ev : r.events) {
-      const auto* fe = std::get_if<FindingEvent>(&ev);
-      if (!fe || !fe->what.detail.contains("program")) continue;
-      std::filesystem::create_directories(dir);
-      const auto& d = fe->what.detail;
-      nlohmann::json out = d.at("program");
-      out["finding"] = {{"oracle", fe->what.oracle},        {"class", d.value("class", "")},
-                        {"signature", d.value("signature", "")}, {"summary", fe->what.summary},
-                        {"kernel", d.value("kernel", "")},    {"iteration", d.value("iteration", 0)},
-                        {"run_seed", r.seed}};
-      const std::string base = fmt::format("{}/{}-{:016x}", dir, sanitize(d.value("signature", "finding")),
-                                           out.value("seed", uint64_t{0}));
-      for (unsigned n = 0;; ++n) {
-        const std::string path = n ? fmt::format("{}-{}.json", base, n) : base + ".json";
-        int err = 0;
-        UniqueFd fd = UniqueFd::try_open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, err, 0644);
-        if (!fd && err == -EEXIST) continue;  // never replace a file: the next free name
-        if (!fd) throw_errno(-err, "create " + path);
-        write_all(fd.get(), out.dump(2).append("\n").data(), out.dump(2).size() + 1, path);
-        written.push_back(path);
-        break;
+      if (const auto* fe = std::get_if<FindingEvent>(&ev); fe && fe->what.detail.contains("program")) {
+        const auto& d = fe->what.detail;
+        written.push_back(write_program_file(
+            dir, d.at("program"),
+            {{"oracle", fe->what.oracle}, {"class", d.value("class", "")}, {"signature", d.value("signature", "")},
+             {"summary", fe->what.summary}, {"kernel", d.value("kernel", "")}, {"iteration", d.value("iteration", 0)},
+             {"run_seed", r.seed}}));
+      } else if (const auto* he = std::get_if<HangEvent>(&ev); he && he->context.contains("program")) {
+        // The whole case process hung on a program: the runner's snapshot says where.
+        const auto& c = he->context;
+        written.push_back(write_program_file(
+            dir, c.at("program"),
+            {{"oracle", "hang"}, {"class", "hang"}, {"signature", c.value("signature", "")},
+             {"summary", r.reason}, {"kernel", c.value("kernel", "")}, {"iteration", c.value("iteration", 0)},
+             {"run_seed", r.seed}}));
       }
     }
-  }
   return written;
 }
 

@@ -459,7 +459,9 @@ void conclude(CaseResult& r, const Supervision& sup, const CaseStats& stats, con
       why += fmt::format("; still present after SIGKILL: {}{}", sup.stuck,
                          sup.stuck_in_d ? "(D state: the kernel is the likely culprit)" : "");
     r.fail(FailKind::hang, why);
-    r.events.push_back(HangEvent{sup.hang.text, sup.hang.processes, sup.hang.any_d_state || sup.stuck_in_d});
+    const auto note = nlohmann::json::parse(stats.get_note(), nullptr, false);
+    r.events.push_back(HangEvent{sup.hang.text, sup.hang.processes, sup.hang.any_d_state || sup.stuck_in_d,
+                                 note.is_object() ? note : nlohmann::json::object()});
   } else if (sup.interrupted && !parsed) {
     r.verdict = Verdict::error;
     r.reason = "interrupted";

@@ -47,6 +47,7 @@ struct HangEvent {
   std::string text;
   nlohmann::json processes = nlohmann::json::array();  // per process: state, wchan, stacks
   bool d_state = false;
+  nlohmann::json context = nlohmann::json::object();  // what the iteration ran, as the case said (CaseStats::set_note)
 };
 // Taint flags the kernel gained during the case.
 struct TaintEvent {

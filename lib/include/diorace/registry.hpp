@@ -7,6 +7,7 @@
 #include <optional>
 #include <initializer_list>
 #include <atomic>
+#include <cstring>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -157,6 +158,23 @@ struct CaseStats {
   std::atomic<uint64_t> forks{0};
   std::atomic<uint64_t> ios{0};
   std::atomic<bool> stop{false};  // set by the supervisor (SIGINT, deadline)
+
+  // What the iteration in progress runs, as the case says it (JSON text): the
+  // supervisor attaches it to a hang, when the case process can say nothing
+  // more (the explorer's program). Set before the iteration's work starts.
+  static constexpr size_t kNoteBytes = 256 * 1024;
+  void set_note(std::string_view json) noexcept {
+    note_len.store(0, std::memory_order_release);
+    if (json.size() >= kNoteBytes) return;  // too big to attach: none
+    std::memcpy(note, json.data(), json.size());
+    note_len.store(static_cast<uint32_t>(json.size()), std::memory_order_release);
+  }
+  [[nodiscard]] std::string get_note() const {
+    const uint32_t n = note_len.load(std::memory_order_acquire);
+    return std::string(note, n);
+  }
+  std::atomic<uint32_t> note_len{0};
+  char note[kNoteBytes];
 };
 
 struct CaseContext {
