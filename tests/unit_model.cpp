@@ -441,6 +441,16 @@ TEST(ExploreProgram, UserfaultfdReadsComeAfterTheirActorsRegionAndOnlySynchronou
     EXPECT_EQ(may_hang_for_good(p), any_region);
   }
   EXPECT_GT(uffd_reads, 20u);
+  // A freeze and a userfaultfd region never share a program.
+  GeneratorConfig both;
+  both.weights = {{"uffd", 10}, {"freeze", 10}, {"read", 30}};
+  both.swarm = false;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    bool freeze = false, region = false;
+    for (const auto& a : generate_program(both, seed).actors)
+      for (const auto& o : a.ops) freeze |= o.kind == OpKind::freeze, region |= o.kind == OpKind::uffd;
+    EXPECT_FALSE(freeze && region) << "seed " << seed;
+  }
   nlohmann::json bad = generate_program(c, 1);
   bad["actors"][0]["ops"] = {{{"op", "read"}, {"file", 0}, {"length", 4096}, {"api", "libaio"}, {"uffd", true}}};
   EXPECT_THROW(bad.get<Program>(), std::invalid_argument);

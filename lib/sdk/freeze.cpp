@@ -5,14 +5,36 @@
 #include <linux/fs.h>
 #include <poll.h>
 #include <sys/ioctl.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <initializer_list>
 #include <system_error>
 
 #include "diorace/error.hpp"
 
 namespace diorace {
+
+namespace {
+
+// Closes every descriptor but keep (async-signal-safe: raw close_range).
+void close_all_but(std::initializer_list<int> keep) {
+  int sorted[3] = {-1, -1, -1};
+  size_t n = 0;
+  for (int fd : keep) sorted[n++] = fd;
+  std::sort(sorted, sorted + n);
+  unsigned from = 0;
+  for (size_t i = 0; i < n; ++i) {
+    if (sorted[i] < 0) continue;
+    if (static_cast<unsigned>(sorted[i]) > from) (void)::syscall(SYS_close_range, from, sorted[i] - 1u, 0u);
+    from = static_cast<unsigned>(sorted[i]) + 1;
+  }
+  (void)::syscall(SYS_close_range, from, ~0u, 0u);
+}
+
+}  // namespace
 
 FreezeGuardian FreezeGuardian::freeze(const std::string& dir, int max_ms) {
   auto cmd = Pipe::make();
@@ -29,6 +51,10 @@ FreezeGuardian FreezeGuardian::freeze(const std::string& dir, int max_ms) {
                       // closing its own means EOF.
                       ::close(cmd_out);
                       ::close(ack_in);
+                      // Only its three descriptors: a copy of anything else
+                      // (a userfaultfd, another guardian's pipe) would put
+                      // off that one's release or thaw.
+                      close_all_but({d, cmd_in, ack_out});
                       char c = ::ioctl(d, FIFREEZE, 0) == 0 ? 'F' : 'E';
                       int err = errno;
                       (void)!::write(ack_out, &c, 1);
