@@ -11,6 +11,7 @@
 #include "diorace/cli_values.hpp"
 #include "diorace/config.hpp"
 #include "diorace/error.hpp"
+#include "diorace/explore.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/hash.hpp"
 #include "diorace/process.hpp"
@@ -143,7 +144,24 @@ int64_t the_run(const po::variables_map& vm, const char* sub) {
   return parse_run_id(vm["run"].as<std::vector<std::string>>()[0]);
 }
 
-extern const Command kList, kShow, kCompare, kExport, kDelete, kBisections, kPrevious;
+extern const Command kList, kShow, kCompare, kExport, kDelete, kBisections, kPrevious, kFindings;
+
+void findings_options(CommandOptions& o) {
+  o.shown.add_options()("out", po::value<std::string>(), "the directory to write them to (default: diorace-findings)");
+  o.shown.add(store_option());
+  one_run(o);
+}
+
+// The explorer's findings of a stored run, as program files to replay.
+int results_findings(const std::vector<std::string>& args, const std::string&) {
+  auto vm = parse_command(kFindings, args);
+  auto store = open_store_for_reading(opt(vm, "store"));
+  const RunRecord run = store->load_run(the_run(vm, "findings"));
+  const auto written = write_finding_programs(run.cases, opt(vm, "out", "diorace-findings"));
+  for (const auto& path : written) std::cout << path << "  (diorace replay " << path << ")\n";
+  if (written.empty()) std::cout << "run " << run.run.id.value_or(0) << " holds no finding with a program\n";
+  return 0;
+}
 
 int results_list(const std::vector<std::string>& args, const std::string&) {
   auto vm = parse_command(kList, args);
@@ -292,11 +310,14 @@ extern const Command kBisections{"bisections", "[--json]", "the stored bisection
                                  bisections_options};
 extern const Command kPrevious{"previous", "RUN", "the id of the same kernel's run before RUN", results_previous,
                                store_only, kPreviousDetails};
+extern const Command kFindings{"findings", "RUN [--out DIR]",
+                               "the explorer's findings of a stored run, as program files to replay",
+                               results_findings, findings_options};
 extern const Command kImportLava{"import-lava", "(LOG.yaml | --lava-uri URI --job ID) [--health H] [--label L] [--expect CASE]...",
                                  "a finished LAVA job into the store", results_import_lava, import_lava_options};
 
-constexpr const Command* kResultsSubcommands[] = {&kList,   &kShow,       &kCompare,  &kExport,
-                                                  &kDelete, &kBisections, &kPrevious, &kImportLava};
+constexpr const Command* kResultsSubcommands[] = {&kList,     &kShow,     &kCompare,  &kExport,   &kDelete,
+                                                  &kBisections, &kPrevious, &kFindings, &kImportLava};
 
 // Never run: a command with subcommands runs one of them (dispatch).
 int results_without_subcommand(const std::vector<std::string>&, const std::string&) { return 2; }

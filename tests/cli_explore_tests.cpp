@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "diorace/fd.hpp"
+#include "diorace/process.hpp"
 #include "test_util.hpp"
 
 using namespace diorace;
@@ -265,4 +266,32 @@ TEST(Explore, AHangOfTheCaseProcessIsWrittenWithItsProgram) {
   auto rep = run_diorace({"replay", files[0], "--deadline", "1", "--runs", "1"}, 120);
   EXPECT_EQ(rep.status, 1) << rep.output;
   EXPECT_NE(rep.output.find("hit rate 1/1"), std::string::npos) << rep.output;
+}
+
+// Findings are stored with their programs: `results findings RUN` writes the
+// same program files from the store, and the HTML report says how to replay.
+TEST(Explore, StoredFindingsComeBackAsProgramFilesAndTheReportSaysHowToReplay) {
+  if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
+  TempDir d;
+  const std::string store = d.path + "/s.sqlite";
+  auto r = run_diorace({"explore", "--duration", "3", "--fs", "ext4", "--seed", "3", "--inject-fault", "flip:0.2",
+                        "--findings", d.path + "/f", "--store", store, "-q"});
+  ASSERT_EQ(r.status, 1) << r.output;
+  auto back = run_diorace({"results", "findings", "1", "--out", d.path + "/g", "--store", store});
+  ASSERT_EQ(back.status, 0) << back.output;
+  std::set<std::string> a, b;
+  for (const auto& f : json_files(d.path + "/f")) a.insert(load(f)["finding"]["signature"]);
+  for (const auto& f : json_files(d.path + "/g")) b.insert(load(f)["finding"]["signature"]);
+  EXPECT_FALSE(a.empty());
+  EXPECT_EQ(a, b);
+  auto html = run_diorace({"report", "--html", d.path + "/r.html", "--store", store});
+  ASSERT_EQ(html.status, 0) << html.output;
+  // Rendered (the page's script draws it only under a finding with a program).
+  auto dom = run_command({"chromium", "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                          "--user-data-dir=" + d.path + "/profile", "--dump-dom",
+                          "file://" + d.path + "/r.html#first-failure"},
+                         std::chrono::seconds(120));
+  EXPECT_NE(dom.output.find("replay: diorace results findings 1 --out DIR"), std::string::npos)
+      << dom.output.substr(0, 2000);
+  expect_one_line_exit2(run_diorace({"results", "findings", "--store", store}), "results findings takes one run id");
 }

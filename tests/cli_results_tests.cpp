@@ -267,8 +267,10 @@ TEST(Results, HtmlReportRendersInHeadlessChromium) {
   EXPECT_NE(dom.output.find("<div id=\"errors\"></div>"), std::string::npos) << "script errors in the page";
   EXPECT_NE(dom.output.find("class=\"cell FAIL\""), std::string::npos);
   EXPECT_NE(dom.output.find("<circle"), std::string::npos) << "no detection-time plot";
-  // The first failure's details, one click away, hold its corruption report.
+  // The first failure's details, one click away, hold its corruption report
+  // and the commits the case declares as its fix.
   EXPECT_NE(dom.output.find("[corruption]"), std::string::npos);
+  EXPECT_NE(dom.output.find("fixed upstream by: 920756a3306a"), std::string::npos);
   const std::string shot = std::string(DIORACE_BUILD_DIR) + "/report-screenshot.png";
   fs::remove(shot);
   auto shot_cmd = chrome;

@@ -215,6 +215,9 @@ window.onerror = function (msg, src, line) {
           (r.run.started_at || "") + ": " + c.iterations + " iterations, " + (c.duration_s || 0).toFixed(1) + " s" +
           (typeof c.first_failure_s === "number" ? ", first failure after " + c.first_failure_s.toFixed(2) + " s" : "") +
           (c.reason ? " - " + c.reason : "") + (c.detectors_armed === false ? " [ran WITHOUT its race detector]" : "")));
+      if ((c.events || []).some(function (e) { return (e.detail && e.detail.program) || (e.context && e.context.program); }))
+        p.appendChild(el("code", {"class": "replay"}, " replay: diorace results findings " + (r.run.id !== undefined ? r.run.id : "RUN") +
+            " --out DIR; diorace replay DIR/FILE"));
       if (r.vm && r.vm.console_log) {
         p.appendChild(document.createTextNode(" "));
         p.appendChild(el("a", {href: "file://" + r.vm.console_log}, "console log"));
