@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later
+ * ci/bench.d: reference reproducers for the side-by-side bench, written from
+ * the "Trigger" and "Oracle" paragraphs of shared/RACES.md the way a bug
+ * reporter would write them: plain, no tuning. Each one prints
+ *   REF DETECTED <seconds since start> <what>   (exit 0), or
+ *   REF NOT-DETECTED <seconds> <iterations>     (exit 1) when its budget ends.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static struct timespec ref_t0;
+
+static double ref_elapsed(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (t.tv_sec - ref_t0.tv_sec) + (t.tv_nsec - ref_t0.tv_nsec) / 1e9;
+}
+
+static void ref_start(void) { clock_gettime(CLOCK_MONOTONIC, &ref_t0); }
+
+static void ref_detected(const char *what)
+{
+	printf("REF DETECTED %.3f %s\n", ref_elapsed(), what);
+	fflush(stdout);
+	exit(0);
+}
+
+static void ref_not_detected(unsigned long iterations)
+{
+	printf("REF NOT-DETECTED %.3f %lu\n", ref_elapsed(), iterations);
+	fflush(stdout);
+	exit(1);
+}
+
+static void die(const char *what)
+{
+	printf("REF ERROR %s: %s\n", what, strerror(errno));
+	fflush(stdout);
+	exit(2);
+}
