@@ -42,7 +42,8 @@ std::vector<ParamSpec> explore_params() {
   std::vector<ParamSpec> ps = {
       {"variant", "filesystem (all: each, reported separately)", 0, 0, 0,
        {"all", "ext4", "ext4-inline", "xfs", "btrfs"}},
-      {"actors", "actors (threads) per program", 3, 1, 16},
+      {"actors", "actors per program", 3, 1, 16},
+      {"process_percent", "actors that run as processes, the others as threads (%)", 25, 0, 100},
       {"ops", "operations per actor", 12, 1, 200},
       {"files", "files per program", 2, 1, 16},
       {"max_size", "largest file offset the generator draws (bytes)", 65536, 4096, 16 * 1024 * 1024},
@@ -66,6 +67,7 @@ GeneratorConfig config_from(const ParamValues& p) {
   c.max_size = static_cast<uint64_t>(p.integer("max_size")) & ~uint64_t{511};
   c.direct_percent = static_cast<unsigned>(p.integer("direct_percent"));
   c.async_percent = static_cast<unsigned>(p.integer("async_percent"));
+  c.process_percent = static_cast<unsigned>(p.integer("process_percent"));
   c.swarm = p.integer("swarm") != 0;
   for (auto* table : {&c.weights, &c.engines, &c.rings})
     for (auto& [name, w] : *table) w = static_cast<unsigned>(p.integer(weight_param(name)));

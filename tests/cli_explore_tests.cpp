@@ -16,6 +16,7 @@
 
 #include "diorace/fd.hpp"
 #include "diorace/process.hpp"
+#include "diorace/program.hpp"
 #include "test_util.hpp"
 
 using namespace diorace;
@@ -294,4 +295,41 @@ TEST(Explore, StoredFindingsComeBackAsProgramFilesAndTheReportSaysHowToReplay) {
   EXPECT_NE(dom.output.find("replay: diorace results findings 1 --out DIR"), std::string::npos)
       << dom.output.substr(0, 2000);
   expect_one_line_exit2(run_diorace({"results", "findings", "--store", store}), "results findings takes one run id");
+}
+
+// Actors in processes: their histories come back through shared memory and
+// are checked like a thread's (a flipped byte in a process actor's read is a
+// contents finding; without the fault the program is clean here), and the
+// flag round-trips through the program file.
+TEST(Explore, ProcessActorsAreCheckedLikeThreads) {
+  if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
+  TempDir d;
+  auto io = [](const char* op, bool direct, uint64_t offset, const char* api) {
+    return nlohmann::json{{"op", op},         {"file", 0}, {"offset", offset}, {"length", 4096},
+                          {"direct", direct}, {"api", api}};
+  };
+  nlohmann::json prog = {
+      {"format", "diorace-program/1"}, {"seed", 1}, {"fs", "ext4"}, {"files", 1}, {"initial_sizes", {8192}},
+      {"max_size", 65536},
+      {"actors",
+       {{{"process", true},
+         {"ops", {io("write", true, 0, "psync"), io("read", true, 0, "libaio"), io("read", false, 4096, "psync")}}},
+        {{"ops", {io("write", false, 4096, "psync"), io("read", true, 0, "psync")}}},
+        {{"process", true}, {"ops", {io("read", false, 0, "psync"), {{"op", "fork"}, {"hold_us", 100}}}}}}}};
+  const std::string file = d.path + "/p.json";
+  write_file(file, prog.dump());
+  auto clean = run_diorace({"replay", file, "--runs", "5", "--signature", "none"}, 300);
+  EXPECT_EQ(clean.status, 0) << clean.output;
+  EXPECT_NE(clean.output.find("hit rate 0/5"), std::string::npos) << clean.output;
+  // Only the process actors read with the fault on: actor 1's read goes.
+  prog["actors"][1]["ops"].erase(1);
+  write_file(file, prog.dump());
+  auto hit = run_diorace({"replay", file, "--runs", "3", "--inject-fault", "flip:1"}, 300);
+  EXPECT_EQ(hit.status, 1) << hit.output;
+  EXPECT_NE(hit.output.find("hit rate 3/3"), std::string::npos) << hit.output;
+  // The minimizer may make a process a thread (less detail), and writes the flag back when it stays.
+  const std::string small = d.path + "/small.json";
+  auto m = run_diorace({"minimize", file, "--runs", "2", "--inject-fault", "flip:1", "--out", small}, 600);
+  ASSERT_EQ(m.status, 0) << m.output;
+  EXPECT_NO_THROW(load(small).get<Program>());
 }

@@ -6,6 +6,7 @@
 #include <linux/fs.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -20,7 +21,9 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <new>
 #include <optional>
+#include <type_traits>
 
 #include <fmt/format.h>
 
@@ -31,6 +34,7 @@
 #include "diorace/fault.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/freeze.hpp"
+#include "diorace/process.hpp"
 #include "diorace/target.hpp"
 #include "diorace/threads.hpp"
 
@@ -143,7 +147,37 @@ struct ActorEngines {
   std::array<Engine, 5> rings;
 };
 
-// What all actors share: the files' generations (bumped by recreate) and the arena.
+// What actors in threads and in processes alike must see: the files'
+// generations (bumped by recreate) and the start line. It lives in shared
+// memory (MAP_SHARED), so that a process actor's copy is the same object.
+struct Sync {
+  std::array<std::atomic<uint64_t>, 16> generation{};
+  std::atomic<uint64_t> started{0};  // bit a: actor a counted itself ready
+  std::atomic<unsigned> ready{0};
+  std::atomic<bool> go{false};
+};
+static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<unsigned>::is_always_lock_free);
+
+class SharedSync {
+ public:
+  SharedSync() {
+    void* m = ::mmap(nullptr, sizeof(Sync), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+    if (m == MAP_FAILED) throw_errno("mmap shared");
+    sync_ = new (m) Sync();
+  }
+  ~SharedSync() {
+    sync_->~Sync();
+    ::munmap(sync_, sizeof(Sync));
+  }
+  SharedSync(const SharedSync&) = delete;
+  SharedSync& operator=(const SharedSync&) = delete;
+  Sync& operator*() const noexcept { return *sync_; }
+
+ private:
+  Sync* sync_ = nullptr;
+};
+
+// What all actors share: the program, the arena, the engines and the Sync.
 struct Shared {
   const Program& prog;
   std::string dir;
@@ -151,9 +185,7 @@ struct Shared {
   size_t slot_bytes = 0;
   const AlignedBuffer& arena;
   std::vector<ActorEngines>& engines;
-  std::array<std::atomic<uint64_t>, 16> generation{};
-  std::atomic<unsigned> ready{0};
-  std::atomic<bool> go{false};
+  Sync& sync;
 
   [[nodiscard]] std::byte* slot(unsigned actor, unsigned s) const {
     // Slot s of every actor side by side, 512 bytes apart from a page
@@ -192,8 +224,9 @@ class ActorRun {
   }
 
   void run(InterpreterStats& st) {
-    sh_.ready.fetch_add(1);
-    while (!sh_.go.load(std::memory_order_acquire)) {
+    sh_.sync.started.fetch_or(uint64_t{1} << id_);
+    sh_.sync.ready.fetch_add(1);
+    while (!sh_.sync.go.load(std::memory_order_acquire)) {
     }
     for (unsigned i = 0; i < ops_.size(); ++i) {
       spin(ops_[i].spin);
@@ -209,7 +242,7 @@ class ActorRun {
  private:
   OpenFile& file(unsigned f, bool direct) {
     OpenFile& of = files_[{f, direct}];
-    const uint64_t gen = sh_.generation[f].load();
+    const uint64_t gen = sh_.sync.generation[f].load();
     if (!of.fd || of.generation != gen) {
       if (of.fd) retired_.push_back(std::move(of.fd));  // requests in flight may still use it
       int err = 0;
@@ -389,7 +422,7 @@ class ActorRun {
     e.new_inode = inode_of(fd.get());
     births_.push_back({e.new_inode, o.file, o.length, e.start_ns});
     if (::rename(tmp.c_str(), sh_.path(o.file).c_str()) < 0) throw_errno("rename " + tmp);
-    sh_.generation[o.file].fetch_add(1);
+    sh_.sync.generation[o.file].fetch_add(1);
     e.end_ns = now_ns();
     alive_.push_back(std::move(fd));  // see Interpreter::run: no inode number is reused within a program
   }
@@ -487,6 +520,122 @@ class ActorRun {
   std::unique_ptr<UffdRegion> uffd_region_;
 };
 
+// A process actor's history travels back to the interpreter through shared
+// memory: a header, then each event (its fixed fields, then a read's bytes),
+// then the inodes it made. The area is sized from the actor's operations.
+class ActorResultArea {
+ public:
+  explicit ActorResultArea(const Actor& a) {
+    bytes_ = sizeof(Header) + a.ops.size() * (sizeof(EventFields) + sizeof(InodeBirth));
+    for (const auto& o : a.ops)
+      if (o.kind == OpKind::read) bytes_ += o.length;
+    void* m = ::mmap(nullptr, bytes_, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED) throw_errno("mmap shared");
+    base_ = static_cast<std::byte*>(m);
+  }
+  ~ActorResultArea() { ::munmap(base_, bytes_); }
+  ActorResultArea(const ActorResultArea&) = delete;
+  ActorResultArea& operator=(const ActorResultArea&) = delete;
+
+  // In the child.
+  void put(const std::vector<OpEvent>& events, const std::vector<InodeBirth>& births, const InterpreterStats& st) noexcept {
+    Header h{.state = 1, .events = static_cast<uint32_t>(events.size()), .births = static_cast<uint32_t>(births.size()),
+             .ops = st.ops, .unavailable = st.unavailable, .forks = st.forks};
+    size_t at = sizeof(Header);
+    for (const auto& e : events) {
+      const EventFields f{e.actor, e.index, e.op, e.inode, e.start_ns, e.end_ns, e.result, e.write_id, e.new_inode,
+                          e.frozen_from_ns, e.frozen_until_ns, e.data.size()};
+      std::memcpy(base_ + at, &f, sizeof f);
+      at += sizeof f;
+      std::memcpy(base_ + at, e.data.data(), e.data.size());
+      at += e.data.size();
+    }
+    std::memcpy(base_ + at, births.data(), births.size() * sizeof(InodeBirth));
+    std::memcpy(base_, &h, sizeof h);
+  }
+  void put_error(const char* what) noexcept {
+    Header h{.state = 2};
+    std::snprintf(h.error, sizeof h.error, "%s", what);
+    std::memcpy(base_, &h, sizeof h);
+  }
+  // In the interpreter, after the child ended; throws SetupError when it failed.
+  void take(std::vector<OpEvent>& events, std::vector<InodeBirth>& births, InterpreterStats& st, int status) const {
+    Header h;
+    std::memcpy(&h, base_, sizeof h);
+    if (h.state == 2) throw SetupError(std::string("a process actor: ") + h.error);
+    if (h.state != 1 || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
+      throw SetupError("a process actor ended without its history (" + describe_wait_status(status) + ")");
+    size_t at = sizeof(Header);
+    events.assign(h.events, OpEvent{});
+    for (auto& e : events) {
+      EventFields f;
+      std::memcpy(&f, base_ + at, sizeof f);
+      at += sizeof f;
+      e.actor = f.actor, e.index = f.index, e.op = f.op, e.inode = f.inode, e.start_ns = f.start_ns;
+      e.end_ns = f.end_ns, e.result = f.result, e.write_id = f.write_id, e.new_inode = f.new_inode;
+      e.frozen_from_ns = f.frozen_from_ns, e.frozen_until_ns = f.frozen_until_ns;
+      const auto* d = reinterpret_cast<const uint8_t*>(base_ + at);
+      e.data.assign(d, d + f.data_len);
+      at += f.data_len;
+    }
+    births.resize(h.births);
+    std::memcpy(births.data(), base_ + at, births.size() * sizeof(InodeBirth));
+    st.ops += h.ops, st.unavailable += h.unavailable, st.forks += h.forks;
+  }
+
+ private:
+  struct Header {
+    uint32_t state = 0;  // 0: nothing yet, 1: the history, 2: an error
+    uint32_t events = 0, births = 0;
+    uint64_t ops = 0, unavailable = 0, forks = 0;
+    char error[1024] = {};
+  };
+  struct EventFields {
+    unsigned actor, index;
+    Op op;
+    uint64_t inode;
+    int64_t start_ns, end_ns, result;
+    uint64_t write_id, new_inode;
+    int64_t frozen_from_ns, frozen_until_ns;
+    size_t data_len;
+  };
+  static_assert(std::is_trivially_copyable_v<Op> && std::is_trivially_copyable_v<InodeBirth>);
+  std::byte* base_ = nullptr;
+  size_t bytes_ = 0;
+};
+
+// Runs actor `id` in a process of its own and takes its history back. The
+// calling thread waits for it; the process dies with that thread.
+void run_process_actor(Shared& sh, ActorRun& actor, unsigned id, InterpreterStats& st) {
+  ActorResultArea area(sh.prog.actors[id]);
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    const int err = errno;
+    sh.sync.ready.fetch_add(1);  // counted as ready, so that the others start and end
+    throw_errno(err, "fork (a process actor)");
+  }
+  if (pid == 0) {
+    (void)::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    // Rings and AIO contexts of its own: the parent's io_uring rings would be
+    // shared with it, its AIO contexts are not its own. The copies are left
+    // as they are (the process ends with _exit).
+    new (&sh.engines[id]) ActorEngines();
+    try {
+      InterpreterStats cst;
+      actor.run(cst);
+      area.put(actor.events_, actor.births_, cst);
+    } catch (const std::exception& e) {
+      area.put_error(e.what());
+    }
+    ::_exit(0);
+  }
+  int status = 0;
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  }
+  if (!(sh.sync.started.load() & (uint64_t{1} << id))) sh.sync.ready.fetch_add(1);  // it died before the start line
+  area.take(actor.events_, actor.births_, st, status);
+}
+
 size_t slot_size(const Program& p) {
   uint64_t longest = 512;
   for (const auto& a : p.actors)
@@ -532,7 +681,8 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
   InterpreterStats local;
   InterpreterStats& st = stats ? *stats : local;
   impl_->fit(p);
-  Shared sh{p, dir, nonce, impl_->slot_bytes, impl_->arena, impl_->engines};
+  SharedSync sync;
+  Shared sh{p, dir, nonce, impl_->slot_bytes, impl_->arena, impl_->engines, *sync};
   History h;
   h.nonce = nonce;
   h.fstype = filesystem_type(dir);
@@ -566,18 +716,21 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
       for (unsigned a = 0; a < actors.size(); ++a)
         threads.start([&, a] {
           try {
-            actors[a]->run(per[a]);
+            if (p.actors[a].process)
+              run_process_actor(sh, *actors[a], a, per[a]);
+            else
+              actors[a]->run(per[a]);
           } catch (...) {
             errors[a] = std::current_exception();
           }
         });
     } catch (...) {
-      sh.go.store(true);  // the actors that started run and end; then the error
+      sh.sync.go.store(true);  // the actors that started run and end; then the error
       throw;
     }
-    while (sh.ready.load() < actors.size()) {
+    while (sh.sync.ready.load() < actors.size()) {
     }
-    sh.go.store(true, std::memory_order_release);
+    sh.sync.go.store(true, std::memory_order_release);
   }
   for (unsigned f = 0; f < p.files; ++f)
     if (!p.is_loop(f)) ::unlink(sh.path(f).c_str());  // a loop slot's path is the device node: never removed

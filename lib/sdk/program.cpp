@@ -274,7 +274,11 @@ size_t Program::op_count() const noexcept {
 
 void to_json(nlohmann::json& j, const Program& p) {
   nlohmann::json actors = nlohmann::json::array();
-  for (const auto& a : p.actors) actors.push_back({{"ops", a.ops}});
+  for (const auto& a : p.actors) {
+    nlohmann::json actor = {{"ops", a.ops}};
+    if (a.process) actor["process"] = true;
+    actors.push_back(std::move(actor));
+  }
   j = {{"format", Program::kFormat}, {"seed", p.seed},       {"fs", p.fs},         {"files", p.files},
        {"initial_sizes", p.initial_sizes}, {"max_size", p.max_size}, {"actors", actors}};
   if (!p.loops.empty()) j["loops"] = p.loops;
@@ -299,7 +303,7 @@ void from_json(const nlohmann::json& j, Program& p) {
   p.packed = buffers == "packed";
   for (unsigned l : p.loops)
     if (l >= p.files) throw std::invalid_argument(fmt::format("loop slot {} of {} files", l, p.files));
-  for (const auto& a : j.at("actors")) p.actors.push_back({a.at("ops").get<std::vector<Op>>()});
+  for (const auto& a : j.at("actors")) p.actors.push_back({a.at("ops").get<std::vector<Op>>(), a.value("process", false)});
   if (p.actors.empty() || p.actors.size() > 64) throw std::invalid_argument("1 to 64 actors");
   for (const auto& a : p.actors)
     for (const auto& o : a.ops) {
@@ -425,6 +429,10 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
     }
     p.actors.push_back(std::move(actor));
   }
+  // Which actors are processes: drawn apart, so that a seed's operations are
+  // the same as before processes existed.
+  std::mt19937_64 prng(seed ^ 0x70726f63u);
+  for (auto& a : p.actors) a.process = percent(prng, cfg.process_percent);
   // A freeze and a userfaultfd region in one program: seen once on 6.12.118
   // (every fix) as a program that never finished and left the filesystem
   // frozen, not analysed; the generator keeps them apart (the freeze becomes

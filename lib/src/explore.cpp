@@ -312,6 +312,15 @@ struct Minimizer {
       if (chunk <= 1) break;
     }
   }
+  // A process actor that still reproduces as a thread becomes one.
+  void threads_for_processes() {
+    for (size_t a = 0; a < m.program.actors.size(); ++a) {
+      if (!m.program.actors[a].process) continue;
+      Program c = m.program;
+      c.actors[a].process = false;
+      (void)try_accept(std::move(c), fmt::format("actor {} as a thread", a));
+    }
+  }
   // Each accepted simplification starts the list again from the operation as it now is.
   void simplify_op(size_t a, size_t i) {
     std::set<std::string> tried;
@@ -344,6 +353,7 @@ Minimized minimize_program(ReplayBench& bench, const Program& p, const std::stri
     before = z.accepted;
     z.remove_actors();
     for (size_t a = 0; a < m.program.actors.size(); ++a) z.remove_ops(a);
+    z.threads_for_processes();
     for (size_t a = 0; a < m.program.actors.size(); ++a)
       for (size_t i = 0; i < m.program.actors[a].ops.size(); ++i) z.simplify_op(a, i);
   }

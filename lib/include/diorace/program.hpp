@@ -68,6 +68,10 @@ void from_json(const nlohmann::json& j, Op& o);
 
 struct Actor {
   std::vector<Op> ops;
+  // Runs in a process of its own (forked at the start, before the actors
+  // are released) instead of a thread: its own address space (its buffers
+  // are its copy), descriptors, rings and AIO contexts, the same files.
+  bool process = false;
 };
 
 struct Program {
@@ -119,6 +123,7 @@ struct GeneratorConfig {
   unsigned spin_percent = 40;    // operations preceded by a random spin (0..2000 loops)
   unsigned loop_percent = 30;    // programs whose last file slot is a loop device (with 2 files or more)
   unsigned packed_percent = 50;  // programs whose buffers are packed (Program::packed)
+  unsigned process_percent = 25; // actors that run as processes (Actor::process), the rest as threads
   // Swarm testing (Groce et al., ISSTA 2012): each program keeps every
   // operation kind, engine and ring of the table with probability 1/2 (at
   // least one read or write, one engine, one ring), so that some programs
