@@ -304,7 +304,7 @@ TEST(ExploreProgram, GeneratedProgramsAreDeterministicAndRoundTrip) {
 TEST(ExploreProgram, WeightsSwitchOperationsOffAndBadFilesAreRefused) {
   GeneratorConfig c;
   for (const char* w : {"read=0", "truncate=0", "fallocate=0", "fsync=0", "fork=0", "recreate=0", "wait=0", "freeze=0",
-                        "uffd=0"})
+                        "uffd=0", "madvise=0", "mprotect=0"})
     c.set_weight(w);
   for (const auto& a : generate_program(c, 1).actors)
     for (const auto& o : a.ops) EXPECT_EQ(o.kind, OpKind::write);
@@ -469,5 +469,68 @@ TEST(ExploreProgram, PackedAndSpreadLayoutsAreDrawnAndRoundTrip) {
   EXPECT_LT(packed, 35u);
   nlohmann::json bad = generate_program(GeneratorConfig{}, 1);
   bad["buffers"] = "scattered";
+  EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
+}
+
+// R11: an mmap read or write may fail with EFAULT (a SIGBUS while copying),
+// msync may report a collision's EIO; its bytes are checked like a buffered
+// read's, and a store that completed while the filesystem was frozen is flagged.
+TEST(ExploreModel, AnMmapAccessIsABufferedOneThatMayFailWithEfault) {
+  Hist fault(8192);
+  auto& r = fault.add(OpKind::read, 0, 4096, 10, 20, -EFAULT);
+  r.op.direct = false;
+  EXPECT_TRUE(flags(fault.check(), "errno:EFAULT"));
+  r.op.api = Api::mmap;
+  EXPECT_TRUE(fault.check().empty());
+
+  Hist sync(8192);
+  auto& w = sync.add(OpKind::write, 0, 4096, 10, 20, -EIO);
+  w.op.direct = false;
+  w.op.api = Api::mmap;
+  w.op.datasync = true;
+  EXPECT_TRUE(flags(sync.check(), "errno:EIO")) << "no collision: msync owes no EIO";
+  sync.write(0, 4096, 12, 18);  // an O_DIRECT write during it: a collision (R2)
+  EXPECT_TRUE(sync.check().empty());
+
+  Hist stale(8192);
+  auto& mw = stale.write(0, 4096, 10, 20);
+  mw.op.direct = false;
+  mw.op.api = Api::mmap;
+  auto& rd = stale.read(0, 4096, 30, 40, zeros(4096));  // the write's bytes were owed
+  rd.op.direct = false;
+  rd.op.api = Api::mmap;
+  EXPECT_TRUE(flags(stale.check(), "contents"));
+  stale.h.events.back().data = stale.bytes(mw, 0, 4096);
+  EXPECT_TRUE(stale.check().empty());
+}
+
+TEST(ExploreProgram, MmapStaysWithinTheFileAndOffFilesThatShrink) {
+  GeneratorConfig c;
+  c.swarm = false;
+  c.engines = {{"mmap", 50}, {"psync", 10}};
+  c.weights = {{"read", 20}, {"write", 20}, {"truncate", 2}, {"madvise", 5}, {"mprotect", 5}};
+  size_t mapped = 0, advice = 0;
+  for (uint64_t seed = 1; seed <= 60; ++seed) {
+    const Program p = generate_program(c, seed);
+    std::array<bool, 16> shrinks{};
+    for (const auto& a : p.actors)
+      for (const auto& o : a.ops) shrinks[o.file] |= o.kind == OpKind::truncate || o.kind == OpKind::recreate;
+    for (const auto& a : p.actors)
+      for (const auto& o : a.ops) {
+        advice += o.kind == OpKind::madvise || o.kind == OpKind::mprotect;
+        if (o.api != Api::mmap || (o.kind != OpKind::read && o.kind != OpKind::write)) continue;
+        ++mapped;
+        EXPECT_FALSE(o.direct);
+        EXPECT_FALSE(shrinks[o.file]) << "seed " << seed;
+        const uint64_t size = p.is_loop(o.file) ? p.max_size : p.initial_sizes[o.file];
+        EXPECT_LE(o.offset + o.length, size) << "seed " << seed;
+      }
+    const Program back = nlohmann::json(p).get<Program>();
+    EXPECT_EQ(nlohmann::json(back), nlohmann::json(p)) << "seed " << seed;
+  }
+  EXPECT_GT(mapped, 50u);
+  EXPECT_GT(advice, 20u);
+  nlohmann::json bad = generate_program(c, 1);
+  bad["actors"][0]["ops"] = {{{"op", "read"}, {"file", 0}, {"length", 4096}, {"api", "mmap"}, {"direct", true}}};
   EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
 }

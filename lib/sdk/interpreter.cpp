@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <unistd.h>
 
 #include <array>
@@ -21,6 +23,7 @@
 #include <cstring>
 #include <ctime>
 #include <map>
+#include <mutex>
 #include <new>
 #include <optional>
 #include <type_traits>
@@ -65,6 +68,76 @@ std::pair<uint32_t, uint32_t> dio_alignment(const std::string& path) {
 
 // The model's identity of what fd reached: the inode number of a file, the
 // device number (top bit set, apart from inode numbers) of a block device.
+// mmap reads and writes: a SIGBUS while this thread copies through a
+// mapping ends the copy (the operation fails with EFAULT) instead of the
+// process. Any other SIGBUS is left to its default action.
+thread_local sigjmp_buf* tl_sigbus = nullptr;
+
+void on_sigbus(int sig, siginfo_t*, void*) {
+  if (tl_sigbus) siglongjmp(*tl_sigbus, 1);
+  ::signal(sig, SIG_DFL);
+  ::raise(sig);
+}
+
+void catch_sigbus() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction sa{};
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, nullptr);
+  });
+}
+
+// Copies n bytes between buf and the file at `offset` through a MAP_SHARED
+// mapping of the pages around them; a write may be followed by
+// msync(MS_SYNC). Returns n or -errno (-EFAULT: SIGBUS).
+int64_t mapped_copy(int fd, uint64_t offset, std::byte* buf, size_t n, bool write, bool sync) {
+  catch_sigbus();
+  const uint64_t start = offset & ~uint64_t{4095};
+  const size_t len = offset + n - start;
+  void* m = ::mmap(nullptr, len, write ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, static_cast<off_t>(start));
+  if (m == MAP_FAILED) return -errno;
+  auto* at = static_cast<std::byte*>(m) + (offset - start);
+  volatile int64_t r = static_cast<int64_t>(n);
+  sigjmp_buf env;
+  if (sigsetjmp(env, 1) == 0) {
+    tl_sigbus = &env;
+    if (write)
+      std::memcpy(at, buf, n);
+    else
+      std::memcpy(buf, at, n);
+    if (write && sync && ::msync(m, len, MS_SYNC) < 0) r = -errno;
+  } else {
+    r = -EFAULT;
+  }
+  tl_sigbus = nullptr;
+  ::munmap(m, len);
+  return r;
+}
+
+// The whole pages inside [p, p + n): a buffer slot's own pages (its edges
+// may share a page with a neighbour's slot).
+std::pair<std::byte*, size_t> whole_pages(std::byte* p, size_t n) {
+  const auto a = reinterpret_cast<uintptr_t>(p);
+  const uintptr_t lo = (a + 4095) & ~uintptr_t{4095}, hi = (a + n) & ~uintptr_t{4095};
+  return hi > lo ? std::pair{reinterpret_cast<std::byte*>(lo), static_cast<size_t>(hi - lo)}
+                 : std::pair{static_cast<std::byte*>(nullptr), size_t{0}};
+}
+
+int advice_value(Advice a) {
+  switch (a) {
+    case Advice::dontneed: return MADV_DONTNEED;
+    case Advice::cold: return MADV_COLD;
+    case Advice::pageout: return MADV_PAGEOUT;
+    case Advice::free_: return MADV_FREE;
+    case Advice::hugepage: return MADV_HUGEPAGE;
+    case Advice::nohugepage: return MADV_NOHUGEPAGE;
+  }
+  return MADV_NORMAL;
+}
+
 uint64_t inode_of(int fd) {
   struct stat st {};
   if (::fstat(fd, &st) != 0) return 0;
@@ -327,6 +400,7 @@ class ActorRun {
   void io(unsigned i, InterpreterStats& st) {
     const Op& o = ops_[i];
     OpEvent& e = events_[i];
+    if (o.api == Api::mmap) return mapped_io(i, st);
     Engine* engine = nullptr;
     if (o.api == Api::libaio || o.api == Api::uring) {
       try {
@@ -385,6 +459,65 @@ class ActorRun {
     if (!o.async)
       while (in_flight(i)) reap_some(engine);
     while (pending_.size() >= kDepth) reap_some(nullptr);
+  }
+
+  void mapped_io(unsigned i, InterpreterStats& st) {
+    const Op& o = ops_[i];
+    OpEvent& e = events_[i];
+    OpenFile& f = file(o.file, false);
+    e.inode = f.inode;
+    const unsigned slot = take_slot();
+    std::byte* buf = sh_.slot(id_, slot) + o.misalign;
+    fill(buf, o, e);
+    ++st.ops;
+    e.start_ns = now_ns();
+    e.result = mapped_copy(f.fd.get(), o.offset, buf, o.length, o.kind == OpKind::write, o.datasync);
+    e.end_ns = now_ns();
+    if (o.kind == OpKind::read && e.result > 0 && fault_active() && fault_should_fire()) {
+      // TEST ONLY (--inject-fault), as for the other reads.
+      if (fault_config().mode == FaultMode::flip) fault_flip(buf, static_cast<size_t>(e.result));
+      if (fault_config().mode == FaultMode::drop) std::memset(buf, kPoison, static_cast<size_t>(e.result));
+    }
+    if (o.kind == OpKind::read && e.result > 0)
+      e.data.assign(reinterpret_cast<uint8_t*>(buf), reinterpret_cast<uint8_t*>(buf) + e.result);
+    free_.push_back(slot);
+  }
+
+  // madvise and mprotect over the whole pages of one of this actor's idle
+  // slots: no request of anyone is in flight there (other actors' buffers
+  // only share its edge pages), so the program's data never depends on them.
+  void buffer_memory(unsigned i) {
+    const Op& o = ops_[i];
+    OpEvent& e = events_[i];
+    const unsigned slot = take_slot();
+    const auto [p, n] = whole_pages(sh_.slot(id_, slot), sh_.slot_bytes);
+    e.start_ns = now_ns();
+    int r = 0;
+    if (n && o.kind == OpKind::madvise) {
+      int advice = advice_value(o.advice);
+      if (advice == MADV_DONTNEED || advice == MADV_FREE) {
+        // A ring with registered buffers keeps the pages it pinned: after the
+        // pages are dropped here it would read and write the old ones. It goes
+        // (and registers the new pages when next used), or, with requests of
+        // its own in flight, the advice becomes MADV_COLD.
+        Engine& fixed = sh_.engines[id_].rings[static_cast<size_t>(Ring::fixed)];
+        bool busy = false;
+        for (const auto& q : pending_) busy |= q.engine == &fixed;
+        if (busy) advice = MADV_COLD;
+        else fixed = Engine();
+      }
+      r = ::madvise(p, n, advice);
+    } else if (n) {
+      r = ::mprotect(p, n, PROT_READ);
+      if (r == 0) {
+        timespec ts{static_cast<time_t>(o.hold_us / 1000000), static_cast<long>(o.hold_us % 1000000) * 1000};
+        ::nanosleep(&ts, nullptr);
+        if (::mprotect(p, n, PROT_READ | PROT_WRITE) < 0) throw_errno("mprotect back to read-write");
+      }
+    }
+    e.end_ns = now_ns();
+    e.result = r < 0 ? -errno : 0;
+    free_.push_back(slot);
   }
 
   void fork_op(unsigned i, InterpreterStats& st) {
@@ -498,6 +631,9 @@ class ActorRun {
         return freeze(i);
       case OpKind::uffd:
         return make_uffd_region(i, st);
+      case OpKind::madvise:
+      case OpKind::mprotect:
+        return buffer_memory(i);
       case OpKind::wait:
         events_[i].start_ns = now_ns();
         reap_all();

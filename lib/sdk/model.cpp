@@ -339,7 +339,10 @@ bool errno_allowed(const OpEvent& e, int err, const History& h, bool mixed) {
     case OpKind::read:
     case OpKind::write: {
       if (err == EAGAIN) return nowait(o);  // R4
-      if (err == EFAULT) return o.uffd;      // R10: a fault racing the userfaultfd's release
+      // R10: a fault racing the userfaultfd's release; R11: a SIGBUS while
+      // copying through a mapping (a page the filesystem could not provide:
+      // ENOSPC or ENOMEM at fault time are not told apart from the rest).
+      if (err == EFAULT) return o.uffd || o.api == Api::mmap;
       // R4, R6: RWF flags; IOPOLL without ->iopoll (btrfs), without O_DIRECT, or
       // on a device without poll queues (io_uring_setup(2): "the storage device
       // must be configured for polling"; newer kernels fail such polled bios
@@ -356,7 +359,11 @@ bool errno_allowed(const OpEvent& e, int err, const History& h, bool mixed) {
       // R2, R6(a): a direct request meeting a buffered one; R6(b): a write
       // with RWF_DSYNC or RWF_SYNC syncs, and reports the writeback error a
       // collision left (the page cache invalidation failure's EIO in wb_err).
-      if (err == EIO) return (o.direct || (o.api == Api::pv2 && (o.rwf & (RWF_DSYNC | RWF_SYNC)))) && mixed;
+      // R11: msync after an mmap write reports writeback errors as fsync does.
+      if (err == EIO)
+        return (o.direct || (o.api == Api::pv2 && (o.rwf & (RWF_DSYNC | RWF_SYNC))) ||
+                (o.api == Api::mmap && o.kind == OpKind::write && o.datasync)) &&
+               mixed;
       return false;
     }
     case OpKind::fallocate:

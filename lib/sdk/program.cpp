@@ -4,6 +4,7 @@
 #include <linux/fs.h>
 
 #include <algorithm>
+#include <array>
 #include <stdexcept>
 
 #include <fmt/format.h>
@@ -16,10 +17,13 @@ constexpr std::pair<OpKind, const char*> kOpNames[] = {
     {OpKind::read, "read"},         {OpKind::write, "write"}, {OpKind::truncate, "truncate"},
     {OpKind::fallocate, "fallocate"}, {OpKind::fsync, "fsync"}, {OpKind::fork, "fork"},
     {OpKind::recreate, "recreate"}, {OpKind::wait, "wait"},   {OpKind::freeze, "freeze"},
-    {OpKind::uffd, "uffd"},
+    {OpKind::uffd, "uffd"},         {OpKind::madvise, "madvise"}, {OpKind::mprotect, "mprotect"},
 };
 constexpr std::pair<Api, const char*> kApiNames[] = {
-    {Api::psync, "psync"}, {Api::pv2, "pv2"}, {Api::libaio, "libaio"}, {Api::uring, "uring"}};
+    {Api::psync, "psync"}, {Api::pv2, "pv2"}, {Api::libaio, "libaio"}, {Api::uring, "uring"}, {Api::mmap, "mmap"}};
+constexpr std::pair<Advice, const char*> kAdviceNames[] = {
+    {Advice::dontneed, "dontneed"}, {Advice::cold, "cold"},         {Advice::pageout, "pageout"},
+    {Advice::free_, "free"},        {Advice::hugepage, "hugepage"}, {Advice::nohugepage, "nohugepage"}};
 constexpr std::pair<Ring, const char*> kRingNames[] = {{Ring::plain, "plain"},   {Ring::iopoll, "iopoll"},
                                                         {Ring::sqpoll, "sqpoll"}, {Ring::async, "async"},
                                                         {Ring::fixed, "fixed"}};
@@ -110,6 +114,20 @@ Op draw_io(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng, O
   o.offset = draw_offset(rng, p, o.file, o.direct);
   o.length = std::min<uint64_t>(draw_length(rng, o.direct), p.max_size);
   o.misalign = static_cast<uint32_t>(below(rng, 8) * 512);
+  if (o.api == Api::mmap) {
+    // Through the page cache, within the file's first size (mapped pages
+    // past the end of a file fault with SIGBUS; generate_program keeps mmap
+    // off files whose size may shrink).
+    const uint64_t size = p.is_loop(o.file) ? p.max_size : p.initial_sizes[o.file];
+    o.direct = false;
+    if (size == 0) {
+      o.api = Api::psync;
+    } else {
+      o.offset = std::min(o.offset, size - 1);
+      o.length = std::clamp<uint64_t>(o.length, 1, size - o.offset);
+      o.datasync = o.kind == OpKind::write && percent(rng, 30);  // msync(MS_SYNC) after the stores
+    }
+  }
   return o;
 }
 
@@ -157,6 +175,14 @@ Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
       o.kind = kind;
       o.hold_us = static_cast<uint32_t>(1000 + below(rng, 25000));
       break;
+    case OpKind::madvise:
+      o.kind = kind;
+      o.advice = static_cast<Advice>(below(rng, std::size(kAdviceNames)));
+      break;
+    case OpKind::mprotect:
+      o.kind = kind;
+      o.hold_us = static_cast<uint32_t>(below(rng, 2000));
+      break;
   }
   if (percent(rng, cfg.spin_percent)) o.spin = static_cast<uint32_t>(below(rng, 2000));
   if (p.is_loop(o.file)) {
@@ -184,6 +210,8 @@ std::string Op::shape() const {
     }
     case OpKind::fallocate:
       return fmt::format("fallocate.{}", name_of(kFallocNames, mode));
+    case OpKind::madvise:
+      return fmt::format("madvise.{}", name_of(kAdviceNames, advice));
     default:
       return std::string(op_kind_name(kind));
   }
@@ -200,6 +228,7 @@ void to_json(nlohmann::json& j, const Op& o) {
       if (o.api == Api::pv2) j["rwf"] = o.rwf;
       if (o.async) j["async"] = true;
       if (o.uffd) j["uffd"] = true;
+      if (o.api == Api::mmap && o.kind == OpKind::write && o.datasync) j["msync"] = true;
       break;
     case OpKind::truncate:
     case OpKind::recreate:
@@ -216,7 +245,11 @@ void to_json(nlohmann::json& j, const Op& o) {
       break;
     case OpKind::freeze:
     case OpKind::uffd:
+    case OpKind::mprotect:
       j["hold_us"] = o.hold_us;
+      break;
+    case OpKind::madvise:
+      j["advice"] = name_of(kAdviceNames, o.advice);
       break;
     case OpKind::wait:
       break;
@@ -236,7 +269,8 @@ void from_json(const nlohmann::json& j, Op& o) {
   o.async = j.value("async", false);
   o.rwf = j.value("rwf", 0);
   o.mode = value_of(kFallocNames, j.value("mode", std::string("plain")), "fallocate mode");
-  o.datasync = j.value("datasync", false);
+  o.datasync = j.value("datasync", false) || j.value("msync", false);
+  o.advice = value_of(kAdviceNames, j.value("advice", std::string("dontneed")), "madvise advice");
   o.touch = j.value("touch", false);
   o.uffd = j.value("uffd", false);
   o.misalign = j.value("misalign", 0u);
@@ -248,6 +282,7 @@ void from_json(const nlohmann::json& j, Op& o) {
   if (o.async && o.api != Api::libaio && o.api != Api::uring)
     throw std::invalid_argument("only libaio and uring requests can be asynchronous");
   if (o.hold_us > 5'000'000) throw std::invalid_argument("hold_us at most 5 s");
+  if (o.api == Api::mmap && o.direct) throw std::invalid_argument("an mmap read or write goes through the page cache (direct: false)");
   if (o.uffd && (o.kind != OpKind::read || (o.api != Api::psync && o.api != Api::pv2)))
     throw std::invalid_argument("a userfaultfd buffer is for psync and pv2 reads only");
 }
@@ -320,10 +355,11 @@ void from_json(const nlohmann::json& j, Program& p) {
 
 std::map<std::string, unsigned> GeneratorConfig::default_weights() {
   return {{"read", 24}, {"write", 24},   {"truncate", 3}, {"fallocate", 5}, {"fsync", 3},
-          {"fork", 4},  {"recreate", 3}, {"wait", 6},     {"freeze", 1},    {"uffd", 2}};
+          {"fork", 4},  {"recreate", 3}, {"wait", 6},     {"freeze", 1},    {"uffd", 2},
+          {"madvise", 2}, {"mprotect", 1}};
 }
 std::map<std::string, unsigned> GeneratorConfig::default_engines() {
-  return {{"psync", 35}, {"pv2", 15}, {"libaio", 20}, {"uring", 30}};
+  return {{"psync", 35}, {"pv2", 15}, {"libaio", 20}, {"uring", 30}, {"mmap", 10}};
 }
 std::map<std::string, unsigned> GeneratorConfig::default_rings() {
   return {{"plain", 30}, {"iopoll", 25}, {"sqpoll", 15}, {"async", 15}, {"fixed", 15}};
@@ -429,6 +465,16 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
     }
     p.actors.push_back(std::move(actor));
   }
+  // mmap only on files whose size never shrinks (no truncate, no fresh
+  // inode over the slot): a mapped page past the end of the file is SIGBUS,
+  // and a write into the tail page past it is not part of the file.
+  std::array<bool, 16> shrinks{};
+  for (const auto& a : p.actors)
+    for (const auto& o : a.ops)
+      if (o.kind == OpKind::truncate || o.kind == OpKind::recreate) shrinks[o.file] = true;
+  for (auto& a : p.actors)
+    for (auto& o : a.ops)
+      if (o.api == Api::mmap && shrinks[o.file]) o.api = Api::psync, o.datasync = false;
   // Which actors are processes: drawn apart, so that a seed's operations are
   // the same as before processes existed.
   std::mt19937_64 prng(seed ^ 0x70726f63u);

@@ -31,11 +31,18 @@ enum class OpKind {
   freeze,     // FIFREEZE the filesystem, hold `hold_us`, FITHAW
   uffd,       // a fresh userfaultfd region for this actor's `uffd` reads: a handler thread fills each missing
               // page with poison (UFFDIO_COPY) and closes the userfaultfd after `hold_us`
+  madvise,    // madvise(`advice`) over the whole pages of one of this actor's idle buffer slots
+  mprotect,   // one of this actor's idle buffer slots read-only for `hold_us`, then writable again
 };
+// madvise(2) advice the generator draws for its buffers.
+enum class Advice { dontneed, cold, pageout, free_, hugepage, nohugepage };
 std::string_view op_kind_name(OpKind k) noexcept;
 
-// How a read or write reaches the kernel.
-enum class Api { psync, pv2, libaio, uring };
+// How a read or write reaches the kernel. mmap: through a MAP_SHARED mapping
+// of the pages around the range (mapped for the operation, then unmapped),
+// a write optionally followed by msync(MS_SYNC) (`datasync`); the generator
+// keeps it within the file's first size, on files whose size never shrinks.
+enum class Api { psync, pv2, libaio, uring, mmap };
 // io_uring ring flavours.
 enum class Ring { plain, iopoll, sqpoll, async, fixed };
 
@@ -59,6 +66,7 @@ struct Op {
   uint32_t misalign = 0;     // buffer start within the actor's slot, a multiple of 512 (sub-page sharing)
   uint32_t spin = 0;         // busy-wait loop iterations before the operation (a random spin widens races)
   uint32_t hold_us = 0;      // fork: the child's life; freeze: how long the filesystem stays frozen
+  Advice advice = Advice::dontneed;  // madvise
 
   // "read.direct.uring-iopoll", "write.buffered.psync", "fallocate.punch_hole": what a signature names.
   [[nodiscard]] std::string shape() const;
