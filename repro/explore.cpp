@@ -44,6 +44,7 @@ std::vector<ParamSpec> explore_params() {
        {"all", "ext4", "ext4-inline", "xfs", "btrfs"}},
       {"actors", "actors per program", 3, 1, 16},
       {"process_percent", "actors that run as processes, the others as threads (%)", 25, 0, 100},
+      {"file_percent", "programs whose I/O buffers are a shared mapping of a file (%)", 15, 0, 100},
       {"ops", "operations per actor", 12, 1, 200},
       {"files", "files per program", 2, 1, 16},
       {"max_size", "largest file offset the generator draws (bytes)", 65536, 4096, 16 * 1024 * 1024},
@@ -68,6 +69,7 @@ GeneratorConfig config_from(const ParamValues& p) {
   c.direct_percent = static_cast<unsigned>(p.integer("direct_percent"));
   c.async_percent = static_cast<unsigned>(p.integer("async_percent"));
   c.process_percent = static_cast<unsigned>(p.integer("process_percent"));
+  c.file_percent = static_cast<unsigned>(p.integer("file_percent"));
   c.swarm = p.integer("swarm") != 0;
   for (auto* table : {&c.weights, &c.engines, &c.rings})
     for (auto& [name, w] : *table) w = static_cast<unsigned>(p.integer(weight_param(name)));

@@ -364,3 +364,33 @@ TEST(Explore, MmapAndBufferMemoryOperationsAreCleanHereAndMmapReadsAreChecked) {
   EXPECT_EQ(hit.status, 1) << hit.output;
   EXPECT_NE(hit.output.find("read.buffered.mmap"), std::string::npos) << hit.output;
 }
+
+// File-backed buffers: programs whose I/O buffers are a shared mapping of a
+// file are clean here, and what a read put there is checked.
+TEST(Explore, FileBackedBuffersAreCleanHereAndChecked) {
+  if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
+  TempDir d;
+  auto r = run_diorace({"explore", "--duration", "5", "--fs", "ext4", "--seed", "12", "--param", "file_percent=100",
+                        "--findings", d.path + "/f", "--store", "none", "--json", d.path + "/r.json", "-q"},
+                       300);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_GT(load(d.path + "/r.json")["cases"][0]["iterations"].get<int>(), 10);
+  auto io = [](const char* op, bool direct, const char* api) {
+    return nlohmann::json{{"op", op}, {"file", 0}, {"offset", 0}, {"length", 8192}, {"direct", direct}, {"api", api}};
+  };
+  nlohmann::json prog = {{"format", "diorace-program/1"},
+                         {"seed", 1},
+                         {"fs", "ext4"},
+                         {"files", 1},
+                         {"initial_sizes", {8192}},
+                         {"max_size", 65536},
+                         {"buffer_memory", "file"},
+                         {"actors", {{{"ops", {io("write", true, "libaio"), io("read", true, "uring")}}}}}};
+  const std::string file = d.path + "/b.json";
+  write_file(file, prog.dump());
+  auto clean = run_diorace({"replay", file, "--runs", "3", "--signature", "none"});
+  EXPECT_EQ(clean.status, 0) << clean.output;
+  auto hit = run_diorace({"replay", file, "--runs", "2", "--inject-fault", "flip:1"});
+  EXPECT_EQ(hit.status, 1) << hit.output;
+  EXPECT_NE(hit.output.find("hit rate 2/2"), std::string::npos) << hit.output;
+}

@@ -534,3 +534,29 @@ TEST(ExploreProgram, MmapStaysWithinTheFileAndOffFilesThatShrink) {
   bad["actors"][0]["ops"] = {{{"op", "read"}, {"file", 0}, {"length", 4096}, {"api", "mmap"}, {"direct", true}}};
   EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
 }
+
+TEST(ExploreProgram, FileBackedBuffersTakeNoRegisteredRingAndNoTouchingFork) {
+  GeneratorConfig c;
+  c.file_percent = 100;
+  c.swarm = false;
+  c.weights = {{"read", 20}, {"write", 20}, {"fork", 10}};
+  c.rings = {{"fixed", 50}, {"plain", 10}};
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    const Program p = generate_program(c, seed);
+    EXPECT_TRUE(p.file_backed);
+    for (const auto& a : p.actors)
+      for (const auto& o : a.ops) {
+        EXPECT_FALSE(o.api == Api::uring && o.ring == Ring::fixed) << "seed " << seed;
+        EXPECT_FALSE(o.touch) << "seed " << seed;
+      }
+    EXPECT_TRUE(nlohmann::json(p).get<Program>().file_backed);
+  }
+  c.file_percent = 0;
+  EXPECT_FALSE(generate_program(c, 1).file_backed);
+  nlohmann::json bad = generate_program(c, 1);
+  bad["buffer_memory"] = "file";
+  bad["actors"][0]["ops"] = {{{"op", "fork"}, {"touch", true}}};
+  EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
+  bad["buffer_memory"] = "swap";
+  EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
+}

@@ -27,6 +27,7 @@
 #include <new>
 #include <optional>
 #include <type_traits>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -256,14 +257,14 @@ struct Shared {
   std::string dir;
   uint64_t nonce = 0;
   size_t slot_bytes = 0;
-  const AlignedBuffer& arena;
+  std::byte* arena;  // the interpreter's anonymous arena, or the program's file-backed one
   std::vector<ActorEngines>& engines;
   Sync& sync;
 
   [[nodiscard]] std::byte* slot(unsigned actor, unsigned s) const {
     // Slot s of every actor side by side, 512 bytes apart from a page
     // boundary: neighbours' buffers share pages.
-    return arena.data() + (static_cast<size_t>(s) * prog.actors.size() + actor) * slot_bytes;
+    return arena + (static_cast<size_t>(s) * prog.actors.size() + actor) * slot_bytes;
   }
   std::array<std::string, 16> loop_paths{};  // loop device slots: the device
   [[nodiscard]] std::string path(unsigned file) const {
@@ -334,6 +335,8 @@ class ActorRun {
       return &en.aio;
     }
     const auto r = static_cast<size_t>(o.ring);
+    // Registered buffers are the anonymous arena's pages: never for file-backed buffers.
+    if (o.ring == Ring::fixed && sh_.prog.file_backed) throw SkipError("registered buffers with file-backed memory");
     if (!en.rings[r]) {
       EngineOptions eo{.depth = 2 * kDepth};
       eo.iopoll = o.ring == Ring::iopoll;
@@ -529,7 +532,7 @@ class ActorRun {
       // It keeps no descriptor: a copy of a userfaultfd would put off its
       // release, a copy of a freeze guardian's pipe its thaw.
       (void)::syscall(SYS_close_range, 0u, ~0u, 0u);
-      if (o.touch)  // the child writes to its copy of every page of this actor's buffers
+      if (o.touch && !sh_.prog.file_backed)  // the child writes to its copy of every page of this actor's buffers
         for (unsigned s = 0; s < kSlots; ++s)
           for (size_t off = 0; off < sh_.slot_bytes; off += 4096) *reinterpret_cast<volatile char*>(sh_.slot(id_, s) + off) = 1;
       timespec ts{static_cast<time_t>(o.hold_us / 1000000), static_cast<long>(o.hold_us % 1000000) * 1000};
@@ -786,6 +789,35 @@ size_t slot_size(const Program& p) {
 
 }  // namespace
 
+// A file of the program's directory mapped MAP_SHARED as its buffers; the
+// file is removed at once (the mapping keeps it), so the directory empties.
+class FileArena {
+ public:
+  FileArena() = default;
+  FileArena(const std::string& path, size_t bytes) : bytes_(bytes) {
+    auto fd = UniqueFd::create_new(path, O_RDWR, 0600);
+    ::unlink(path.c_str());
+    if (::ftruncate(fd.get(), static_cast<off_t>(bytes)) < 0) throw_errno("ftruncate " + path);
+    void* m = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd.get(), 0);
+    if (m == MAP_FAILED) throw_errno("mmap " + path);
+    base_ = static_cast<std::byte*>(m);
+  }
+  FileArena(FileArena&& o) noexcept : base_(std::exchange(o.base_, nullptr)), bytes_(o.bytes_) {}
+  FileArena& operator=(FileArena&& o) noexcept {
+    std::swap(base_, o.base_);
+    std::swap(bytes_, o.bytes_);
+    return *this;
+  }
+  ~FileArena() {
+    if (base_) ::munmap(base_, bytes_);
+  }
+  [[nodiscard]] std::byte* data() const noexcept { return base_; }
+
+ private:
+  std::byte* base_ = nullptr;
+  size_t bytes_ = 0;
+};
+
 struct Interpreter::Impl {
   AlignedBuffer arena;
   size_t slot_bytes = 0;
@@ -818,7 +850,10 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
   InterpreterStats& st = stats ? *stats : local;
   impl_->fit(p);
   SharedSync sync;
-  Shared sh{p, dir, nonce, impl_->slot_bytes, impl_->arena, impl_->engines, *sync};
+  FileArena file_arena;
+  if (p.file_backed) file_arena = FileArena(dir + "/buffers", impl_->arena.size());
+  Shared sh{p, dir, nonce, impl_->slot_bytes, p.file_backed ? file_arena.data() : impl_->arena.data(), impl_->engines,
+            *sync};
   History h;
   h.nonce = nonce;
   h.fstype = filesystem_type(dir);

@@ -318,6 +318,7 @@ void to_json(nlohmann::json& j, const Program& p) {
        {"initial_sizes", p.initial_sizes}, {"max_size", p.max_size}, {"actors", actors}};
   if (!p.loops.empty()) j["loops"] = p.loops;
   if (p.packed) j["buffers"] = "packed";
+  if (p.file_backed) j["buffer_memory"] = "file";
 }
 
 void from_json(const nlohmann::json& j, Program& p) {
@@ -336,6 +337,9 @@ void from_json(const nlohmann::json& j, Program& p) {
   const std::string buffers = j.value("buffers", std::string("spread"));
   if (buffers != "spread" && buffers != "packed") throw std::invalid_argument("buffers: spread or packed");
   p.packed = buffers == "packed";
+  const std::string memory = j.value("buffer_memory", std::string("anon"));
+  if (memory != "anon" && memory != "file") throw std::invalid_argument("buffer_memory: anon or file");
+  p.file_backed = memory == "file";
   for (unsigned l : p.loops)
     if (l >= p.files) throw std::invalid_argument(fmt::format("loop slot {} of {} files", l, p.files));
   for (const auto& a : j.at("actors")) p.actors.push_back({a.at("ops").get<std::vector<Op>>(), a.value("process", false)});
@@ -351,6 +355,11 @@ void from_json(const nlohmann::json& j, Program& p) {
     }
   if (!freeze_safe(p))
     throw std::invalid_argument("a program that freezes may not leave io_uring writes in flight (a user-space deadlock)");
+  if (p.file_backed)
+    for (const auto& a : p.actors)
+      for (const auto& o : a.ops)
+        if ((o.api == Api::uring && o.ring == Ring::fixed) || o.touch)
+          throw std::invalid_argument("file-backed buffers take no registered-buffer ring and no fork that touches them");
 }
 
 std::map<std::string, unsigned> GeneratorConfig::default_weights() {
@@ -479,6 +488,14 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
   // the same as before processes existed.
   std::mt19937_64 prng(seed ^ 0x70726f63u);
   for (auto& a : p.actors) a.process = percent(prng, cfg.process_percent);
+  // And whether the buffers are file-backed (no registered buffers, no touching forks then).
+  p.file_backed = percent(prng, cfg.file_percent);
+  if (p.file_backed)
+    for (auto& a : p.actors)
+      for (auto& o : a.ops) {
+        if (o.api == Api::uring && o.ring == Ring::fixed) o.ring = Ring::plain;
+        o.touch = false;
+      }
   // A freeze and a userfaultfd region in one program: seen once on 6.12.118
   // (every fix) as a program that never finished and left the filesystem
   // frozen, not analysed; the generator keeps them apart (the freeze becomes

@@ -312,6 +312,13 @@ struct Minimizer {
       if (chunk <= 1) break;
     }
   }
+  // File-backed buffers that still reproduce as anonymous memory become it.
+  void anonymous_buffers() {
+    if (!m.program.file_backed) return;
+    Program c = m.program;
+    c.file_backed = false;
+    (void)try_accept(std::move(c), "anonymous buffers");
+  }
   // A process actor that still reproduces as a thread becomes one.
   void threads_for_processes() {
     for (size_t a = 0; a < m.program.actors.size(); ++a) {
@@ -354,6 +361,7 @@ Minimized minimize_program(ReplayBench& bench, const Program& p, const std::stri
     z.remove_actors();
     for (size_t a = 0; a < m.program.actors.size(); ++a) z.remove_ops(a);
     z.threads_for_processes();
+    z.anonymous_buffers();
     for (size_t a = 0; a < m.program.actors.size(); ++a)
       for (size_t i = 0; i < m.program.actors[a].ops.size(); ++i) z.simplify_op(a, i);
   }

@@ -96,6 +96,13 @@ struct Program {
   // that only slot edges share pages) or packed (slots back to back at
   // 512-byte granularity: the buffers of several actors share each page).
   bool packed = false;
+  // Buffer memory: anonymous (the interpreter's arena), or a MAP_SHARED
+  // mapping of a file of the program's own directory ("buffer_memory":
+  // "file"): O_DIRECT requests then pin page-cache pages of another file.
+  // Such programs use no registered buffers (io_uring refuses file-backed
+  // memory for them) and their forks touch nothing (the child would write to
+  // the very pages, not to a copy).
+  bool file_backed = false;
   std::vector<Actor> actors;
 
   [[nodiscard]] bool is_loop(unsigned file) const noexcept;
@@ -132,6 +139,7 @@ struct GeneratorConfig {
   unsigned loop_percent = 30;    // programs whose last file slot is a loop device (with 2 files or more)
   unsigned packed_percent = 50;  // programs whose buffers are packed (Program::packed)
   unsigned process_percent = 25; // actors that run as processes (Actor::process), the rest as threads
+  unsigned file_percent = 15;    // programs whose buffers are file-backed (Program::file_backed)
   // Swarm testing (Groce et al., ISSTA 2012): each program keeps every
   // operation kind, engine and ring of the table with probability 1/2 (at
   // least one read or write, one engine, one ring), so that some programs
