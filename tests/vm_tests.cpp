@@ -657,6 +657,26 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
   fs::remove_all(dir);
 }
 
+// The explorer over boots (`vm --boots 2 --jobs 2 -- explore`): two boots
+// of 6.1 at once, seeds 1 and 2, each reporting its findings, and a summary
+// that counts the boots each signature showed in (IOPOLL: both).
+TEST(VmExplore, OverBootsSaysWhichFindingsShowedInHowManyBoots) {
+  const std::string dir = "/var/tmp/diorace-vmtest-boots-" + std::to_string(::getpid());
+  fs::remove_all(dir);
+  auto r = run_command({DIORACE_BIN, "vm", "--deb", kBuggy, "--boots", "2", "--jobs", "2", "--store", "none", "--",
+                        "explore", "--duration", "30", "--fs", "ext4", "--seed", "1", "--weight", "iopoll=200",
+                        "--findings", dir},
+                       std::chrono::seconds(900));
+  EXPECT_EQ(r.status, 1) << r.output;
+  EXPECT_NE(r.output.find("boot 1 (seed 1)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("boot 2 (seed 2)"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("| `result|short_read|read.direct.uring-iopoll|ext4` | 2/2 |"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("finding: " + dir), std::string::npos) << r.output;
+  EXPECT_FALSE(fs::is_empty(dir));
+  fs::remove_all(dir);
+  EXPECT_EQ(run_command({"sh", "-c", "ls -d /var/tmp/diorace-explore-boots-* 2>/dev/null | wc -l"}).output, "0\n");
+}
+
 // The explorer, blind: the default configuration with a fixed seed finds
 // the IOPOLL class (RACES.md bug 2) on 6.1 and nothing on 6.12.
 TEST(VmExplore, FindsTheIopollClassOn61AndNothingOn612) {
