@@ -266,6 +266,51 @@ TEST(VmLava, LavaRunExecutesTheJobsAndCompareNamesTheFix) {
   EXPECT_NE(cmp.output.find("FIXED          dma_thread"), std::string::npos) << cmp.output;
 }
 
+// The explorer as a LAVA job: `lava-job -- explore ...` run by the real
+// lava-run on Debian 6.1; the import keeps its findings with their programs,
+// and `results findings` writes them as program files to replay (IOPOLL).
+TEST(VmLava, TheExplorerRunsAsALavaJobAndItsFindingsComeBackAsPrograms) {
+  if (!have_program("lava-run")) GTEST_SKIP() << "lava-run not installed (ci/setup installs lava-dispatcher)";
+  TempDir d;
+  auto dev = run_command({DIORACE_SOURCE_DIR "/ci/lava-device", d.path + "/device.yaml"}, std::chrono::seconds(300));
+  ASSERT_EQ(dev.status, 0) << dev.output;
+  const std::string deb = "linux-image-6.1.0-50-cloud-amd64-unsigned", cpio = d.path + "/61.cpio";
+  auto job = run_diorace({"lava-job", "--initramfs", cpio, "--deb", deb, "--kernel-url", "file:///placeholder",
+                          "--initramfs-url", "file://" + cpio, "--testdef-repo", DIORACE_SOURCE_DIR, "--job-timeout",
+                          "20", "--test-timeout", "10", "--", "explore", "--duration", "30", "--param", "variant=ext4",
+                          "--seed", "1", "--param", "w_iopoll=200"},
+                         600);
+  ASSERT_EQ(job.status, 0) << job.output;
+  const size_t at = job.output.find("with the kernel ") + 16;
+  const std::string image = job.output.substr(at, job.output.find(')', at) - at);
+  auto def = nlohmann::json::parse(job.output.substr(job.output.find('{'), job.output.rfind('}') + 1 - job.output.find('{')));
+  def["actions"][0]["deploy"]["images"]["kernel"]["url"] = "file://" + image;
+  write_file(d.path + "/explore.yaml", def.dump(2));
+  auto run = run_command({"lava-run", "--device", d.path + "/device.yaml", "--job-id", "1", "--output-dir",
+                          d.path + "/out", d.path + "/explore.yaml"},
+                         std::chrono::seconds(1200));
+  write_file(d.path + "/explore.log", run.output);
+  EXPECT_EQ(run.status, 0) << run.output.substr(run.output.size() > 4000 ? run.output.size() - 4000 : 0);
+  EXPECT_NE(run.output.find("\"case\": \"diorace.explore.ext4\""), std::string::npos)
+      << run.output.substr(run.output.size() > 4000 ? run.output.size() - 4000 : 0);
+  const std::string store = d.path + "/s.sqlite";
+  auto imp = run_diorace({"results", "import-lava", d.path + "/explore.log", "--health", "Complete", "--label", deb,
+                          "--expect", "explore", "--store", store});
+  ASSERT_EQ(imp.status, 0) << imp.output;
+  EXPECT_NE(imp.output.find("FAIL  explore[ext4]"), std::string::npos) << imp.output;
+  auto progs = run_diorace({"results", "findings", "1", "--out", d.path + "/findings", "--store", store});
+  ASSERT_EQ(progs.status, 0) << progs.output;
+  bool iopoll = false;
+  for (const auto& e : fs::directory_iterator(d.path + "/findings")) {
+    std::string text;
+    ASSERT_TRUE(try_read_file(e.path().string(), text));
+    const auto j = nlohmann::json::parse(text);
+    iopoll |= j["finding"]["signature"] == "result|short_read|read.direct.uring-iopoll|ext4";
+    EXPECT_FALSE(j["actors"].empty());
+  }
+  EXPECT_TRUE(iopoll) << progs.output;
+}
+
 // The submission path: `ci/nightly --engine lava` submits the night's jobs
 // with the real lavacli, waits for them, imports them through lavacli
 // (`import-lava --lava-uri --job`) and compares, against a stand-in for
