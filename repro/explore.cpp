@@ -11,6 +11,7 @@
 // `diorace replay` and `diorace minimize` can take it from the result.
 #include <sys/stat.h>
 #include <sys/utsname.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <set>
@@ -45,6 +46,8 @@ std::vector<ParamSpec> explore_params() {
       {"actors", "actors per program", 3, 1, 16},
       {"process_percent", "actors that run as processes, the others as threads (%)", 25, 0, 100},
       {"file_percent", "programs whose I/O buffers are a shared mapping of a file (%)", 15, 0, 100},
+      {"private_percent", "programs (of 2 files or more) whose last file is actor 0's alone: where COLLAPSE_RANGE and "
+                          "INSERT_RANGE go (%)", 20, 0, 100},
       {"ops", "operations per actor", 12, 1, 200},
       {"files", "files per program", 2, 1, 16},
       {"max_size", "largest file offset the generator draws (bytes)", 65536, 4096, 16 * 1024 * 1024},
@@ -70,10 +73,18 @@ GeneratorConfig config_from(const ParamValues& p) {
   c.async_percent = static_cast<unsigned>(p.integer("async_percent"));
   c.process_percent = static_cast<unsigned>(p.integer("process_percent"));
   c.file_percent = static_cast<unsigned>(p.integer("file_percent"));
+  c.private_percent = static_cast<unsigned>(p.integer("private_percent"));
   c.swarm = p.integer("swarm") != 0;
   for (auto* table : {&c.weights, &c.engines, &c.rings})
     for (auto& [name, w] : *table) w = static_cast<unsigned>(p.integer(weight_param(name)));
   return c;
+}
+
+double seconds_since(int64_t mono_ns) {
+  timespec t{};
+  ::clock_gettime(CLOCK_MONOTONIC, &t);
+  return mono_ns ? (static_cast<double>(t.tv_sec) * 1e9 + static_cast<double>(t.tv_nsec) - static_cast<double>(mono_ns)) / 1e9
+                 : 0.0;
 }
 
 std::string kernel_release() {
@@ -137,6 +148,7 @@ class Explore final : public Case {
       f.detail["signature"] = sig;
       f.detail["program"] = prog;
       f.detail["iteration"] = i;
+      f.detail["elapsed_s"] = seconds_since(ctx.stats.started_ns.load());  // from the variant's first program
       f.detail["kernel"] = kernel_release();
       f.text += fmt::format("\nprogram seed {} (iteration {}), {} actors, {} operations; signature {}", seed, i,
                             prog.actors.size(), prog.op_count(), sig);

@@ -608,8 +608,16 @@ class ActorRun {
     OpEvent& e = events_[i];
     OpenFile& f = file(o.file, false);
     e.inode = f.inode;
-    static constexpr int kModes[] = {0, FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                                     FALLOC_FL_ZERO_RANGE, FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE};
+    static constexpr int kModes[] = {0,
+                                     FALLOC_FL_KEEP_SIZE,
+                                     FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                                     FALLOC_FL_ZERO_RANGE,
+                                     FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE,
+                                     FALLOC_FL_COLLAPSE_RANGE,
+                                     FALLOC_FL_INSERT_RANGE};
+    // A shift only where no I/O is in flight: the file is this actor's alone
+    // (the generator's private file), and its own requests are reaped first.
+    if (o.kind == OpKind::fallocate && shifts(o.mode)) reap_all();
     e.start_ns = now_ns();
     int r = 0;
     if (o.kind == OpKind::truncate) r = ::ftruncate(f.fd.get(), static_cast<off_t>(o.length));

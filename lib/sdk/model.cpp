@@ -40,6 +40,8 @@ struct Content {
   uint64_t write_id = 0;
   const OpEvent* ev = nullptr;  // null: the inode's birth
   bool clean = true;            // no other content event touched its blocks while it ran
+  unsigned frame = 0;           // the inode's coordinates: shifts (COLLAPSE/INSERT) done before it
+  int64_t delta = 0;            // its bytes now at p were written at p + delta (a shifted copy)
 };
 
 // A change of size: set (birth, truncate) or extend (a write or fallocate past EOF).
@@ -48,6 +50,7 @@ struct SizeChange {
   bool set = false;
   bool sure = false;
   uint64_t size = 0;
+  unsigned frame = 0;
 };
 
 struct Inode {
@@ -56,6 +59,17 @@ struct Inode {
   std::vector<SizeChange> sizes;
   int64_t collided_from = kForever;  // a buffered write overlapped a direct request on a shared block (R2)
   int64_t mixed_from = kForever;     // from then on both buffered writes and direct requests had started (R6)
+  // COLLAPSE_RANGE and INSERT_RANGE that succeeded, in time order (R12):
+  // each starts a new frame of coordinates. From a shift that failed on,
+  // nothing on the inode is checked (where its bytes are is not known).
+  std::vector<const OpEvent*> shifts;
+  int64_t unknown_from = kForever;
+
+  [[nodiscard]] unsigned frame_of(int64_t t) const {
+    unsigned k = 0;
+    for (const OpEvent* s : shifts) k += s->end_ns < t;
+    return k;
+  }
 };
 
 bool is_modification(const OpEvent& e) {
@@ -65,10 +79,20 @@ bool is_modification(const OpEvent& e) {
 bool zeroes(Falloc m) { return m == Falloc::punch_hole || m == Falloc::zero_range || m == Falloc::zero_keep; }
 bool extends(Falloc m) { return m == Falloc::plain || m == Falloc::zero_range; }
 
+void add_native(Inode& in, const OpEvent& e, bool ok, int64_t end, const Op& o);
+
 void add_event(Inode& in, const OpEvent& e) {
   const bool ok = e.completed() && e.result >= 0;
   const int64_t end = end_of(e);
   const Op& o = e.op;
+  const size_t c0 = in.contents.size(), s0 = in.sizes.size();
+  add_native(in, e, ok, end, o);
+  const unsigned frame = in.frame_of(e.start_ns);
+  for (size_t i = c0; i < in.contents.size(); ++i) in.contents[i].frame = frame;
+  for (size_t i = s0; i < in.sizes.size(); ++i) in.sizes[i].frame = frame;
+}
+
+void add_native(Inode& in, const OpEvent& e, bool ok, int64_t end, const Op& o) {
   switch (o.kind) {
     case OpKind::write: {
       const uint64_t done = ok ? static_cast<uint64_t>(e.result) : 0;
@@ -128,10 +152,85 @@ void mark_clean(Inode& in) {
   for (auto& c : in.contents) {
     if (!c.ev) continue;
     for (const auto& o : in.contents)
-      if (&o != &c && o.ev && overlap_time(c.start, c.end, o.start, o.end) && overlap_blocks(c.lo, c.hi, o.lo, o.hi)) {
+      if (&o != &c && o.ev && o.frame == c.frame && overlap_time(c.start, c.end, o.start, o.end) &&
+          overlap_blocks(c.lo, c.hi, o.lo, o.hi)) {
         c.clean = false;
         break;
       }
+  }
+}
+
+struct SizeBounds {
+  uint64_t low = 0, high = 0;
+};
+
+// The smallest and largest end of file the operation could have seen (R4, R5).
+SizeBounds size_bounds(const Inode& in, const OpEvent& r) {
+  const int64_t rend = end_of(r);
+  const unsigned frame = in.frame_of(r.start_ns);
+  SizeBounds b{kEnd, 0};
+  // Each size set (birth, truncate) the read may still see is a base; the
+  // extensions that surely came after it and before the read raise the low
+  // bound, those that may have come after it (not done before it began) the high one.
+  for (const auto& s : in.sizes) {
+    if (s.start >= rend || !s.set || s.frame != frame) continue;
+    bool superseded = false;
+    for (const auto& t : in.sizes)
+      if (&t != &s && t.frame == frame && t.set && t.sure && t.start > s.end && t.end < r.start_ns) superseded = true;
+    if (superseded) continue;
+    uint64_t low = s.size, high = s.size;
+    for (const auto& x : in.sizes) {
+      if (x.set || x.start >= rend || x.frame != frame) continue;
+      if (x.sure && x.start > s.end && x.end < r.start_ns) low = std::max(low, x.size);
+      if (x.end > s.start) high = std::max(high, x.size);
+    }
+    b.low = std::min(b.low, low);
+    b.high = std::max(b.high, high);
+  }
+  if (b.low == kEnd) b.low = 0;
+  return b;
+}
+
+// R12: each COLLAPSE_RANGE or INSERT_RANGE that succeeded copies the
+// contents and sizes of the frame before it into the next one, moved as the
+// shift moved the file's bytes (the generator runs shifts only where no I/O
+// is in flight on the file, so every event is wholly before or after one).
+uint64_t moved(uint64_t x, int64_t by) { return x == kEnd ? kEnd : static_cast<uint64_t>(static_cast<int64_t>(x) + by); }
+
+void shift_piece(std::vector<Content>& out, const Content& c, uint64_t lo, uint64_t hi, int64_t by, unsigned frame) {
+  if (lo >= hi) return;
+  Content p = c;
+  p.lo = moved(lo, by);
+  p.hi = moved(hi, by);
+  p.sure = moved(std::clamp(c.sure, lo, hi), by);
+  p.delta = c.delta - by;
+  p.frame = frame;
+  out.push_back(p);
+}
+
+void apply_shifts(Inode& in) {
+  for (unsigned k = 0; k < in.shifts.size(); ++k) {
+    const OpEvent& s = *in.shifts[k];
+    const uint64_t off = s.op.offset, len = s.op.length;
+    const bool collapse = s.op.mode == Falloc::collapse;
+    std::vector<Content> next;
+    for (const auto& c : in.contents) {
+      if (c.frame != k) continue;
+      shift_piece(next, c, c.lo, std::min(c.hi, off), 0, k + 1);
+      if (collapse)
+        shift_piece(next, c, std::max(c.lo, off + len), c.hi, -static_cast<int64_t>(len), k + 1);
+      else
+        shift_piece(next, c, std::max(c.lo, off), c.hi, static_cast<int64_t>(len), k + 1);
+    }
+    if (!collapse)  // the inserted range is a hole
+      next.push_back({s.start_ns, s.end_ns, off, off + len, off + len, true, 0, &s, true, k + 1, 0});
+    // The size: what the file could have been when the shift ran, moved by it.
+    const SizeBounds b = size_bounds(in, s);
+    for (uint64_t was : {b.low, b.high}) {
+      const uint64_t now = collapse ? (was > len ? was - len : 0) : was + len;
+      in.sizes.push_back({s.start_ns, s.end_ns, true, true, now, k + 1});
+    }
+    in.contents.insert(in.contents.end(), next.begin(), next.end());
   }
 }
 
@@ -145,6 +244,14 @@ std::map<uint64_t, Inode> build_inodes(const History& h) {
   }
   std::map<uint64_t, std::vector<const OpEvent*>> by_inode;
   for (const auto& e : h.events)
+    if (e.inode && e.op.kind == OpKind::fallocate && shifts(e.op.mode)) {
+      Inode& in = inodes[e.inode];
+      if (e.completed() && e.result >= 0) in.shifts.push_back(&e);
+      else in.unknown_from = std::min(in.unknown_from, e.start_ns);
+    }
+  for (auto& [ino, in] : inodes)
+    std::sort(in.shifts.begin(), in.shifts.end(), [](const OpEvent* a, const OpEvent* b) { return a->start_ns < b->start_ns; });
+  for (const auto& e : h.events)
     if (e.inode) {
       add_event(inodes[e.inode], e);
       by_inode[e.inode].push_back(&e);
@@ -152,6 +259,7 @@ std::map<uint64_t, Inode> build_inodes(const History& h) {
   for (auto& [ino, in] : inodes) {
     find_collisions(in, by_inode[ino]);
     mark_clean(in);
+    apply_shifts(in);
   }
   return inodes;
 }
@@ -162,7 +270,7 @@ bool byte_allowed(const Inode& in, const OpEvent& r, uint64_t p, uint8_t value, 
   const bool any_order = in.collided_from < end_of(r);
   for (const Content* c : near) {
     if (p < c->lo || p >= c->hi) continue;
-    const uint8_t v = c->zero ? 0 : stamp_byte(nonce, c->write_id, p);
+    const uint8_t v = c->zero ? 0 : stamp_byte(nonce, c->write_id, p + static_cast<uint64_t>(c->delta));
     if (v != value) continue;
     if (any_order) return true;
     bool superseded = false;
@@ -174,36 +282,6 @@ bool byte_allowed(const Inode& in, const OpEvent& r, uint64_t p, uint8_t value, 
     if (!superseded) return true;
   }
   return false;
-}
-
-struct SizeBounds {
-  uint64_t low = 0, high = 0;
-};
-
-// The smallest and largest end of file the operation could have seen (R4, R5).
-SizeBounds size_bounds(const Inode& in, const OpEvent& r) {
-  const int64_t rend = end_of(r);
-  SizeBounds b{kEnd, 0};
-  // Each size set (birth, truncate) the read may still see is a base; the
-  // extensions that surely came after it and before the read raise the low
-  // bound, those that may have come after it (not done before it began) the high one.
-  for (const auto& s : in.sizes) {
-    if (s.start >= rend || !s.set) continue;
-    bool superseded = false;
-    for (const auto& t : in.sizes)
-      if (&t != &s && t.set && t.sure && t.start > s.end && t.end < r.start_ns) superseded = true;
-    if (superseded) continue;
-    uint64_t low = s.size, high = s.size;
-    for (const auto& x : in.sizes) {
-      if (x.set || x.start >= rend) continue;
-      if (x.sure && x.start > s.end && x.end < r.start_ns) low = std::max(low, x.size);
-      if (x.end > s.start) high = std::max(high, x.size);
-    }
-    b.low = std::min(b.low, low);
-    b.high = std::max(b.high, high);
-  }
-  if (b.low == kEnd) b.low = 0;
-  return b;
 }
 
 Finding make_finding(const OpEvent& e, FailKind kind, const std::string& oracle, const std::string& cls,
@@ -235,8 +313,9 @@ std::string explain_byte(const History& h, uint64_t inode, uint64_t p, uint8_t v
 void check_contents(const History& h, const Inode& in, const OpEvent& r, std::vector<Finding>& out) {
   const uint64_t n = std::min<uint64_t>(r.data.size(), static_cast<uint64_t>(std::max<int64_t>(r.result, 0)));
   std::vector<const Content*> near;
+  const unsigned frame = in.frame_of(r.start_ns);
   for (const auto& c : in.contents)
-    if (c.start < end_of(r) && c.lo < r.op.offset + n && c.hi > r.op.offset) near.push_back(&c);
+    if (c.frame == frame && c.start < end_of(r) && c.lo < r.op.offset + n && c.hi > r.op.offset) near.push_back(&c);
   uint64_t first = kEnd, last = 0, bad = 0;
   for (uint64_t i = 0; i < n; ++i) {
     const uint64_t p = r.op.offset + i;
@@ -385,6 +464,7 @@ std::vector<Finding> check_history(const History& h, ModelStats* stats) {
     const auto it = inodes.find(e.inode);
     if (it == inodes.end()) continue;
     const Inode& in = it->second;
+    if (e.start_ns > in.unknown_from) continue;  // R12: after a shift that failed, where the bytes are is unknown
     if (e.result < 0) {
       const int err = static_cast<int>(-e.result);
       if (is_environment(err)) {

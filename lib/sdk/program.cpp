@@ -31,7 +31,9 @@ constexpr std::pair<Falloc, const char*> kFallocNames[] = {{Falloc::plain, "plai
                                                             {Falloc::keep_size, "keep_size"},
                                                             {Falloc::punch_hole, "punch_hole"},
                                                             {Falloc::zero_range, "zero_range"},
-                                                            {Falloc::zero_keep, "zero_keep"}};
+                                                            {Falloc::zero_keep, "zero_keep"},
+                                                            {Falloc::collapse, "collapse_range"},
+                                                            {Falloc::insert, "insert_range"}};
 
 template <typename E, size_t N>
 const char* name_of(const std::pair<E, const char*> (&table)[N], E v) {
@@ -153,6 +155,10 @@ Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
       o.mode = static_cast<Falloc>(below(rng, std::size(kFallocNames)));
       o.offset = draw_offset(rng, p, o.file, true);
       o.length = draw_length(rng, true);
+      if (shifts(o.mode)) {  // block-aligned (4 KiB: ext4's and xfs's block size here), within the generator's range
+        o.offset = std::min<uint64_t>(o.offset & ~uint64_t{4095}, p.max_size - 4096);
+        o.length = 4096 * (1 + below(rng, 4));
+      }
       break;
     case OpKind::fsync:
       o.kind = kind;
@@ -319,6 +325,7 @@ void to_json(nlohmann::json& j, const Program& p) {
   if (!p.loops.empty()) j["loops"] = p.loops;
   if (p.packed) j["buffers"] = "packed";
   if (p.file_backed) j["buffer_memory"] = "file";
+  if (p.private_file >= 0) j["private_file"] = p.private_file;
 }
 
 void from_json(const nlohmann::json& j, Program& p) {
@@ -355,6 +362,18 @@ void from_json(const nlohmann::json& j, Program& p) {
     }
   if (!freeze_safe(p))
     throw std::invalid_argument("a program that freezes may not leave io_uring writes in flight (a user-space deadlock)");
+  p.private_file = j.value("private_file", -1);
+  if (p.private_file >= static_cast<int>(p.files) || p.private_file < -1 || (p.private_file >= 0 && p.is_loop(static_cast<unsigned>(p.private_file))))
+    throw std::invalid_argument("private_file: a file slot (not a loop device), or none");
+  for (size_t a = 0; a < p.actors.size(); ++a)
+    for (const auto& o : p.actors[a].ops) {
+      const bool on_private = p.private_file >= 0 && o.file == static_cast<unsigned>(p.private_file) &&
+                              o.kind != OpKind::fork && o.kind != OpKind::wait && o.kind != OpKind::freeze &&
+                              o.kind != OpKind::uffd && o.kind != OpKind::madvise && o.kind != OpKind::mprotect;
+      if (a > 0 && on_private) throw std::invalid_argument("only actor 0 uses the private file");
+      if (o.kind == OpKind::fallocate && shifts(o.mode) && !(a == 0 && on_private))
+        throw std::invalid_argument("COLLAPSE_RANGE and INSERT_RANGE only on actor 0's private file");
+    }
   if (p.file_backed)
     for (const auto& a : p.actors)
       for (const auto& o : a.ops)
@@ -474,13 +493,38 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
     }
     p.actors.push_back(std::move(actor));
   }
+  // COLLAPSE_RANGE and INSERT_RANGE only where no I/O is in flight: on a
+  // file slot actor 0 has to itself (the other actors' operations on it go to
+  // file 0), drawn apart like the process actors; elsewhere they are punches.
+  std::mt19937_64 frng(seed ^ 0x70726976u);
+  if (p.files >= 2 && percent(frng, cfg.private_percent)) {
+    unsigned f = p.files - 1;
+    if (p.is_loop(f)) --f;
+    if (f > 0) {
+      p.private_file = static_cast<int>(f);
+      for (size_t a = 1; a < p.actors.size(); ++a)
+        for (auto& o : p.actors[a].ops)
+          if (o.file == f && (o.kind == OpKind::read || o.kind == OpKind::write || o.kind == OpKind::truncate ||
+                              o.kind == OpKind::fallocate || o.kind == OpKind::fsync || o.kind == OpKind::recreate)) {
+            o.file = 0;
+            if (o.api == Api::mmap) o.api = Api::psync, o.datasync = false;  // drawn within the other file's size
+          }
+    }
+  }
+  for (size_t a = 0; a < p.actors.size(); ++a)
+    for (auto& o : p.actors[a].ops)
+      if (o.kind == OpKind::fallocate && shifts(o.mode)) {
+        if (a == 0 && p.private_file >= 0) o.file = static_cast<unsigned>(p.private_file);
+        else o.mode = Falloc::punch_hole;
+      }
   // mmap only on files whose size never shrinks (no truncate, no fresh
-  // inode over the slot): a mapped page past the end of the file is SIGBUS,
+  // inode over the slot, no shift of its bytes): a mapped page past the end of the file is SIGBUS,
   // and a write into the tail page past it is not part of the file.
   std::array<bool, 16> shrinks{};
   for (const auto& a : p.actors)
     for (const auto& o : a.ops)
-      if (o.kind == OpKind::truncate || o.kind == OpKind::recreate) shrinks[o.file] = true;
+      if (o.kind == OpKind::truncate || o.kind == OpKind::recreate || (o.kind == OpKind::fallocate && shifts(o.mode)))
+        shrinks[o.file] = true;
   for (auto& a : p.actors)
     for (auto& o : a.ops)
       if (o.api == Api::mmap && shrinks[o.file]) o.api = Api::psync, o.datasync = false;

@@ -146,7 +146,7 @@ std::vector<std::string> write_finding_programs(const std::vector<CaseResult>& r
             dir, d.at("program"),
             {{"oracle", fe->what.oracle}, {"class", d.value("class", "")}, {"signature", d.value("signature", "")},
              {"summary", fe->what.summary}, {"kernel", d.value("kernel", "")}, {"iteration", d.value("iteration", 0)},
-             {"run_seed", r.seed}}));
+             {"elapsed_s", d.value("elapsed_s", 0.0)}, {"run_seed", r.seed}}));
       } else if (const auto* he = std::get_if<HangEvent>(&ev); he && he->context.contains("program")) {
         // The whole case process hung on a program: the runner's snapshot says where.
         const auto& c = he->context;

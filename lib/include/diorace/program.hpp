@@ -46,8 +46,12 @@ enum class Api { psync, pv2, libaio, uring, mmap };
 // io_uring ring flavours.
 enum class Ring { plain, iopoll, sqpoll, async, fixed };
 
-// fallocate modes the generator draws (FALLOC_FL_*).
-enum class Falloc { plain, keep_size, punch_hole, zero_range, zero_keep };
+// fallocate modes the generator draws (FALLOC_FL_*). collapse and insert
+// (COLLAPSE_RANGE, INSERT_RANGE) shift the file's later bytes: the generator
+// puts them only on a file slot one actor has to itself (Program::private_file),
+// after that actor reaped its requests: no I/O is in flight on the file.
+enum class Falloc { plain, keep_size, punch_hole, zero_range, zero_keep, collapse, insert };
+[[nodiscard]] constexpr bool shifts(Falloc m) noexcept { return m == Falloc::collapse || m == Falloc::insert; }
 
 struct Op {
   OpKind kind = OpKind::read;
@@ -103,6 +107,9 @@ struct Program {
   // memory for them) and their forks touch nothing (the child would write to
   // the very pages, not to a copy).
   bool file_backed = false;
+  // A file slot that only actor 0 uses (-1: none): where its COLLAPSE_RANGE
+  // and INSERT_RANGE go ("private_file").
+  int private_file = -1;
   std::vector<Actor> actors;
 
   [[nodiscard]] bool is_loop(unsigned file) const noexcept;
@@ -140,6 +147,7 @@ struct GeneratorConfig {
   unsigned packed_percent = 50;  // programs whose buffers are packed (Program::packed)
   unsigned process_percent = 25; // actors that run as processes (Actor::process), the rest as threads
   unsigned file_percent = 15;    // programs whose buffers are file-backed (Program::file_backed)
+  unsigned private_percent = 20; // programs (of 2 files or more) whose last file is actor 0's alone
   // Swarm testing (Groce et al., ISSTA 2012): each program keeps every
   // operation kind, engine and ring of the table with probability 1/2 (at
   // least one read or write, one engine, one ring), so that some programs
