@@ -46,6 +46,7 @@ std::vector<ParamSpec> explore_params() {
       {"actors", "actors per program", 3, 1, 16},
       {"process_percent", "actors that run as processes, the others as threads (%)", 25, 0, 100},
       {"file_percent", "programs whose I/O buffers are a shared mapping of a file (%)", 15, 0, 100},
+      {"huge_percent", "programs whose anonymous buffers are in transparent huge pages (%)", 15, 0, 100},
       {"private_percent", "programs (of 2 files or more) whose last file is actor 0's alone: where COLLAPSE_RANGE and "
                           "INSERT_RANGE go (%)", 20, 0, 100},
       {"ops", "operations per actor", 12, 1, 200},
@@ -74,6 +75,7 @@ GeneratorConfig config_from(const ParamValues& p) {
   c.process_percent = static_cast<unsigned>(p.integer("process_percent"));
   c.file_percent = static_cast<unsigned>(p.integer("file_percent"));
   c.private_percent = static_cast<unsigned>(p.integer("private_percent"));
+  c.huge_percent = static_cast<unsigned>(p.integer("huge_percent"));
   c.swarm = p.integer("swarm") != 0;
   for (auto* table : {&c.weights, &c.engines, &c.rings})
     for (auto& [name, w] : *table) w = static_cast<unsigned>(p.integer(weight_param(name)));

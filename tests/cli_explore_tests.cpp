@@ -370,11 +370,13 @@ TEST(Explore, MmapAndBufferMemoryOperationsAreCleanHereAndMmapReadsAreChecked) {
 TEST(Explore, FileBackedBuffersAreCleanHereAndChecked) {
   if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
   TempDir d;
-  auto r = run_diorace({"explore", "--duration", "5", "--fs", "ext4", "--seed", "12", "--param", "file_percent=100",
-                        "--findings", d.path + "/f", "--store", "none", "--json", d.path + "/r.json", "-q"},
-                       300);
-  EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_GT(load(d.path + "/r.json")["cases"][0]["iterations"].get<int>(), 10);
+  for (const char* param : {"file_percent=100", "huge_percent=100"}) {  // and transparent huge pages
+    auto r = run_diorace({"explore", "--duration", "5", "--fs", "ext4", "--seed", "12", "--param", param, "--findings",
+                          d.path + "/f", "--store", "none", "--json", d.path + "/r.json", "-q"},
+                         300);
+    EXPECT_EQ(r.status, 0) << param << ": " << r.output;
+    EXPECT_GT(load(d.path + "/r.json")["cases"][0]["iterations"].get<int>(), 10) << param;
+  }
   auto io = [](const char* op, bool direct, const char* api) {
     return nlohmann::json{{"op", op}, {"file", 0}, {"offset", 0}, {"length", 8192}, {"direct", direct}, {"api", api}};
   };

@@ -553,6 +553,12 @@ TEST(ExploreProgram, FileBackedBuffersTakeNoRegisteredRingAndNoTouchingFork) {
   }
   c.file_percent = 0;
   EXPECT_FALSE(generate_program(c, 1).file_backed);
+  c.huge_percent = 100;
+  EXPECT_TRUE(generate_program(c, 1).huge);
+  EXPECT_TRUE(nlohmann::json(generate_program(c, 1)).get<Program>().huge);
+  nlohmann::json both = generate_program(c, 1);
+  both["buffer_memory"] = "file";
+  EXPECT_THROW(both.get<Program>(), std::invalid_argument);
   nlohmann::json bad = generate_program(c, 1);
   bad["buffer_memory"] = "file";
   bad["actors"][0]["ops"] = {{{"op", "fork"}, {"touch", true}}};

@@ -828,6 +828,7 @@ class FileArena {
 
 struct Interpreter::Impl {
   AlignedBuffer arena;
+  bool huge = false;  // arena in transparent huge pages
   size_t slot_bytes = 0;
   std::vector<ActorEngines> engines;
 
@@ -841,9 +842,21 @@ struct Interpreter::Impl {
       engines.clear();
       engines.resize(std::max(p.actors.size(), size_t{4}));
     }
-    if (need == slot_bytes && arena.size()) return;
-    const size_t bytes = need * kSlots * engines.size() + 4096;
-    if (arena.size() < bytes) arena = AlignedBuffer::create(bytes, 4096);
+    const bool want_huge = p.huge && !p.file_backed;
+    if (need == slot_bytes && arena.size() && want_huge == huge) return;
+    size_t bytes = need * kSlots * engines.size() + 4096;
+    if (want_huge != huge || arena.size() < bytes) {
+      if (want_huge) {
+        // Whole 2 MiB pages: the fault of the first store maps a huge page
+        // (THP "always" or "madvise"; with "never" they stay small pages).
+        bytes = std::max<size_t>((bytes + (2u << 20) - 1) & ~size_t{(2u << 20) - 1}, 4u << 20);
+        arena = AlignedBuffer::create(bytes, 2u << 20);
+        (void)::madvise(arena.data(), arena.size(), MADV_HUGEPAGE);
+      } else {
+        arena = AlignedBuffer::create(bytes, 4096);
+      }
+      huge = want_huge;
+    }
     slot_bytes = need;
     for (auto& e : engines) e.rings[static_cast<size_t>(Ring::fixed)] = Engine();
   }

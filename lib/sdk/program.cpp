@@ -325,6 +325,7 @@ void to_json(nlohmann::json& j, const Program& p) {
   if (!p.loops.empty()) j["loops"] = p.loops;
   if (p.packed) j["buffers"] = "packed";
   if (p.file_backed) j["buffer_memory"] = "file";
+  if (p.huge) j["huge_pages"] = true;
   if (p.private_file >= 0) j["private_file"] = p.private_file;
 }
 
@@ -347,6 +348,8 @@ void from_json(const nlohmann::json& j, Program& p) {
   const std::string memory = j.value("buffer_memory", std::string("anon"));
   if (memory != "anon" && memory != "file") throw std::invalid_argument("buffer_memory: anon or file");
   p.file_backed = memory == "file";
+  p.huge = j.value("huge_pages", false);
+  if (p.huge && p.file_backed) throw std::invalid_argument("huge_pages are for anonymous buffers, not file-backed ones");
   for (unsigned l : p.loops)
     if (l >= p.files) throw std::invalid_argument(fmt::format("loop slot {} of {} files", l, p.files));
   for (const auto& a : j.at("actors")) p.actors.push_back({a.at("ops").get<std::vector<Op>>(), a.value("process", false)});
@@ -534,6 +537,7 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
   for (auto& a : p.actors) a.process = percent(prng, cfg.process_percent);
   // And whether the buffers are file-backed (no registered buffers, no touching forks then).
   p.file_backed = percent(prng, cfg.file_percent);
+  p.huge = !p.file_backed && percent(prng, cfg.huge_percent);
   if (p.file_backed)
     for (auto& a : p.actors)
       for (auto& o : a.ops) {

@@ -107,6 +107,9 @@ struct Program {
   // memory for them) and their forks touch nothing (the child would write to
   // the very pages, not to a copy).
   bool file_backed = false;
+  // Anonymous buffers in transparent huge pages: an arena of 4 MiB aligned
+  // to 2 MiB with MADV_HUGEPAGE ("huge_pages": true; not with file_backed).
+  bool huge = false;
   // A file slot that only actor 0 uses (-1: none): where its COLLAPSE_RANGE
   // and INSERT_RANGE go ("private_file").
   int private_file = -1;
@@ -148,6 +151,7 @@ struct GeneratorConfig {
   unsigned process_percent = 25; // actors that run as processes (Actor::process), the rest as threads
   unsigned file_percent = 15;    // programs whose buffers are file-backed (Program::file_backed)
   unsigned private_percent = 20; // programs (of 2 files or more) whose last file is actor 0's alone
+  unsigned huge_percent = 15;    // programs whose anonymous buffers are in transparent huge pages (Program::huge)
   // Swarm testing (Groce et al., ISSTA 2012): each program keeps every
   // operation kind, engine and ring of the table with probability 1/2 (at
   // least one read or write, one engine, one ring), so that some programs
