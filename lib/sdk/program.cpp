@@ -466,6 +466,83 @@ GeneratorConfig swarm_config(const GeneratorConfig& cfg, std::mt19937_64& rng) {
   return c;
 }
 
+// COLLAPSE_RANGE and INSERT_RANGE only where no I/O is in flight: on a
+// file slot actor 0 has to itself (the other actors' operations on it go to
+// file 0), drawn apart like the process actors; elsewhere they are punches.
+void give_actor0_a_private_file(Program& p, const GeneratorConfig& cfg, uint64_t seed) {
+  std::mt19937_64 frng(seed ^ 0x70726976u);
+  if (p.files >= 2 && percent(frng, cfg.private_percent)) {
+    unsigned f = p.files - 1;
+    if (p.is_loop(f)) --f;
+    if (f > 0) {
+      p.private_file = static_cast<int>(f);
+      for (size_t a = 1; a < p.actors.size(); ++a)
+        for (auto& o : p.actors[a].ops)
+          if (o.file == f && (o.kind == OpKind::read || o.kind == OpKind::write || o.kind == OpKind::truncate ||
+                              o.kind == OpKind::fallocate || o.kind == OpKind::fsync || o.kind == OpKind::recreate)) {
+            o.file = 0;
+            if (o.api == Api::mmap) o.api = Api::psync, o.datasync = false;  // drawn within the other file's size
+          }
+    }
+  }
+  for (size_t a = 0; a < p.actors.size(); ++a)
+    for (auto& o : p.actors[a].ops)
+      if (o.kind == OpKind::fallocate && shifts(o.mode)) {
+        if (a == 0 && p.private_file >= 0) o.file = static_cast<unsigned>(p.private_file);
+        else o.mode = Falloc::punch_hole;
+      }
+}
+
+// mmap only on files whose size never shrinks (no truncate, no fresh inode
+// over the slot, no shift of its bytes): a mapped page past the end of the
+// file is SIGBUS, and a write into the tail page past it is not part of the file.
+void keep_mmap_on_growing_files(Program& p) {
+  std::array<bool, 16> shrinks{};
+  for (const auto& a : p.actors)
+    for (const auto& o : a.ops)
+      if (o.kind == OpKind::truncate || o.kind == OpKind::recreate || (o.kind == OpKind::fallocate && shifts(o.mode)))
+        shrinks[o.file] = true;
+  for (auto& a : p.actors)
+    for (auto& o : a.ops)
+      if (o.api == Api::mmap && shrinks[o.file]) o.api = Api::psync, o.datasync = false;
+}
+
+// Which actors are processes, and the buffers' memory: drawn apart, so that
+// a seed's operations are the same as before these existed.
+void draw_processes_and_memory(Program& p, const GeneratorConfig& cfg, uint64_t seed) {
+  std::mt19937_64 prng(seed ^ 0x70726f63u);
+  for (auto& a : p.actors) a.process = percent(prng, cfg.process_percent);
+  // File-backed buffers take no registered buffers and no touching forks.
+  p.file_backed = percent(prng, cfg.file_percent);
+  p.huge = !p.file_backed && percent(prng, cfg.huge_percent);
+  if (p.file_backed)
+    for (auto& a : p.actors)
+      for (auto& o : a.ops) {
+        if (o.api == Api::uring && o.ring == Ring::fixed) o.ring = Ring::plain;
+        o.touch = false;
+      }
+}
+
+// A freeze and a userfaultfd region in one program: seen once on 6.12.118
+// (every fix) as a program that never finished and left the filesystem
+// frozen, not analysed; the generator keeps them apart (the freeze becomes
+// a wait) rather than risk a false finding. And a program that freezes
+// leaves no io_uring write in flight (docs/explore-model.md, oracle 3: a
+// user-space deadlock, not a kernel bug).
+void keep_freezes_safe(Program& p) {
+  bool region = false;
+  for (const auto& a : p.actors)
+    for (const auto& o : a.ops) region |= o.kind == OpKind::uffd;
+  if (region)
+    for (auto& a : p.actors)
+      for (auto& o : a.ops)
+        if (o.kind == OpKind::freeze) o = Op{.kind = OpKind::wait, .spin = o.spin};
+  if (!freeze_safe(p))
+    for (auto& a : p.actors)
+      for (auto& o : a.ops)
+        if (o.kind == OpKind::write && o.api == Api::uring) o.async = false;
+}
+
 }  // namespace
 
 Program generate_program(const GeneratorConfig& config, uint64_t seed) {
@@ -496,69 +573,10 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
     }
     p.actors.push_back(std::move(actor));
   }
-  // COLLAPSE_RANGE and INSERT_RANGE only where no I/O is in flight: on a
-  // file slot actor 0 has to itself (the other actors' operations on it go to
-  // file 0), drawn apart like the process actors; elsewhere they are punches.
-  std::mt19937_64 frng(seed ^ 0x70726976u);
-  if (p.files >= 2 && percent(frng, cfg.private_percent)) {
-    unsigned f = p.files - 1;
-    if (p.is_loop(f)) --f;
-    if (f > 0) {
-      p.private_file = static_cast<int>(f);
-      for (size_t a = 1; a < p.actors.size(); ++a)
-        for (auto& o : p.actors[a].ops)
-          if (o.file == f && (o.kind == OpKind::read || o.kind == OpKind::write || o.kind == OpKind::truncate ||
-                              o.kind == OpKind::fallocate || o.kind == OpKind::fsync || o.kind == OpKind::recreate)) {
-            o.file = 0;
-            if (o.api == Api::mmap) o.api = Api::psync, o.datasync = false;  // drawn within the other file's size
-          }
-    }
-  }
-  for (size_t a = 0; a < p.actors.size(); ++a)
-    for (auto& o : p.actors[a].ops)
-      if (o.kind == OpKind::fallocate && shifts(o.mode)) {
-        if (a == 0 && p.private_file >= 0) o.file = static_cast<unsigned>(p.private_file);
-        else o.mode = Falloc::punch_hole;
-      }
-  // mmap only on files whose size never shrinks (no truncate, no fresh
-  // inode over the slot, no shift of its bytes): a mapped page past the end of the file is SIGBUS,
-  // and a write into the tail page past it is not part of the file.
-  std::array<bool, 16> shrinks{};
-  for (const auto& a : p.actors)
-    for (const auto& o : a.ops)
-      if (o.kind == OpKind::truncate || o.kind == OpKind::recreate || (o.kind == OpKind::fallocate && shifts(o.mode)))
-        shrinks[o.file] = true;
-  for (auto& a : p.actors)
-    for (auto& o : a.ops)
-      if (o.api == Api::mmap && shrinks[o.file]) o.api = Api::psync, o.datasync = false;
-  // Which actors are processes: drawn apart, so that a seed's operations are
-  // the same as before processes existed.
-  std::mt19937_64 prng(seed ^ 0x70726f63u);
-  for (auto& a : p.actors) a.process = percent(prng, cfg.process_percent);
-  // And whether the buffers are file-backed (no registered buffers, no touching forks then).
-  p.file_backed = percent(prng, cfg.file_percent);
-  p.huge = !p.file_backed && percent(prng, cfg.huge_percent);
-  if (p.file_backed)
-    for (auto& a : p.actors)
-      for (auto& o : a.ops) {
-        if (o.api == Api::uring && o.ring == Ring::fixed) o.ring = Ring::plain;
-        o.touch = false;
-      }
-  // A freeze and a userfaultfd region in one program: seen once on 6.12.118
-  // (every fix) as a program that never finished and left the filesystem
-  // frozen, not analysed; the generator keeps them apart (the freeze becomes
-  // a wait) rather than risk a false finding.
-  bool region = false;
-  for (const auto& a : p.actors)
-    for (const auto& o : a.ops) region |= o.kind == OpKind::uffd;
-  if (region)
-    for (auto& a : p.actors)
-      for (auto& o : a.ops)
-        if (o.kind == OpKind::freeze) o = Op{.kind = OpKind::wait, .spin = o.spin};
-  if (!freeze_safe(p))  // docs/explore-model.md, oracle 3: a user-space deadlock, not a kernel bug
-    for (auto& a : p.actors)
-      for (auto& o : a.ops)
-        if (o.kind == OpKind::write && o.api == Api::uring) o.async = false;
+  give_actor0_a_private_file(p, cfg, seed);
+  keep_mmap_on_growing_files(p);
+  draw_processes_and_memory(p, cfg, seed);
+  keep_freezes_safe(p);
   return p;
 }
 
