@@ -89,6 +89,14 @@ double seconds_since(int64_t mono_ns) {
                  : 0.0;
 }
 
+// Is the task a hung-task report names a thread of this process?
+bool own_task(const std::string& headline) {
+  const auto pid = hung_task_pid(headline);
+  if (!pid) return true;  // cannot tell: keep the attribution
+  struct stat st{};
+  return ::stat(fmt::format("/proc/self/task/{}", *pid).c_str(), &st) == 0;
+}
+
 std::string kernel_release() {
   utsname u{};
   return ::uname(&u) == 0 ? u.release : "";
@@ -143,12 +151,24 @@ class Explore final : public Case {
     ctx.stats.ios.fetch_add(st.ops, std::memory_order_relaxed);
     ctx.stats.forks.fetch_add(st.forks, std::memory_order_relaxed);
     if (klog_)
-      for (const auto& r : klog_->drain()) findings.push_back(kernel_report_finding(r));
+      for (const auto& r : klog_->drain()) {
+        Finding f = kernel_report_finding(r);
+        // A hung-task report names its task ("task NAME:PID blocked for more
+        // than N seconds"): a task that is not one of this process's threads
+        // is an earlier program's (a child run that hung, or an earlier
+        // variant's process), not this program's doing.
+        if (r.cls == "hung_task" && !own_task(r.headline)) {
+          f.summary = "the kernel logged a hung task of no program of this process: " + r.headline;
+          f.text = f.summary;
+          f.detail["unattributed"] = true;
+        }
+        findings.push_back(std::move(f));
+      }
     for (auto& f : findings) {
       const std::string sig = finding_signature(f, fsv_->name);
       if (!seen_.insert(sig).second) continue;  // one report per signature and run
       f.detail["signature"] = sig;
-      f.detail["program"] = prog;
+      if (!f.detail.value("unattributed", false)) f.detail["program"] = prog;
       f.detail["iteration"] = i;
       f.detail["elapsed_s"] = seconds_since(ctx.stats.started_ns.load());  // from the variant's first program
       f.detail["kernel"] = kernel_release();

@@ -277,7 +277,7 @@ TEST(VmLava, TheExplorerRunsAsALavaJobAndItsFindingsComeBackAsPrograms) {
   const std::string deb = "linux-image-6.1.0-50-cloud-amd64-unsigned", cpio = d.path + "/61.cpio";
   auto job = run_diorace({"lava-job", "--initramfs", cpio, "--deb", deb, "--kernel-url", "file:///placeholder",
                           "--initramfs-url", "file://" + cpio, "--testdef-repo", DIORACE_SOURCE_DIR, "--job-timeout",
-                          "20", "--test-timeout", "10", "--", "explore", "--duration", "30", "--param", "variant=ext4",
+                          "20", "--test-timeout", "10", "--", "explore", "--duration", "15", "--param", "variant=ext4",
                           "--seed", "1", "--param", "w_iopoll=200"},
                          600);
   ASSERT_EQ(job.status, 0) << job.output;

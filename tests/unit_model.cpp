@@ -647,3 +647,10 @@ TEST(ExploreProgram, ShiftsOnlyOnActorZerosPrivateFile) {
   bad["actors"][1]["ops"] = {{{"op", "fallocate"}, {"file", 1}, {"offset", 0}, {"length", 4096}, {"mode", "collapse_range"}}};
   EXPECT_THROW(bad.get<Program>(), std::invalid_argument);
 }
+
+TEST(ExploreKernelLog, AHungTaskReportNamesItsTask) {
+  EXPECT_EQ(hung_task_pid("INFO: task diorace:1234 blocked for more than 120 seconds."), 1234);
+  EXPECT_EQ(hung_task_pid("INFO: task kworker/u4:2:77 blocked for more than 122 seconds."), 77);
+  EXPECT_FALSE(hung_task_pid("WARNING: CPU: 1 PID: 5 at fs/ext4/ext4_jbd2.c:75").has_value());
+  EXPECT_FALSE(hung_task_pid("INFO: task blocked for more than 120 seconds.").has_value());
+}

@@ -664,7 +664,7 @@ TEST(VmExplore, OverBootsSaysWhichFindingsShowedInHowManyBoots) {
   const std::string dir = "/var/tmp/diorace-vmtest-boots-" + std::to_string(::getpid());
   fs::remove_all(dir);
   auto r = run_command({DIORACE_BIN, "vm", "--deb", kBuggy, "--boots", "2", "--jobs", "2", "--store", "none", "--",
-                        "explore", "--duration", "30", "--fs", "ext4", "--seed", "1", "--weight", "iopoll=200",
+                        "explore", "--duration", "15", "--fs", "ext4", "--seed", "1", "--weight", "iopoll=200",
                         "--findings", dir},
                        std::chrono::seconds(900));
   EXPECT_EQ(r.status, 1) << r.output;

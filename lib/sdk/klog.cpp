@@ -89,6 +89,17 @@ std::optional<KernelReport> parse_kernel_report(std::string_view rec) {
   return r;
 }
 
+std::optional<long> hung_task_pid(std::string_view headline) {
+  const auto task = headline.find("task ");
+  const auto blocked = headline.find(" blocked for more than");
+  if (task == std::string_view::npos || blocked == std::string_view::npos || blocked < task) return std::nullopt;
+  const auto colon = headline.rfind(':', blocked);
+  if (colon == std::string_view::npos || colon < task || colon + 1 >= blocked) return std::nullopt;
+  const std::string_view digits = headline.substr(colon + 1, blocked - colon - 1);
+  if (digits.find_first_not_of("0123456789") != std::string_view::npos) return std::nullopt;
+  return std::stol(std::string(digits));
+}
+
 Finding kernel_report_finding(const KernelReport& r) {
   Finding f;
   f.kind = FailKind::splat;

@@ -34,6 +34,10 @@ struct KernelReport {
 // The report a /dev/kmsg record opens (kernel records only), or nullopt.
 [[nodiscard]] std::optional<KernelReport> parse_kernel_report(std::string_view record);
 
+// The pid a hung-task report names ("INFO: task kworker/u4:2:123 blocked
+// for more than 120 seconds." -> 123), or nullopt.
+[[nodiscard]] std::optional<long> hung_task_pid(std::string_view headline);
+
 // A kernel report as the explorer's finding (oracle "kmsg", kind splat,
 // class "splat:CLS", shape: the function it names): attributed to the
 // program that ran when it was logged.
