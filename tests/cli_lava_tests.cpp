@@ -217,6 +217,24 @@ TEST(VmLava, TheLavaInitramfsRunsTheDefinitionOn61) {
   EXPECT_EQ(doc["cases"][0]["events"][0]["class"], "fill_byte");
 }
 
+// A job definition `lava-job` writes for deb and the run arguments, made
+// local (its kernel from diorace's cache, its initramfs in d): d/TAG.yaml.
+void write_local_job(const TempDir& d, const std::string& deb, const std::string& tag,
+                     const std::vector<std::string>& run_args) {
+  const std::string cpio = d.path + "/" + tag + ".cpio";
+  std::vector<std::string> args = {"lava-job", "--initramfs", cpio, "--deb", deb, "--kernel-url", "file:///placeholder",
+                                   "--initramfs-url", "file://" + cpio, "--testdef-repo", DIORACE_SOURCE_DIR,
+                                   "--job-timeout", "20", "--test-timeout", "10", "--"};
+  args.insert(args.end(), run_args.begin(), run_args.end());
+  auto job = run_diorace(args, 600);
+  ASSERT_EQ(job.status, 0) << job.output;
+  const size_t at = job.output.find("with the kernel ") + 16;
+  const std::string image = job.output.substr(at, job.output.find(')', at) - at);
+  auto def = nlohmann::json::parse(job.output.substr(job.output.find('{'), job.output.rfind('}') + 1 - job.output.find('{')));
+  def["actions"][0]["deploy"]["images"]["kernel"]["url"] = "file://" + image;
+  write_file(d.path + "/" + tag + ".yaml", def.dump(2));
+}
+
 // The real engine: LAVA's own dispatcher (lava-run, Debian's lava-dispatcher
 // 2023.01) runs the jobs `lava-job` writes, locally, with a qemu device
 // dictionary rendered from lava-server's template (ci/lava-device): Debian
@@ -233,17 +251,8 @@ TEST(VmLava, LavaRunExecutesTheJobsAndCompareNamesTheFix) {
   std::vector<int64_t> runs;
   for (const std::string deb : {"linux-image-6.1.0-50-cloud-amd64-unsigned", "linux-image-6.12.107+deb12-amd64-unsigned"}) {
     const std::string tag = deb.find("6.12") != std::string::npos ? "612" : "61";
-    const std::string cpio = d.path + "/" + tag + ".cpio";
-    auto job = run_diorace({"lava-job", "--initramfs", cpio, "--deb", deb, "--kernel-url", "file:///placeholder",
-                            "--initramfs-url", "file://" + cpio, "--testdef-repo", DIORACE_SOURCE_DIR,
-                            "--job-timeout", "20", "--test-timeout", "10", "--", "dma_thread", "--duration", "60"},
-                           600);
-    ASSERT_EQ(job.status, 0) << job.output;
-    const size_t at = job.output.find("with the kernel ") + 16;
-    const std::string image = job.output.substr(at, job.output.find(')', at) - at);
-    auto def = nlohmann::json::parse(job.output.substr(job.output.find('{'), job.output.rfind('}') + 1 - job.output.find('{')));
-    def["actions"][0]["deploy"]["images"]["kernel"]["url"] = "file://" + image;
-    write_file(d.path + "/" + tag + ".yaml", def.dump(2));
+    write_local_job(d, deb, tag, {"dma_thread", "--duration", "60"});
+    if (HasFatalFailure()) return;
     auto valid = run_command({"lava-run", "--validate", "--device", d.path + "/device.yaml", "--job-id", "1",
                               "--output-dir", d.path + "/v" + tag, d.path + "/" + tag + ".yaml"},
                              std::chrono::seconds(120));
@@ -274,18 +283,10 @@ TEST(VmLava, TheExplorerRunsAsALavaJobAndItsFindingsComeBackAsPrograms) {
   TempDir d;
   auto dev = run_command({DIORACE_SOURCE_DIR "/ci/lava-device", d.path + "/device.yaml"}, std::chrono::seconds(300));
   ASSERT_EQ(dev.status, 0) << dev.output;
-  const std::string deb = "linux-image-6.1.0-50-cloud-amd64-unsigned", cpio = d.path + "/61.cpio";
-  auto job = run_diorace({"lava-job", "--initramfs", cpio, "--deb", deb, "--kernel-url", "file:///placeholder",
-                          "--initramfs-url", "file://" + cpio, "--testdef-repo", DIORACE_SOURCE_DIR, "--job-timeout",
-                          "20", "--test-timeout", "10", "--", "explore", "--duration", "15", "--param", "variant=ext4",
-                          "--seed", "1", "--param", "w_iopoll=200"},
-                         600);
-  ASSERT_EQ(job.status, 0) << job.output;
-  const size_t at = job.output.find("with the kernel ") + 16;
-  const std::string image = job.output.substr(at, job.output.find(')', at) - at);
-  auto def = nlohmann::json::parse(job.output.substr(job.output.find('{'), job.output.rfind('}') + 1 - job.output.find('{')));
-  def["actions"][0]["deploy"]["images"]["kernel"]["url"] = "file://" + image;
-  write_file(d.path + "/explore.yaml", def.dump(2));
+  const std::string deb = "linux-image-6.1.0-50-cloud-amd64-unsigned";
+  write_local_job(d, deb, "explore",
+                  {"explore", "--duration", "15", "--param", "variant=ext4", "--seed", "1", "--param", "w_iopoll=200"});
+  if (HasFatalFailure()) return;
   auto run = run_command({"lava-run", "--device", d.path + "/device.yaml", "--job-id", "1", "--output-dir",
                           d.path + "/out", d.path + "/explore.yaml"},
                          std::chrono::seconds(1200));

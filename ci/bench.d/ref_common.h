@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <time.h>
+#include <unistd.h>
 
 static struct timespec ref_t0;
 
@@ -42,4 +44,29 @@ static void die(const char *what)
 	printf("REF ERROR %s: %s\n", what, strerror(errno));
 	fflush(stdout);
 	exit(2);
+}
+
+/* The references' command line: DIR BUDGET_S; path = DIR/file. */
+static double ref_args(int argc, char **argv, const char *file, char *path, size_t n)
+{
+	if (argc != 3) {
+		fprintf(stderr, "usage: %s DIR BUDGET_S\n", argv[0]);
+		exit(2);
+	}
+	snprintf(path, n, "%s/%s", argv[1], file);
+	return atof(argv[2]);
+}
+
+/* A fresh file of 4096 bytes, all hole (ftruncate), opened O_DIRECT. */
+static int ref_fresh_hole(const char *path)
+{
+	int fd;
+
+	unlink(path);
+	fd = open(path, O_RDWR | O_CREAT | O_DIRECT, 0644);
+	if (fd < 0)
+		die("open O_DIRECT");
+	if (ftruncate(fd, 4096) < 0)
+		die("ftruncate");
+	return fd;
 }

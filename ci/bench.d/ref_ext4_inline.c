@@ -42,10 +42,7 @@ int main(int argc, char **argv)
 	unsigned long it;
 	double budget;
 
-	if (argc != 3)
-		return 2;
-	budget = atof(argv[2]);
-	snprintf(path, sizeof(path), "%s/f", argv[1]);
+	budget = ref_args(argc, argv, "f", path, sizeof(path));
 	if (posix_memalign(&buf, 4096, 4096))
 		die("posix_memalign");
 	memset(buf, 0xab, 4096);
@@ -54,12 +51,7 @@ int main(int argc, char **argv)
 	for (it = 0; ref_elapsed() < budget; it++) {
 		pthread_t a, b;
 
-		unlink(path);
-		fd_direct = open(path, O_RDWR | O_CREAT | O_DIRECT, 0644);
-		if (fd_direct < 0)
-			die("open O_DIRECT");
-		if (ftruncate(fd_direct, 4096) < 0)
-			die("ftruncate");
+		fd_direct = ref_fresh_hole(path);
 		fd_buffered = open(path, O_RDWR);
 		if (fd_buffered < 0)
 			die("open");

@@ -16,10 +16,7 @@ int main(int argc, char **argv)
 	double budget;
 	void *buf;
 
-	if (argc != 3)
-		return 2;
-	budget = atof(argv[2]);
-	snprintf(path, sizeof(path), "%s/f", argv[1]);
+	budget = ref_args(argc, argv, "f", path, sizeof(path));
 	if (posix_memalign(&buf, 4096, 8192))
 		die("posix_memalign");
 	ref_start();
@@ -29,12 +26,7 @@ int main(int argc, char **argv)
 		struct io_uring_cqe *cqe;
 		int fd, ret, res;
 
-		unlink(path);
-		fd = open(path, O_RDWR | O_CREAT | O_DIRECT, 0644);
-		if (fd < 0)
-			die("open");
-		if (ftruncate(fd, 4096) < 0)
-			die("ftruncate");
+		fd = ref_fresh_hole(path);
 		ret = io_uring_queue_init(4, &ring, IORING_SETUP_IOPOLL);
 		if (ret < 0) {
 			errno = -ret;

@@ -34,10 +34,7 @@ int main(int argc, char **argv)
 	double budget;
 	int ctl, n, img_fd, dir_fd;
 
-	if (argc != 3)
-		return 2;
-	budget = atof(argv[2]);
-	snprintf(img, sizeof(img), "%s/img", argv[1]);
+	budget = ref_args(argc, argv, "img", img, sizeof(img));
 	if (posix_memalign(&buf, 4096, 4096))
 		die("posix_memalign");
 	memset(buf, 0x5a, 4096);

@@ -93,10 +93,7 @@ int main(int argc, char **argv)
 	void *buf;
 	int fd;
 
-	if (argc != 3)
-		return 2;
-	budget = atof(argv[2]);
-	snprintf(path, sizeof(path), "%s/data", argv[1]);
+	budget = ref_args(argc, argv, "data", path, sizeof(path));
 	fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
 	if (fd < 0 || posix_memalign(&buf, 4096, REGION))
 		die("data file");
