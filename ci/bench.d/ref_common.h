@@ -47,7 +47,7 @@ static void die(const char *what)
 }
 
 /* The references' command line: DIR BUDGET_S; path = DIR/file. */
-static double ref_args(int argc, char **argv, const char *file, char *path, size_t n)
+static inline double ref_args(int argc, char **argv, const char *file, char *path, size_t n)
 {
 	if (argc != 3) {
 		fprintf(stderr, "usage: %s DIR BUDGET_S\n", argv[0]);
@@ -58,7 +58,7 @@ static double ref_args(int argc, char **argv, const char *file, char *path, size
 }
 
 /* A fresh file of 4096 bytes, all hole (ftruncate), opened O_DIRECT. */
-static int ref_fresh_hole(const char *path)
+static inline int ref_fresh_hole(const char *path)
 {
 	int fd;
 
