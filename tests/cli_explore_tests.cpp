@@ -330,7 +330,9 @@ TEST(Explore, ProcessActorsAreCheckedLikeThreads) {
        {{{"process", true},
          {"ops", {io("write", true, 0, "psync"), io("read", true, 0, "libaio"), io("read", false, 4096, "psync")}}},
         {{"ops", {io("write", false, 4096, "psync"), io("read", true, 0, "psync")}}},
-        {{"process", true}, {"ops", {io("read", false, 0, "psync"), {{"op", "fork"}, {"hold_us", 100}}}}}}}};
+        {{"process", true},
+         {"ops", {io("read", false, 0, "psync"), {{"op", "fork"}, {"hold_us", 100}},
+                  {{"op", "recreate"}, {"file", 0}, {"length", 4096}}}}}}}};
   const std::string file = d.path + "/p.json";
   write_file(file, prog.dump());
   auto clean = run_diorace({"replay", file, "--runs", "5", "--signature", "none"}, 300);

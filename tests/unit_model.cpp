@@ -441,6 +441,19 @@ TEST(ExploreProgram, UserfaultfdReadsComeAfterTheirActorsRegionAndOnlySynchronou
     EXPECT_EQ(may_hang_for_good(p), any_region);
   }
   EXPECT_GT(uffd_reads, 20u);
+  // One actor freezes at most.
+  GeneratorConfig freezes;
+  freezes.weights = {{"freeze", 20}, {"write", 30}};
+  freezes.swarm = false;
+  for (uint64_t seed = 1; seed <= 30; ++seed) {
+    unsigned freezers = 0;
+    for (const auto& a : generate_program(freezes, seed).actors) {
+      bool f = false;
+      for (const auto& o : a.ops) f |= o.kind == OpKind::freeze;
+      freezers += f;
+    }
+    EXPECT_EQ(freezers, 1u) << "seed " << seed;
+  }
   // A freeze and a userfaultfd region never share a program.
   GeneratorConfig both;
   both.weights = {{"uffd", 10}, {"freeze", 10}, {"read", 30}};

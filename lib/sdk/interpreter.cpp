@@ -118,6 +118,12 @@ int64_t mapped_copy(int fd, uint64_t offset, std::byte* buf, size_t n, bool writ
   return r;
 }
 
+// Where a process actor's recreate links the inode it made, so that the
+// inode outlives the process (removed by Interpreter::run).
+std::string keep_link(const std::string& dir, unsigned actor, unsigned op) {
+  return fmt::format("{}/.keep-{}-{}", dir, actor, op);
+}
+
 // The whole pages inside [p, p + n): a buffer slot's own pages (its edges
 // may share a page with a neighbour's slot).
 std::pair<std::byte*, size_t> whole_pages(std::byte* p, size_t n) {
@@ -312,6 +318,7 @@ class ActorRun {
 
   std::vector<OpEvent> events_;
   std::vector<InodeBirth> births_;
+  bool keep_links_ = false;  // in a process actor: recreate keeps a link to each inode it makes (keep_link)
 
  private:
   OpenFile& file(unsigned f, bool direct) {
@@ -557,6 +564,12 @@ class ActorRun {
     if (::ftruncate(fd.get(), static_cast<off_t>(o.length)) < 0) throw_errno("ftruncate " + tmp);
     e.new_inode = inode_of(fd.get());
     births_.push_back({e.new_inode, o.file, o.length, e.start_ns});
+    // A process actor's descriptors close when it ends, before the program's
+    // history is taken: a link keeps its inodes (and their numbers) until
+    // the interpreter removes it (seen on 6.12.118: an inode number reused
+    // after a process actor ended merged two inodes in the model, a false
+    // "short read").
+    if (keep_links_ && ::link(tmp.c_str(), keep_link(sh_.dir, id_, i).c_str()) < 0) throw_errno("link " + tmp);
     if (::rename(tmp.c_str(), sh_.path(o.file).c_str()) < 0) throw_errno("rename " + tmp);
     sh_.sync.generation[o.file].fetch_add(1);
     e.end_ns = now_ns();
@@ -767,6 +780,7 @@ void run_process_actor(Shared& sh, ActorRun& actor, unsigned id, InterpreterStat
     // shared with it, its AIO contexts are not its own. The copies are left
     // as they are (the process ends with _exit).
     new (&sh.engines[id]) ActorEngines();
+    actor.keep_links_ = true;
     try {
       InterpreterStats cst;
       actor.run(cst);
@@ -926,6 +940,10 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
   }
   for (unsigned f = 0; f < p.files; ++f)
     if (!p.is_loop(f)) ::unlink(sh.path(f).c_str());  // a loop slot's path is the device node: never removed
+  for (unsigned a = 0; a < p.actors.size(); ++a)
+    if (p.actors[a].process)
+      for (unsigned i = 0; i < p.actors[a].ops.size(); ++i)
+        if (p.actors[a].ops[i].kind == OpKind::recreate) ::unlink(keep_link(dir, a, i).c_str());
   for (auto& e : errors)
     if (e) {
       impl_->engines.clear();  // requests an actor left behind must not meet the next program

@@ -533,10 +533,17 @@ void keep_freezes_safe(Program& p) {
   bool region = false;
   for (const auto& a : p.actors)
     for (const auto& o : a.ops) region |= o.kind == OpKind::uffd;
-  if (region)
-    for (auto& a : p.actors)
-      for (auto& o : a.ops)
-        if (o.kind == OpKind::freeze) o = Op{.kind = OpKind::wait, .spin = o.spin};
+  // And one actor freezes at most: on 6.12.118 a program in which two actors
+  // froze (one FIFREEZE then got EBUSY) saw three writes of the second actor
+  // complete inside the first one's freeze; not reproduced (0 of 30 replays
+  // on 6.18), not analysed, so not generated rather than risk a false finding.
+  int freezer = -1;
+  for (size_t a = 0; a < p.actors.size(); ++a)
+    for (auto& o : p.actors[a].ops)
+      if (o.kind == OpKind::freeze) {
+        if (freezer < 0 && !region) freezer = static_cast<int>(a);
+        if (region || freezer != static_cast<int>(a)) o = Op{.kind = OpKind::wait, .spin = o.spin};
+      }
   if (!freeze_safe(p))
     for (auto& a : p.actors)
       for (auto& o : a.ops)
