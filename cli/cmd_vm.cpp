@@ -15,6 +15,7 @@
 #include "diorace/tempdir.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/outfile.hpp"
+#include "diorace/process.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/run_args.hpp"
 #include "diorace/runner.hpp"
@@ -80,6 +81,9 @@ int explore_boots(const po::variables_map& vm, const std::vector<std::string>& h
 }  // namespace
 
 int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
+  // SIGINT/SIGTERM/SIGHUP: qemu is killed and the work directory removed
+  // (exit 2), instead of leaving them to the next run's stale clean-up.
+  stop_on_signals();
   // Everything after "--" is the guest's command line.
   auto [host, guest] = split_at_dashes(args);
   auto vm = parse_command(kVmCommand, host);

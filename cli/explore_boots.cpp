@@ -9,6 +9,7 @@
 
 #include "diorace/evidence.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/process.hpp"
 #include "diorace/verdict.hpp"
 #include "vm_children.hpp"
 
@@ -98,6 +99,10 @@ int run_explore_boots(const ExploreBootsOptions& o) {
                 median.c_str(), seconds(ts.back()).c_str());
   }
   if (by_sig.empty()) std::printf("| (none) | 0/%llu | - |\n", static_cast<unsigned long long>(o.boots));
+  if (stop_requested()) {
+    std::fprintf(stderr, "diorace: interrupted: the boots still running were stopped\n");
+    return kExitError;
+  }
   return found ? kExitFailed : failed ? kExitError : kExitClean;
 }
 

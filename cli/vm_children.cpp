@@ -2,6 +2,7 @@
 #include "vm_children.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include "diorace/error.hpp"
 #include "diorace/command_line.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/process.hpp"
 #include "diorace/verdict.hpp"
 
 namespace diorace {
@@ -39,7 +41,13 @@ VmChild* reap_vm_child(std::map<pid_t, VmChild*>& running) {
     int st = 0;
     const pid_t pid = ::waitpid(-1, &st, 0);
     if (pid < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        // A stop request (stop_on_signals): each child `diorace vm` is told
+        // too (it kills its qemu and removes its disks); keep reaping them.
+        if (stop_requested())
+          for (auto& [p, c] : running) (void)::kill(p, SIGTERM);
+        continue;
+      }
       throw_errno("waitpid");
     }
     auto it = running.find(pid);
@@ -65,8 +73,8 @@ void run_vm_children(const std::vector<VmChild*>& children, size_t at_once,
                      const std::function<void(VmChild&)>& ended) {
   std::map<pid_t, VmChild*> running;
   size_t next = 0;
-  while (next < children.size() || !running.empty()) {
-    while (running.size() < std::max<size_t>(1, at_once) && next < children.size()) {
+  while ((next < children.size() && !stop_requested()) || !running.empty()) {
+    while (!stop_requested() && running.size() < std::max<size_t>(1, at_once) && next < children.size()) {
       VmChild* c = children[next++];
       start_vm_child(*c);
       running[c->child.pid()] = c;

@@ -245,6 +245,19 @@ TEST(ExploreModel, AWriteMustNotCompleteWhileTheFilesystemIsFrozen) {
   ok.read(0, 4096, 120, 150, zeros(4096));  // reads may proceed (and see the hole: no write finished before)
   ok.h.events.pop_back();
   EXPECT_TRUE(ok.check().empty());
+
+  // The guardian thaws by itself 10 s after freezing: a write after that,
+  // within a longer window, is not flagged; one before it is.
+  constexpr int64_t s = 1'000'000'000;
+  Hist late(4096);
+  OpEvent& f2 = late.add(OpKind::freeze, 0, 0, 90, 13 * s, 0);
+  f2.inode = 0;
+  f2.frozen_from_ns = 100;
+  f2.frozen_until_ns = 12 * s;
+  late.write(0, 4096, 10 * s + 500, 11 * s);
+  EXPECT_TRUE(late.check().empty());
+  late.write(0, 4096, 2 * s, 3 * s);
+  EXPECT_TRUE(flags(late.check(), "not_blocked"));
 }
 
 TEST(ExploreModel, ACollisionOfBufferedAndDirectWritesMayRevertLaterReads) {
@@ -454,6 +467,13 @@ TEST(ExploreProgram, UserfaultfdReadsComeAfterTheirActorsRegionAndOnlySynchronou
     }
     EXPECT_EQ(freezers, 1u) << "seed " << seed;
   }
+  // And a program that freezes maps no file (an mmap store waiting for the
+  // thaw holds mmap_lock: the freezer itself could stall).
+  freezes.weights = {{"freeze", 20}, {"write", 30}};
+  freezes.engines = {{"mmap", 50}, {"psync", 10}};
+  for (uint64_t seed = 1; seed <= 30; ++seed)
+    for (const auto& a : generate_program(freezes, seed).actors)
+      for (const auto& o : a.ops) EXPECT_NE(o.api, Api::mmap) << "seed " << seed;
   // A freeze and a userfaultfd region never share a program.
   GeneratorConfig both;
   both.weights = {{"uffd", 10}, {"freeze", 10}, {"read", 30}};

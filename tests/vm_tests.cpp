@@ -20,6 +20,7 @@
 #include "diorace/fd.hpp"
 #include "diorace/process.hpp"
 #include "diorace/verdict.hpp"
+#include "test_util.hpp"
 
 using namespace diorace;
 namespace fs = std::filesystem;
@@ -655,6 +656,67 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
   // Nothing of the children is left behind.
   EXPECT_EQ(run_command({"sh", "-c", "ls -d /var/tmp/diorace-bisect-* 2>/dev/null | wc -l"}).output, "0\n");
   fs::remove_all(dir);
+}
+
+// Is a qemu running below `root` (its child or grandchild)?
+bool qemu_below(pid_t root) {
+  std::map<pid_t, pid_t> parent;
+  std::map<pid_t, std::string> comm;
+  for (const auto& e : fs::directory_iterator("/proc")) {
+    const std::string name = e.path().filename().string();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat;
+    if (!try_read_file(e.path().string() + "/stat", stat)) continue;
+    const auto open = stat.find('('), close = stat.rfind(')');
+    if (open == std::string::npos || close == std::string::npos) continue;
+    const pid_t pid = std::stoi(name);
+    comm[pid] = stat.substr(open + 1, close - open - 1);
+    std::istringstream rest(stat.substr(close + 2));
+    std::string state;
+    pid_t ppid = 0;
+    rest >> state >> ppid;
+    parent[pid] = ppid;
+  }
+  for (const auto& [pid, c] : comm) {
+    if (c.rfind("qemu-system", 0) != 0) continue;
+    for (pid_t p = parent[pid]; p > 1; p = parent[p])
+      if (p == root) return true;
+  }
+  return false;
+}
+
+// SIGTERM while a guest runs: diorace vm kills qemu, removes its work
+// directory and disks, and exits 2 saying so; with --boots the stop goes
+// to each boot running and no more are started.
+TEST(Vm, AStopRequestEndsTheGuestAndLeavesNothing) {
+  auto vm_dirs = [] { return run_command({"sh", "-c", "ls -d /var/tmp/diorace-vm-* 2>/dev/null | sort"}).output; };
+  const std::vector<std::vector<std::string>> runs = {
+      {"vm", "--deb", kBuggy, "--store", "none", "--", "run", "dma_thread", "--duration", "60"},
+      {"vm", "--deb", kBuggy, "--store", "none", "--boots", "3", "--", "explore", "--fs", "ext4", "--duration", "60"}};
+  for (const auto& args : runs) {
+    const std::string before = vm_dirs();
+    const pid_t pid = test::spawn_diorace(args);
+    bool booted = false;
+    for (int i = 0; i < 600 && !booted; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      booted = qemu_below(pid);
+    }
+    ASSERT_TRUE(booted) << args[5];
+    std::this_thread::sleep_for(std::chrono::seconds(2));
+    ::kill(pid, SIGTERM);
+    int st = 0;
+    bool ended = false;
+    for (int i = 0; i < 300 && !ended; ++i) {
+      ended = ::waitpid(pid, &st, WNOHANG) == pid;
+      if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    if (!ended) ::kill(pid, SIGKILL), ::waitpid(pid, &st, 0);
+    EXPECT_TRUE(ended) << "diorace vm did not end within 30 s of SIGTERM";
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 2) << "status " << st;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    EXPECT_EQ(vm_dirs(), before) << "a VM work directory is left";
+    EXPECT_EQ(run_command({"sh", "-c", "ls -d /var/tmp/diorace-explore-boots-* 2>/dev/null | wc -l"}).output, "0\n");
+  }
 }
 
 // The explorer over boots (`vm --boots 2 --jobs 2 -- explore`): two boots

@@ -112,6 +112,20 @@ ChildProcess spawn(const SpawnOptions& o) {
   return ChildProcess(pid);
 }
 
+namespace {
+volatile sig_atomic_t g_stop = 0;
+extern "C" void on_stop_signal(int) { g_stop = 1; }
+}  // namespace
+
+void stop_on_signals() {
+  struct sigaction sa{};
+  sa.sa_handler = on_stop_signal;  // no SA_RESTART: a blocking call returns EINTR
+  sigemptyset(&sa.sa_mask);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP}) ::sigaction(sig, &sa, nullptr);
+}
+
+bool stop_requested() noexcept { return g_stop != 0; }
+
 CommandResult run_command(const std::vector<std::string>& argv, std::chrono::seconds timeout,
                           const std::string& input) {
   auto out = Pipe::make();
@@ -127,6 +141,10 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::sec
   auto deadline = std::chrono::steady_clock::now() + timeout;
   char buf[8192];
   for (;;) {
+    if (g_stop) {
+      r.interrupted = true;
+      break;
+    }
     int wait_ms = -1;
     if (timeout.count() > 0) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
@@ -146,7 +164,7 @@ CommandResult run_command(const std::vector<std::string>& argv, std::chrono::sec
     r.output.append(buf, static_cast<size_t>(n));
   }
   out.read = UniqueFd();
-  if (r.timed_out) {
+  if (r.timed_out || r.interrupted) {
     child.kill_and_reap();
     r.status = 128 + SIGKILL;
   } else {

@@ -458,6 +458,9 @@ VmBoot boot_vm(const VmOptions& o, const VmPlan& p, const std::string& initrd, c
   auto t0 = std::chrono::steady_clock::now();
   auto q = run_command(argv, std::chrono::seconds(static_cast<long>(o.timeout_s)));
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  // A stop request (SIGINT, SIGTERM, SIGHUP): qemu is gone; the work
+  // directory and its disks go with the stack (exit 2, no result).
+  if (q.interrupted) throw SetupError("interrupted: the guest was stopped, no result");
   return {std::move(q), wall, accel, console};
 }
 

@@ -20,8 +20,16 @@ struct CommandResult {
   int status = -1;  // exit code, or 128+signal
   std::string output;  // stdout and stderr together
   bool timed_out = false;
-  [[nodiscard]] bool ok() const noexcept { return status == 0 && !timed_out; }
+  bool interrupted = false;  // a stop request (stop_on_signals) ended it: the command was killed
+  [[nodiscard]] bool ok() const noexcept { return status == 0 && !timed_out && !interrupted; }
 };
+
+// From now on SIGINT, SIGTERM and SIGHUP do not end this process at once:
+// they are a stop request, which run_command answers by killing its command
+// (CommandResult::interrupted), so that the caller can clean up and exit.
+// For long commands of the host side (diorace vm: qemu).
+void stop_on_signals();
+[[nodiscard]] bool stop_requested() noexcept;
 
 // Runs argv (PATH lookup), capturing output; timeout 0 means none. Never throws
 // for a failing command; throws std::system_error when it cannot be started.
