@@ -840,6 +840,18 @@ class FileArena {
   size_t bytes_ = 0;
 };
 
+// The program's files and the links that kept its process actors' inodes
+// (a loop slot's path is the device node: never removed).
+void remove_program_files(const Shared& sh) {
+  const Program& p = sh.prog;
+  for (unsigned f = 0; f < p.files; ++f)
+    if (!p.is_loop(f)) ::unlink(sh.path(f).c_str());
+  for (unsigned a = 0; a < p.actors.size(); ++a)
+    if (p.actors[a].process)
+      for (unsigned i = 0; i < p.actors[a].ops.size(); ++i)
+        if (p.actors[a].ops[i].kind == OpKind::recreate) ::unlink(keep_link(sh.dir, a, i).c_str());
+}
+
 struct Interpreter::Impl {
   AlignedBuffer arena;
   bool huge = false;  // arena in transparent huge pages
@@ -938,12 +950,7 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
     }
     sh.sync.go.store(true, std::memory_order_release);
   }
-  for (unsigned f = 0; f < p.files; ++f)
-    if (!p.is_loop(f)) ::unlink(sh.path(f).c_str());  // a loop slot's path is the device node: never removed
-  for (unsigned a = 0; a < p.actors.size(); ++a)
-    if (p.actors[a].process)
-      for (unsigned i = 0; i < p.actors[a].ops.size(); ++i)
-        if (p.actors[a].ops[i].kind == OpKind::recreate) ::unlink(keep_link(dir, a, i).c_str());
+  remove_program_files(sh);
   for (auto& e : errors)
     if (e) {
       impl_->engines.clear();  // requests an actor left behind must not meet the next program
