@@ -33,31 +33,10 @@ namespace {
 using test::run_diorace;
 using test::sh;
 using test::TempDir;
+using test::children_of;
+using test::descendants;
 using test::expect_one_line_exit2;
 
-
-std::vector<pid_t> children_of(pid_t pid) {
-  std::vector<pid_t> out;
-  std::string s;
-  if (!try_read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children", s)) return out;
-  std::istringstream is(s);
-  for (pid_t c; is >> c;) out.push_back(c);
-  return out;
-}
-
-// Every descendant of pid (children first found, then theirs).
-std::vector<pid_t> descendants(pid_t pid) {
-  std::vector<pid_t> all, pending = {pid};
-  while (!pending.empty()) {
-    pid_t p = pending.back();
-    pending.pop_back();
-    for (pid_t c : children_of(p)) {
-      all.push_back(c);
-      pending.push_back(c);
-    }
-  }
-  return all;
-}
 
 int wait_exit(pid_t pid, double& seconds) {
   const auto t0 = std::chrono::steady_clock::now();

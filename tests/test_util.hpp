@@ -8,10 +8,13 @@
 
 #include <gtest/gtest.h>
 
+#include "diorace/fd.hpp"
+
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
 #include <set>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -76,5 +79,29 @@ inline pid_t spawn_diorace(const std::vector<std::string>& args) {
 // shared folder beside the checkout; CMake's DIORACE_KCIDB_SCHEMA names it.
 inline std::string kcidb_schema() { return DIORACE_KCIDB_SCHEMA; }
 #endif
+
+// The children of pid's main thread.
+inline std::vector<pid_t> children_of(pid_t pid) {
+  std::vector<pid_t> out;
+  std::string s;
+  if (!diorace::try_read_file("/proc/" + std::to_string(pid) + "/task/" + std::to_string(pid) + "/children", s)) return out;
+  std::istringstream is(s);
+  for (pid_t c; is >> c;) out.push_back(c);
+  return out;
+}
+
+// Every descendant of pid (children first found, then theirs).
+inline std::vector<pid_t> descendants(pid_t pid) {
+  std::vector<pid_t> all, pending = {pid};
+  while (!pending.empty()) {
+    pid_t p = pending.back();
+    pending.pop_back();
+    for (pid_t c : children_of(p)) {
+      all.push_back(c);
+      pending.push_back(c);
+    }
+  }
+  return all;
+}
 
 }  // namespace diorace::test

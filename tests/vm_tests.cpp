@@ -660,27 +660,9 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
 
 // Is a qemu running below `root` (its child or grandchild)?
 bool qemu_below(pid_t root) {
-  std::map<pid_t, pid_t> parent;
-  std::map<pid_t, std::string> comm;
-  for (const auto& e : fs::directory_iterator("/proc")) {
-    const std::string name = e.path().filename().string();
-    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
-    std::string stat;
-    if (!try_read_file(e.path().string() + "/stat", stat)) continue;
-    const auto open = stat.find('('), close = stat.rfind(')');
-    if (open == std::string::npos || close == std::string::npos) continue;
-    const pid_t pid = std::stoi(name);
-    comm[pid] = stat.substr(open + 1, close - open - 1);
-    std::istringstream rest(stat.substr(close + 2));
-    std::string state;
-    pid_t ppid = 0;
-    rest >> state >> ppid;
-    parent[pid] = ppid;
-  }
-  for (const auto& [pid, c] : comm) {
-    if (c.rfind("qemu-system", 0) != 0) continue;
-    for (pid_t p = parent[pid]; p > 1; p = parent[p])
-      if (p == root) return true;
+  for (pid_t p : test::descendants(root)) {
+    std::string comm;
+    if (try_read_file("/proc/" + std::to_string(p) + "/comm", comm) && comm.rfind("qemu-system", 0) == 0) return true;
   }
   return false;
 }
