@@ -43,26 +43,50 @@ void import_lava_options(CommandOptions& o) {
   o.pos.add("log", 1);
 }
 
+// lavacli's --json output, or a clear error.
+nlohmann::json parse_lavacli_json(const std::string& text, const std::string& what) {
+  try {
+    return nlohmann::json::parse(text);
+  } catch (const nlohmann::json::exception&) {
+    throw SetupError("lavacli " + what + ": " + text.substr(0, 300));
+  }
+}
+
 // A finished LAVA job into the store: its log (lava-run's output.yaml, or a
 // lava-server's through lavacli) and its health.
 int results_import_lava(const std::vector<std::string>& args, const std::string&) {
   auto vm = parse_command(kImportLava, args);
   std::string log, health = opt(vm, "health"), label = opt(vm, "label");
   std::string job_uid;  // a job on a server is named by the server and its id, should its log hold no run document
+  std::string state;  // the job's state on the server (Finished, Running, ...)
+  std::vector<std::string> disagree;  // the server's results against the log's document
+  bool server_results = false;
   if (vm.count("job")) {
     if (!vm.count("lava-uri")) throw UsageError("import-lava: --job needs --lava-uri");
     if (vm.count("log")) throw UsageError("import-lava: give a log file or --job, not both");
     const std::string uri = vm["lava-uri"].as<std::string>(), job = vm["job"].as<std::string>();
-    auto logs = run_command({"lavacli", "--uri", uri, "jobs", "logs", "--raw", job}, std::chrono::seconds(300));
-    if (!logs.ok()) throw SetupError("lavacli jobs logs " + job + ": " + logs.output);
-    log = logs.output;
-    if (health.empty()) {
-      auto show = run_command({"lavacli", "--uri", uri, "jobs", "show", "--json", job}, std::chrono::seconds(120));
-      if (!show.ok()) throw SetupError("lavacli jobs show " + job + ": " + show.output);
-      health = nlohmann::json::parse(show.output).value("health", "");
-    }
+    auto show = run_command({"lavacli", "--uri", uri, "jobs", "show", "--json", job}, std::chrono::seconds(120));
+    if (!show.ok()) throw SetupError("lavacli jobs show " + job + ": " + show.output);
+    const auto shown = parse_lavacli_json(show.output, "jobs show " + job);
+    state = shown.value("state", "");
+    if (health.empty()) health = shown.value("health", "");
+    // --no-follow: the log as it is now, also of a job still running.
+    auto logs = run_command({"lavacli", "--uri", uri, "jobs", "logs", "--raw", "--no-follow", job},
+                            std::chrono::seconds(300));
+    if (!logs.ok() && state == "Finished") throw SetupError("lavacli jobs logs " + job + ": " + logs.output);
+    log = logs.ok() ? logs.output : "";
+    if (state != "Finished" && log.find('{') == std::string::npos)  // not started: no log yet
+      log = "- {\"dt\": \"\", \"lvl\": \"info\", \"msg\": \"diorace: the job has no log yet\"}\n";
+    // The server's results API beside the log: they must agree.
+    auto results = run_command({"lavacli", "--uri", uri, "results", job, "--json"}, std::chrono::seconds(120));
+    if (!results.ok()) throw SetupError("lavacli results " + job + ": " + results.output);
+    disagree = lava_results_disagreements(log, parse_lavacli_json(results.output, "results " + job));
+    server_results = true;
     if (label.empty()) label = "lava job " + job;
-    job_uid = "lava-" + stable_hash_hex(uri + " " + job);
+    // A job still running (its worker gone, or waited for too briefly) is
+    // stored as a run of its own each time: a later import of it finished is
+    // not "already in the store".
+    if (state == "Finished") job_uid = "lava-" + stable_hash_hex(uri + " " + job);
   } else {
     if (!vm.count("log")) throw UsageError("import-lava: give the job's log file, or --lava-uri URI --job ID");
     const std::string f = vm["log"].as<std::string>();
@@ -72,6 +96,20 @@ int results_import_lava(const std::vector<std::string>& args, const std::string&
   std::vector<std::string> expected;
   if (vm.count("expect")) expected = vm["expect"].as<std::vector<std::string>>();
   RunRecord rec = lava_import(log, health, label, expected, job_uid);
+  if (!state.empty() && state != "Finished") {
+    rec.error += std::string(rec.error.empty() ? "" : "; ") + "the job is " + state + " on the server, not finished";
+    rec.run.status = rec.cases.empty() ? "ERROR" : "INCOMPLETE";
+    rec.complete = false;
+    rec.exit_code = std::max(rec.exit_code.value_or(kExitError), kExitError);
+  }
+  if (!disagree.empty()) {
+    std::string all;
+    for (const auto& d : disagree) all += (all.empty() ? "" : "; ") + d;
+    rec.error += std::string(rec.error.empty() ? "" : "; ") + "the server's results disagree with the log: " + all;
+    rec.run.status = "INCOMPLETE";
+    rec.complete = false;
+    rec.exit_code = std::max(rec.exit_code.value_or(kExitError), kExitError);
+  }
   auto store = open_store_for_writing(opt(vm, "store"));
   if (auto have = store->run_with_uid(rec.run.uid)) {
     // Imported before (a nightly run again): the stored run stands, once.
@@ -86,6 +124,7 @@ int results_import_lava(const std::vector<std::string>& args, const std::string&
   rec.run.id = run;
   std::cout << fmt::format("imported as run {} ({}{}): ", run, rec.run.status, rec.error.empty() ? "" : ": " + rec.error);
   std::cout << rec.cases.size() << " case(s), exit code " << rec.exit_code.value_or(kExitError) << "\n";
+  if (server_results && disagree.empty()) std::cout << "the server's results agree with the log\n";
   for (const auto& c : rec.cases) std::cout << format_result(c, 1, 400);
   return 0;
 }

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <thread>
 
 #include <nlohmann/json.hpp>
@@ -312,56 +313,222 @@ TEST(VmLava, TheExplorerRunsAsALavaJobAndItsFindingsComeBackAsPrograms) {
   EXPECT_TRUE(iopoll) << progs.output;
 }
 
-// The submission path: `ci/nightly --engine lava` submits the night's jobs
-// with the real lavacli, waits for them, imports them through lavacli
-// (`import-lava --lava-uri --job`) and compares, against a stand-in for
-// lava-server on loopback (tests/lava/lava-server-standin: the XML-RPC
-// calls lavacli makes, each job run by the real lava-run on one qemu
-// device). Not a lava-server: no database, users or workers.
-TEST(VmLava, NightlySubmitsToALabWaitsImportsAndCompares) {
-  if (!have_program("lava-run") || !have_program("lavacli"))
-    GTEST_SKIP() << "lava-run or lavacli not installed (ci/setup installs lava-dispatcher and lavacli)";
+// A real one-device LAVA lab for one test (ci/lava-lab: Debian's
+// lava-server with gunicorn, its publisher and scheduler, and lava-worker,
+// on the PostgreSQL of ci/postgres): stopped with SIGTERM when the test ends,
+// whatever happened, so that it stops its processes and drops its database.
+struct RealLab {
+  std::string dir;
+  ChildProcess proc;
+  nlohmann::json info;
+  std::string rpc;
+  explicit RealLab(const std::string& d) : dir(d) {
+    std::vector<std::string> argv = {DIORACE_SOURCE_DIR "/ci/lava-lab", "--work", dir + "/lab", "--ready-file",
+                                     dir + "/lab.json"};
+    if (const char* pg = std::getenv("DIORACE_TEST_PG")) argv.insert(argv.end(), {"--pg", pg});
+    UniqueFd out(::open((dir + "/lab.log").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
+    proc = spawn({.argv = argv, .stdout_fd = out.get(), .stderr_fd = out.get()});
+    std::string text;
+    for (int i = 0; i < 1800 && !try_read_file(dir + "/lab.json", text) && !proc.try_wait(); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!text.empty()) {
+      info = nlohmann::json::parse(text);
+      rpc = info["rpc"];
+    }
+  }
+  std::string log() const {
+    std::string s;
+    try_read_file(dir + "/lab.log", s);
+    return s;
+  }
+  ~RealLab() { stop(); }
+  // Returns the lab's exit status (0: it stopped everything cleanly).
+  int stop() {
+    if (proc.pid() < 0) return -1;
+    ::kill(proc.pid(), SIGTERM);
+    for (int i = 0; i < 600; ++i) {
+      if (auto st = proc.try_wait()) {
+        proc.release();
+        return exit_code_of(*st);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    proc.kill_and_reap();
+    return -1;
+  }
+  CommandResult lavacli(std::vector<std::string> args, int timeout_s = 120) const {
+    args.insert(args.begin(), {"lavacli", "--uri", rpc});
+    return run_command(args, std::chrono::seconds(timeout_s));
+  }
+  nlohmann::json job(const std::string& id) const {
+    auto r = lavacli({"jobs", "show", "--json", id});
+    return r.ok() ? nlohmann::json::parse(r.output) : nlohmann::json::object();
+  }
+  // Waits until the job's state is `state` (or Finished); returns the state.
+  std::string wait_state(const std::string& id, const std::string& state, int seconds) const {
+    std::string now;
+    for (int i = 0; i < seconds * 2; ++i) {
+      now = job(id).value("state", "");
+      if (now == state || now == "Finished") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    }
+    return now;
+  }
+  std::string submit(const std::string& file) const {
+    auto r = lavacli({"jobs", "submit", file});
+    std::string id = r.output.substr(0, r.output.find('\n'));
+    EXPECT_TRUE(r.ok() && !id.empty() && id.find_first_not_of("0123456789") == std::string::npos) << r.output;
+    return id;
+  }
+  // The server's REST API (/api/v0.2/...), as the admin.
+  std::string rest(const std::string& path) const {
+    return run_command({"curl", "-sf", "-H", "Authorization: Token " + info["token"].get<std::string>(),
+                        info["url"].get<std::string>() + "/api/v0.2/" + path},
+                       std::chrono::seconds(60))
+        .output;
+  }
+};
+
+// A job definition the nightly wrote, changed: `from` replaced by `to`.
+std::string doctored_job(const std::string& job, const std::string& out, const std::string& from, const std::string& to) {
+  std::string text;
+  EXPECT_TRUE(try_read_file(job, text)) << job;
+  const auto at = text.find(from);
+  EXPECT_NE(at, std::string::npos) << from << " not in " << job;
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  write_file(out, text);
+  return out;
+}
+
+// diorace's lab path through a real lava-server: `ci/nightly --engine lava`
+// submits the night's jobs with lavacli to the server, its scheduler gives
+// them to the worker, lava-run boots Debian 6.1 and 6.12, the nightly waits
+// and imports through the server (XML-RPC logs and the results API, which
+// must agree), and compares; the server's REST results and JUnit export say
+// the same. Then health: a job that cannot deploy (Incomplete), a job
+// canceled while it runs, a device put into maintenance (the job waits in
+// the queue), a worker killed mid-job with its lava-run: never a PASS.
+TEST(LavaServer, ARealServerRunsTheNightAndItsHealthNeverPasses) {
+  for (const char* p : {"lava-run", "lavacli", "lava-worker", "gunicorn", "psql"})
+    if (!have_program(p)) GTEST_SKIP() << p << " not installed (ci/setup installs the lab's packages)";
+  if (::geteuid() != 0) GTEST_SKIP() << "ci/lava-lab starts PostgreSQL and the server as root";
   TempDir d;
-  auto dev = run_command({DIORACE_SOURCE_DIR "/ci/lava-device", d.path + "/device.yaml"}, std::chrono::seconds(300));
-  ASSERT_EQ(dev.status, 0) << dev.output;
-  fs::create_directories(d.path + "/lab");
+  auto lava_run_tmp = [] {
+    std::set<std::string> s;
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator("/var/lib/lava/dispatcher/tmp", ec)) s.insert(e.path().string());
+    return s;
+  };
+  const auto lava_run_before = lava_run_tmp();
+  const auto t0 = std::chrono::steady_clock::now();
+  RealLab lab(d.path);
+  ASSERT_FALSE(lab.rpc.empty()) << "the lab did not start:\n" << lab.log();
+  std::printf("lava-server up in %.1f s (ci/lava-lab's own count %.1f s)\n",
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count(),
+              lab.info["startup_s"].get<double>());
+  EXPECT_EQ(lab.lavacli({"system", "version"}).output, "2023.01\n");
   fs::create_directories(d.path + "/artifacts");
-  ChildProcess lab = spawn({.argv = {DIORACE_SOURCE_DIR "/tests/lava/lava-server-standin", "--device",
-                                     d.path + "/device.yaml", "--work", d.path + "/lab", "--port-file",
-                                     d.path + "/port"}});
-  std::string port;
-  for (int i = 0; i < 100 && !try_read_file(d.path + "/port", port); ++i)
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  ASSERT_FALSE(port.empty()) << "the stand-in server did not start";
-  port = port.substr(0, port.find('\n'));
   const std::string store = d.path + "/s.sqlite";
-  auto night = run_command({"env", std::string("DIORACE_BIN=") + DIORACE_BIN, DIORACE_SOURCE_DIR "/ci/nightly",
-                            "--engine", "lava", "--lava-url", "http://127.0.0.1:" + port + "/RPC2", "--artifacts-dir",
-                            d.path + "/artifacts", "--artifacts-url", "file://" + d.path + "/artifacts",
-                            "--testdef-repo", DIORACE_SOURCE_DIR, "--kernels",
-                            "linux-image-6.1.0-50-cloud-amd64-unsigned linux-image-6.12.107+deb12-amd64-unsigned",
-                            "--cases", "dma_thread", "--duration", "20", "--store", store, "--out", d.path + "/night"},
-                           std::chrono::seconds(1500));
-  std::printf("%s\n", night.output.c_str());
-  EXPECT_EQ(night.status, 0) << night.output;
-  std::string job_id;
-  EXPECT_TRUE(try_read_file(d.path + "/night/logs/1.job", job_id));
-  EXPECT_EQ(job_id, "1\n");  // the id the lab gave at submission
+  auto nightly = [&](const std::string& kernels, const std::string& out, const std::string& wait) {
+    return run_command({"env", std::string("DIORACE_BIN=") + DIORACE_BIN, DIORACE_SOURCE_DIR "/ci/nightly",
+                        "--engine", "lava", "--lava-url", lab.rpc, "--artifacts-dir", d.path + "/artifacts",
+                        "--artifacts-url", "file://" + d.path + "/artifacts", "--testdef-repo", DIORACE_SOURCE_DIR,
+                        "--kernels", kernels, "--cases", "dma_thread", "--duration", "20", "--lava-wait", wait,
+                        "--store", store, "--out", out},
+                       std::chrono::seconds(1500));
+  };
+  const auto t1 = std::chrono::steady_clock::now();
+  auto night = nightly("linux-image-6.1.0-50-cloud-amd64-unsigned linux-image-6.12.107+deb12-amd64-unsigned",
+                       d.path + "/night", "900");
+  std::printf("%s\nthe night's two jobs, submit to import: %.1f s\n", night.output.c_str(),
+              std::chrono::duration<double>(std::chrono::steady_clock::now() - t1).count());
+  EXPECT_EQ(night.status, 0) << night.output << lab.log();
   EXPECT_NE(night.output.find("FIXED          dma_thread"), std::string::npos) << night.output;
-  // Both jobs ran in the lab (lava-run's own output), were imported as LAVA runs, with their verdicts.
-  EXPECT_TRUE(fs::exists(d.path + "/lab/job-2.log"));
-  // The first job imported again through the lab: the run stored before.
-  auto again = run_diorace({"results", "import-lava", "--lava-uri", "http://127.0.0.1:" + port + "/RPC2", "--job", "1",
-                            "--store", store});
-  EXPECT_NE(again.output.find("imported as run 1 (COMPLETE, already in the store)"), std::string::npos)
-      << again.output;
-  auto list = nlohmann::json::parse(run_diorace({"results", "list", "--store", store, "--json"}).output);
-  ASSERT_EQ(list.size(), 2u) << list.dump();
+  for (int i : {1, 2}) {
+    std::string imp;
+    EXPECT_TRUE(try_read_file(d.path + "/night/logs/" + std::to_string(i) + ".import", imp));
+    EXPECT_NE(imp.find("the server's results agree with the log"), std::string::npos) << imp;
+  }
+  // The server's own view of the two jobs: REST test cases and JUnit export.
   for (int id : {1, 2}) {
+    const std::string want = id == 1 ? "fail" : "pass";
+    auto tests = nlohmann::json::parse(lab.rest("jobs/" + std::to_string(id) + "/tests/?format=json"));
+    std::string got;
+    for (const auto& t : tests["results"])
+      if (t["name"] == "diorace.dma_thread") got = t["result"];
+    EXPECT_EQ(got, want) << tests.dump(1);
     auto show = nlohmann::json::parse(run_diorace({"results", "show", std::to_string(id), "--store", store, "--json"}).output);
-    EXPECT_EQ(show["run"]["mode"], "lava") << show.dump(1);
-    const bool old = show["run"]["label"].get<std::string>().find("6.1.0") != std::string::npos;
-    EXPECT_EQ(show["cases"][0]["outcome"], old ? "FAIL" : "PASS") << show.dump(1);
+    EXPECT_EQ(show["run"]["mode"], "lava");
+    EXPECT_EQ(show["cases"][0]["outcome"], id == 1 ? "FAIL" : "PASS") << show.dump(1);
+    const std::string junit = lab.rest("jobs/" + std::to_string(id) + "/junit/");
+    const auto tc = junit.find("<testcase name=\"diorace.dma_thread\"");
+    ASSERT_NE(tc, std::string::npos) << junit;
+    const auto close = junit.find("</testcase>", tc), selfclose = junit.find("/>", tc);
+    const bool failed = close != std::string::npos && close < junit.find("<testcase", tc + 1) &&
+                        junit.substr(tc, close - tc).find("<failure") != std::string::npos;
+    EXPECT_EQ(failed, id == 1) << junit.substr(tc, 300) << selfclose;
+  }
+  const std::string job612 = d.path + "/night/jobs/2/job-001.yaml";
+  auto import = [&](const std::string& id) {
+    return run_diorace({"results", "import-lava", "--lava-uri", lab.rpc, "--job", id, "--label", "health " + id,
+                        "--expect", "dma_thread", "--store", store});
+  };
+  auto never_pass = [&](const CommandResult& r, const std::string& what) {
+    EXPECT_EQ(r.status, 0) << what << r.output;
+    EXPECT_NE(r.output.find("exit code 2"), std::string::npos) << what << ": " << r.output;
+    EXPECT_EQ(r.output.find("PASS"), std::string::npos) << what << ": " << r.output;
+    EXPECT_EQ(r.output.find("(COMPLETE"), std::string::npos) << what << ": " << r.output;
+  };
+  // 1. A job that cannot deploy: the server marks it Incomplete.
+  const auto bad = lab.submit(doctored_job(job612, d.path + "/bad.yaml", "-vmlinuz\"", "-vmlinuz-gone\""));
+  EXPECT_EQ(lab.wait_state(bad, "Finished", 300), "Finished");
+  EXPECT_EQ(lab.job(bad).value("health", ""), "Incomplete") << lab.job(bad).dump(1);
+  never_pass(import(bad), "an Incomplete job");
+  // 2. A job canceled while it runs.
+  const std::string long_job = doctored_job(job612, d.path + "/long.yaml", "--duration 20", "--duration 600");
+  const auto canceled = lab.submit(long_job);
+  EXPECT_EQ(lab.wait_state(canceled, "Running", 120), "Running");
+  std::this_thread::sleep_for(std::chrono::seconds(5));
+  EXPECT_TRUE(lab.lavacli({"jobs", "cancel", canceled}).ok());
+  EXPECT_EQ(lab.wait_state(canceled, "Finished", 300), "Finished");
+  EXPECT_EQ(lab.job(canceled).value("health", ""), "Canceled") << lab.job(canceled).dump(1);
+  never_pass(import(canceled), "a Canceled job");
+  // 3. The device put into maintenance: the night's job waits in the queue;
+  // the nightly stops waiting and cannot call the kernel tested.
+  ASSERT_TRUE(lab.lavacli({"devices", "update", "--health", "MAINTENANCE", "qemu01"}).ok());
+  auto offline = nightly("linux-image-6.12.107+deb12-amd64-unsigned", d.path + "/night2", "15");
+  EXPECT_EQ(offline.status, 2) << offline.output;
+  std::string imp;
+  EXPECT_TRUE(try_read_file(d.path + "/night2/logs/1.import", imp));
+  EXPECT_NE(imp.find("the job is Submitted on the server, not finished"), std::string::npos) << imp;
+  never_pass({0, imp}, "a job queued for a device in maintenance");
+  std::string queued;
+  EXPECT_TRUE(try_read_file(d.path + "/night2/logs/1.job", queued));
+  queued = queued.substr(0, queued.find('\n'));
+  EXPECT_EQ(lab.job(queued).value("state", ""), "Submitted");
+  EXPECT_TRUE(lab.lavacli({"jobs", "cancel", queued}).ok());
+  ASSERT_TRUE(lab.lavacli({"devices", "update", "--health", "GOOD", "qemu01"}).ok());
+  // 4. The worker killed mid-job, with the lava-run it started (the machine
+  // went away): the server still has the job Running.
+  const auto orphan = lab.submit(long_job);
+  EXPECT_EQ(lab.wait_state(orphan, "Running", 120), "Running");
+  std::this_thread::sleep_for(std::chrono::seconds(8));
+  const pid_t worker = lab.info["pids"]["worker"].get<int>();
+  for (pid_t p : test::descendants(worker)) ::kill(p, SIGKILL);
+  ::kill(worker, SIGKILL);
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  EXPECT_EQ(lab.job(orphan).value("state", ""), "Running");
+  never_pass(import(orphan), "a job whose worker died");
+  // The lab stops cleanly: its processes gone, its database dropped.
+  const std::vector<pid_t> before = test::descendants(lab.proc.pid());
+  EXPECT_FALSE(before.empty());
+  EXPECT_EQ(lab.stop(), 0) << lab.log();
+  for (pid_t p : before) EXPECT_NE(::kill(p, 0), 0) << "pid " << p << " outlived the lab";
+  EXPECT_FALSE(fs::exists(d.path + "/lab"));
+  EXPECT_EQ(lava_run_tmp(), lava_run_before) << "lava-run's scratch of a killed job was left behind";
+  if (const char* pg = std::getenv("DIORACE_TEST_PG")) {
+    auto dbs = run_command({"psql", pg, "-qtAc", "SELECT datname FROM pg_database"});
+    EXPECT_EQ(dbs.output.find(lab.info["database"].get<std::string>()), std::string::npos) << dbs.output;
   }
 }
 

@@ -65,4 +65,12 @@ nlohmann::json lava_job(const LavaJobSpec& spec);
 RunRecord lava_import(const std::string& log_yaml, const std::string& health, const std::string& label,
                       const std::vector<std::string>& expected, const std::string& job_uid = "");
 
+// The server's own results of a job (its results API: lavacli results
+// --json, a list of test cases with suite, name and result) against the run
+// document in the job's log: every case the guest reported must be among the
+// server's test cases of a diorace suite with the same result, and the
+// server must have no diorace case the document lacks. One line per
+// disagreement; empty when they agree or when the log has no document.
+std::vector<std::string> lava_results_disagreements(const std::string& log_yaml, const nlohmann::json& server);
+
 }  // namespace diorace

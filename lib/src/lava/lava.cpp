@@ -4,6 +4,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <map>
 #include <cctype>
 #include <string_view>
 #include <sstream>
@@ -229,6 +230,37 @@ RunRecord lava_import(const std::string& log_yaml, const std::string& health, co
   rec.run.status = found && (health.empty() || health == "Complete") ? "COMPLETE" : rec.cases.empty() ? "ERROR" : "INCOMPLETE";
   rec.complete = rec.run.status == "COMPLETE";
   return rec;
+}
+
+std::vector<std::string> lava_results_disagreements(const std::string& log_yaml, const nlohmann::json& server) {
+  std::vector<std::string> out;
+  std::string why;
+  const auto doc = find_lava_document(target_text(log_yaml), why);
+  if (!doc) return out;
+  // The test definition is named diorace; LAVA prefixes its suite with the
+  // definition's index (0_diorace).
+  std::map<std::string, std::string> theirs;
+  if (server.is_array())
+    for (const auto& t : server) {
+      if (!t.is_object() || !t.contains("suite") || !t.contains("name") || !t.contains("result")) continue;
+      const auto suite = t["suite"].is_string() ? t["suite"].get<std::string>() : std::string();
+      const auto us = suite.find('_');
+      if (us == std::string::npos || suite.substr(us + 1) != "diorace" || !t["name"].is_string()) continue;
+      theirs[t["name"].get<std::string>()] = t["result"].is_string() ? t["result"].get<std::string>() : "";
+    }
+  std::map<std::string, std::string> ours;
+  for (const auto& c : doc->cases) ours[lava_case_name(c)] = lava_result(c.verdict);
+  if (doc->cases.empty()) ours["diorace.harness"] = "fail";
+  for (const auto& [name, result] : ours) {
+    auto it = theirs.find(name);
+    if (it == theirs.end())
+      out.push_back(name + ": " + result + " in the log, not among the server's results");
+    else if (it->second != result)
+      out.push_back(name + ": " + result + " in the log, " + it->second + " on the server");
+  }
+  for (const auto& [name, result] : theirs)
+    if (!ours.count(name)) out.push_back(name + ": " + result + " on the server, not in the log's run document");
+  return out;
 }
 
 }  // namespace diorace
