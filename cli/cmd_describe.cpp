@@ -1,11 +1,15 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // diorace describe CASE: one case in full.
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <iostream>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
+#include "diorace/distro.hpp"
 #include "diorace/error.hpp"
 #include "diorace/outcome.hpp"
 #include "diorace/outfile.hpp"
@@ -20,14 +24,89 @@ namespace po = boost::program_options;
 
 namespace diorace {
 
+extern const Command kDescribeCommand;
+
+namespace {
+
+void describe_options(CommandOptions& o) {
+  o.shown.add_options()("kernel", po::value<std::vector<std::string>>()->composing(),
+                        "also say whether this kernel package (or series, debian:6.1-cloud-amd64) carries the fixing "
+                        "commits, from its changelog (the package is downloaded once)");
+  o.shown.add(store_option());
+  o.words.add_options()("case", po::value<std::vector<std::string>>(), "the case");
+  o.pos.add("case", -1);
+}
+
+// Package names in release order: digit runs compare as numbers
+// (linux-image-6.1.0-9 < linux-image-6.1.0-57, 6.12.99 < 6.12.118).
+bool package_before(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  while (i < a.size() && j < b.size()) {
+    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+      size_t x = i, y = j;
+      while (x < a.size() && std::isdigit(static_cast<unsigned char>(a[x]))) ++x;
+      while (y < b.size() && std::isdigit(static_cast<unsigned char>(b[y]))) ++y;
+      const auto p = std::stoull(a.substr(i, x - i)), q = std::stoull(b.substr(j, y - j));
+      if (p != q) return p < q;
+      i = x;
+      j = y;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+// Per series the case declares: the newest package it failed on and the
+// first it passed on, from the store's VM runs.
+void print_series_history(const CaseInfo& c, const std::string& store_uri) {
+  std::vector<KernelSeries> series;
+  for (const auto& ctl : c.controls)
+    if (auto s = parse_kernel_series(ctl.kernel))
+      if (std::none_of(series.begin(), series.end(), [&](const KernelSeries& x) { return x.spec() == s->spec(); }))
+        series.push_back(*s);
+  if (series.empty() || store_uri == "none") return;
+  std::vector<std::pair<std::string, std::string>> outcomes;
+  try {
+    outcomes = open_store_for_reading(store_uri)->package_outcomes(c.name);
+  } catch (const std::exception& e) {
+    std::cout << "history:    no store to read (" << e.what() << ")\n";
+    return;
+  }
+  for (const auto& s : series) {
+    std::string newest_fail, first_pass;
+    for (const auto& [pkg, outcome] : outcomes) {
+      if (!package_in_series(pkg, s)) continue;
+      if (outcome == "FAIL" && (newest_fail.empty() || package_before(newest_fail, pkg))) newest_fail = pkg;
+      if (outcome == "PASS" && (first_pass.empty() || package_before(pkg, first_pass))) first_pass = pkg;
+    }
+    std::cout << fmt::format("history:    {}: newest FAIL {}; first PASS {}\n", s.spec(),
+                             newest_fail.empty() ? "none stored" : newest_fail,
+                             first_pass.empty() ? "none stored" : first_pass);
+  }
+}
+
+}  // namespace
+
 int cmd_describe(const std::vector<std::string>& args, const std::string&) {
-  if (args.size() != 1) throw UsageError("describe takes exactly one case name");
-  const CaseInfo* c = Registry::instance().find(args[0]);
-  if (!c) throw UsageError("unknown case '" + args[0] + "' ('diorace list' shows the cases)");
+  auto vm = parse_command(kDescribeCommand, args);
+  const auto names = vm.count("case") ? vm["case"].as<std::vector<std::string>>() : std::vector<std::string>{};
+  if (names.size() != 1) throw UsageError("describe takes exactly one case name");
+  const CaseInfo* c = Registry::instance().find(names[0]);
+  if (!c) throw UsageError("unknown case '" + names[0] + "' ('diorace list' shows the cases)");
+  std::vector<std::string> kernels;
+  if (vm.count("kernel")) kernels = vm["kernel"].as<std::vector<std::string>>();
+  for (const auto& k : kernels)
+    if (k.rfind("linux-image-", 0) != 0 && !parse_kernel_series(k))
+      throw UsageError("describe --kernel: '" + k + "' is neither a Debian kernel package nor a series (debian:6.1-cloud-amd64)");
   std::cout << c->name << ": " << c->summary << "\n\n";
   std::cout << "races:      " << c->races << "\n";
   std::cout << "seed:       " << c->seed_thread << "\n";
-  for (const auto& f : c->fixed_by) std::cout << "fixed by:   " << f.hash << " (\"" << f.subject << "\")\n";
+  for (const auto& f : c->fixed_by)
+    std::cout << "fixed by:   " << f.hash << " (\"" << f.subject << "\"" << (f.mainline.empty() ? "" : ", " + f.mainline)
+              << ")\n";
   for (const auto& k : c->known_bad) std::cout << "known bad:  " << k << "\n";
   std::string needs, oracles, detectors;
   for (const auto& n : need_names(c->needs)) needs += n + " ";
@@ -56,12 +135,29 @@ int cmd_describe(const std::vector<std::string>& args, const std::string&) {
     }
     std::cout << fmt::format("  {:<22} default {:<8} [{}]  {}\n", p.name, p.default_text(), range, p.help);
   }
+  for (const auto& ctl : c->controls) {
+    std::string what(to_string(ctl.expect));
+    if (ctl.kind != FailKind::none) what += " " + std::string(to_string(ctl.kind));
+    if (!ctl.variants.empty()) what += " [" + fmt::format("{}", fmt::join(ctl.variants, ",")) + "]";
+    std::cout << fmt::format("control:    {} on {}: {}\n", what, ctl.kernel, ctl.why);
+  }
+  // What kernels carry: each package's own changelog.
+  for (const auto& k : kernels) {
+    const std::string pkg = resolve_kernel_name(k);
+    const FixCheck f = check_fixes_in_package(fetch_debian_kernel(pkg).dir, pkg, c->fixed_by);
+    std::cout << "changelog:  " << pkg << ": "
+              << (f.text.empty() ? (c->fixed_by.empty() ? "no fixing commit declared" : "no changelog found") : f.text)
+              << "\n";
+  }
+  print_series_history(*c, opt(vm, "store"));
   return 0;
 }
 
 extern const Command kDescribeCommand{
-    "describe", "CASE", "one case: race, fixing commits, oracles, controls, parameters", cmd_describe, nullptr,
+    "describe", "CASE [--kernel K]...", "one case: race, fixing commits, oracles, controls, parameters", cmd_describe,
+    describe_options,
     "  the case's race, fixing commits, known-bad kernels, needs, oracles, detectors, proof controls and\n"
-    "  parameters ('diorace list' names the cases)\n"};
+    "  parameters ('diorace list' names the cases); with --kernel, whether each package's changelog carries\n"
+    "  the fixing commits; from the store, per series, the newest package it failed on and the first it passed on\n"};
 
 }  // namespace diorace

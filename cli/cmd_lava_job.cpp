@@ -10,6 +10,7 @@
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
 
+#include "diorace/distro.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/lava.hpp"
@@ -72,7 +73,7 @@ int cmd_lava_job(const std::vector<std::string>& args_in, const std::string&) {
     const std::string out = vm["initramfs"].as<std::string>();
     check_output_path(out, "--initramfs");
     VmOptions o;
-    if (vm.count("deb")) o.deb = vm["deb"].as<std::string>();
+    if (vm.count("deb")) o.deb = resolve_kernel_name(vm["deb"].as<std::string>());
     if (vm.count("kernel")) o.kernel = vm["kernel"].as<std::string>();
     if (vm.count("modules")) o.modules = vm["modules"].as<std::string>();
     if (o.deb.empty() == o.kernel.empty()) throw UsageError("--initramfs needs --deb PACKAGE or --kernel IMAGE");

@@ -33,6 +33,7 @@
 #include "options.hpp"
 #include "vm_children.hpp"
 #include "diorace/cli_values.hpp"
+#include "diorace/distro.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/outcome.hpp"
@@ -72,13 +73,16 @@ std::string resolve_debug_kernel(const std::string& name, const std::string& dir
 
 struct Job {
   const CaseInfo* info;
-  std::string kernel;            // as declared
+  std::string kernel;            // as declared (a package, "debian:SERIES-FLAVOUR", "debug:NAME", an image)
+  std::string package, version;  // a series: the package it resolved to, and its version
   std::vector<std::string> vm_kernel_args;  // --deb P | --kernel IMAGE
   double duration_s = 0;
   int boot = 0;
   VmChild vm;                    // the `diorace vm` process, its output and run record
   int retries = 0;               // boots that never reached the test, made again
   std::string missing;           // why it could not run (kernel not found)
+  bool pass_only = false;        // every control of the case on this kernel expects PASS
+  std::string clean;             // pass_only: its duration and the confidence it gives
 };
 
 struct Row {
@@ -91,6 +95,11 @@ struct Row {
   std::vector<double> wall;  // boot wall, s
   std::map<std::string, int> got;  // "FAIL wrong_result" -> boots
   std::string note;
+  std::string resolved;        // a series: "linux-image-... (6.1.192-3)"
+  std::string fix;             // what the package's changelog says of the case's fix
+  std::string disagree;        // a verdict that disagrees with it
+  std::string news;            // a series control not met: what it means
+  std::string clean;           // a PASS control's duration and the confidence it gives
 };
 
 double percentile(std::vector<double> v, double q) {
@@ -136,8 +145,9 @@ std::string markdown(const std::vector<Row>& rows, const std::string& command, c
   os << "Proof table: `" << command << "` (" << date << ", " << jobs << " VM" << (jobs > 1 ? "s" : "")
      << " at a time, " << fmt::format("{:.0f}", wall_s) << " s in all)\n\n";
   os << "| case | kernel | expected | got (boots) | boots meeting it | time to detection from case start, s "
-        "(median / p90 / max) | boot wall, s (median) |\n";
-  os << "|---|---|---|---|---|---|---|\n";
+        "(median / p90 / max) | clean run: s per variant (P(detect) were the bug there) | the package's changelog "
+        "| boot wall, s (median) |\n";
+  os << "|---|---|---|---|---|---|---|---|---|\n";
   for (const auto& r : rows) {
     std::string got;
     for (const auto& [g, n] : r.got) got += (got.empty() ? "" : ", ") + g + (n > 1 ? fmt::format(" ×{}", n) : "");
@@ -149,8 +159,13 @@ std::string markdown(const std::vector<Row>& rows, const std::string& command, c
                                                   percentile(r.ttd, 0.9), percentile(r.ttd, 1.0));
     const char* bold = r.met == r.boots ? "**" : "";
     if (r.retried) got += fmt::format(" ({} boot{} retried: never reached the test)", r.retried, r.retried > 1 ? "s" : "");
-    os << fmt::format("| `{}` | {} | {} | {} | {}{}/{}{} | {} | {:.1f} |\n", r.case_key, r.kernel, expect,
-                      got.empty() ? "-" : got, bold, r.met, r.boots, bold, ttd, percentile(r.wall, 0.5));
+    if (!r.news.empty()) got += " — **" + r.news + "**";
+    std::string fix = r.fix.empty() ? "-" : r.fix;
+    if (!r.disagree.empty()) fix += " — **disagrees: " + r.disagree + "**";
+    const std::string kernel = r.resolved.empty() ? r.kernel : r.kernel + " → " + r.resolved;
+    os << fmt::format("| `{}` | {} | {} | {} | {}{}/{}{} | {} | {} | {} | {:.1f} |\n", r.case_key, kernel, expect,
+                      got.empty() ? "-" : got, bold, r.met, r.boots, bold, ttd, r.clean.empty() ? "-" : r.clean, fix,
+                      percentile(r.wall, 0.5));
   }
   return os.str();
 }
@@ -158,14 +173,17 @@ std::string markdown(const std::vector<Row>& rows, const std::string& command, c
 // Runs the boots, jobs_at_once at a time (a boot that never reached the
 // test is booted again, up to `retries` times); a line per boot as it ends.
 // Returns the wall time.
-double run_boots(std::vector<Job>& jobs, uint64_t jobs_at_once, uint64_t retries,
-                 const std::vector<std::string>& common) {
+double run_boots(std::vector<Job>& all, const std::function<bool(const Job&)>& which, uint64_t jobs_at_once,
+                 uint64_t retries, const std::vector<std::string>& common) {
   const auto t0 = std::chrono::steady_clock::now();
+  std::vector<Job*> jobs;
+  for (auto& j : all)
+    if (which(j)) jobs.push_back(&j);
   size_t next = 0, finished = 0;
   std::map<pid_t, VmChild*> running;
   while (finished < jobs.size()) {
     while (running.size() < jobs_at_once && next < jobs.size()) {
-      Job& j = jobs[next++];
+      Job& j = *jobs[next++];
       if (!j.missing.empty()) {
         ++finished;
         std::fprintf(stderr, "diorace: prove %s on %s: %s\n", j.info->name.c_str(), j.kernel.c_str(), j.missing.c_str());
@@ -176,7 +194,7 @@ double run_boots(std::vector<Job>& jobs, uint64_t jobs_at_once, uint64_t retries
     }
     VmChild* ended = reap_vm_child(running);
     if (!ended) continue;
-    Job& j = *std::find_if(jobs.begin(), jobs.end(), [&](const Job& x) { return &x.vm == ended; });
+    Job& j = **std::find_if(jobs.begin(), jobs.end(), [&](const Job* x) { return &x->vm == ended; });
     ++finished;
     if (j.vm.exit_code == kExitNoBoot && j.retries < static_cast<int>(retries)) {
       ++j.retries;
@@ -217,6 +235,8 @@ std::vector<Row> tabulate(const std::vector<const CaseInfo*>& cases, const std::
         for (const auto& j : jobs) {
           if (j.info != c || j.kernel != ctl.kernel) continue;
           ++r.boots;
+          if (!j.package.empty()) r.resolved = j.package + " (" + j.version + ")";
+          if (ctl.expect == Verdict::pass) r.clean = j.clean;
           r.retried += j.retries;
           if (!j.missing.empty()) {
             r.got["not booted"]++;
@@ -235,12 +255,24 @@ std::vector<Row> tabulate(const std::vector<const CaseInfo*>& cases, const std::
           }
           r.got[got_text(*res)]++;
           if (meets(ctl, *res)) ++r.met;
+          if (!res->kernel_fix.empty()) r.fix = res->kernel_fix;
+          if (auto d = fix_disagreement(*res); !d.empty()) r.disagree = d;
           if (res->verdict == Verdict::fail) {
             ++r.detected;
             if (res->first_failure_s) r.ttd.push_back(*res->first_failure_s + res->setup_s);
           }
         }
         all_met = all_met && r.met == r.boots;
+        // A series control not met is news about the newest package.
+        if (parse_kernel_series(ctl.kernel) && r.met < r.boots && r.boots > 0) {
+          const bool passed = r.got.count("PASS") > 0, failed = std::any_of(r.got.begin(), r.got.end(), [](const auto& g) {
+            return g.first.rfind("FAIL", 0) == 0;
+          });
+          if (ctl.expect == Verdict::fail && passed && !failed)
+            r.news = "no longer shows the bug: fixed in this package?";
+          else if (ctl.expect == Verdict::pass && failed)
+            r.news = "shows the bug on a series where it is declared fixed: a regression?";
+        }
         rows.push_back(std::move(r));
       }
     }
@@ -265,11 +297,20 @@ using ControlFilter = std::function<bool(const Control&)>;
 // One job of a case on one kernel: how vm boots it (a debug: kernel from
 // the kernels directory, a Debian package, an image).
 Job make_job(const CaseInfo* c, const std::string& k, double duration, uint64_t boot, const std::string& kernels_dir) {
-  Job j{c, k, {}, duration, static_cast<int>(boot)};
+  Job j{c, k, {}, {}, {}, duration, static_cast<int>(boot)};
   if (k.starts_with("debug:")) {
     std::string image = resolve_debug_kernel(k.substr(6), kernels_dir);
     if (image.empty()) j.missing = k.substr(6) + "/bzImage not found (--kernels-dir, $DIORACE_KERNELS_DIR or shared/kernels)";
     j.vm_kernel_args = {"--kernel", image};
+  } else if (auto series = parse_kernel_series(k)) {
+    try {
+      const ResolvedKernel r = resolve_kernel_series(*series);
+      j.package = r.package;
+      j.version = r.version;
+      j.vm_kernel_args = {"--deb", r.package};
+    } catch (const SetupError& e) {
+      j.missing = e.what();
+    }
   } else if (k.starts_with("linux-image-")) {
     j.vm_kernel_args = {"--deb", k};
   } else {
@@ -290,10 +331,15 @@ std::vector<Job> plan_jobs(const std::vector<const CaseInfo*>& cases, const Cont
         kernels.push_back(ctl.kernel);
     for (const auto& k : kernels) {
       double d = 0;
+      bool pass_only = true;
       for (const auto& ctl : c->controls)
-        if (ctl.kernel == k) d = std::max(d, ctl.duration_s);
+        if (ctl.kernel == k && selected(ctl)) {
+          d = std::max(d, ctl.duration_s);
+          pass_only = pass_only && ctl.expect == Verdict::pass;
+        }
       for (uint64_t b = 0; b < boots; ++b) {
         Job j = make_job(c, k, duration.value_or(d), b, kernels_dir);
+        j.pass_only = pass_only;
         const std::string base = fmt::format("{}/{}-{}-{}", work, c->name, jobs.size(), b);
         j.vm.json = base + ".json";
         j.vm.log = base + ".log";
@@ -307,11 +353,21 @@ std::vector<Job> plan_jobs(const std::vector<const CaseInfo*>& cases, const Cont
 void print_controls(const std::vector<const CaseInfo*>& cases, const ControlFilter& selected) {
   for (const auto* c : cases)
     for (const auto& ctl : c->controls)
-      if (selected(ctl))
-        std::cout << fmt::format("{:<18} {:<44} {:<5} {:<12} {}{}\n", c->name, ctl.kernel, to_string(ctl.expect),
+      if (selected(ctl)) {
+        std::string kernel = ctl.kernel;
+        if (auto s = parse_kernel_series(ctl.kernel)) {
+          try {
+            const ResolvedKernel r = resolve_kernel_series(*s);
+            kernel += " -> " + r.package + " (" + r.version + ")";
+          } catch (const SetupError& e) {
+            kernel += std::string(" -> ") + e.what();
+          }
+        }
+        std::cout << fmt::format("{:<18} {:<44} {:<5} {:<12} {}{}\n", c->name, kernel, to_string(ctl.expect),
                                  to_string(ctl.kind),
                                  ctl.variants.empty() ? "" : "[" + fmt::format("{}", fmt::join(ctl.variants, ",")) + "] ",
                                  ctl.why);
+      }
 }
 
 // The boot logs of a proof that went wrong, kept for the reader.
@@ -322,6 +378,49 @@ void keep_boot_logs(const std::vector<Job>& jobs) {
   for (const auto& j : jobs)
     if (!j.vm.log.empty()) fs::copy_file(j.vm.log, keep + "/" + fs::path(j.vm.log).filename().string(), ec);
   std::fprintf(stderr, "diorace: prove: not every control was met; boot logs kept in %s\n", keep.c_str());
+}
+
+// How long a clean run lasts: long enough that the bug, had it been there
+// at the rate the FAIL controls measured (time to detection taken as
+// exponential with their mean), would have shown with probability `target`;
+// never longer than declared, never shorter than a floor (a detection that
+// is deterministic still needs its first iterations and a margin).
+constexpr double kCleanFloorS = 5;
+struct Clean {
+  double seconds;
+  std::string text;
+};
+Clean clean_duration(double declared, const std::vector<double>& ttd, double target) {
+  if (ttd.empty()) return {declared, fmt::format("{:.0f} (declared: no detection measured)", declared)};
+  double mean = 0;
+  for (double t : ttd) mean += t;
+  mean = std::max(mean / static_cast<double>(ttd.size()), 0.01);
+  const double need = -std::log1p(-target) * mean;
+  const double d = std::min(declared, std::max(need, kCleanFloorS));
+  return {d, fmt::format("{:.1f} (P(miss) {:.1e}: mean detection {:.2f} s over {} FAIL{}{})", d, std::exp(-d / mean),
+                         mean, ttd.size(), ttd.size() > 1 ? "s" : "", d < need ? ", capped at the declared" : "")};
+}
+
+// The FAIL controls' times to detection of each case: from the store (this
+// proof's boots are in it), or from this proof's boots alone.
+std::map<const CaseInfo*, std::vector<double>> detection_times(const std::vector<Job>& jobs, const std::string& uri) {
+  std::map<const CaseInfo*, std::vector<double>> out;
+  std::unique_ptr<Store> store;
+  if (uri != "none") store = Store::open(uri, true);
+  for (const auto& j : jobs) {
+    if (out.count(j.info)) continue;
+    auto& v = out[j.info];
+    if (store) {
+      v = store->detection_times(j.info->name);
+      continue;
+    }
+    for (const auto& k : jobs)
+      if (k.info == j.info && !k.pass_only && k.vm.doc)
+        for (const auto& c : k.vm.doc->cases)
+          if (c.verdict == Verdict::fail && c.kind != FailKind::crash && c.first_failure_s)
+            v.push_back(*c.first_failure_s + c.setup_s);
+  }
+  return out;
 }
 
 void prove_options(CommandOptions& o) {
@@ -339,6 +438,10 @@ void prove_options(CommandOptions& o) {
       ("kernel", po::value<std::vector<std::string>>()->composing(), "only the controls on this kernel (repeatable)")
       ("retries", po::value<Count>()->default_value(Count{2}),
        "boot again when a guest never reached the test (vm exit 3: an infrastructure failure, not a result)")
+      ("latest", "the series controls (debian:6.1-cloud-amd64, ...): each on the newest package of its series")
+      ("confidence", po::value<Real>()->default_value(Real{0.999}),
+       "a PASS control runs until the bug, at its measured detection rate, would have shown with this probability")
+      ("declared-durations", "PASS controls run for their declared durations")
       ("list", "print the controls and boot nothing");
   o.shown.add(store_option());
   o.words.add_options()("case", po::value<std::vector<std::string>>(), "cases");
@@ -371,18 +474,41 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
   const std::vector<std::string> common = common_vm_args(vm);
   std::vector<std::string> only;
   if (vm.count("kernel")) only = vm["kernel"].as<std::vector<std::string>>();
+  // Plain proofs are the pinned (historical) controls; --latest the series.
+  const bool latest = vm.count("latest") > 0;
   const ControlFilter selected = [&](const Control& ctl) {
+    if (parse_kernel_series(ctl.kernel).has_value() != latest) return false;
     return only.empty() || std::find(only.begin(), only.end(), ctl.kernel) != only.end();
   };
+  const double target = vm["confidence"].as<Real>().value;
+  if (!(target > 0 && target < 1)) throw UsageError("--confidence must be between 0 and 1 (e.g. 0.999)");
   auto work = vm_children_dir("diorace-prove-");
   std::vector<Job> jobs = plan_jobs(cases, selected, boots, duration, opt(vm, "kernels-dir"), work.path());
-  if (jobs.empty()) throw UsageError("no control of the selected cases is on the kernels named by --kernel");
+  if (jobs.empty())
+    throw UsageError(latest ? "no series control (debian:...) among the selected cases"
+                            : "no control of the selected cases is on the kernels named by --kernel");
   if (vm.count("list")) {
     print_controls(cases, selected);
     return 0;
   }
 
-  const double wall = run_boots(jobs, jobs_at_once, retries, common);
+  // The FAIL controls first: their times to detection set how long the
+  // PASS controls run.
+  const bool adaptive = !duration && !vm.count("declared-durations");
+  double wall = run_boots(jobs, [&](const Job& j) { return !adaptive || !j.pass_only; }, jobs_at_once, retries, common);
+  if (adaptive) {
+    const auto ttd = detection_times(jobs, uri);
+    for (auto& j : jobs)
+      if (j.pass_only) {
+        const Clean c = clean_duration(j.duration_s, ttd.at(j.info), target);
+        j.duration_s = c.seconds;
+        j.clean = c.text;
+      }
+    wall += run_boots(jobs, [](const Job& j) { return j.pass_only; }, jobs_at_once, retries, common);
+  } else {
+    for (auto& j : jobs)
+      if (j.pass_only) j.clean = fmt::format("{:.0f} ({})", j.duration_s, duration ? "--duration" : "declared");
+  }
   bool all_met = true, harness_error = false;
   const std::vector<Row> rows = tabulate(cases, jobs, selected, all_met, harness_error);
   const std::string table = markdown(rows, command, utc_timestamp().substr(0, 10), wall, static_cast<int>(jobs_at_once));
@@ -390,13 +516,19 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
   std::cout << fmt::format("\n{} of {} controls met in every boot; {:.0f} s\n",
                            std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.met == r.boots; }),
                            rows.size(), wall);
+  for (const auto& r : rows) {
+    if (!r.news.empty()) std::cout << fmt::format("{} on {} ({}): {}\n", r.case_key, r.kernel, r.resolved, r.news);
+    if (!r.disagree.empty())
+      std::cout << fmt::format("{} on {}: the verdict disagrees with the package: {}\n", r.case_key,
+                               r.resolved.empty() ? r.kernel : r.resolved, r.disagree);
+  }
   if (!markdown_path.empty()) write_output_file(markdown_path, table);
   if (!all_met) keep_boot_logs(jobs);
   if (!all_met) return harness_error ? kExitError : kExitFailed;
   return kExitClean;
 }
 
-extern const Command kProveCommand{"prove", "[CASE...] [--boots N] [--jobs N] [--kernel K]... [--markdown FILE]",
+extern const Command kProveCommand{"prove", "[CASE...] [--latest] [--boots N] [--jobs N] [--kernel K]... [--markdown FILE]",
                                    "boot each case's declared controls and check them", cmd_prove, prove_options};
 
 }  // namespace diorace

@@ -9,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "diorace/cli_values.hpp"
+#include "diorace/distro.hpp"
 #include "diorace/error.hpp"
 #include "diorace/explore.hpp"
 #include "diorace/fd.hpp"
@@ -95,7 +96,8 @@ int cmd_vm(const std::vector<std::string>& args, const std::string& command) {
     }
   VmOptions o;
   if (vm.count("kernel")) o.kernel = vm["kernel"].as<std::string>();
-  if (vm.count("deb")) o.deb = vm["deb"].as<std::string>();
+  // A series (debian:6.12-amd64) names its newest package, resolved once here.
+  if (vm.count("deb")) o.deb = resolve_kernel_name(vm["deb"].as<std::string>());
   read_vm_machine_options(vm, o);
   if (vm.count("stage")) o.stage = vm["stage"].as<std::vector<std::string>>();
   if (vm.count("console-log")) o.console_log = vm["console-log"].as<std::string>();

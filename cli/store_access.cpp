@@ -16,6 +16,7 @@
 #include "diorace/cli_values.hpp"
 #include "diorace/config.hpp"
 #include "diorace/emulator.hpp"
+#include "diorace/distro.hpp"
 #include "diorace/error.hpp"
 #include "diorace/outfile.hpp"
 #include "diorace/report.hpp"
@@ -266,6 +267,9 @@ void print_run(const RunRecord& run) {
     if (const CaseInfo* info = Registry::instance().find(cr.name); info && cr.verdict == Verdict::fail)
       for (const auto& f : info->fixed_by)
         std::cout << fmt::format("    fixed upstream by {} (\"{}\")\n", f.hash.substr(0, 12), f.subject);
+    // What the kernel package's changelog says of the fix, and a verdict that disagrees with it.
+    if (!cr.kernel_fix.empty()) std::cout << "    the package " << cr.kernel_fix << "\n";
+    if (auto d = fix_disagreement(cr); !d.empty()) std::cout << "    DISAGREES with the package: " << d << "\n";
   }
 }
 

@@ -257,10 +257,10 @@ const Registrar registrar{CaseInfo{
             {"period_ms", "length of one iteration", 1000, 100, 60000, {}},
         },
     .iteration_timeout_s = 120,
-    .controls = {
+    .controls = with_series({
         {kDebian61, Verdict::pass, {}, FailKind::none, false, 20, "regression guard (2.6.13-era retry path)"},
         {kDebian612, Verdict::pass, {}, FailKind::none, false, 20, "regression guard"},
-    },
+    }),
     .make = [] { return std::make_unique<AioStress>(); },
 }};
 

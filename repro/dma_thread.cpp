@@ -214,10 +214,10 @@ const Registrar registrar{CaseInfo{
         contention_params()),
     .vm_device_bps = 20'000'000,
     .iteration_timeout_s = 120,
-    .controls = {
+    .controls = with_series({
         {kDebian61, Verdict::fail, {}, FailKind::corruption, false, 60, "has the fork-vs-O_DIRECT bug (FOLL_GET)"},
         {kDebian612, Verdict::pass, {}, FailKind::none, false, 30, "pins O_DIRECT pages (6.3, 6.5)"},
-    },
+    }),
     .make = [] { return std::make_unique<DmaThread>(); },
     .validate =
         [](const ParamValues& p) {

@@ -180,7 +180,7 @@ const Registrar registrar{CaseInfo{
     .races = "ext4_dio_write_iter() clearing EXT4_STATE_MAY_INLINE_DATA after ext4_dio_write_checks() (which may "
              "drop the inode lock) vs a buffered write creating inline data",
     .seed_thread = "RACES.md bug 1 (ext4: fix racy may inline data check in dio write; CVE-2023-52786)",
-    .fixed_by = {{"ce56d21355cd6f6937aca32f1f44ca749d1e4808", "ext4: fix racy may inline data check in dio write"}},
+    .fixed_by = {{"ce56d21355cd6f6937aca32f1f44ca749d1e4808", "ext4: fix racy may inline data check in dio write", "v6.7"}},
     .known_bad = {"< 6.7 (the 6.1 stable backport failed)", "Debian 6.1 (6.1.170 .. 6.1.192, measured)"},
     .needs = kNeedRoot | kNeedLoop | kNeedODirect,
     .oracles = {Oracle::result, Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
@@ -191,10 +191,10 @@ const Registrar registrar{CaseInfo{
             {"spin", "the buffered writer waits a random 0..spin loop turns before writing", 1500, 0, 1000000, {}},
         },
     .iteration_timeout_s = 120,
-    .controls = {
+    .controls = with_series({
         {kDebian61, Verdict::fail, {}, FailKind::wrong_result, false, 60, "clears MAY_INLINE_DATA after the checks"},
         {kDebian612, Verdict::pass, {}, FailKind::none, false, 60, "has ce56d21355cd (v6.7)"},
-    },
+    }),
     .make = [] { return std::make_unique<Ext4InlineDio>(); },
 }};
 

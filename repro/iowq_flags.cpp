@@ -229,7 +229,7 @@ const Registrar registrar{CaseInfo{
              "reading them (KCSAN data race)",
     .seed_thread = "000: [PATCH] io_uring/io-wq: Use set_bit() and test_bit() at worker->flags (2024)",
     .fixed_by = {{"8a565304927fbd28c9f028c492b5c1714002cbab",
-                  "io_uring/io-wq: Use set_bit() and test_bit() at worker->flags"}},
+                  "io_uring/io-wq: Use set_bit() and test_bit() at worker->flags", "v6.10"}},
     .known_bad = {">= 5.1, < 6.6.35; >= 6.7, < 6.9.6 (CVE-2024-39508); only a KCSAN kernel reports it"},
     .needs = kNeedODirect | kNeedIoUring,
     .oracles = {Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},

@@ -170,9 +170,9 @@ const Registrar registrar{CaseInfo{
             {"read_kib", "bytes each reader reads per iteration (KiB, multiple of 4)", 16, 4, 1024, {}},
         },
     .iteration_timeout_s = 120,
-    .controls = {
+    .controls = with_series({
         {kDebian61, Verdict::pass, {}, FailKind::none, false, 20, "regression guard (2.6.37-era CSD race)"},
-    },
+    }),
     .make = [] { return std::make_unique<IpiStorm>(); },
     .validate =
         [](const ParamValues& p) {

@@ -138,7 +138,7 @@ const Registrar registrar{CaseInfo{
     .races = "loop lo_rw_aio() -> backing ->write_iter() without file_start_write() vs FIFREEZE of the backing "
              "filesystem",
     .seed_thread = "RACES.md bug 3 (loop: add file_start_write() and file_end_write())",
-    .fixed_by = {{"39d86db34e41b96bd86f1955cd0ce6cd9c5fca4c", "loop: add file_start_write() and file_end_write()"},
+    .fixed_by = {{"39d86db34e41b96bd86f1955cd0ce6cd9c5fca4c", "loop: add file_start_write() and file_end_write()", "v6.16"},
                  {"c4706c5058a7bd7d7c20f3b24a8f523ecad44e83", "loop: use kiocb helpers to fix lockdep warning"}},
     .known_bad = {"< 6.16 (6.12 < 6.12.34)", "Debian 6.1 (6.1.170 .. 6.1.192, measured)"},
     .needs = kNeedRoot | kNeedLoop | kNeedODirect,
@@ -149,10 +149,10 @@ const Registrar registrar{CaseInfo{
              {}},
         },
     .iteration_timeout_s = 90,
-    .controls = {
+    .controls = with_series({
         {kDebian61, Verdict::fail, {}, FailKind::not_blocked, false, 60, "lo_rw_aio() without file_start_write()"},
         {kDebian612, Verdict::pass, {}, FailKind::none, false, 60, "has 39d86db34e41 (6.12.34)"},
-    },
+    }),
     .make = [] { return std::make_unique<LoopDioFreeze>(); },
 }};
 

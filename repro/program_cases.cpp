@@ -77,7 +77,8 @@ CaseInfo program_case_info(const char* file, const char* text) {
       .default_duration_s = c.value("duration_s", 10.0),
   };
   for (const auto& f : c.value("fixed_by", nlohmann::json::array()))
-    info.fixed_by.push_back({f.at("hash").get<std::string>(), f.at("subject").get<std::string>()});
+    info.fixed_by.push_back(
+        {f.at("hash").get<std::string>(), f.at("subject").get<std::string>(), f.value("mainline", std::string())});
   for (const auto& k : c.value("controls", nlohmann::json::array())) {
     Control ctl{.kernel = k.at("kernel").get<std::string>(), .expect = verdict_of(k.at("expect").get<std::string>())};
     if (k.contains("kind")) ctl.kind = fail_kind_from_string(k.at("kind").get<std::string>());

@@ -7,6 +7,8 @@
 //   selftest_undeclared - reports a finding of an oracle it does not declare
 //                    (data: a corrupted buffer; result: a wrong byte count):
 //                    must be a harness ERROR, never FAIL
+//   selftest_series - finds nothing, yet declares the bug on the newest Debian
+//                    6.12: `prove --latest` must say "no longer shows the bug"
 //   selftest_fixture - reads its fixture back after damaging either the fixture
 //                    on disk (must be ERROR "fixture damaged") or the data read
 //                    (stands for a kernel that corrupted the read: must be FAIL)
@@ -36,6 +38,14 @@ class SelftestHang final : public Case {
     char c;
     // Nobody writes: the read sleeps in the kernel until the process is killed.
     (void)::read(p[0], &c, 1);
+    return {};
+  }
+};
+
+class SelftestIdle final : public Case {
+ public:
+  std::vector<Corruption> iterate(CaseContext&, uint64_t) override {
+    ::usleep(1000);
     return {};
   }
 };
@@ -159,6 +169,22 @@ const Registrar hang{CaseInfo{
     .iteration_timeout_s = 3,
     .test_only = true,
     .make = [] { return std::make_unique<SelftestHang>(); },
+}};
+
+// A doctored declaration: the bug "shows" on the newest 6.12 package, where
+// this case cannot fail. Its fixing commit is one Debian 6.12 carries, so the
+// changelog agrees with the PASS.
+const Registrar series{CaseInfo{
+    .name = "selftest_series",
+    .summary = "harness self-test: declares a bug on the newest Debian 6.12 that it cannot find there",
+    .races = "nothing: proves that prove --latest reports a series control whose bug no longer shows",
+    .seed_thread = "-",
+    .fixed_by = {{"ce56d21355cd6f6937aca32f1f44ca749d1e4808", "ext4: fix racy may inline data check in dio write",
+                  "v6.7"}},
+    .oracles = {Oracle::hang},
+    .test_only = true,
+    .controls = {{kSeries612, Verdict::fail, {}, FailKind::none, false, 3, "doctored: the bug declared on a fixed series"}},
+    .make = [] { return std::make_unique<SelftestIdle>(); },
 }};
 
 const Registrar kmsg{CaseInfo{

@@ -244,7 +244,7 @@ const Registrar registrar{CaseInfo{
     .races = "userfaultfd_release() marking the context released vs GUP of an O_DIRECT read faulting through "
              "handle_userfault() with mmap_lock held (VM_FAULT_NOPAGE retried forever)",
     .seed_thread = "RACES.md bug 4 (mm/userfaultfd: fix release hang over concurrent GUP)",
-    .fixed_by = {{"fe4cdc2c4e248f48de23bc778870fd71e772a274", "mm/userfaultfd: fix release hang over concurrent GUP"}},
+    .fixed_by = {{"fe4cdc2c4e248f48de23bc778870fd71e772a274", "mm/userfaultfd: fix release hang over concurrent GUP", "v6.15"}},
     .known_bad = {"< 6.15 (6.12 < 6.12.24)", "Debian 6.1 (6.1.170 .. 6.1.192, measured)"},
     .needs = kNeedODirect,
     .oracles = {Oracle::deadline, Oracle::data, Oracle::kmsg, Oracle::taint, Oracle::hang},
@@ -260,10 +260,10 @@ const Registrar registrar{CaseInfo{
             {"deadline_ms", "a child not finished by then is hung", 1000, 100, 600000, {}},
         },
     .iteration_timeout_s = 120,
-    .controls = {
+    .controls = with_series({
         {kDebian61, Verdict::fail, {}, FailKind::hang, false, 60, "userfaultfd release vs GUP livelock"},
         {kDebian612, Verdict::pass, {}, FailKind::none, false, 60, "has fe4cdc2c4e24 (6.12.24)"},
-    },
+    }),
     .make = [] { return std::make_unique<UffdDioRelease>(); },
     .validate =
         [](const ParamValues& p) {

@@ -116,13 +116,13 @@ const Registrar registrar{CaseInfo{
     .vm_device_bps = 20'000'000,
     .iteration_timeout_s = 60,
     .variants = {"plain", "fixed", "async", "sqpoll"},
-    .controls = {
+    .controls = with_series({
         {kDebian61, Verdict::fail, {"plain", "async", "sqpoll"}, FailKind::corruption, false, 30,
          "has the fork-vs-O_DIRECT bug"},
         {kDebian61, Verdict::pass, {"fixed"}, FailKind::none, false, 30,
          "registered buffers are pinned at registration: fork copies them"},
         {kDebian612, Verdict::pass, {}, FailKind::none, false, 20, "pins O_DIRECT pages (6.3, 6.5)"},
-    },
+    }),
     .make = [] { return std::make_unique<UringFork>(); },
 }};
 

@@ -149,10 +149,10 @@ const Registrar registrar{CaseInfo{
         },
     .iteration_timeout_s = 60,
     .variants = {"ext4", "xfs", "target"},
-    .controls = {
+    .controls = with_series({
         {kDebian61, Verdict::fail, {}, FailKind::wrong_result, false, 60, "posts the raw 0 of the retried read"},
         {kDebian612, Verdict::pass, {}, FailKind::none, false, 20, "has c554246ff4c6 (6.12.97); 20 s per variant"},
-    },
+    }),
     .make = [] { return std::make_unique<UringIopollEof>(); },
 }};
 

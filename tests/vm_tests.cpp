@@ -473,11 +473,14 @@ TEST(VmNewRaces, EachPassesOn612) {
 }
 
 // diorace prove boots a case's declared controls and prints the proof table.
+// The FAIL control runs first; its time to detection sets how long the PASS
+// control runs (here the floor: loop_dio_freeze detects in well under a
+// second on 6.1); each row says what the package's changelog carries.
 TEST(VmProve, ProvesLoopDioFreezeOnItsControls) {
   const std::string dir = "/var/tmp/diorace-vmtest-prove-" + std::to_string(::getpid());
   fs::create_directories(dir);
-  auto r = run_command({DIORACE_BIN, "prove", "loop_dio_freeze", "--duration", "10", "--store", dir + "/s.sqlite",
-                        "--markdown", dir + "/proof.md", "--jobs", "2"},
+  auto r = run_command({DIORACE_BIN, "prove", "loop_dio_freeze", "--store", dir + "/s.sqlite", "--markdown",
+                        dir + "/proof.md", "--jobs", "2"},
                        std::chrono::seconds(600));
   std::printf("%s\n", r.output.c_str());
   EXPECT_EQ(r.status, 0) << r.output;
@@ -489,9 +492,68 @@ TEST(VmProve, ProvesLoopDioFreezeOnItsControls) {
   EXPECT_NE(md.find("| `loop_dio_freeze` | linux-image-6.12.107+deb12-amd64-unsigned | PASS | PASS | **1/1** |"),
             std::string::npos)
       << md;
+  EXPECT_NE(md.find("| 5.0 (P(miss) "), std::string::npos) << md;  // the floor, from the measured rate
+  EXPECT_NE(md.find("| lacks 39d86db34e41, c4706c5058a7 (changelog of linux-image-6.1.0-50-cloud-amd64-unsigned"),
+            std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| carries 39d86db34e41, c4706c5058a7 (changelog of linux-image-6.12.107+deb12-amd64-unsigned"),
+            std::string::npos)
+      << md;
+  EXPECT_EQ(md.find("disagrees"), std::string::npos) << md;
   auto list = run_command({DIORACE_BIN, "results", "list", "--store", dir + "/s.sqlite", "--json"});
-  EXPECT_EQ(nlohmann::json::parse(list.output).size(), 2u) << list.output;
+  const auto runs = nlohmann::json::parse(list.output);
+  EXPECT_EQ(runs.size(), 2u) << list.output;
+  for (const auto& run : runs) {
+    auto show = nlohmann::json::parse(
+        run_command({DIORACE_BIN, "results", "show", std::to_string(run["id"].get<int>()), "--store", dir + "/s.sqlite",
+                     "--json"})
+            .output);
+    const auto& c = show["cases"][0];
+    if (c["outcome"] == "PASS") {
+      EXPECT_LT(c["duration_s"].get<double>(), 7.0) << c.dump(1);  // 5 s, not the declared 60
+      EXPECT_EQ(c["kernel_fix_state"], "carried") << c.dump(1);
+    } else {
+      EXPECT_EQ(c["kernel_fix_state"], "lacking") << c.dump(1);
+    }
+  }
   fs::remove_all(dir);
+}
+
+// A doctored declaration (selftest_series: "the bug shows on the newest
+// Debian 6.12"): prove --latest resolves the series to the newest package
+// apt-cache offers and says the bug no longer shows there, beside what the
+// package's changelog says; not a plain PASS or FAIL.
+TEST(VmProve, LatestSaysWhenADeclaredBugNoLongerShows) {
+  const std::string newest =
+      test::sh("apt-cache pkgnames linux-image-6.12. | grep -E '^linux-image-6\\.12\\.[0-9]+\\+deb[0-9]+-amd64-unsigned$' "
+               "| sort -V | tail -1");
+  ASSERT_FALSE(newest.empty());
+  const std::string dir = "/var/tmp/diorace-vmtest-latest-" + std::to_string(::getpid());
+  fs::create_directories(dir);
+  auto r = run_command({DIORACE_BIN, "prove", "selftest_series", "--latest", "--store", dir + "/s.sqlite",
+                        "--markdown", dir + "/proof.md"},
+                       std::chrono::seconds(600));
+  std::printf("%s\n", r.output.c_str());
+  EXPECT_EQ(r.status, 1) << r.output;  // a control not met
+  const std::string md = read_file(dir + "/proof.md");
+  EXPECT_NE(md.find("| `selftest_series` | debian:6.12-amd64 → " + newest + " ("), std::string::npos) << md;
+  EXPECT_NE(md.find("| FAIL | PASS — **no longer shows the bug: fixed in this package?** | 0/1 |"), std::string::npos)
+      << md;
+  EXPECT_NE(md.find("| carries ce56d21355cd (changelog of " + newest), std::string::npos) << md;
+  EXPECT_NE(r.output.find("selftest_series on debian:6.12-amd64 (" + newest), std::string::npos) << r.output;
+  auto show = run_command({DIORACE_BIN, "results", "show", "1", "--store", dir + "/s.sqlite"});
+  EXPECT_NE(show.output.find("the package carries ce56d21355cd"), std::string::npos) << show.output;
+  EXPECT_NE(show.output.find(newest), std::string::npos) << show.output;
+  // The run is stored under the package it resolved to; describe finds it per series.
+  auto d = run_command({DIORACE_BIN, "describe", "selftest_series", "--store", dir + "/s.sqlite"});
+  EXPECT_NE(d.output.find("history:    debian:6.12-amd64: newest FAIL none stored; first PASS " + newest),
+            std::string::npos)
+      << d.output;
+  fs::remove_all(dir);
+  // A proof not met keeps its boot logs for the reader: this one's go.
+  const std::string kept = "boot logs kept in ";
+  if (auto at = r.output.find(kept); at != std::string::npos)
+    fs::remove_all(r.output.substr(at + kept.size(), r.output.find('\n', at) - at - kept.size()));
 }
 
 // Real storage paths: the scratch disk on an emulated NVMe controller, the

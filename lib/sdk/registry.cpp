@@ -49,7 +49,11 @@ std::vector<std::string> need_names(unsigned needs) {
 
 void to_json(nlohmann::json& j, const CaseInfo& c) {
   nlohmann::json fixed = nlohmann::json::array();
-  for (const auto& f : c.fixed_by) fixed.push_back({{"hash", f.hash}, {"subject", f.subject}});
+  for (const auto& f : c.fixed_by) {
+    nlohmann::json one = {{"hash", f.hash}, {"subject", f.subject}};
+    if (!f.mainline.empty()) one["mainline"] = f.mainline;
+    fixed.push_back(std::move(one));
+  }
   j = {{"name", c.name},
        {"summary", c.summary},
        {"races", c.races},
@@ -168,6 +172,20 @@ const CaseInfo* Registry::find(const std::string& name) const noexcept {
   for (const auto& c : cases_)
     if (c.name == name) return &c;
   return nullptr;
+}
+
+std::vector<Control> with_series(std::vector<Control> pinned) {
+  const size_t n = pinned.size();
+  for (size_t i = 0; i < n; ++i) {
+    const std::string& k = pinned[i].kernel;
+    const char* series = k == kDebian61 ? kSeries61 : k == kDebian612 ? kSeries612 : nullptr;
+    if (!series) continue;
+    Control c = pinned[i];
+    c.kernel = series;
+    c.why += " (newest of the series)";
+    pinned.push_back(std::move(c));
+  }
+  return pinned;
 }
 
 }  // namespace diorace

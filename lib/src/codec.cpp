@@ -183,6 +183,10 @@ void to_json(nlohmann::json& j, const CaseResult& r) {
        {"finished_at", r.finished_at},
        {"events", r.events}};
   if (r.first_failure_s) j["first_failure_s"] = *r.first_failure_s;
+  if (!r.kernel_fix_state.empty()) {
+    j["kernel_fix_state"] = r.kernel_fix_state;
+    j["kernel_fix"] = r.kernel_fix;
+  }
 }
 
 void from_json(const nlohmann::json& j, CaseResult& r) {
@@ -210,6 +214,8 @@ void from_json(const nlohmann::json& j, CaseResult& r) {
   r.started_at = str(j, "started_at");
   r.finished_at = str(j, "finished_at");
   r.events = get_or<std::vector<Event>>(j, "events", {});
+  r.kernel_fix_state = str(j, "kernel_fix_state");
+  r.kernel_fix = str(j, "kernel_fix");
 }
 
 // --- a run ---

@@ -28,6 +28,7 @@
 #include "diorace/run_args.hpp"
 #include "diorace/guest.hpp"
 #include "diorace/emulator.hpp"
+#include "diorace/distro.hpp"
 #include "diorace/error.hpp"
 #include "diorace/fd.hpp"
 #include "diorace/kconfig.hpp"
@@ -173,7 +174,8 @@ std::string cache_dir() {
   return std::string(home && *home ? home : "/root") + "/.cache/diorace";
 }
 
-DebianKernel fetch_debian_kernel(const std::string& package) {
+DebianKernel fetch_debian_kernel(const std::string& name) {
+  const std::string package = resolve_kernel_name(name);  // a series: its newest package
   static const std::regex valid("linux-image-[a-z0-9.+~-]+");
   if (!std::regex_match(package, valid))
     throw UsageError("--deb: '" + package + "' is not a Debian kernel image package name (linux-image-...)");
@@ -213,8 +215,8 @@ void set_vm_kernel(VmOptions& o, const std::string& name) {
   o.deb.clear();
   if (fs::exists(name)) {
     o.kernel = name;
-  } else if (name.rfind("linux-image-", 0) == 0) {
-    o.deb = name;
+  } else if (name.rfind("linux-image-", 0) == 0 || parse_kernel_series(name)) {
+    o.deb = resolve_kernel_name(name);
   } else {
     throw UsageError("kernel '" + name + "': neither an image file nor a Debian package name (linux-image-...)");
   }
@@ -570,6 +572,8 @@ int run_vm(const VmOptions& o, RunRecord* record_out) {
                   .kconfig = plan.kconfig, .verdict = verdict, .disk_bus = o.disk_bus,
                   .guest_device = o.guest_device, .cpus = o.cpus, .mem_mib = o.mem_mib,
                   .throttle_bps = plan.throttle, .wall_s = boot.wall, .timed_out = boot.q.timed_out};
+  // What the package says of each case's fix, beside the verdict.
+  if (!o.deb.empty()) check_fixes_of_results(rec.cases, fetch_debian_kernel(o.deb).dir, resolve_kernel_name(o.deb));
   print_outcome(outcome);
   if (!o.json_path.empty()) write_run_document(o.json_path, rec);
   const int code = *rec.exit_code;

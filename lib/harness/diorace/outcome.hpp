@@ -36,6 +36,10 @@ struct CaseResult {
   uint64_t unrelated_findings = 0;  // detector reports that are not the case's race
   std::string started_at, finished_at;  // ISO 8601 UTC; "" for a case that never started
   std::vector<Event> events;             // the evidence, in the order it was found
+  // Whether the kernel carries the case's fixing commits, from its package's
+  // changelog (distro.hpp): "" (not known), carried, partial, lacking; and
+  // what was found ("lacks ce56d21355cd (changelog of ...)").
+  std::string kernel_fix_state, kernel_fix;
 
   // Applies a stronger piece of evidence: FAIL beats everything else.
   void fail(FailKind k, std::string why);

@@ -71,6 +71,13 @@ class Store {
   RunRecord load_run(int64_t run);
   // Ids of runs whose kernel release, version, label or host matches, newest first.
   std::vector<int64_t> runs_matching(const std::string& kernel);
+  // Times to detection (first failure plus set-up, from case start, s) of a
+  // case's FAILs in VM runs: real detections only (no crash, no injected
+  // fault), newest first, at most `limit`.
+  std::vector<double> detection_times(const std::string& case_name, size_t limit = 50);
+  // A case's results in VM runs of Debian packages: (package, outcome),
+  // oldest first.
+  std::vector<std::pair<std::string, std::string>> package_outcomes(const std::string& case_name);
   // Removes a run and everything under it (tests, and pruning).
   void delete_run(int64_t run);
   // The newest COMPLETE run before `run` of the same kernel: the same label

@@ -40,8 +40,8 @@ inline constexpr size_t kForkRaceBufferSize = 3 * 4096;
 // The commits that fixed fork vs O_DIRECT in mainline (page pinning for
 // O_DIRECT), shared by every case that exercises that race.
 inline const std::vector<Commit> kForkVsDirectIoFixes = {
-    {"920756a3306a35f1c08f25207d375885bef98975", "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages"},
-    {"1ccf164ec866cb8575ab9b2e219fca875089c60e", "block: Use iov_iter_extract_pages() and page pinning in direct-io.c"},
+    {"920756a3306a35f1c08f25207d375885bef98975", "block: Convert bio_iov_iter_get_pages to use iov_iter_extract_pages", "v6.3"},
+    {"1ccf164ec866cb8575ab9b2e219fca875089c60e", "block: Use iov_iter_extract_pages() and page pinning in direct-io.c", "v6.5"},
 };
 
 // Runs one round; returns what the verifier found. Throws on I/O errors.

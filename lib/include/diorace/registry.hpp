@@ -79,12 +79,17 @@ class OracleSet {
 struct Commit {
   std::string hash;  // full 40-hex hash
   std::string subject;
+  std::string mainline;  // the first mainline release with it ("v6.7"); "" when not known
 };
 
 // The kernels proofs boot (FACTS.md, RACES.md): Debian's packages, and the
 // KCSAN + lockdep builds in shared/kernels ("debug:" + folder name).
 inline constexpr const char* kDebian61 = "linux-image-6.1.0-50-cloud-amd64-unsigned";   // 6.1.176
 inline constexpr const char* kDebian612 = "linux-image-6.12.107+deb12-amd64-unsigned";  // 6.12.107
+// Series: the newest package of the series the apt sources offer, resolved
+// when a proof runs (diorace prove --latest).
+inline constexpr const char* kSeries61 = "debian:6.1-cloud-amd64";
+inline constexpr const char* kSeries612 = "debian:6.12-amd64";
 inline constexpr const char* kDebug61 = "debug:linux-6.1.192-kcsan-lockdep";
 inline constexpr const char* kDebug612 = "debug:linux-6.12.117-kcsan-lockdep";
 
@@ -101,6 +106,10 @@ struct Control {
   std::string why;                     // "has the bug", "has the fix (6.12.97)", ...
 };
 void to_json(nlohmann::json& j, const Control& c);
+// The controls declared on pinned Debian packages, and each of those again
+// on the newest package of its series (kDebian61 -> kSeries61, kDebian612 ->
+// kSeries612) with the same expectation: what `prove --latest` checks.
+std::vector<Control> with_series(std::vector<Control> pinned);
 
 struct CaseInfo {
   std::string name;

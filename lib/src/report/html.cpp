@@ -44,8 +44,9 @@ td.cell{cursor:pointer} td.cell:hover{outline:2px solid #333}
 svg text{font:11px sans-serif} .plot{display:inline-block;margin:0 1.5em 1em 0;vertical-align:top}
 #pending li{font-family:monospace}
 #errors{color:#b00}
+#rates td{white-space:normal;padding:.2em .3em} #rates td small{white-space:nowrap}
 </style></head>
-<body data-rendered="no" data-overlaps="unknown">
+<body data-rendered="no" data-overlaps="unknown" data-overflow="unknown">
 <h1>diorace report</h1>
 <div id="summary"></div>
 <div id="filters">
@@ -183,6 +184,8 @@ window.onerror = function (msg, src, line) {
         td.appendChild(el("span", {"class": "nodet"}, "no detector"));
       if (list.some(function (x) { return x.c.fault_injected; }))
         td.appendChild(el("span", {"class": "nodet"}, "fault injected (test)"));
+      if (list.some(function (x) { return disagrees(x.c); }))
+        td.appendChild(el("span", {"class": "nodet"}, "disagrees with the package's changelog"));
       td.addEventListener("click", function () { show(k.name, ck, list); });
       return td;
     });
@@ -193,9 +196,15 @@ window.onerror = function (msg, src, line) {
       list.forEach(function (x) { if (x.c.outcome === "FAIL") fr++; it += x.c.iterations || 0; fi += x.c.failures || 0; });
       var td = el("td", {"class": fr ? "FAIL" : "PASS"});
       td.appendChild(el("b", {}, Math.round(100 * fr / list.length) + "%"));
-      td.appendChild(el("small", {}, fr + "/" + list.length + " runs, " + fi + "/" + it + " it."));
+      td.appendChild(el("small", {}, fr + "/" + list.length + " runs"));
+      td.appendChild(el("small", {}, fi + "/" + it + " it."));
       return td;
     });
+  }
+  // A verdict against what the package's changelog says of the fix.
+  function disagrees(c) {
+    return (c.outcome === "FAIL" && c.kernel_fix_state === "carried") ||
+           (c.outcome === "PASS" && c.kernel_fix_state === "lacking");
   }
   function show(k, ck, list) {
     var d = $("details");
@@ -214,7 +223,9 @@ window.onerror = function (msg, src, line) {
       p.appendChild(document.createTextNode(c.outcome + (c.kind ? " (" + c.kind + ")" : "") + " " +
           (r.run.started_at || "") + ": " + c.iterations + " iterations, " + (c.duration_s || 0).toFixed(1) + " s" +
           (typeof c.first_failure_s === "number" ? ", first failure after " + c.first_failure_s.toFixed(2) + " s" : "") +
-          (c.reason ? " - " + c.reason : "") + (c.detectors_armed === false ? " [ran WITHOUT its race detector]" : "")));
+          (c.reason ? " - " + c.reason : "") + (c.detectors_armed === false ? " [ran WITHOUT its race detector]" : "") +
+          (c.kernel_fix ? "; the package " + c.kernel_fix : "")));
+      if (disagrees(c)) p.appendChild(el("span", {"class": "nodet"}, "the verdict disagrees with the package's changelog"));
       if ((c.events || []).some(function (e) { return (e.detail && e.detail.program) || (e.context && e.context.program); }))
         p.appendChild(el("code", {"class": "replay"}, " replay: diorace results findings " + (r.run.id !== undefined ? r.run.id : "RUN") +
             " --out DIR; diorace replay DIR/FILE"));
@@ -334,6 +345,12 @@ window.onerror = function (msg, src, line) {
         }
     });
     document.body.dataset.overlaps = String(bad.length);
+    // And tables wider than the window (cut at its right edge, or scrolled).
+    var wide = ["matrix", "rates"].filter(function (id) {
+      var box = $(id).parentNode;
+      return box.scrollWidth > box.clientWidth + 1 || $(id).getBoundingClientRect().right > window.innerWidth;
+    });
+    document.body.dataset.overflow = wide.join(",") || "none";
     $("layout").textContent = bad.length ? "overlapping labels: " + bad.join("; ") : "";
   }
   ["f-case", "f-kernel", "f-from", "f-to", "f-outcome"].forEach(function (id) { $(id).addEventListener("change", render); });

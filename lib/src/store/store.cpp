@@ -407,6 +407,32 @@ std::vector<int64_t> Store::runs_matching(const std::string& kernel) {
   return ids;
 }
 
+std::vector<double> Store::detection_times(const std::string& case_name, size_t limit) {
+  std::vector<double> out;
+  for (const auto& row : db_->query(
+           "SELECT c.first_failure_s, c.record FROM case_results c JOIN runs r ON r.id=c.run_id WHERE c.name=$1 "
+           "AND c.outcome='FAIL' AND c.kind<>'crash' AND c.fault_injected=0 AND c.first_failure_s IS NOT NULL "
+           "AND r.mode='vm' ORDER BY c.id DESC LIMIT $2",
+           {case_name, static_cast<int64_t>(limit)})) {
+    double setup = 0;
+    try {
+      setup = nlohmann::json::parse(row[1].value_or("{}")).value("setup_s", 0.0);
+    } catch (const nlohmann::json::exception&) {
+    }
+    out.push_back(std::stod(row[0].value_or("0")) + setup);
+  }
+  return out;
+}
+
+std::vector<std::pair<std::string, std::string>> Store::package_outcomes(const std::string& case_name) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& row : db_->query("SELECT r.label, c.outcome FROM case_results c JOIN runs r ON r.id=c.run_id "
+                                    "WHERE c.name=$1 AND r.mode='vm' AND r.label LIKE 'linux-image-%' ORDER BY c.id",
+                                    {case_name}))
+    out.emplace_back(row[0].value_or(""), row[1].value_or(""));
+  return out;
+}
+
 void Store::delete_run(int64_t run) {
   Transaction tx(*db_);
   db_->query("DELETE FROM events WHERE case_id IN (SELECT id FROM case_results WHERE run_id=$1)", {run});
