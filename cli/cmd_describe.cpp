@@ -37,37 +37,10 @@ void describe_options(CommandOptions& o) {
   o.pos.add("case", -1);
 }
 
-// Package names in release order: digit runs compare as numbers
-// (linux-image-6.1.0-9 < linux-image-6.1.0-57, 6.12.99 < 6.12.118).
-bool package_before(const std::string& a, const std::string& b) {
-  size_t i = 0, j = 0;
-  while (i < a.size() && j < b.size()) {
-    if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
-      size_t x = i, y = j;
-      while (x < a.size() && std::isdigit(static_cast<unsigned char>(a[x]))) ++x;
-      while (y < b.size() && std::isdigit(static_cast<unsigned char>(b[y]))) ++y;
-      const auto p = std::stoull(a.substr(i, x - i)), q = std::stoull(b.substr(j, y - j));
-      if (p != q) return p < q;
-      i = x;
-      j = y;
-    } else {
-      if (a[i] != b[j]) return a[i] < b[j];
-      ++i;
-      ++j;
-    }
-  }
-  return a.size() - i < b.size() - j;
-}
-
 // Per series the case declares: the newest package it failed on and the
 // first it passed on, from the store's VM runs.
 void print_series_history(const CaseInfo& c, const std::string& store_uri) {
-  std::vector<KernelSeries> series;
-  for (const auto& ctl : c.controls)
-    if (auto s = parse_kernel_series(ctl.kernel))
-      if (std::none_of(series.begin(), series.end(), [&](const KernelSeries& x) { return x.spec() == s->spec(); }))
-        series.push_back(*s);
-  if (series.empty() || store_uri == "none") return;
+  if (store_uri == "none") return;
   std::vector<std::pair<std::string, std::string>> outcomes;
   try {
     outcomes = open_store_for_reading(store_uri)->package_outcomes(c.name);
@@ -75,17 +48,10 @@ void print_series_history(const CaseInfo& c, const std::string& store_uri) {
     std::cout << "history:    no store to read (" << e.what() << ")\n";
     return;
   }
-  for (const auto& s : series) {
-    std::string newest_fail, first_pass;
-    for (const auto& [pkg, outcome] : outcomes) {
-      if (!package_in_series(pkg, s)) continue;
-      if (outcome == "FAIL" && (newest_fail.empty() || package_before(newest_fail, pkg))) newest_fail = pkg;
-      if (outcome == "PASS" && (first_pass.empty() || package_before(pkg, first_pass))) first_pass = pkg;
-    }
-    std::cout << fmt::format("history:    {}: newest FAIL {}; first PASS {}\n", s.spec(),
-                             newest_fail.empty() ? "none stored" : newest_fail,
-                             first_pass.empty() ? "none stored" : first_pass);
-  }
+  for (const auto& h : series_history(c, outcomes))
+    std::cout << fmt::format("history:    {}: newest FAIL {}; first PASS {}\n", h.series,
+                             h.newest_fail.empty() ? "none stored" : h.newest_fail,
+                             h.first_pass.empty() ? "none stored" : h.first_pass);
 }
 
 }  // namespace

@@ -268,6 +268,7 @@ void print_run(const RunRecord& run) {
       for (const auto& f : info->fixed_by)
         std::cout << fmt::format("    fixed upstream by {} (\"{}\")\n", f.hash.substr(0, 12), f.subject);
     // What the kernel package's changelog says of the fix, and a verdict that disagrees with it.
+    if (run.vm && !run.vm->deb.empty()) mark_fix_not_needed(cr, run.vm->deb);
     if (!cr.kernel_fix.empty()) std::cout << "    the package " << cr.kernel_fix << "\n";
     if (auto d = fix_disagreement(cr); !d.empty()) std::cout << "    DISAGREES with the package: " << d << "\n";
   }

@@ -557,12 +557,11 @@ TEST(Distro, DescribeReadsTheRealChangelogsOf61And612) {
                            "linux-image-6.12.107+deb12-amd64-unsigned"},
                           900);
   ASSERT_EQ(ext4.status, 0) << ext4.output;
-  EXPECT_NE(ext4.output.find("changelog:  linux-image-6.1.0-50-cloud-amd64-unsigned: lacks ce56d21355cd (changelog of "
-                             "linux-image-6.1.0-50-cloud-amd64-unsigned 6.1.176-1)"),
+  EXPECT_NE(ext4.output.find("changelog:  linux-image-6.1.0-50-cloud-amd64-unsigned: lacks ce56d21355cd (changelog 6.1.176-1)"),
             std::string::npos)
       << ext4.output;
-  EXPECT_NE(ext4.output.find("changelog:  linux-image-6.12.107+deb12-amd64-unsigned: carries ce56d21355cd (changelog of "
-                             "linux-image-6.12.107+deb12-amd64-unsigned 6.12.107-1~deb12u1)"),
+  EXPECT_NE(ext4.output.find("changelog:  linux-image-6.12.107+deb12-amd64-unsigned: carries ce56d21355cd (changelog "
+                             "6.12.107-1~deb12u1)"),
             std::string::npos)
       << ext4.output;
   auto fork = run_diorace({"describe", "dma_thread", "--store", "none", "--kernel",
@@ -570,10 +569,10 @@ TEST(Distro, DescribeReadsTheRealChangelogsOf61And612) {
                            "linux-image-6.12.107+deb12-amd64-unsigned"},
                           900);
   ASSERT_EQ(fork.status, 0) << fork.output;
-  EXPECT_NE(fork.output.find(": lacks 920756a3306a, 1ccf164ec866 (changelog of linux-image-6.1.0-50"), std::string::npos)
+  EXPECT_NE(fork.output.find(": lacks 920756a3306a, 1ccf164ec866 (changelog 6.1.176-1)"), std::string::npos)
       << fork.output;
-  EXPECT_NE(fork.output.find(": carries 920756a3306a (mainline v6.3), 1ccf164ec866 (mainline v6.5) (changelog of "
-                             "linux-image-6.12.107"),
+  EXPECT_NE(fork.output.find(": carries 920756a3306a (mainline v6.3), 1ccf164ec866 (mainline v6.5) (changelog "
+                             "6.12.107-1~deb12u1)"),
             std::string::npos)
       << fork.output;
   test::expect_one_line_exit2(run_diorace({"describe", "dma_thread", "--kernel", "6.1"}),

@@ -125,6 +125,45 @@ int compare_upstream(const std::string& a, const std::string& b) {
   return 0;
 }
 
+bool package_before(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  auto digit = [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0; };
+  while (i < a.size() && j < b.size()) {
+    if (digit(a[i]) && digit(b[j])) {
+      size_t x = i, y = j;
+      while (x < a.size() && digit(a[x])) ++x;
+      while (y < b.size() && digit(b[y])) ++y;
+      const auto p = std::stoull(a.substr(i, x - i)), q = std::stoull(b.substr(j, y - j));
+      if (p != q) return p < q;
+      i = x;
+      j = y;
+    } else {
+      if (a[i] != b[j]) return a[i] < b[j];
+      ++i;
+      ++j;
+    }
+  }
+  return a.size() - i < b.size() - j;
+}
+
+std::vector<SeriesHistory> series_history(const CaseInfo& c,
+                                          const std::vector<std::pair<std::string, std::string>>& outcomes) {
+  std::vector<SeriesHistory> out;
+  for (const auto& ctl : c.controls) {
+    auto s = parse_kernel_series(ctl.kernel);
+    if (!s || std::any_of(out.begin(), out.end(), [&](const SeriesHistory& h) { return h.series == s->spec(); }))
+      continue;
+    SeriesHistory h{s->spec(), "", ""};
+    for (const auto& [pkg, outcome] : outcomes) {
+      if (!package_in_series(pkg, *s)) continue;
+      if (outcome == "FAIL" && (h.newest_fail.empty() || package_before(h.newest_fail, pkg))) h.newest_fail = pkg;
+      if (outcome == "PASS" && (h.first_pass.empty() || package_before(pkg, h.first_pass))) h.first_pass = pkg;
+    }
+    out.push_back(std::move(h));
+  }
+  return out;
+}
+
 std::string_view to_string(FixCheck::State s) {
   switch (s) {
     case FixCheck::State::carried: return "carried";
@@ -180,7 +219,7 @@ FixCheck check_fixes_in_package(const std::string& package_dir, const std::strin
   std::string version;
   if (auto open = first.find('('), close = first.find(')'); open != std::string::npos && close > open)
     version = first.substr(open + 1, close - open - 1);
-  return check_fixes(text.output, upstream_of(version), "changelog of " + package + " " + version, fixes);
+  return check_fixes(text.output, upstream_of(version), "changelog " + version, fixes);
 }
 
 std::string fix_disagreement(const CaseResult& r) {
@@ -191,6 +230,26 @@ std::string fix_disagreement(const CaseResult& r) {
   return "";
 }
 
+namespace {
+
+// Whether a control's kernel names this package (itself, or its series).
+bool control_names(const Control& ctl, const std::string& package) {
+  if (ctl.kernel == package) return true;
+  auto s = parse_kernel_series(ctl.kernel);
+  return s && package_in_series(package, *s);
+}
+
+bool fix_not_needed(const CaseInfo& info, const CaseResult& r, const std::string& package) {
+  if (r.variant.empty()) return false;
+  for (const auto& ctl : info.controls)
+    if (ctl.expect == Verdict::pass && control_names(ctl, package) &&
+        std::find(ctl.variants.begin(), ctl.variants.end(), r.variant) != ctl.variants.end())
+      return true;
+  return false;
+}
+
+}  // namespace
+
 void check_fixes_of_results(std::vector<CaseResult>& results, const std::string& package_dir,
                             const std::string& package) {
   for (auto& r : results) {
@@ -199,7 +258,15 @@ void check_fixes_of_results(std::vector<CaseResult>& results, const std::string&
     const FixCheck f = check_fixes_in_package(package_dir, package, info->fixed_by);
     r.kernel_fix_state = std::string(to_string(f.state));
     r.kernel_fix = f.text;
+    if (f.state == FixCheck::State::lacking) mark_fix_not_needed(r, package);
   }
+}
+
+void mark_fix_not_needed(CaseResult& r, const std::string& package) {
+  const CaseInfo* info = Registry::instance().find(r.name);
+  if (!info || r.kernel_fix_state != "lacking" || !fix_not_needed(*info, r, package)) return;
+  r.kernel_fix_state = "not needed";
+  r.kernel_fix += "; this variant is declared to pass without it";
 }
 
 }  // namespace diorace

@@ -178,7 +178,8 @@ DebianKernel fetch_debian_kernel(const std::string& name) {
   const std::string package = resolve_kernel_name(name);  // a series: its newest package
   static const std::regex valid("linux-image-[a-z0-9.+~-]+");
   if (!std::regex_match(package, valid))
-    throw UsageError("--deb: '" + package + "' is not a Debian kernel image package name (linux-image-...)");
+    throw UsageError("--deb: '" + package +
+                     "' is neither a Debian kernel image package (linux-image-...) nor a series (debian:6.1-cloud-amd64)");
   std::string dir = cache_dir() + "/kernels/" + package;
   std::error_code ec;
   if (find_first(dir + "/boot", "vmlinuz-").empty()) {

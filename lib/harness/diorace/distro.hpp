@@ -40,6 +40,18 @@ std::string upstream_of(const std::string& debian_version);
 // Release order of upstream versions ("6.1.192" < "6.12.7" < "v6.15").
 int compare_upstream(const std::string& a, const std::string& b);
 
+// Package names in release order: digit runs compare as numbers
+// (linux-image-6.1.0-9 < linux-image-6.1.0-57, 6.12.99 < 6.12.118).
+bool package_before(const std::string& a, const std::string& b);
+
+// Per series a case's controls name: the newest package it failed on and
+// the first it passed on, among (package, outcome) results.
+struct SeriesHistory {
+  std::string series, newest_fail, first_pass;
+};
+std::vector<SeriesHistory> series_history(const CaseInfo& c,
+                                          const std::vector<std::pair<std::string, std::string>>& outcomes);
+
 // Whether a kernel carries a case's fixing commits.
 struct FixCheck {
   enum class State { unknown, carried, partial, lacking } state = State::unknown;
@@ -63,5 +75,9 @@ std::string fix_disagreement(const CaseResult& r);
 // and the registry's fixing commits of its case.
 void check_fixes_of_results(std::vector<CaseResult>& results, const std::string& package_dir,
                             const std::string& package);
+// A variant declared to PASS on this kernel though others of its case fail
+// there (uring_fork's registered buffers) does not need the fix: its
+// "lacking" becomes "not needed" (also applied to records stored before).
+void mark_fix_not_needed(CaseResult& r, const std::string& package);
 
 }  // namespace diorace

@@ -37,7 +37,8 @@ struct CaseResult {
   std::string started_at, finished_at;  // ISO 8601 UTC; "" for a case that never started
   std::vector<Event> events;             // the evidence, in the order it was found
   // Whether the kernel carries the case's fixing commits, from its package's
-  // changelog (distro.hpp): "" (not known), carried, partial, lacking; and
+  // changelog (distro.hpp): "" (not known), carried, partial, lacking, "not
+  // needed" (a variant declared to pass on that kernel); and
   // what was found ("lacks ce56d21355cd (changelog of ...)").
   std::string kernel_fix_state, kernel_fix;
 

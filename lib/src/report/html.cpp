@@ -11,6 +11,7 @@
 
 #include <fmt/format.h>
 
+#include "diorace/distro.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/report.hpp"
 
@@ -67,6 +68,9 @@ svg text{font:11px sans-serif} .plot{display:inline-block;margin:0 1.5em 1em 0;v
 <h2>Time to first detection</h2>
 <p>One chart per case, one row per kernel (in version order), one dot per failing run.</p>
 <div id="plots"></div>
+<h2>Per Debian series</h2>
+<p>For each case and series its controls name: the newest package it failed on and the first it passed on, in these runs.</p>
+<div class="scroll"><table class="grid" id="series"></table></div>
 <h2>Bisections: failure probability per kernel</h2>
 <p>From the store's bisection log: per kernel a bisection decided on, failing runs / runs (the estimate of p).</p>
 <div id="bisections"></div>
@@ -294,6 +298,28 @@ window.onerror = function (msg, src, line) {
     });
     if (!drawn) plots.textContent = "no failures with a detection time among the results shown";
   }
+  function drawSeries() {
+    var t = $("series"), rows = data.series || [];
+    if (!rows.length) {
+      var none = el("tr");
+      none.appendChild(el("td", {}, "no Debian series among these runs"));
+      t.appendChild(none);
+      return;
+    }
+    var h = el("tr");
+    ["case", "series", "newest package it failed on", "first package it passed on"].forEach(function (x) {
+      h.appendChild(el("th", {}, x));
+    });
+    t.appendChild(h);
+    rows.forEach(function (r) {
+      var tr = el("tr");
+      tr.appendChild(el("th", {"class": "case"}, r["case"]));
+      tr.appendChild(el("td", {}, r.series));
+      tr.appendChild(el("td", {"class": r.newest_fail ? "FAIL" : "none"}, r.newest_fail || "none"));
+      tr.appendChild(el("td", {"class": r.first_pass ? "PASS" : "none"}, r.first_pass || "none"));
+      t.appendChild(tr);
+    });
+  }
   function drawBisections() {
     var box = $("bisections"), bis = data.bisections || [];
     if (!bis.length) { box.textContent = "none in these results"; return; }
@@ -361,6 +387,7 @@ window.onerror = function (msg, src, line) {
   });
   drawPending();
   drawBisections();
+  drawSeries();
   render();
   // report.html#first-failure opens the first failing result's details.
   if (/first-failure/.test(location.hash)) {
@@ -380,7 +407,10 @@ std::string to_html(const std::vector<RunRecord>& runs, const nlohmann::json& bi
   // no case are listed apart, never as kernel columns.
   nlohmann::json with = nlohmann::json::array(), pending = nlohmann::json::array();
   std::vector<KernelName> kernels;
-  for (const auto& r : runs) {
+  for (const auto& stored : runs) {
+    RunRecord r = stored;
+    if (r.vm && !r.vm->deb.empty())
+      for (auto& c : r.cases) mark_fix_not_needed(c, r.vm->deb);
     nlohmann::json j = r;
     const bool result = r.run.status == "COMPLETE" && !r.cases.empty();
     if (!result) {
@@ -405,7 +435,23 @@ std::string to_html(const std::vector<RunRecord>& runs, const nlohmann::json& bi
         fixes[c.name] = nlohmann::json::array();
         for (const auto& f : info->fixed_by) fixes[c.name].push_back({{"hash", f.hash}, {"subject", f.subject}});
       }
+  // Per case and series its controls name: the newest package it failed on
+  // and the first it passed on, among these runs.
+  nlohmann::json series = nlohmann::json::array();
+  for (const auto& [name, unused] : fixes.items()) {
+    const CaseInfo* info = Registry::instance().find(name);
+    std::vector<std::pair<std::string, std::string>> outcomes;
+    for (const auto& r : runs)
+      if (r.run.status == "COMPLETE" && r.vm && !r.vm->deb.empty())
+        for (const auto& c : r.cases)
+          if (c.name == name) outcomes.emplace_back(r.vm->deb, std::string(to_string(c.verdict)));
+    for (const auto& h : series_history(*info, outcomes))
+      if (!h.newest_fail.empty() || !h.first_pass.empty())
+        series.push_back({{"case", name}, {"series", h.series}, {"newest_fail", h.newest_fail},
+                          {"first_pass", h.first_pass}});
+  }
   const nlohmann::json doc = {{"runs", with}, {"pending", pending}, {"kernels", ks}, {"fixes", fixes},
+                              {"series", series},
                               {"bisections", bisections.is_array() ? bisections : nlohmann::json::array()}};
   std::string data = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   // Nothing in the data may close the script element.
