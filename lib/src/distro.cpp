@@ -15,7 +15,6 @@
 
 #include "diorace/error.hpp"
 #include "diorace/process.hpp"
-#include "diorace/vm.hpp"
 
 namespace fs = std::filesystem;
 
