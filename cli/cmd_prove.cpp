@@ -426,6 +426,41 @@ std::map<const CaseInfo*, std::vector<double>> detection_times(const std::vector
   return out;
 }
 
+// The boots: the FAIL controls first, whose times to detection set how long
+// the PASS controls then run (unless --duration or --declared-durations).
+// Returns the wall time.
+double run_phases(std::vector<Job>& jobs, const po::variables_map& vm, const std::string& uri,
+                  const std::optional<double>& duration, double target, const std::vector<std::string>& common) {
+  const uint64_t jobs_at_once = vm["jobs"].as<Count>().value;
+  const uint64_t retries = std::min<uint64_t>(vm["retries"].as<Count>().value, 10);
+  const bool adaptive = !duration && !vm.count("declared-durations");
+  double wall = run_boots(jobs, [&](const Job& j) { return !adaptive || !j.pass_only; }, jobs_at_once, retries, common);
+  if (!adaptive) {
+    for (auto& j : jobs)
+      if (j.pass_only) j.clean = fmt::format("{:.0f} ({})", j.duration_s, duration ? "--duration" : "declared");
+    return wall;
+  }
+  const auto ttd = detection_times(jobs, uri, jobs_at_once > 1);
+  for (auto& j : jobs)
+    if (j.pass_only) {
+      const Clean c = clean_duration(j.duration_s, ttd.at(j.info), target);
+      j.duration_s = c.seconds;
+      j.clean = c.text;
+    }
+  return wall + run_boots(jobs, [](const Job& j) { return j.pass_only; }, jobs_at_once, retries, common);
+}
+
+// A series control not met, and a verdict against the package's changelog:
+// each on a line of its own after the table.
+void print_news(const std::vector<Row>& rows) {
+  for (const auto& r : rows) {
+    if (!r.news.empty()) std::cout << fmt::format("{} on {} ({}): {}\n", r.case_key, r.kernel, r.resolved, r.news);
+    if (!r.disagree.empty())
+      std::cout << fmt::format("{} on {}: the verdict disagrees with the package: {}\n", r.case_key,
+                               r.resolved.empty() ? r.kernel : r.resolved, r.disagree);
+  }
+}
+
 void prove_options(CommandOptions& o) {
   o.shown.add_options()
       ("boots", po::value<Count>()->default_value(Count{1}), "boots per case and kernel")
@@ -456,7 +491,6 @@ void prove_options(CommandOptions& o) {
 int cmd_prove(const std::vector<std::string>& args, const std::string& command) {
   auto vm = parse_command(kProveCommand, args);
   const uint64_t boots = vm["boots"].as<Count>().value, jobs_at_once = vm["jobs"].as<Count>().value;
-  const uint64_t retries = std::min<uint64_t>(vm["retries"].as<Count>().value, 10);
   if (boots < 1 || boots > 1000) throw UsageError("--boots must be 1..1000");
   std::optional<double> duration;
   if (vm.count("duration")) {
@@ -495,23 +529,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     return 0;
   }
 
-  // The FAIL controls first: their times to detection set how long the
-  // PASS controls run.
-  const bool adaptive = !duration && !vm.count("declared-durations");
-  double wall = run_boots(jobs, [&](const Job& j) { return !adaptive || !j.pass_only; }, jobs_at_once, retries, common);
-  if (adaptive) {
-    const auto ttd = detection_times(jobs, uri, jobs_at_once > 1);
-    for (auto& j : jobs)
-      if (j.pass_only) {
-        const Clean c = clean_duration(j.duration_s, ttd.at(j.info), target);
-        j.duration_s = c.seconds;
-        j.clean = c.text;
-      }
-    wall += run_boots(jobs, [](const Job& j) { return j.pass_only; }, jobs_at_once, retries, common);
-  } else {
-    for (auto& j : jobs)
-      if (j.pass_only) j.clean = fmt::format("{:.0f} ({})", j.duration_s, duration ? "--duration" : "declared");
-  }
+  const double wall = run_phases(jobs, vm, uri, duration, target, common);
   bool all_met = true, harness_error = false;
   const std::vector<Row> rows = tabulate(cases, jobs, selected, all_met, harness_error);
   const std::string table = markdown(rows, command, utc_timestamp().substr(0, 10), wall, static_cast<int>(jobs_at_once));
@@ -519,12 +537,7 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
   std::cout << fmt::format("\n{} of {} controls met in every boot; {:.0f} s\n",
                            std::count_if(rows.begin(), rows.end(), [](const Row& r) { return r.met == r.boots; }),
                            rows.size(), wall);
-  for (const auto& r : rows) {
-    if (!r.news.empty()) std::cout << fmt::format("{} on {} ({}): {}\n", r.case_key, r.kernel, r.resolved, r.news);
-    if (!r.disagree.empty())
-      std::cout << fmt::format("{} on {}: the verdict disagrees with the package: {}\n", r.case_key,
-                               r.resolved.empty() ? r.kernel : r.resolved, r.disagree);
-  }
+  print_news(rows);
   if (!markdown_path.empty()) write_output_file(markdown_path, table);
   if (!all_met) keep_boot_logs(jobs);
   if (!all_met) return harness_error ? kExitError : kExitFailed;

@@ -52,41 +52,70 @@ nlohmann::json parse_lavacli_json(const std::string& text, const std::string& wh
   }
 }
 
+// A job as a lava-server has it, through lavacli: its state and health,
+// its log as it is now, and whether the server's results API agrees with
+// the run document in that log.
+struct ServerJob {
+  std::string log, state, health;
+  std::vector<std::string> disagree;
+};
+ServerJob read_server_job(const std::string& uri, const std::string& job) {
+  ServerJob j;
+  auto show = run_command({"lavacli", "--uri", uri, "jobs", "show", "--json", job}, std::chrono::seconds(120));
+  if (!show.ok()) throw SetupError("lavacli jobs show " + job + ": " + show.output);
+  const auto shown = parse_lavacli_json(show.output, "jobs show " + job);
+  j.state = shown.value("state", "");
+  j.health = shown.value("health", "");
+  // --no-follow: the log as it is now, also of a job still running.
+  auto logs = run_command({"lavacli", "--uri", uri, "jobs", "logs", "--raw", "--no-follow", job},
+                          std::chrono::seconds(300));
+  if (!logs.ok() && j.state == "Finished") throw SetupError("lavacli jobs logs " + job + ": " + logs.output);
+  j.log = logs.ok() ? logs.output : "";
+  if (j.state != "Finished" && j.log.find('{') == std::string::npos)  // not started: no log yet
+    j.log = "- {\"dt\": \"\", \"lvl\": \"info\", \"msg\": \"diorace: the job has no log yet\"}\n";
+  auto results = run_command({"lavacli", "--uri", uri, "results", job, "--json"}, std::chrono::seconds(120));
+  if (!results.ok()) throw SetupError("lavacli results " + job + ": " + results.output);
+  j.disagree = lava_results_disagreements(j.log, parse_lavacli_json(results.output, "results " + job));
+  return j;
+}
+
+// What the server said that the log alone does not: an unfinished job, or
+// results that disagree with the log, is no complete run.
+void apply_server_view(RunRecord& rec, const ServerJob& j) {
+  auto add = [&](const std::string& why, const std::string& status) {
+    rec.error += std::string(rec.error.empty() ? "" : "; ") + why;
+    rec.run.status = status;
+    rec.complete = false;
+    rec.exit_code = std::max(rec.exit_code.value_or(kExitError), kExitError);
+  };
+  if (j.state != "Finished")
+    add("the job is " + j.state + " on the server, not finished", rec.cases.empty() ? "ERROR" : "INCOMPLETE");
+  if (!j.disagree.empty()) {
+    std::string all;
+    for (const auto& d : j.disagree) all += (all.empty() ? "" : "; ") + d;
+    add("the server's results disagree with the log: " + all, "INCOMPLETE");
+  }
+}
+
 // A finished LAVA job into the store: its log (lava-run's output.yaml, or a
 // lava-server's through lavacli) and its health.
 int results_import_lava(const std::vector<std::string>& args, const std::string&) {
   auto vm = parse_command(kImportLava, args);
   std::string log, health = opt(vm, "health"), label = opt(vm, "label");
   std::string job_uid;  // a job on a server is named by the server and its id, should its log hold no run document
-  std::string state;  // the job's state on the server (Finished, Running, ...)
-  std::vector<std::string> disagree;  // the server's results against the log's document
-  bool server_results = false;
+  std::optional<ServerJob> server;
   if (vm.count("job")) {
     if (!vm.count("lava-uri")) throw UsageError("import-lava: --job needs --lava-uri");
     if (vm.count("log")) throw UsageError("import-lava: give a log file or --job, not both");
     const std::string uri = vm["lava-uri"].as<std::string>(), job = vm["job"].as<std::string>();
-    auto show = run_command({"lavacli", "--uri", uri, "jobs", "show", "--json", job}, std::chrono::seconds(120));
-    if (!show.ok()) throw SetupError("lavacli jobs show " + job + ": " + show.output);
-    const auto shown = parse_lavacli_json(show.output, "jobs show " + job);
-    state = shown.value("state", "");
-    if (health.empty()) health = shown.value("health", "");
-    // --no-follow: the log as it is now, also of a job still running.
-    auto logs = run_command({"lavacli", "--uri", uri, "jobs", "logs", "--raw", "--no-follow", job},
-                            std::chrono::seconds(300));
-    if (!logs.ok() && state == "Finished") throw SetupError("lavacli jobs logs " + job + ": " + logs.output);
-    log = logs.ok() ? logs.output : "";
-    if (state != "Finished" && log.find('{') == std::string::npos)  // not started: no log yet
-      log = "- {\"dt\": \"\", \"lvl\": \"info\", \"msg\": \"diorace: the job has no log yet\"}\n";
-    // The server's results API beside the log: they must agree.
-    auto results = run_command({"lavacli", "--uri", uri, "results", job, "--json"}, std::chrono::seconds(120));
-    if (!results.ok()) throw SetupError("lavacli results " + job + ": " + results.output);
-    disagree = lava_results_disagreements(log, parse_lavacli_json(results.output, "results " + job));
-    server_results = true;
+    server = read_server_job(uri, job);
+    log = server->log;
+    if (health.empty()) health = server->health;
     if (label.empty()) label = "lava job " + job;
     // A job still running (its worker gone, or waited for too briefly) is
     // stored as a run of its own each time: a later import of it finished is
     // not "already in the store".
-    if (state == "Finished") job_uid = "lava-" + stable_hash_hex(uri + " " + job);
+    if (server->state == "Finished") job_uid = "lava-" + stable_hash_hex(uri + " " + job);
   } else {
     if (!vm.count("log")) throw UsageError("import-lava: give the job's log file, or --lava-uri URI --job ID");
     const std::string f = vm["log"].as<std::string>();
@@ -96,20 +125,7 @@ int results_import_lava(const std::vector<std::string>& args, const std::string&
   std::vector<std::string> expected;
   if (vm.count("expect")) expected = vm["expect"].as<std::vector<std::string>>();
   RunRecord rec = lava_import(log, health, label, expected, job_uid);
-  if (!state.empty() && state != "Finished") {
-    rec.error += std::string(rec.error.empty() ? "" : "; ") + "the job is " + state + " on the server, not finished";
-    rec.run.status = rec.cases.empty() ? "ERROR" : "INCOMPLETE";
-    rec.complete = false;
-    rec.exit_code = std::max(rec.exit_code.value_or(kExitError), kExitError);
-  }
-  if (!disagree.empty()) {
-    std::string all;
-    for (const auto& d : disagree) all += (all.empty() ? "" : "; ") + d;
-    rec.error += std::string(rec.error.empty() ? "" : "; ") + "the server's results disagree with the log: " + all;
-    rec.run.status = "INCOMPLETE";
-    rec.complete = false;
-    rec.exit_code = std::max(rec.exit_code.value_or(kExitError), kExitError);
-  }
+  if (server) apply_server_view(rec, *server);
   auto store = open_store_for_writing(opt(vm, "store"));
   if (auto have = store->run_with_uid(rec.run.uid)) {
     // Imported before (a nightly run again): the stored run stands, once.
@@ -124,7 +140,7 @@ int results_import_lava(const std::vector<std::string>& args, const std::string&
   rec.run.id = run;
   std::cout << fmt::format("imported as run {} ({}{}): ", run, rec.run.status, rec.error.empty() ? "" : ": " + rec.error);
   std::cout << rec.cases.size() << " case(s), exit code " << rec.exit_code.value_or(kExitError) << "\n";
-  if (server_results && disagree.empty()) std::cout << "the server's results agree with the log\n";
+  if (server && server->disagree.empty()) std::cout << "the server's results agree with the log\n";
   for (const auto& c : rec.cases) std::cout << format_result(c, 1, 400);
   return 0;
 }
