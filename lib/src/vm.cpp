@@ -232,6 +232,7 @@ struct VmPlan {
   std::vector<const CaseInfo*> cases;
   uint64_t throttle = 0;
   std::string image, modules, kconfig;
+  std::string deb_dir;  // --deb: where the package is unpacked (its changelog)
   std::optional<KernelConfig> cfg;
 };
 
@@ -293,6 +294,7 @@ VmPlan plan_vm(const VmOptions& o) {
   kconfig = o.kconfig;
   if (!o.deb.empty()) {
     auto k = fetch_debian_kernel(o.deb);
+    p.deb_dir = k.dir;
     image = k.image;
     if (modules.empty()) modules = k.modules;
     if (kconfig.empty()) kconfig = k.config;
@@ -574,7 +576,7 @@ int run_vm(const VmOptions& o, RunRecord* record_out) {
                   .guest_device = o.guest_device, .cpus = o.cpus, .mem_mib = o.mem_mib,
                   .throttle_bps = plan.throttle, .wall_s = boot.wall, .timed_out = boot.q.timed_out};
   // What the package says of each case's fix, beside the verdict.
-  if (!o.deb.empty()) check_fixes_of_results(rec.cases, fetch_debian_kernel(o.deb).dir, resolve_kernel_name(o.deb));
+  if (!o.deb.empty()) check_fixes_of_results(rec.cases, plan.deb_dir, o.deb);
   print_outcome(outcome);
   if (!o.json_path.empty()) write_run_document(o.json_path, rec);
   const int code = *rec.exit_code;
