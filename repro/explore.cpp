@@ -54,6 +54,8 @@ std::vector<ParamSpec> explore_params() {
       {"max_size", "largest file offset the generator draws (bytes)", 65536, 4096, 16 * 1024 * 1024},
       {"direct_percent", "reads and writes through O_DIRECT (%)", 65, 0, 100},
       {"async_percent", "libaio and io_uring requests left in flight (%)", 50, 0, 100},
+      {"after_percent", "operations of actors 1.. that wait for a lower actor's operation to begin (schedule hints, %)",
+       30, 0, 100},
       {"swarm", "1: each program keeps each weight with probability 1/2 (swarm testing); 0: the table as it is", 1, 0,
        1},
   };
@@ -72,6 +74,7 @@ GeneratorConfig config_from(const ParamValues& p) {
   c.max_size = static_cast<uint64_t>(p.integer("max_size")) & ~uint64_t{511};
   c.direct_percent = static_cast<unsigned>(p.integer("direct_percent"));
   c.async_percent = static_cast<unsigned>(p.integer("async_percent"));
+  c.after_percent = static_cast<unsigned>(p.integer("after_percent"));
   c.process_percent = static_cast<unsigned>(p.integer("process_percent"));
   c.file_percent = static_cast<unsigned>(p.integer("file_percent"));
   c.private_percent = static_cast<unsigned>(p.integer("private_percent"));

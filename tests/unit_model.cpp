@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <map>
 
 #include "diorace/error.hpp"
@@ -686,4 +687,103 @@ TEST(ExploreKernelLog, AHungTaskReportNamesItsTask) {
   EXPECT_EQ(hung_task_pid("INFO: task kworker/u4:2:77 blocked for more than 122 seconds."), 77);
   EXPECT_FALSE(hung_task_pid("WARNING: CPU: 1 PID: 5 at fs/ext4/ext4_jbd2.c:75").has_value());
   EXPECT_FALSE(hung_task_pid("INFO: task blocked for more than 120 seconds.").has_value());
+}
+
+// Schedule hints (Op::after_actor/after_op): drawn only towards lower actors'
+// operations, carried by program files, refused when they point nowhere, and
+// kept pointing at the same operation when the minimizer removes others.
+TEST(ExploreProgram, ScheduleHintsPointAtLowerActorsAndSurviveRemovals) {
+  GeneratorConfig c;
+  unsigned hinted = 0;
+  for (uint64_t seed = 1; seed <= 200; ++seed) {
+    const Program p = generate_program(c, seed);
+    for (size_t a = 0; a < p.actors.size(); ++a)
+      for (const auto& o : p.actors[a].ops) {
+        if (o.after_actor < 0) continue;
+        ++hinted;
+        EXPECT_LT(static_cast<size_t>(o.after_actor), a);
+        EXPECT_LT(o.after_op, p.actors[static_cast<size_t>(o.after_actor)].ops.size());
+      }
+    EXPECT_EQ(nlohmann::json(nlohmann::json(p).get<Program>()), nlohmann::json(p));
+  }
+  EXPECT_GT(hinted, 100u);
+  c.after_percent = 0;
+  for (uint64_t seed = 1; seed <= 50; ++seed)
+    for (const auto& a : generate_program(c, seed).actors)
+      for (const auto& o : a.ops) EXPECT_LT(o.after_actor, 0);
+
+  auto op = [](int actor, uint32_t index) {
+    Op o{.kind = OpKind::fsync};
+    o.after_actor = actor;
+    o.after_op = index;
+    return o;
+  };
+  Program p;
+  p.initial_sizes = {0, 0};
+  p.actors = {{{Op{.kind = OpKind::fsync}, Op{.kind = OpKind::fsync}, Op{.kind = OpKind::fsync}}},
+              {{op(0, 2), op(0, 0)}},
+              {{op(1, 1), op(0, 1), op(0, 2)}}};
+  nlohmann::json j = p;
+  EXPECT_EQ(j["actors"][2]["ops"][0]["after"], nlohmann::json::array({1, 1}));
+  for (auto bad : {nlohmann::json::array({2, 0}), nlohmann::json::array({0, 3}), nlohmann::json::array({1}),
+                   nlohmann::json("0,1")}) {
+    nlohmann::json k = j;
+    k["actors"][1]["ops"][0]["after"] = bad;
+    EXPECT_THROW(k.get<Program>(), std::invalid_argument) << bad;
+  }
+  Program q = p;
+  q.erase_ops(0, 1, 2);  // actor 0's op 1 goes: a hint to it goes, one to op 2 now names op 1
+  EXPECT_EQ(q.actors[1].ops[0].after_op, 1u);
+  EXPECT_EQ(q.actors[1].ops[1].after_op, 0u);
+  EXPECT_LT(q.actors[2].ops[1].after_actor, 0);
+  EXPECT_EQ(q.actors[2].ops[2].after_actor, 0);
+  EXPECT_EQ(q.actors[2].ops[2].after_op, 1u);
+  EXPECT_NO_THROW(nlohmann::json(q).get<Program>());
+  q = p;
+  q.erase_actor(0);  // hints to actor 0 go; actor 2 (now 1) still waits for actor 1 (now 0)
+  EXPECT_LT(q.actors[0].ops[0].after_actor, 0);
+  EXPECT_EQ(q.actors[1].ops[0].after_actor, 0);
+  EXPECT_EQ(q.actors[1].ops[0].after_op, 1u);
+  EXPECT_LT(q.actors[1].ops[1].after_actor, 0);
+  EXPECT_NO_THROW(nlohmann::json(q).get<Program>());
+}
+
+// A hinted operation begins after the one it names began (here: after that
+// one's long spin), and waits kAfterTimeoutUs at most for one that has not.
+TEST(ExploreProgram, AHintedOperationWaitsForItsTargetButNotForever) {
+  std::string dir = (std::filesystem::temp_directory_path() / "diorace-hint-XXXXXX").string();
+  ASSERT_NE(::mkdtemp(dir.data()), nullptr);
+  struct Gone {
+    std::string d;
+    ~Gone() { std::filesystem::remove_all(d); }
+  } gone{dir};
+  struct {
+    std::string path;
+  } d{dir};
+  auto write = [](uint64_t off, uint32_t spin) {
+    return Op{.kind = OpKind::write, .file = 0, .offset = off, .length = 512, .spin = spin};
+  };
+  Program p;
+  p.files = 1;
+  p.initial_sizes = {0};
+  Op hinted = write(4096, 0);
+  hinted.after_actor = 0;
+  hinted.after_op = 1;
+  p.actors = {{{write(0, 0), write(1024, 60'000'000)}}, {{hinted}}};
+  Interpreter interp;
+  History h = run_in_fresh_dir(interp, p, d.path + "/met", 1);
+  auto event = [&](unsigned actor, unsigned index) {
+    return *std::find_if(h.events.begin(), h.events.end(),
+                         [&](const OpEvent& e) { return e.actor == actor && e.index == index; });
+  };
+  const OpEvent a = event(0, 0), b = event(0, 1), w = event(1, 0);
+  ASSERT_GT(b.start_ns - a.end_ns, 5'000'000) << "the spin is too short on this machine to show the wait";
+  EXPECT_GE(w.start_ns, b.start_ns - 1'000'000);
+  // A target that begins only after the timeout: the hinted operation goes first.
+  p.actors[0].ops[1].spin = 4'000'000'000;
+  h = run_in_fresh_dir(interp, p, d.path + "/timeout", 2);
+  const OpEvent a2 = event(0, 0), b2 = event(0, 1), w2 = event(1, 0);
+  ASSERT_GT(b2.start_ns - a2.end_ns, int64_t{kAfterTimeoutUs} * 1000 + 100'000'000) << "the spin is too short on this machine";
+  EXPECT_LT(w2.start_ns, b2.start_ns);
+  EXPECT_GE(w2.start_ns - a2.start_ns, int64_t{kAfterTimeoutUs} * 1000 - 50'000'000);
 }

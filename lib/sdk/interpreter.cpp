@@ -11,6 +11,7 @@
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <linux/futex.h>
 #include <linux/userfaultfd.h>
 #include <poll.h>
 #include <setjmp.h>
@@ -20,6 +21,7 @@
 #include <array>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <ctime>
 #include <map>
@@ -235,6 +237,9 @@ struct Sync {
   std::atomic<uint64_t> started{0};  // bit a: actor a counted itself ready
   std::atomic<unsigned> ready{0};
   std::atomic<bool> go{false};
+  // Per actor: how many of its operations have begun (schedule hints wait
+  // on it; a futex word, shared by process actors too).
+  std::array<std::atomic<uint32_t>, 64> begun{};
 };
 static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<unsigned>::is_always_lock_free);
 
@@ -309,7 +314,9 @@ class ActorRun {
     while (!sh_.sync.go.load(std::memory_order_acquire)) {
     }
     for (unsigned i = 0; i < ops_.size(); ++i) {
+      await_hint(ops_[i]);
       spin(ops_[i].spin);
+      if (ops_[i].kind != OpKind::freeze) mark_begun(i);  // a freeze: once frozen
       execute(i, st);
     }
     reap_all();
@@ -576,6 +583,31 @@ class ActorRun {
     alive_.push_back(std::move(fd));  // see Interpreter::run: no inode number is reused within a program
   }
 
+  // Operation i has begun: wakes the operations whose hint names it.
+  void mark_begun(unsigned i) {
+    std::atomic<uint32_t>& w = sh_.sync.begun[id_];
+    w.store(i + 1, std::memory_order_release);
+    (void)::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w), FUTEX_WAKE, INT_MAX, nullptr, nullptr, 0);
+  }
+
+  // Waits until the operation the hint names has begun, or kAfterTimeoutUs.
+  // A short spin first (two operations meant to race should begin within
+  // microseconds of each other), then the futex.
+  void await_hint(const Op& o) {
+    if (o.after_actor < 0 || static_cast<size_t>(o.after_actor) >= sh_.prog.actors.size()) return;
+    std::atomic<uint32_t>& w = sh_.sync.begun[static_cast<size_t>(o.after_actor)];
+    const uint32_t want = o.after_op + 1;
+    for (unsigned k = 0; k < 20000; ++k)
+      if (w.load(std::memory_order_acquire) >= want) return;
+    const int64_t deadline = now_ns() + int64_t{kAfterTimeoutUs} * 1000;
+    for (uint32_t v; (v = w.load(std::memory_order_acquire)) < want;) {
+      const int64_t left = deadline - now_ns();
+      if (left <= 0) return;
+      timespec ts{static_cast<time_t>(left / 1'000'000'000), static_cast<long>(left % 1'000'000'000)};
+      (void)::syscall(SYS_futex, reinterpret_cast<uint32_t*>(&w), FUTEX_WAIT, v, &ts, nullptr, 0);
+    }
+  }
+
   // FIFREEZE from a guardian process (freeze.hpp): the thaw does not depend
   // on this process surviving (a killed explorer leaves nothing frozen).
   void freeze(unsigned i) {
@@ -591,10 +623,12 @@ class ActorRun {
       e.result = -err.code().value();
     }
     if (!g) {
+      mark_begun(i);
       e.end_ns = now_ns();
       return;
     }
     e.frozen_from_ns = now_ns();
+    mark_begun(i);
     timespec ts{static_cast<time_t>(ops_[i].hold_us / 1000000), static_cast<long>(ops_[i].hold_us % 1000000) * 1000};
     ::nanosleep(&ts, nullptr);
     e.frozen_until_ns = now_ns();

@@ -98,10 +98,16 @@ uint64_t draw_length(std::mt19937_64& rng, bool sector_aligned) {
   return kLengths[below(rng, std::size(kLengths))];
 }
 
-Op draw_io(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng, OpKind kind) {
+// A file slot: any of the program's, or the actor's own focus (>= 0).
+unsigned draw_file(std::mt19937_64& rng, const Program& p, int focus) {
+  const auto f = static_cast<unsigned>(below(rng, p.files));
+  return focus >= 0 ? static_cast<unsigned>(focus) : f;
+}
+
+Op draw_io(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng, OpKind kind, int focus) {
   Op o;
   o.kind = kind;
-  o.file = static_cast<unsigned>(below(rng, p.files));
+  o.file = draw_file(rng, p, focus);
   o.direct = percent(rng, cfg.direct_percent);
   o.api = value_of(kApiNames, pick(cfg.engines, rng), "engine");
   if (o.api == Api::uring) {
@@ -133,25 +139,25 @@ Op draw_io(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng, O
   return o;
 }
 
-Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
+Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng, int focus) {
   const OpKind kind = value_of(kOpNames, pick(cfg.weights, rng), "operation");
   Op o;
   switch (kind) {
     case OpKind::read:
     case OpKind::write:
-      o = draw_io(cfg, p, rng, kind);
+      o = draw_io(cfg, p, rng, kind, focus);
       break;
     case OpKind::truncate:
     case OpKind::recreate: {
       o.kind = kind;
-      o.file = static_cast<unsigned>(below(rng, p.files));
+      o.file = draw_file(rng, p, focus);
       static constexpr uint64_t kSizes[] = {0, 4096, 4096, 12288};
       o.length = std::min(p.max_size, percent(rng, 50) ? kSizes[below(rng, std::size(kSizes))] : below(rng, p.max_size + 1));
       break;
     }
     case OpKind::fallocate:
       o.kind = kind;
-      o.file = static_cast<unsigned>(below(rng, p.files));
+      o.file = draw_file(rng, p, focus);
       o.mode = static_cast<Falloc>(below(rng, std::size(kFallocNames)));
       o.offset = draw_offset(rng, p, o.file, true);
       o.length = draw_length(rng, true);
@@ -162,7 +168,7 @@ Op draw_op(const GeneratorConfig& cfg, const Program& p, std::mt19937_64& rng) {
       break;
     case OpKind::fsync:
       o.kind = kind;
-      o.file = static_cast<unsigned>(below(rng, p.files));
+      o.file = draw_file(rng, p, focus);
       o.datasync = percent(rng, 50);
       break;
     case OpKind::fork:
@@ -261,6 +267,7 @@ void to_json(nlohmann::json& j, const Op& o) {
       break;
   }
   if (o.spin) j["spin"] = o.spin;
+  if (o.after_actor >= 0) j["after"] = nlohmann::json::array({static_cast<unsigned>(o.after_actor), o.after_op});
 }
 
 void from_json(const nlohmann::json& j, Op& o) {
@@ -282,6 +289,15 @@ void from_json(const nlohmann::json& j, Op& o) {
   o.misalign = j.value("misalign", 0u);
   o.spin = j.value("spin", 0u);
   o.hold_us = j.value("hold_us", 0u);
+  if (j.contains("after")) {
+    const auto& a = j.at("after");
+    if (!a.is_array() || a.size() != 2 || !a[0].is_number_integer() || !a[1].is_number_integer() ||
+        a[0].get<int64_t>() < 0 || a[1].get<int64_t>() < 0 || a[0].get<int64_t>() > 63 ||
+        a[1].get<int64_t>() > UINT32_MAX)
+      throw std::invalid_argument("after is [actor, op]");
+    o.after_actor = a[0].get<int>();
+    o.after_op = a[1].get<uint32_t>();
+  }
   if (o.misalign % 512 || o.misalign > 3584) throw std::invalid_argument("misalign must be a multiple of 512 up to 3584");
   if ((o.kind == OpKind::read || o.kind == OpKind::write) && (o.length == 0 || o.length > 1024 * 1024))
     throw std::invalid_argument("a read or write of 1 byte to 1 MiB");
@@ -311,6 +327,29 @@ size_t Program::op_count() const noexcept {
   size_t n = 0;
   for (const auto& a : actors) n += a.ops.size();
   return n;
+}
+
+void Program::erase_actor(size_t a) {
+  actors.erase(actors.begin() + static_cast<long>(a));
+  for (auto& x : actors)
+    for (auto& o : x.ops) {
+      if (o.after_actor < 0 || static_cast<size_t>(o.after_actor) < a) continue;
+      if (static_cast<size_t>(o.after_actor) == a) o.after_actor = -1, o.after_op = 0;
+      else --o.after_actor;
+    }
+}
+
+void Program::erase_ops(size_t a, size_t from, size_t to) {
+  auto& ops = actors[a].ops;
+  to = std::min(to, ops.size());
+  if (from >= to) return;
+  ops.erase(ops.begin() + static_cast<long>(from), ops.begin() + static_cast<long>(to));
+  for (auto& x : actors)
+    for (auto& o : x.ops) {
+      if (o.after_actor != static_cast<int>(a) || o.after_op < from) continue;
+      if (o.after_op < to) o.after_actor = -1, o.after_op = 0;
+      else o.after_op -= static_cast<uint32_t>(to - from);
+    }
 }
 
 void to_json(nlohmann::json& j, const Program& p) {
@@ -354,6 +393,12 @@ void from_json(const nlohmann::json& j, Program& p) {
     if (l >= p.files) throw std::invalid_argument(fmt::format("loop slot {} of {} files", l, p.files));
   for (const auto& a : j.at("actors")) p.actors.push_back({a.at("ops").get<std::vector<Op>>(), a.value("process", false)});
   if (p.actors.empty() || p.actors.size() > 64) throw std::invalid_argument("1 to 64 actors");
+  for (size_t a = 0; a < p.actors.size(); ++a)
+    for (const auto& o : p.actors[a].ops)
+      if (o.after_actor >= 0 && (static_cast<size_t>(o.after_actor) >= a ||
+                                 o.after_op >= p.actors[static_cast<size_t>(o.after_actor)].ops.size()))
+        throw std::invalid_argument(fmt::format("actor {}: after [{}, {}] is no operation of a lower actor", a,
+                                                o.after_actor, o.after_op));
   for (const auto& a : p.actors)
     for (const auto& o : a.ops) {
       if (o.file >= p.files) throw std::invalid_argument(fmt::format("file {} of {}", o.file, p.files));
@@ -386,7 +431,7 @@ void from_json(const nlohmann::json& j, Program& p) {
 
 std::map<std::string, unsigned> GeneratorConfig::default_weights() {
   return {{"read", 24}, {"write", 24},   {"truncate", 3}, {"fallocate", 5}, {"fsync", 3},
-          {"fork", 4},  {"recreate", 3}, {"wait", 6},     {"freeze", 1},    {"uffd", 2},
+          {"fork", 4},  {"recreate", 3}, {"wait", 6},     {"freeze", 3},    {"uffd", 2},
           {"madvise", 2}, {"mprotect", 1}};
 }
 std::map<std::string, unsigned> GeneratorConfig::default_engines() {
@@ -560,6 +605,53 @@ void keep_freezes_safe(Program& p) {
         if (o.api == Api::mmap) o.api = Api::psync, o.datasync = false;
 }
 
+bool on_a_file(const Op& o) {
+  return o.kind == OpKind::read || o.kind == OpKind::write || o.kind == OpKind::truncate ||
+         o.kind == OpKind::fallocate || o.kind == OpKind::fsync || o.kind == OpKind::recreate;
+}
+
+// An operation that opens a window (a frozen filesystem, a forked child, a
+// userfaultfd region, a read-only slot, a request left in flight) is four
+// times as likely a hint's target as one that does not: what happens inside
+// such windows is what the oracles judge. And one on the waiter's file three
+// times: two operations on one file race on its inode, its extents, its cache.
+
+uint32_t pick_hint_target(const std::vector<Op>& ops, const Op& waiter, std::mt19937_64& rng) {
+  auto weight = [&](const Op& o) -> uint64_t {
+    const bool window = o.kind == OpKind::freeze || o.kind == OpKind::fork || o.kind == OpKind::uffd ||
+                        o.kind == OpKind::mprotect || o.async;
+    return (window ? 4 : 1) * (on_a_file(o) && on_a_file(waiter) && o.file == waiter.file ? 3 : 1);
+  };
+  uint64_t total = 0;
+  for (const auto& o : ops) total += weight(o);
+  uint64_t r = below(rng, total);
+  for (uint32_t j = 0; j < ops.size(); ++j) {
+    if (r < weight(ops[j])) return j;
+    r -= weight(ops[j]);
+  }
+  return 0;
+}
+
+// Schedule hints: an operation of actor a waits for one of a lower actor's
+// operations to begin. Without them each actor runs from the start line at
+// its own pace, and an operation that takes long to take effect (FIFREEZE
+// waits for three RCU grace periods: tens of milliseconds) begins after the
+// others have ended: in 64 programs with a freeze on the host, no other
+// actor's write started inside a freeze window. Drawn apart, so that a
+// seed's operations stay what they were; with swarm, half the programs have none.
+void draw_schedule_hints(Program& p, const GeneratorConfig& cfg, uint64_t seed) {
+  std::mt19937_64 hrng(seed ^ 0x61667472u);
+  if (cfg.swarm && hrng() % 2) return;
+  for (size_t a = 1; a < p.actors.size(); ++a)
+    for (auto& o : p.actors[a].ops) {
+      if (!percent(hrng, cfg.after_percent)) continue;
+      const auto b = static_cast<size_t>(below(hrng, a));
+      if (p.actors[b].ops.empty()) continue;
+      o.after_actor = static_cast<int>(b);
+      o.after_op = pick_hint_target(p.actors[b].ops, o, hrng);
+    }
+}
+
 }  // namespace
 
 Program generate_program(const GeneratorConfig& config, uint64_t seed) {
@@ -579,11 +671,18 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
     p.loops.push_back(p.files - 1);
     p.initial_sizes[p.files - 1] = p.max_size;  // the device's size
   }
+  // Swarm over files too: an actor of a program of several files keeps to
+  // one of them with probability 1/2 (drawn apart). Such an actor goes on
+  // while the others' files block it would share: a loop device's actor
+  // while its backing filesystem is frozen, a reader of one file while
+  // another is truncated.
+  std::mt19937_64 frng(seed ^ 0x666f6375u);
   for (unsigned a = 0; a < cfg.actors; ++a) {
     Actor actor;
+    const int focus = cfg.swarm && p.files >= 2 && frng() % 2 ? static_cast<int>(below(frng, p.files)) : -1;
     bool region = false;  // the actor made a userfaultfd region: its synchronous reads may use it
     for (unsigned i = 0; i < cfg.ops_per_actor; ++i) {
-      Op o = draw_op(cfg, p, rng);
+      Op o = draw_op(cfg, p, rng, focus);
       region |= o.kind == OpKind::uffd;
       if (region && o.kind == OpKind::read && (o.api == Api::psync || o.api == Api::pv2)) o.uffd = percent(rng, 60);
       actor.ops.push_back(o);
@@ -594,6 +693,7 @@ Program generate_program(const GeneratorConfig& config, uint64_t seed) {
   keep_mmap_on_growing_files(p);
   draw_processes_and_memory(p, cfg, seed);
   keep_freezes_safe(p);
+  draw_schedule_hints(p, cfg, seed);
   return p;
 }
 

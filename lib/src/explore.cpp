@@ -256,6 +256,7 @@ std::vector<Op> simpler(const Op& o) {
     change(c);
     out.push_back(c);
   };
+  if (o.after_actor >= 0) with([](Op& c) { c.after_actor = -1, c.after_op = 0; });
   if (o.spin) with([](Op& c) { c.spin = 0; });
   if (o.async) with([](Op& c) { c.async = false; });
   if (o.misalign) with([](Op& c) { c.misalign = 0; });
@@ -296,7 +297,7 @@ struct Minimizer {
   void remove_actors() {
     for (size_t a = 0; a < m.program.actors.size() && m.program.actors.size() > 1;) {
       Program c = m.program;
-      c.actors.erase(c.actors.begin() + static_cast<long>(a));
+      c.erase_actor(a);
       if (!try_accept(std::move(c), fmt::format("removed actor {}", a))) ++a;
     }
   }
@@ -305,8 +306,7 @@ struct Minimizer {
     for (size_t chunk = std::max<size_t>(1, m.program.actors[a].ops.size() / 2);; chunk /= 2) {
       for (size_t i = 0; i < m.program.actors[a].ops.size();) {
         Program c = m.program;
-        auto& ops = c.actors[a].ops;
-        ops.erase(ops.begin() + static_cast<long>(i), ops.begin() + static_cast<long>(std::min(ops.size(), i + chunk)));
+        c.erase_ops(a, i, i + chunk);
         if (!try_accept(std::move(c), fmt::format("removed {} operation(s) of actor {}", chunk, a))) i += chunk;
       }
       if (chunk <= 1) break;
@@ -365,7 +365,8 @@ Minimized minimize_program(ReplayBench& bench, const Program& p, const std::stri
     for (size_t a = 0; a < m.program.actors.size(); ++a)
       for (size_t i = 0; i < m.program.actors[a].ops.size(); ++i) z.simplify_op(a, i);
   }
-  std::erase_if(m.program.actors, [](const Actor& x) { return x.ops.empty(); });
+  for (size_t a = m.program.actors.size(); a-- > 0;)
+    if (m.program.actors[a].ops.empty()) m.program.erase_actor(a);
   m.ops_after = m.program.op_count();
   m.rate = measure(bench, m.program, signature, o.runs);
   return m;

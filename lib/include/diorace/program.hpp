@@ -71,12 +71,22 @@ struct Op {
   uint32_t spin = 0;         // busy-wait loop iterations before the operation (a random spin widens races)
   uint32_t hold_us = 0;      // fork: the child's life; freeze: how long the filesystem stays frozen
   Advice advice = Advice::dontneed;  // madvise
+  // A schedule hint ("after": [actor, op]): before its spin, the operation
+  // waits until operation `after_op` of the lower-numbered actor
+  // `after_actor` has begun (a freeze: once the filesystem is frozen), or
+  // kAfterTimeoutUs has passed, whichever comes first. It only moves the
+  // operation in time: the model judges by the recorded times, never by it.
+  int after_actor = -1;      // -1: no hint
+  uint32_t after_op = 0;
 
   // "read.direct.uring-iopoll", "write.buffered.psync", "fallocate.punch_hole": what a signature names.
   [[nodiscard]] std::string shape() const;
 };
 void to_json(nlohmann::json& j, const Op& o);
 void from_json(const nlohmann::json& j, Op& o);
+// How long a schedule hint waits at most (a hint never deadlocks a program:
+// the operation it waits for may never begin).
+inline constexpr uint32_t kAfterTimeoutUs = 250'000;
 
 struct Actor {
   std::vector<Op> ops;
@@ -118,6 +128,10 @@ struct Program {
   [[nodiscard]] bool is_loop(unsigned file) const noexcept;
 
   [[nodiscard]] size_t op_count() const noexcept;
+  // Removing actors and operations keeps the schedule hints of the rest
+  // pointing at the same operations (a hint to a removed one goes).
+  void erase_actor(size_t a);
+  void erase_ops(size_t a, size_t from, size_t to);  // [from, to) of actor a
 };
 void to_json(nlohmann::json& j, const Program& p);
 // Throws std::invalid_argument naming what is wrong (format, op kind, file index, sizes).
@@ -146,7 +160,8 @@ struct GeneratorConfig {
   unsigned direct_percent = 65;  // reads and writes through an O_DIRECT descriptor
   unsigned async_percent = 50;   // libaio and io_uring requests left in flight
   unsigned spin_percent = 40;    // operations preceded by a random spin (0..2000 loops)
-  unsigned loop_percent = 30;    // programs whose last file slot is a loop device (with 2 files or more)
+  unsigned after_percent = 30;   // operations of actors 1.. with a schedule hint (Op::after_actor); swarm: half the programs none
+  unsigned loop_percent = 40;    // programs whose last file slot is a loop device (with 2 files or more)
   unsigned packed_percent = 50;  // programs whose buffers are packed (Program::packed)
   unsigned process_percent = 25; // actors that run as processes (Actor::process), the rest as threads
   unsigned file_percent = 15;    // programs whose buffers are file-backed (Program::file_backed)
