@@ -145,6 +145,16 @@ TEST(Explore, AFaultInjectedFindingIsWrittenReplayedAndMinimized) {
   for (const auto& a : min["actors"])
     for (const auto& o : a["ops"]) reads |= o["op"] == "read";
   EXPECT_TRUE(reads) << min.dump();
+  // Program-wide detail the injected finding does not need is gone: huge
+  // pages, packed buffers, a private file, file slots after the last used one.
+  EXPECT_FALSE(min.value("huge_pages", false)) << min.dump();
+  EXPECT_EQ(min.value("buffers", "spread"), "spread") << min.dump();
+  EXPECT_EQ(min.value("private_file", -1), -1) << min.dump();
+  unsigned last_used = 0;
+  for (const auto& a : min["actors"])
+    for (const auto& o : a["ops"])
+      if (o.contains("file")) last_used = std::max(last_used, o["file"].get<unsigned>());
+  EXPECT_EQ(min["files"].get<unsigned>(), last_used + 1) << min.dump();
   EXPECT_EQ(device_nodes(), nodes);
 }
 

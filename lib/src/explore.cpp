@@ -282,6 +282,15 @@ struct Minimizer {
   unsigned accepted = 0;
 
   bool keeps(const Program& c) {
+    // A candidate must be a program the generator could have written (a
+    // shift only on actor 0's private file, no io_uring write in flight in
+    // a program that freezes, hints to lower actors): the model's rules
+    // assume it. Program files are checked the same way (from_json).
+    try {
+      (void)nlohmann::json(c).get<Program>();
+    } catch (const std::invalid_argument&) {
+      return false;
+    }
     ++m.candidates;
     const auto need = static_cast<unsigned>(std::ceil(o.min_rate * o.runs));
     return measure(bench, c, signature, o.runs, o.min_rate, true).hits >= need;
@@ -318,6 +327,40 @@ struct Minimizer {
     Program c = m.program;
     c.file_backed = false;
     (void)try_accept(std::move(c), "anonymous buffers");
+  }
+  // Program-wide detail the finding may not need: huge pages, packed
+  // buffers, a private file, and file slots no operation uses (the last
+  // ones go; an unused loop device becomes a plain file first).
+  bool used(unsigned f) const {
+    for (const auto& a : m.program.actors)
+      for (const auto& op : a.ops)
+        if (op.file == f && op.kind != OpKind::fork && op.kind != OpKind::wait && op.kind != OpKind::freeze &&
+            op.kind != OpKind::uffd && op.kind != OpKind::madvise && op.kind != OpKind::mprotect)
+          return true;
+    return false;
+  }
+  void program_detail() {
+    auto attempt = [&](const char* what, auto change) {
+      Program c = m.program;
+      change(c);
+      if (nlohmann::json(c) != nlohmann::json(m.program)) (void)try_accept(std::move(c), what);
+    };
+    attempt("no huge pages", [](Program& c) { c.huge = false; });
+    attempt("spread buffers", [](Program& c) { c.packed = false; });
+    attempt("no private file", [](Program& c) { c.private_file = -1; });
+    for (unsigned f = 0; f < m.program.files; ++f)
+      if (m.program.is_loop(f) && !used(f))
+        attempt("an unused loop device as a plain file", [f](Program& c) { std::erase(c.loops, f); });
+    while (m.program.files > 1 && !used(m.program.files - 1)) {
+      const unsigned before = m.program.files;
+      attempt("an unused file slot removed", [](Program& c) {
+        const unsigned last = --c.files;
+        c.initial_sizes.pop_back();
+        std::erase(c.loops, last);
+        if (c.private_file == static_cast<int>(last)) c.private_file = -1;
+      });
+      if (m.program.files == before) break;
+    }
   }
   // A process actor that still reproduces as a thread becomes one.
   void threads_for_processes() {
@@ -362,6 +405,7 @@ Minimized minimize_program(ReplayBench& bench, const Program& p, const std::stri
     for (size_t a = 0; a < m.program.actors.size(); ++a) z.remove_ops(a);
     z.threads_for_processes();
     z.anonymous_buffers();
+    z.program_detail();
     for (size_t a = 0; a < m.program.actors.size(); ++a)
       for (size_t i = 0; i < m.program.actors[a].ops.size(); ++i) z.simplify_op(a, i);
   }
