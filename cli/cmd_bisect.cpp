@@ -196,7 +196,12 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
   BatchedRuns runner(jobs, [&](size_t k, size_t count) {
     return jobs > 1 ? booter.side_by_side(k, count) : booter.here(k);
   });
+  // A stop request ends the bisection after the boot under way (stopped
+  // too); the store keeps its log, so the same command resumes it.
+  struct Interrupted {};
+  stop_on_signals();
   auto run_once = [&](size_t k, uint64_t wanted) -> RunVerdict {
+    if (stop_requested()) throw Interrupted{};
     const size_t i = seq++;
     if (i < logged.size() && logged[i].kernel == kernels[k]) {
       const auto& v = logged[i].verdict;
@@ -204,11 +209,18 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
     }
     logged.clear();  // the log diverged (or ended): run from here on
     const BootResult r = runner.next(k, wanted);
+    if (stop_requested()) throw Interrupted{};  // its verdict is the stop's, not the kernel's
     if (store) store->log_bisect_run(id, static_cast<int64_t>(i), kernels[k], name_of(r.verdict), r.run_id);
     return r.verdict;
   };
-  auto out = bisect(kernels.size(), BisectRun(run_once), cfg,
-                    [&](const BisectDecision& d) { tell_decision(d, kernels); });
+  BisectOutcome out;
+  try {
+    out = bisect(kernels.size(), BisectRun(run_once), cfg, [&](const BisectDecision& d) { tell_decision(d, kernels); });
+  } catch (const Interrupted&) {
+    std::fprintf(stderr, "diorace: bisect interrupted after %zu runs%s; the same command resumes it\n", seq,
+                 store ? "" : " (no store: it starts over)");
+    return kExitError;
+  }
   double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   const nlohmann::json result = bisect_result(out, kernels, runner, jobs, wall);
   // A bisection stopped by --max-runs stays open: the same request resumes it.

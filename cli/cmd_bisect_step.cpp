@@ -80,6 +80,14 @@ std::string step_kernel(const po::variables_map& vm) {
 // never 126 or more, whatever happens.
 int cmd_bisect_step(const std::vector<std::string>& args, const std::string& command) {
   constexpr int kSkip = 125;
+  // A stop request (SIGINT, SIGTERM, SIGHUP) is neither good, bad nor skip:
+  // 255 makes `git bisect run` stop (git-bisect(1): codes above 127 abort).
+  constexpr int kAbort = 255;
+  stop_on_signals();
+  auto interrupted = [&] {
+    std::printf("bisect-step: interrupted: exit %d (git bisect run stops)\n", kAbort);
+    return kAbort;
+  };
   try {
     auto vm = parse_command(kBisectStepCommand, args);
     auto guest = guest_args(vm);
@@ -93,6 +101,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     check_vm_jobs(jobs, o.cpus);  // before the build
     if (vm.count("build-cmd")) {
       auto b = run_command({"sh", "-c", vm["build-cmd"].as<std::string>()});
+      if (b.interrupted || stop_requested()) return interrupted();
       if (!b.ok()) {
         std::printf("bisect-step: build failed (exit %d): skip\n%s\n", b.status, b.output.c_str());
         return kSkip;
@@ -122,6 +131,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
           codes.push_back(c.exit_code);
       }
       done += count;
+      if (stop_requested()) return interrupted();
       for (int code : codes)
         if (verdict_of(code) == RunVerdict::fail) {
           const std::string which = count == 1 ? fmt::format("run {}", done) : fmt::format("runs {}-{}", done - count + 1, done);
@@ -139,6 +149,7 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
                 static_cast<unsigned long long>(runs), static_cast<unsigned long long>(runs), clean);
     return clean;
   } catch (const std::exception& e) {
+    if (stop_requested()) return interrupted();
     std::fprintf(stderr, "diorace bisect-step: %s: skip (125)\n", e.what());
     return kSkip;
   } catch (...) {

@@ -529,7 +529,15 @@ int cmd_prove(const std::vector<std::string>& args, const std::string& command) 
     return 0;
   }
 
+  // A stop request (SIGINT, SIGTERM, SIGHUP) stops the boots still running
+  // (each child `diorace vm` kills its qemu and removes its disks), starts
+  // no more, and gives no table: a proof that did not run is no proof.
+  stop_on_signals();
   const double wall = run_phases(jobs, vm, uri, duration, target, common);
+  if (stop_requested()) {
+    std::fprintf(stderr, "diorace: prove interrupted: the boots still running were stopped; no table\n");
+    return kExitError;
+  }
   bool all_met = true, harness_error = false;
   const std::vector<Row> rows = tabulate(cases, jobs, selected, all_met, harness_error);
   const std::string table = markdown(rows, command, utc_timestamp().substr(0, 10), wall, static_cast<int>(jobs_at_once));

@@ -535,3 +535,20 @@ TEST(Hardening2, RunsSayWhatHappenedToThem) {
     EXPECT_NE(r.output.find("[kernel-log oracle OFF:"), std::string::npos) << r.output;
   }
 }
+
+// `bisect-step` under `git bisect run`: a stop request is neither good, bad
+// nor skip. Stopped while it builds, it exits 255 (git bisect run stops)
+// at once, and the build goes with it.
+TEST(Hardening2, AStoppedBisectStepAbortsTheBisectRunInsteadOfJudging) {
+  TempDir d;
+  const std::string marker = d.path + "/built";
+  pid_t pid = test::spawn_diorace({"bisect-step", "--case", "dma_thread", "--kernel", "/nonexistent/bzImage", "--runs",
+                                   "1", "--store", "none", "--build-cmd", "sleep 30 && touch " + marker});
+  ::usleep(1500000);
+  ::kill(pid, SIGTERM);
+  double s = 0;
+  EXPECT_EQ(wait_exit(pid, s), 255);
+  EXPECT_LT(s, 10.0);
+  ::sleep(1);
+  EXPECT_EQ(run_command({"pgrep", "-f", "touch " + marker}).output, "") << "the build runs on";
+}

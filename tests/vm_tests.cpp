@@ -666,8 +666,8 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
   const std::string dir = "/var/tmp/diorace-vmtest-bisect-jobs-" + std::to_string(::getpid());
   fs::create_directories(dir);
   const std::string store = dir + "/s.sqlite";
-  // A bisection killed (SIGTERM) while its VMs run takes them along; the
-  // next one removes the work directory it left.
+  // A bisection stopped (SIGTERM) while its VMs run stops them, removes its
+  // work directory and exits 2 saying so (the store keeps its log).
   {
     UniqueFd out(::open((dir + "/killed.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
     ChildProcess killed = spawn({.argv = {DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "60", "--store",
@@ -681,16 +681,20 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
     }
     std::this_thread::sleep_for(std::chrono::seconds(3));  // the VMs are booting
     ASSERT_EQ(::kill(killed.pid(), SIGTERM), 0);
-    (void)killed.wait();
-    std::this_thread::sleep_for(std::chrono::seconds(2));
+    const auto t0 = std::chrono::steady_clock::now();
+    const int status = killed.wait();
+    EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(60));
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 2) << status;
+    (void)try_read_file(dir + "/killed.log", text);
+    EXPECT_NE(text.find("bisect interrupted"), std::string::npos) << text;
     EXPECT_EQ(run_command({"pgrep", "-f", dir + "/killed.sqlite"}).output, "") << "a VM of the killed bisection runs on";
+    EXPECT_EQ(run_command({"sh", "-c", "ls -d /var/tmp/diorace-bisect-* 2>/dev/null | wc -l"}).output, "0\n");
   }
   auto r = run_command({DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "5", "--store", store, "--jobs",
                         "2", "--p-low", "0.9", "--kernels", kBuggy, kFixed},
                        std::chrono::seconds(900));
   std::printf("%s\n", r.output.c_str());
   ASSERT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("removed stale work directory /var/tmp/diorace-bisect-"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(std::string("first FIXED kernel: ") + kFixed), std::string::npos) << r.output;
   EXPECT_NE(r.output.find(std::string("booting 2 side by side: ") + kFixed), std::string::npos) << r.output;
   auto bisections = nlohmann::json::parse(
