@@ -259,6 +259,14 @@ TEST(ExploreModel, AWriteMustNotCompleteWhileTheFilesystemIsFrozen) {
   EXPECT_TRUE(late.check().empty());
   late.write(0, 4096, 2 * s, 3 * s);
   EXPECT_TRUE(flags(late.check(), "not_blocked"));
+
+  // A freeze whose FITHAW failed (EINVAL: the filesystem was no longer
+  // frozen when its guardian thawed) proves no window: nothing is flagged.
+  Hist thawed(4096);
+  frozen(thawed);
+  thawed.h.events.back().result = -EIO;
+  thawed.write(0, 4096, 120, 150);
+  EXPECT_TRUE(thawed.check().empty());
 }
 
 TEST(ExploreModel, ACollisionOfBufferedAndDirectWritesMayRevertLaterReads) {

@@ -385,7 +385,10 @@ bool is_environment(int err) {
 
 void check_blocking(const History& h, const std::map<uint64_t, Inode>& inodes, std::vector<Finding>& out) {
   for (const auto& fz : h.events) {
-    if (fz.op.kind != OpKind::freeze || !fz.frozen_from_ns) continue;
+    // Only a freeze that held until its own thaw: FITHAW fails (the
+    // interpreter records -EIO) when the filesystem was no longer frozen
+    // then, and such a window proves nothing.
+    if (fz.op.kind != OpKind::freeze || !fz.frozen_from_ns || fz.result != 0) continue;
     for (const auto& e : h.events) {
       if (!is_modification(e) || !e.completed() || e.result < 0) continue;
       // A loop device over a file of the frozen filesystem: its buffered
