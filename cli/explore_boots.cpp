@@ -9,6 +9,7 @@
 
 #include "diorace/evidence.hpp"
 #include "diorace/fd.hpp"
+#include "diorace/klog.hpp"
 #include "diorace/process.hpp"
 #include "diorace/verdict.hpp"
 #include "vm_children.hpp"
@@ -36,7 +37,9 @@ BootFindings findings_of(const VmChild& c) {
       } else if (const auto* he = std::get_if<HangEvent>(&ev)) {
         sig = he->context.value("signature", "");
       } else if (const auto* ke = std::get_if<KernelReportEvent>(&ev)) {
-        sig = "kmsg|" + ke->what.title + "|" + r.variant;
+        // As the explorer's own finding of it names it (its CPU and PID differ per boot).
+        const std::string where = kernel_report_where(ke->what.title);
+        sig = "kmsg|splat:" + ke->what.cls + "|" + (where.empty() ? ke->what.title : where) + "|" + r.variant;
       }
       if (sig.empty()) continue;
       auto it = b.first.find(sig);

@@ -396,6 +396,11 @@ TEST(ExploreKernelLog, AKernelWarningBecomesAFindingNamingItsFunction) {
   // A line user space wrote (facility 1) and a line that is no report are not.
   EXPECT_FALSE(parse_kernel_report("12,1235,5678902,-;WARNING: CPU: 0 PID: 1 at fake.c:1 fake+0x1/0x2"));
   EXPECT_FALSE(parse_kernel_report("6,1236,5678903,-;EXT4-fs (loop0): mounted filesystem"));
+  // The runner's own report of the same WARNING (a console title) names the
+  // same function, whatever CPU and PID it ran on: `vm --boots` counts one signature.
+  EXPECT_EQ(kernel_report_where("WARNING: CPU: 0 PID: 9 at fs/ext4/ext4_jbd2.c:75 ext4_journal_check_start+0x56/0x90"),
+            "ext4_journal_check_start");
+  EXPECT_EQ(kernel_report_where("INFO: task diorace:123 blocked for more than 120 seconds."), "");
 }
 
 // explore's help lists its options from one description; the parser takes

@@ -79,14 +79,16 @@ std::optional<KernelReport> parse_kernel_report(std::string_view rec) {
   if (const auto nl = msg.find('\n'); nl != std::string::npos) msg.resize(nl);
   const std::string cls = classify_kmsg_line(msg);
   if (cls.empty()) return std::nullopt;
-  KernelReport r{cls, msg, ""};
+  return KernelReport{cls, msg, kernel_report_where(msg)};
+}
+
+std::string kernel_report_where(std::string_view msg) {
   // The function a WARNING or BUG names: the word before the last "+0x".
-  if (const size_t p = msg.rfind("+0x"); p != std::string::npos && p > 0) {
-    const size_t s = msg.rfind(' ', p);
-    const size_t from = s == std::string::npos ? 0 : s + 1;
-    r.where = msg.substr(from, p - from);
-  }
-  return r;
+  const size_t p = msg.rfind("+0x");
+  if (p == std::string_view::npos || p == 0) return "";
+  const size_t s = msg.rfind(' ', p);
+  const size_t from = s == std::string_view::npos ? 0 : s + 1;
+  return std::string(msg.substr(from, p - from));
 }
 
 std::optional<long> hung_task_pid(std::string_view headline) {

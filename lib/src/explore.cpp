@@ -316,10 +316,24 @@ struct Minimizer {
       for (size_t i = 0; i < m.program.actors[a].ops.size();) {
         Program c = m.program;
         c.erase_ops(a, i, i + chunk);
-        if (!try_accept(std::move(c), fmt::format("removed {} operation(s) of actor {}", chunk, a))) i += chunk;
+        if (try_accept(std::move(c), fmt::format("removed {} operation(s) of actor {}", chunk, a))) continue;
+        // An operation that only waited (its hint) for the others: its
+        // wait may be what the finding needs, so the next operation takes
+        // the hint over when it has none.
+        if (chunk == 1 && carry_hint(a, i)) continue;
+        i += chunk;
       }
       if (chunk <= 1) break;
     }
+  }
+  bool carry_hint(size_t a, size_t i) {
+    const auto& ops = m.program.actors[a].ops;
+    if (i + 1 >= ops.size() || ops[i].after_actor < 0 || ops[i + 1].after_actor >= 0) return false;
+    Program c = m.program;
+    c.actors[a].ops[i + 1].after_actor = ops[i].after_actor;
+    c.actors[a].ops[i + 1].after_op = ops[i].after_op;
+    c.erase_ops(a, i, i + 1);
+    return try_accept(std::move(c), fmt::format("removed operation {} of actor {}, its hint carried to the next", i, a));
   }
   // File-backed buffers that still reproduce as anonymous memory become it.
   void anonymous_buffers() {

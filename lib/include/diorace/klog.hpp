@@ -33,6 +33,9 @@ struct KernelReport {
 
 // The report a /dev/kmsg record opens (kernel records only), or nullopt.
 [[nodiscard]] std::optional<KernelReport> parse_kernel_report(std::string_view record);
+// The function a report's message names ("... at fs/ext4/ext4_jbd2.c:75
+// ext4_journal_check_start+0x56/0x90" -> "ext4_journal_check_start"), or "".
+[[nodiscard]] std::string kernel_report_where(std::string_view message);
 
 // The pid a hung-task report names ("INFO: task kworker/u4:2:123 blocked
 // for more than 120 seconds." -> 123), or nullopt.
