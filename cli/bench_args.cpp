@@ -14,6 +14,7 @@ void program_bench_options(CommandOptions& o) {
   o.shown.add_options()
       ("runs", po::value<Count>(), "runs (default 10)")
       ("deadline", po::value<Real>(), "seconds a run may take before it is a hang (default 60)")
+      ("repeat", po::value<Count>(), "a run executes the program up to K times, until one finds something (default 1: syzkaller's repeat, for races too rare for one execution)")
       ("signature", po::value<std::string>(), "the finding to look for (default: the file's; none: any finding)")
       ("inject-fault", po::value<std::string>(), "TEST ONLY: corrupt completed reads (flip|drop[:RATE])");
   o.words.add_options()("program", po::value<std::string>(), "program file");
@@ -26,6 +27,8 @@ ProgramFile read_bench_args(const po::variables_map& vm, BenchOptions& bench, un
   bench.fs = pf.program.fs;
   if (vm.count("deadline")) bench.deadline_s = vm["deadline"].as<Real>().value;
   if (!(bench.deadline_s >= 1)) throw UsageError("--deadline must be at least 1 s");
+  bench.repeat = vm.count("repeat") ? static_cast<unsigned>(vm["repeat"].as<Count>().value) : 1;
+  if (bench.repeat < 1 || bench.repeat > 10000) throw UsageError("--repeat must be 1..10000");
   runs = vm.count("runs") ? static_cast<unsigned>(vm["runs"].as<Count>().value) : 10;
   if (runs < 1 || runs > 100000) throw UsageError("--runs must be 1..100000");
   signature = vm.count("signature") ? vm["signature"].as<std::string>() : pf.signature;

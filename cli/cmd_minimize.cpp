@@ -52,7 +52,7 @@ int cmd_minimize(const std::vector<std::string>& args, const std::string&) {
   nlohmann::json j = m.program;
   j["finding"] = pf.finding;
   j["minimized"] = {{"ops_before", m.ops_before}, {"ops_after", m.ops_after}, {"hits", m.rate.hits},
-                    {"runs", m.rate.runs},        {"candidates", m.candidates}, {"signature", sig},
+                    {"runs", m.rate.runs},        {"repeat", bo.repeat}, {"candidates", m.candidates}, {"signature", sig},
                     {"fault_injected", fault_active()}};
   if (out != "-") write_file(out, j.dump(2) + "\n");
   std::cout << fmt::format("minimized: {} -> {} operations, {} actors, hit rate {}/{} ({:.0f}%), {} candidates; {}\n",
@@ -62,7 +62,7 @@ int cmd_minimize(const std::vector<std::string>& args, const std::string&) {
   return kExitClean;
 }
 
-extern const Command kMinimizeCommand{"minimize", "FILE [--runs K] [--min-rate R] [--out FILE]",
+extern const Command kMinimizeCommand{"minimize", "FILE [--runs N] [--repeat K] [--min-rate R] [--out FILE]",
                                       "the smallest program that still reproduces a finding (rate >= 15%)",
                                       cmd_minimize, minimize_options};
 

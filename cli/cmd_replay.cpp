@@ -32,15 +32,17 @@ int cmd_replay(const std::vector<std::string>& args, const std::string&) {
     const bool hit = r.hit(sig);
     h.hits += hit;
     if (hit && h.first_summary.empty()) h.first_summary = r.first_summary;
-    std::cout << fmt::format("run {}: {}\n", i + 1, hit ? "HIT  " + r.first_summary
-                                                        : (r.signatures.empty() ? "clean" : "other findings only"));
+    std::cout << fmt::format("run {}: {}{}\n", i + 1,
+                             hit ? "HIT  " + r.first_summary : (r.signatures.empty() ? "clean" : "other findings only"),
+                             bo.repeat > 1 ? fmt::format(" ({} execution{})", r.executions, r.executions == 1 ? "" : "s")
+                                           : "");
   }
   std::cout << fmt::format("hit rate {}/{} ({:.0f}%) for {}{}\n", h.hits, h.runs, 100 * h.rate(),
                            sig.empty() ? "any finding" : sig, fault_active() ? " (FAULT INJECTED)" : "");
   return h.hits ? kExitFailed : kExitClean;
 }
 
-extern const Command kReplayCommand{"replay", "FILE [--runs N] [--deadline S] [--signature SIG|none]",
+extern const Command kReplayCommand{"replay", "FILE [--runs N] [--repeat K] [--deadline S] [--signature SIG|none]",
                                     "run a program file (a finding) again: its hit rate", cmd_replay,
                                     program_bench_options};
 

@@ -441,3 +441,27 @@ TEST(Explore, FileBackedBuffersAreCleanHereAndChecked) {
                          {"actors", {{{"ops", {io("write", true, "libaio"), io("read", true, "uring")}}}}}};
   (void)clean_here_and_checked(d, prog, "b.json", 3);
 }
+
+// `--repeat K` (syzkaller's repeat): a run executes the program up to K
+// times and stops at the first execution that finds something.
+TEST(Explore, ARepeatedRunStopsAtItsFirstFinding) {
+  if (!root()) GTEST_SKIP() << "needs root (loop devices, mkfs, mount)";
+  TempDir d;
+  nlohmann::json prog = {
+      {"format", "diorace-program/1"}, {"seed", 1}, {"fs", "ext4"}, {"files", 1}, {"initial_sizes", {8192}},
+      {"max_size", 65536},
+      {"actors",
+       {{{"ops",
+          {{{"op", "write"}, {"file", 0}, {"offset", 0}, {"length", 4096}, {"direct", true}, {"api", "psync"}},
+           {{"op", "read"}, {"file", 0}, {"offset", 0}, {"length", 4096}, {"direct", true}, {"api", "psync"}}}}}}}};
+  const std::string file = d.path + "/p.json";
+  write_file(file, prog.dump());
+  auto clean = run_diorace({"replay", file, "--runs", "2", "--repeat", "3", "--signature", "none"}, 300);
+  EXPECT_EQ(clean.status, 0) << clean.output;
+  EXPECT_NE(clean.output.find("run 2: clean (3 executions)"), std::string::npos) << clean.output;
+  auto hit = run_diorace({"replay", file, "--runs", "2", "--repeat", "3", "--inject-fault", "flip:1"}, 300);
+  EXPECT_EQ(hit.status, 1) << hit.output;
+  EXPECT_NE(hit.output.find("(1 execution)"), std::string::npos) << hit.output;
+  EXPECT_NE(hit.output.find("hit rate 2/2"), std::string::npos) << hit.output;
+  expect_one_line_exit2(run_diorace({"replay", file, "--repeat", "0"}), "--repeat must be 1..10000");
+}

@@ -184,6 +184,7 @@ struct ReplayBench::Impl {
   OwnedTempDir tmp;
   ScratchFilesystem fs;
   double deadline_s = 60;
+  unsigned repeat = 1;
   unsigned runs = 0;
   ~Impl() { fs = ScratchFilesystem(); }
 };
@@ -195,6 +196,7 @@ ReplayBench::ReplayBench(const BenchOptions& o) : impl_(std::make_unique<Impl>()
   // Mounts go with this process when it dies.
   if (::unshare(CLONE_NEWNS) == 0) (void)::mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr);
   impl_->deadline_s = o.deadline_s;
+  impl_->repeat = std::max(1u, o.repeat);
   impl_->fs_name = o.fs;
   impl_->klog = KernelLogWatch::open();
   impl_->tmp = OwnedTempDir::create("/var/tmp", "diorace-replay-");
@@ -211,6 +213,15 @@ bool ReplayBench::Run::hit(const std::string& signature) const {
 }
 
 ReplayBench::Run ReplayBench::run(const Program& p) {
+  Run r;
+  for (unsigned k = 0; k < impl_->repeat && r.signatures.empty(); ++k) {
+    r = run_once(p);
+    r.executions = k + 1;
+  }
+  return r;
+}
+
+ReplayBench::Run ReplayBench::run_once(const Program& p) {
   const std::string dir = fmt::format("{}/r{}", impl_->fs.dir(), impl_->runs++);
   const uint64_t nonce = p.seed ^ (0x51ed27001ULL * impl_->runs);
   // Every run in a child with the deadline: a hang is a finding (class

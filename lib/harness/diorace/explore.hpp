@@ -54,6 +54,7 @@ struct BenchOptions {
   std::string fs;              // variant name (program.fs)
   std::string scratch_device;  // "" for a loop device
   double deadline_s = 60;      // per run: beyond it the program is hung (kernel stacks, SIGKILL)
+  unsigned repeat = 1;         // a run executes the program up to this many times, until one finds something
 };
 class ReplayBench {
  public:
@@ -65,12 +66,15 @@ class ReplayBench {
   struct Run {
     std::vector<std::string> signatures;  // what it found ("hang" when it hung)
     std::string first_summary;
+    unsigned executions = 1;  // of the program in this run (up to BenchOptions::repeat)
     bool hit(const std::string& signature) const;  // signature "": any finding
   };
-  // One run of p in a fresh directory, in a child process with the deadline.
+  // One run: p in a fresh directory, in a child process with the deadline,
+  // up to `repeat` times until an execution finds something.
   Run run(const Program& p);
 
  private:
+  Run run_once(const Program& p);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
