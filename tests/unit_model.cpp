@@ -209,6 +209,19 @@ TEST(ExploreModel, ErrnosFollowTheRules) {
   nw.op.api = Api::pv2;
   nw.op.rwf = RWF_NOWAIT;
   EXPECT_TRUE(again.check().empty());
+  // An io_uring O_DIRECT request's CQE may carry -EAGAIN (the application
+  // reissues: liburing issues 766, 838, 1269; seen on 6.12.118 with xfs):
+  // allowed; a buffered one's, and a libaio one's, are not.
+  Hist uring(4096);
+  auto& u = uring.add(OpKind::read, 0, 4096, 10, 20, -EAGAIN);
+  u.op.api = Api::uring;
+  u.op.ring = Ring::sqpoll;
+  EXPECT_TRUE(uring.check().empty());
+  uring.h.events.back().op.direct = false;
+  EXPECT_TRUE(flags(uring.check(), "errno:EAGAIN"));
+  uring.h.events.back().op.direct = true;
+  uring.h.events.back().op.api = Api::libaio;
+  EXPECT_TRUE(flags(uring.check(), "errno:EAGAIN"));
 
   Hist full(4096);  // the environment's, not the kernel's
   full.add(OpKind::write, 0, 4096, 10, 20, -ENOSPC);

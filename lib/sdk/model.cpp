@@ -427,7 +427,12 @@ bool errno_allowed(const OpEvent& e, int err, const History& h, bool mixed) {
   switch (o.kind) {
     case OpKind::read:
     case OpKind::write: {
-      if (err == EAGAIN) return nowait(o);  // R4
+      // R4: NOWAIT; and an io_uring O_DIRECT request's CQE, which some
+      // kernels complete with -EAGAIN for the application to reissue
+      // (split bios that could not get a tag, liburing issues 766 and 1269;
+      // "normally not likely, but can happen", liburing issue 838): seen on
+      // 6.12.118 with xfs (SQPOLL) and on 6.1 (plain, IOPOLL).
+      if (err == EAGAIN) return nowait(o) || (o.api == Api::uring && o.direct);
       // R10: a fault racing the userfaultfd's release; R11: a SIGBUS while
       // copying through a mapping (a page the filesystem could not provide:
       // ENOSPC or ENOMEM at fault time are not told apart from the rest).
