@@ -153,6 +153,29 @@ void tell_decision(const BisectDecision& d, const std::vector<std::string>& kern
 
 }  // namespace
 
+namespace {
+
+// The store's log of this request (a request is its case, kernels and
+// settings): a new one, or the runs an interrupted one already made.
+int64_t open_bisection_log(Store& store, const po::variables_map& vm, const BisectConfig& cfg,
+                           const std::vector<std::string>& guest, const std::vector<std::string>& kernels,
+                           std::vector<Store::BisectRun>& logged) {
+  const nlohmann::json request = {{"case", guest}, {"kernels", kernels}, {"confidence", cfg.confidence},
+                                  {"strategy", cfg.strategy}, {"calibration_runs", cfg.calibration_runs},
+                                  {"calibration_failures", cfg.calibration_failures},
+                                  {"p_low", cfg.p_low ? nlohmann::json(*cfg.p_low) : nlohmann::json("measured")}};
+  const int64_t id = store.open_bisection(stable_hash_hex(request.dump()), vm["case"].as<std::string>(), request,
+                                          vm.count("fresh") > 0, &logged);
+  if (!logged.empty())
+    std::printf("bisect: resuming bisection %lld: replaying %zu logged runs\n", static_cast<long long>(id),
+                logged.size());
+  else
+    std::printf("bisect: bisection %lld, log in %s\n", static_cast<long long>(id), store.uri().c_str());
+  return id;
+}
+
+}  // namespace
+
 // Options, the bisection log (resume), the runs the statistics ask for
 // (lib/bisect) and the answer.
 int cmd_bisect(const std::vector<std::string>& args, const std::string& command) {
@@ -173,21 +196,8 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
   const std::string store_uri = vm.count("store") ? vm["store"].as<std::string>() : Store::default_uri();
   std::unique_ptr<Store> store;
   if (store_uri != "none") store = Store::open(store_uri);
-  nlohmann::json request = {{"case", guest}, {"kernels", kernels}, {"confidence", cfg.confidence},
-                            {"strategy", cfg.strategy}, {"calibration_runs", cfg.calibration_runs},
-                            {"calibration_failures", cfg.calibration_failures},
-                            {"p_low", cfg.p_low ? nlohmann::json(*cfg.p_low) : nlohmann::json("measured")}};
-  const std::string key = stable_hash_hex(request.dump());
   std::vector<Store::BisectRun> logged;
-  int64_t id = 0;
-  if (store) {
-    id = store->open_bisection(key, vm["case"].as<std::string>(), request, vm.count("fresh") > 0, &logged);
-    if (!logged.empty())
-      std::printf("bisect: resuming bisection %lld: replaying %zu logged runs\n", static_cast<long long>(id),
-                  logged.size());
-    else
-      std::printf("bisect: bisection %lld, log in %s\n", static_cast<long long>(id), store->uri().c_str());
-  }
+  const int64_t id = store ? open_bisection_log(*store, vm, cfg, guest, kernels, logged) : 0;
   std::fflush(stdout);
 
   auto t0 = std::chrono::steady_clock::now();

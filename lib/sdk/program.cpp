@@ -309,6 +309,11 @@ void from_json(const nlohmann::json& j, Op& o) {
     throw std::invalid_argument("a userfaultfd buffer is for psync and pv2 reads only");
 }
 
+bool uses_file(const Op& o) noexcept {
+  return o.kind == OpKind::read || o.kind == OpKind::write || o.kind == OpKind::truncate ||
+         o.kind == OpKind::fallocate || o.kind == OpKind::fsync || o.kind == OpKind::recreate;
+}
+
 bool freeze_safe(const Program& p) {
   bool freeze = false, uring_write_in_flight = false;
   for (const auto& a : p.actors)
@@ -415,9 +420,7 @@ void from_json(const nlohmann::json& j, Program& p) {
     throw std::invalid_argument("private_file: a file slot (not a loop device), or none");
   for (size_t a = 0; a < p.actors.size(); ++a)
     for (const auto& o : p.actors[a].ops) {
-      const bool on_private = p.private_file >= 0 && o.file == static_cast<unsigned>(p.private_file) &&
-                              o.kind != OpKind::fork && o.kind != OpKind::wait && o.kind != OpKind::freeze &&
-                              o.kind != OpKind::uffd && o.kind != OpKind::madvise && o.kind != OpKind::mprotect;
+      const bool on_private = p.private_file >= 0 && o.file == static_cast<unsigned>(p.private_file) && uses_file(o);
       if (a > 0 && on_private) throw std::invalid_argument("only actor 0 uses the private file");
       if (o.kind == OpKind::fallocate && shifts(o.mode) && !(a == 0 && on_private))
         throw std::invalid_argument("COLLAPSE_RANGE and INSERT_RANGE only on actor 0's private file");
@@ -523,8 +526,7 @@ void give_actor0_a_private_file(Program& p, const GeneratorConfig& cfg, uint64_t
       p.private_file = static_cast<int>(f);
       for (size_t a = 1; a < p.actors.size(); ++a)
         for (auto& o : p.actors[a].ops)
-          if (o.file == f && (o.kind == OpKind::read || o.kind == OpKind::write || o.kind == OpKind::truncate ||
-                              o.kind == OpKind::fallocate || o.kind == OpKind::fsync || o.kind == OpKind::recreate)) {
+          if (o.file == f && uses_file(o)) {
             o.file = 0;
             if (o.api == Api::mmap) o.api = Api::psync, o.datasync = false;  // drawn within the other file's size
           }
@@ -605,11 +607,6 @@ void keep_freezes_safe(Program& p) {
         if (o.api == Api::mmap) o.api = Api::psync, o.datasync = false;
 }
 
-bool on_a_file(const Op& o) {
-  return o.kind == OpKind::read || o.kind == OpKind::write || o.kind == OpKind::truncate ||
-         o.kind == OpKind::fallocate || o.kind == OpKind::fsync || o.kind == OpKind::recreate;
-}
-
 // An operation that opens a window (a frozen filesystem, a forked child, a
 // userfaultfd region, a read-only slot, a request left in flight) is four
 // times as likely a hint's target as one that does not: what happens inside
@@ -620,7 +617,7 @@ uint32_t pick_hint_target(const std::vector<Op>& ops, const Op& waiter, std::mt1
   auto weight = [&](const Op& o) -> uint64_t {
     const bool window = o.kind == OpKind::freeze || o.kind == OpKind::fork || o.kind == OpKind::uffd ||
                         o.kind == OpKind::mprotect || o.async;
-    return (window ? 4 : 1) * (on_a_file(o) && on_a_file(waiter) && o.file == waiter.file ? 3 : 1);
+    return (window ? 4 : 1) * (uses_file(o) && uses_file(waiter) && o.file == waiter.file ? 3 : 1);
   };
   uint64_t total = 0;
   for (const auto& o : ops) total += weight(o);

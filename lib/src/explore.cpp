@@ -359,9 +359,7 @@ struct Minimizer {
   bool used(unsigned f) const {
     for (const auto& a : m.program.actors)
       for (const auto& op : a.ops)
-        if (op.file == f && op.kind != OpKind::fork && op.kind != OpKind::wait && op.kind != OpKind::freeze &&
-            op.kind != OpKind::uffd && op.kind != OpKind::madvise && op.kind != OpKind::mprotect)
-          return true;
+        if (op.file == f && uses_file(op)) return true;
     return false;
   }
   void program_detail() {

@@ -84,6 +84,9 @@ struct Op {
 };
 void to_json(nlohmann::json& j, const Op& o);
 void from_json(const nlohmann::json& j, Op& o);
+// Whether the operation acts on its file slot (`file`): reads, writes,
+// truncate, fallocate, fsync, recreate; the others ignore it.
+[[nodiscard]] bool uses_file(const Op& o) noexcept;
 // How long a schedule hint waits at most (a hint never deadlocks a program:
 // the operation it waits for may never begin).
 inline constexpr uint32_t kAfterTimeoutUs = 250'000;
