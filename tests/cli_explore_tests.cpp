@@ -290,6 +290,8 @@ TEST(Explore, AHangIsAFindingWithItsProgramAndUserfaultfdProgramsAreCleanHere) {
     for (const auto& o : a["ops"]) region |= o["op"] == "uffd";
   EXPECT_TRUE(region) << prog.dump();
   EXPECT_NE(prog["finding"]["summary"].get<std::string>().find("did not finish"), std::string::npos);
+  // The file says where the program's tasks were stuck (their kernel stacks).
+  EXPECT_NE(prog["finding"].value("evidence", "").find("wchan"), std::string::npos) << prog["finding"].dump();
 
   auto hit = run_diorace({"replay", path, "--runs", "2", "--deadline", "1", "--inject-fault", "oracle"});
   EXPECT_EQ(hit.status, 1) << hit.output;
@@ -318,6 +320,7 @@ TEST(Explore, AHangOfTheCaseProcessIsWrittenWithItsProgram) {
   EXPECT_EQ(prog["finding"]["class"], "hang");
   EXPECT_EQ(prog["finding"]["signature"], "deadline|hang||ext4");
   EXPECT_EQ(op_count(prog), 600u);
+  EXPECT_NE(prog["finding"].value("evidence", "").find("wchan"), std::string::npos) << prog["finding"].dump();
   auto rep = run_diorace({"replay", files[0], "--deadline", "1", "--runs", "1"}, 120);
   EXPECT_EQ(rep.status, 1) << rep.output;
   EXPECT_NE(rep.output.find("hit rate 1/1"), std::string::npos) << rep.output;

@@ -146,7 +146,7 @@ std::vector<std::string> write_finding_programs(const std::vector<CaseResult>& r
             dir, d.at("program"),
             {{"oracle", fe->what.oracle}, {"class", d.value("class", "")}, {"signature", d.value("signature", "")},
              {"summary", fe->what.summary}, {"kernel", d.value("kernel", "")}, {"iteration", d.value("iteration", 0)},
-             {"elapsed_s", d.value("elapsed_s", 0.0)}, {"run_seed", r.seed}}));
+             {"elapsed_s", d.value("elapsed_s", 0.0)}, {"run_seed", r.seed}, {"evidence", fe->what.text}}));
       } else if (const auto* he = std::get_if<HangEvent>(&ev); he && he->context.contains("program")) {
         // The whole case process hung on a program: the runner's snapshot says where.
         const auto& c = he->context;
@@ -154,7 +154,7 @@ std::vector<std::string> write_finding_programs(const std::vector<CaseResult>& r
             dir, c.at("program"),
             {{"oracle", "hang"}, {"class", "hang"}, {"signature", c.value("signature", "")},
              {"summary", r.reason}, {"kernel", c.value("kernel", "")}, {"iteration", c.value("iteration", 0)},
-             {"run_seed", r.seed}}));
+             {"run_seed", r.seed}, {"evidence", he->text}}));
       }
     }
   return written;
