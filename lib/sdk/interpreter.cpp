@@ -58,8 +58,7 @@ int64_t now_ns() {
 }
 
 void spin(uint32_t loops) {
-  for (volatile uint32_t i = 0; i < loops; i = i + 1) {
-  }
+  for (uint32_t i = 0; i < loops; ++i) asm volatile("" ::: "memory");  // a loop the compiler keeps
 }
 
 // STATX_DIOALIGN (6.1+): 0 when the kernel or the filesystem does not say.
@@ -156,13 +155,14 @@ uint64_t inode_of(int fd) {
 // Anonymous memory registered with a userfaultfd (missing mode): a handler
 // thread fills each missing page with the poison byte (UFFDIO_COPY, so that
 // "poison means no data arrived" holds here too) and closes the userfaultfd
-// after hold_us, whatever is in flight: faults then fill pages the normal way.
+// after hold_us, whatever is in flight, or on its close_at_fault-th fault
+// without resolving that one: faults then fill pages the normal way.
 // A kernel that hangs on that release (RACES.md bug 4) hangs this process,
 // which is why programs with userfaultfd regions run in a child with a
 // deadline (run_program_in_child).
 class UffdRegion {
  public:
-  static std::unique_ptr<UffdRegion> make(size_t bytes, uint32_t hold_us, int& err) {
+  static std::unique_ptr<UffdRegion> make(size_t bytes, uint32_t hold_us, uint32_t close_at_fault, int& err) {
     auto r = std::unique_ptr<UffdRegion>(new UffdRegion());
     r->bytes_ = (bytes + 4095) & ~size_t{4095};
     void* p = ::mmap(nullptr, r->bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -175,14 +175,21 @@ class UffdRegion {
     uffdio_register reg{{reinterpret_cast<uint64_t>(r->base_), r->bytes_}, UFFDIO_REGISTER_MODE_MISSING, 0};
     if (::ioctl(fd, UFFDIO_API, &api) < 0 || ::ioctl(fd, UFFDIO_REGISTER, &reg) < 0) return err = errno, nullptr;
     r->deadline_ns_ = now_ns() + int64_t{hold_us} * 1000;
+    r->close_at_fault_ = close_at_fault;
     r->handler_.start([raw = r.get()] { raw->handle(); });
     return r;
   }
   ~UffdRegion() {
-    stop_ = true;
-    handler_.join();
+    (void)finish();
     if (uffd_ >= 0) ::close(uffd_);
     if (base_) ::munmap(base_, bytes_);
+  }
+  // Stops and joins the handler (it closes the userfaultfd, if it has not);
+  // whether it closed on its close_at_fault-th fault, that fault waiting.
+  bool finish() noexcept {
+    stop_ = true;
+    handler_.join();
+    return closed_waiting_;
   }
   UffdRegion(const UffdRegion&) = delete;
   UffdRegion& operator=(const UffdRegion&) = delete;
@@ -205,6 +212,10 @@ class UffdRegion {
       if (::poll(&p, 1, 1) <= 0 || (p.revents & (POLLERR | POLLHUP | POLLNVAL))) continue;
       uffd_msg msg{};
       if (::read(uffd_, &msg, sizeof msg) != sizeof msg || msg.event != UFFD_EVENT_PAGEFAULT) continue;
+      if (close_at_fault_ && ++faults_ >= close_at_fault_) {
+        closed_waiting_ = true;  // this fault left waiting
+        break;
+      }
       uffdio_copy c{msg.arg.pagefault.address & ~uint64_t{4095}, reinterpret_cast<uint64_t>(kPoisonPage.data()), 4096,
                     0, 0};
       (void)::ioctl(uffd_, UFFDIO_COPY, &c);  // EEXIST: another fault filled it
@@ -217,6 +228,8 @@ class UffdRegion {
   size_t bytes_ = 0;
   int uffd_ = -1;
   int64_t deadline_ns_ = 0;
+  uint32_t close_at_fault_ = 0, faults_ = 0;
+  bool closed_waiting_ = false;  // the handler's, read after it joined
   std::atomic<bool> stop_{false};
   JoinedThreads handler_;  // last: joined before the rest goes
 };
@@ -321,6 +334,7 @@ class ActorRun {
     }
     reap_all();
     for (pid_t pid : children_) ::waitpid(pid, nullptr, 0);
+    end_uffd_region(st);
   }
 
   std::vector<OpEvent> events_;
@@ -642,12 +656,17 @@ class ActorRun {
   void make_uffd_region(unsigned i, InterpreterStats& st) {
     OpEvent& e = events_[i];
     e.start_ns = now_ns();
-    uffd_region_.reset();
+    end_uffd_region(st);
     int err = 0;
-    uffd_region_ = UffdRegion::make(sh_.slot_bytes, ops_[i].hold_us, err);
+    uffd_region_ = UffdRegion::make(sh_.slot_bytes, ops_[i].hold_us, ops_[i].close_at_fault, err);
     e.end_ns = now_ns();
     e.result = uffd_region_ ? 0 : -err;
     if (!uffd_region_) ++st.unavailable;  // no userfaultfd here (CONFIG_USERFAULTFD, a policy): reads use the arena
+  }
+
+  void end_uffd_region(InterpreterStats& st) {
+    if (uffd_region_ && uffd_region_->finish()) ++st.uffd_closed_waiting;
+    uffd_region_.reset();
   }
 
   void plain(unsigned i) {
@@ -734,7 +753,8 @@ class ActorResultArea {
   // In the child.
   void put(const std::vector<OpEvent>& events, const std::vector<InodeBirth>& births, const InterpreterStats& st) noexcept {
     Header h{.state = 1, .events = static_cast<uint32_t>(events.size()), .births = static_cast<uint32_t>(births.size()),
-             .ops = st.ops, .unavailable = st.unavailable, .forks = st.forks};
+             .ops = st.ops, .unavailable = st.unavailable, .forks = st.forks,
+             .uffd_closed_waiting = st.uffd_closed_waiting};
     size_t at = sizeof(Header);
     for (const auto& e : events) {
       const EventFields f{e.actor, e.index, e.op, e.inode, e.start_ns, e.end_ns, e.result, e.write_id, e.new_inode,
@@ -774,14 +794,15 @@ class ActorResultArea {
     }
     births.resize(h.births);
     std::memcpy(births.data(), base_ + at, births.size() * sizeof(InodeBirth));
-    st.ops += h.ops, st.unavailable += h.unavailable, st.forks += h.forks;
+    st.ops += h.ops, st.unavailable += h.unavailable, st.forks += h.forks,
+        st.uffd_closed_waiting += h.uffd_closed_waiting;
   }
 
  private:
   struct Header {
     uint32_t state = 0;  // 0: nothing yet, 1: the history, 2: an error
     uint32_t events = 0, births = 0;
-    uint64_t ops = 0, unavailable = 0, forks = 0;
+    uint64_t ops = 0, unavailable = 0, forks = 0, uffd_closed_waiting = 0;
     char error[1024] = {};
   };
   struct EventFields {
@@ -997,6 +1018,7 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
     st.ops += per[a].ops;
     st.unavailable += per[a].unavailable;
     st.forks += per[a].forks;
+    st.uffd_closed_waiting += per[a].uffd_closed_waiting;
   }
   return h;
 }
@@ -1044,7 +1066,8 @@ ChildRun run_program_in_child(const Program& p, const std::string& dir, uint64_t
         try {
           InterpreterStats st;
           const History h = run_in_fresh_dir(*std::make_unique<Interpreter>(), p, dir, nonce, &st);
-          out = {{"findings", check_history(h)}, {"ops", st.ops}, {"forks", st.forks}, {"unavailable", st.unavailable}};
+          out = {{"findings", check_history(h)}, {"ops", st.ops}, {"forks", st.forks}, {"unavailable", st.unavailable},
+                 {"uffd_closed_waiting", st.uffd_closed_waiting}};
         } catch (const std::exception& e) {
           out = {{"error", e.what()}};
         }
@@ -1071,6 +1094,7 @@ ChildRun run_program_in_child(const Program& p, const std::string& dir, uint64_t
   r.findings = j.at("findings").get<std::vector<Finding>>();
   r.stats.ops = j.value("ops", uint64_t{0});
   r.stats.forks = j.value("forks", uint64_t{0});
+  r.stats.uffd_closed_waiting = j.value("uffd_closed_waiting", uint64_t{0});
   r.stats.unavailable = j.value("unavailable", uint64_t{0});
   return r;
 }
