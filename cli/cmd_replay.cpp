@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 // diorace replay: a program file again, N times, and its hit rate.
 #include <iostream>
+#include <sstream>
 
 #include <boost/program_options.hpp>
 #include <fmt/format.h>
@@ -31,11 +32,16 @@ int cmd_replay(const std::vector<std::string>& args, const std::string&) {
     ++h.runs;
     const bool hit = r.hit(sig);
     h.hits += hit;
-    if (hit && h.first_summary.empty()) h.first_summary = r.first_summary;
     std::cout << fmt::format("run {}: {}{}\n", i + 1,
                              hit ? "HIT  " + r.first_summary : (r.signatures.empty() ? "clean" : "other findings only"),
                              bo.repeat > 1 ? fmt::format(" ({} execution{})", r.executions, r.executions == 1 ? "" : "s")
                                            : "");
+    // The first hit's evidence, once: where a hang's tasks were stuck, what a read returned.
+    if (hit && h.first_summary.empty()) {
+      h.first_summary = r.first_summary;
+      std::istringstream evidence(r.first_evidence);
+      for (std::string line; std::getline(evidence, line);) std::cout << "    " << line << "\n";
+    }
   }
   std::cout << fmt::format("hit rate {}/{} ({:.0f}%) for {}{}\n", h.hits, h.runs, 100 * h.rate(),
                            sig.empty() ? "any finding" : sig, fault_active() ? " (FAULT INJECTED)" : "");

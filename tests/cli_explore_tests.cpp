@@ -47,6 +47,12 @@ std::vector<std::string> json_files(const std::string& dir) {
 
 nlohmann::json load(const std::string& path) { return nlohmann::json::parse(read_file(path)); }
 
+size_t count(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
 size_t op_count(const nlohmann::json& program) {
   size_t n = 0;
   for (const auto& a : program["actors"]) n += a["ops"].size();
@@ -296,6 +302,11 @@ TEST(Explore, AHangIsAFindingWithItsProgramAndUserfaultfdProgramsAreCleanHere) {
   auto hit = run_diorace({"replay", path, "--runs", "2", "--deadline", "1", "--inject-fault", "oracle"});
   EXPECT_EQ(hit.status, 1) << hit.output;
   EXPECT_NE(hit.output.find("hit rate 2/2"), std::string::npos) << hit.output;
+  // The first hit's evidence follows it once: the stuck tasks and where they waited.
+  EXPECT_NE(hit.output.find("\n    "), std::string::npos) << hit.output;
+  EXPECT_EQ(count(hit.output, " wchan "), count(hit.output.substr(0, hit.output.find("run 2:")), " wchan "))
+      << hit.output;
+  EXPECT_GT(count(hit.output, " wchan "), 0u) << hit.output;
   auto here = run_diorace({"replay", path, "--runs", "3"});
   EXPECT_EQ(here.status, 0) << here.output;
   EXPECT_NE(here.output.find("hit rate 0/3"), std::string::npos) << here.output;

@@ -232,11 +232,12 @@ ReplayBench::Run ReplayBench::run_once(const Program& p) {
     for (const auto& k : impl_->klog->drain()) {
       const Finding f = kernel_report_finding(k);
       r.signatures.push_back(finding_signature(f, impl_->fs_name));
-      if (r.first_summary.empty()) r.first_summary = f.summary;
+      if (r.first_summary.empty()) r.first_summary = f.summary, r.first_evidence = f.text;
     }
   for (const auto& f : c.findings) {
     r.signatures.push_back(finding_signature(f, p.fs));
-    if (r.first_summary.empty()) r.first_summary = f.summary.empty() ? "the program did not finish" : f.summary;
+    if (r.first_summary.empty())
+      r.first_summary = f.summary.empty() ? "the program did not finish" : f.summary, r.first_evidence = f.text;
   }
   return r;
 }

@@ -66,6 +66,7 @@ class ReplayBench {
   struct Run {
     std::vector<std::string> signatures;  // what it found ("hang" when it hung)
     std::string first_summary;
+    std::string first_evidence;  // the first finding's evidence (values, a hang's kernel stacks)
     unsigned executions = 1;  // of the program in this run (up to BenchOptions::repeat)
     bool hit(const std::string& signature) const;  // signature "": any finding
   };
