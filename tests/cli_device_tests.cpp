@@ -257,6 +257,9 @@ TEST(Device, BadInputTable) {
       {{"bisect", "--case", "dma_thread", "--kernels", "a", "b"}, "neither an image file nor a Debian package", 2},
       {{"bisect-step", "--case", "dma_thread", "--kernel", "x"}, "give --runs N or --p P", 125},
       {{"vm", "--deb", "linux-image-x", "--", "run", "--device", "/dev/sda"}, "is for runs on this machine", 2},
+      {{"vm", "--deb", "linux-image-x", "--", "exec", "--limit", "1200", "--", "true"},
+       "exec --limit 1200 s does not fit in vm --timeout 900 s",
+       2},
       {{"report"}, "report: give --html FILE", 2},
   };
   for (const auto& row : rows) {

@@ -271,7 +271,13 @@ VmPlan plan_vm(const VmOptions& o) {
   // The guest command line is checked here, so that a typo fails at once.
   const std::vector<std::string> run_args(o.guest_args.begin() + 1, o.guest_args.end());
   if (p.exec) {
-    (void)parse_exec_args(run_args);
+    // The guest's own limit must fit in the VM's, or the run is lost with
+    // its output when the VM is stopped.
+    const double limit = parse_exec_args(run_args).limit_s;
+    if (limit >= o.timeout_s)
+      throw UsageError(fmt::format("vm: exec --limit {:.0f} s does not fit in vm --timeout {:.0f} s (the boot "
+                                   "counts too): give a larger --timeout",
+                                   limit, o.timeout_s));
   } else {
     p.cases = select_cases(parse_run_args(run_args).cases);
   }
