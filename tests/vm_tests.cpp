@@ -419,7 +419,7 @@ TEST(VmVerdicts, ExecReportsDetectionByOutputAndByExitStatus) {
 TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
   auto r = vm({"--deb", kBuggy},
               {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "prog_iopoll_eof",
-               "--duration", "60"});
+               "prog_uffd_release_hang", "--duration", "60"});
   EXPECT_EQ(r.status, 1) << r.output;
   struct Want {
     std::string key, kind, evidence;
@@ -432,6 +432,7 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
       {"uffd_dio_release", "hang", "userfaultfd_release"},
       // explore's minimized finding, a program case (repro/programs)
       {"prog_iopoll_eof", "wrong_result", "(read.direct.uring-iopoll): 0 bytes where 5120 were owed"},
+      {"prog_uffd_release_hang", "hang", "userfaultfd_release"},
   };
   for (const auto& w : want) {
     const nlohmann::json* c = nullptr;
@@ -449,8 +450,8 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
   }
   // The hung child was recovered by SIGKILL, and its stacks show the livelock.
   for (const auto& x : r.doc["cases"])
-    if (x["name"] == "uffd_dio_release") {
-      EXPECT_TRUE(x["events"][0]["detail"]["recovered"].get<bool>());
+    if (x["name"] == "uffd_dio_release" || x["name"] == "prog_uffd_release_hang") {
+      EXPECT_TRUE(x["events"][0]["detail"]["recovered"].get<bool>()) << x["name"];
       // The GUP thread spins (livelock): it shows in get_user_pages, or running.
       const std::string text = x["events"][0]["text"].get<std::string>();
       EXPECT_TRUE(text.find("get_user_pages") != std::string::npos || text.find(" state R ") != std::string::npos)
@@ -462,9 +463,9 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
 TEST(VmNewRaces, EachPassesOn612) {
   auto r = vm({"--deb", kFixed},
               {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "prog_iopoll_eof",
-               "--duration", "15"});
+               "prog_uffd_release_hang", "--duration", "15"});
   EXPECT_EQ(r.status, 0) << r.output;
-  ASSERT_EQ(r.doc["cases"].size(), 7u) << r.doc.dump();
+  ASSERT_EQ(r.doc["cases"].size(), 8u) << r.doc.dump();
   for (const auto& c : r.doc["cases"]) {
     EXPECT_EQ(c["outcome"], "PASS") << c.dump();
     EXPECT_GT(c["iterations"].get<int>(), 3) << c.dump();
