@@ -478,4 +478,15 @@ TEST(Explore, ARepeatedRunStopsAtItsFirstFinding) {
   EXPECT_NE(hit.output.find("(1 execution)"), std::string::npos) << hit.output;
   EXPECT_NE(hit.output.find("hit rate 2/2"), std::string::npos) << hit.output;
   expect_one_line_exit2(run_diorace({"replay", file, "--repeat", "0"}), "--repeat must be 1..10000");
+  // --dir: where the scratch filesystem's image goes (in a VM guest, the
+  // scratch disk, whose timing the finding had); nothing of it stays.
+  const std::string there = d.path + "/there";
+  fs::create_directories(there);
+  auto placed = run_diorace({"replay", file, "--runs", "1", "--signature", "none", "--dir", there}, 300);
+  EXPECT_EQ(placed.status, 0) << placed.output;
+  EXPECT_TRUE(fs::is_empty(there));
+  auto refused = run_diorace({"replay", file, "--runs", "1", "--dir", "/proc"}, 60);  // no image can go there
+  EXPECT_NE(refused.status, 0) << refused.output;
+  EXPECT_NE(refused.output.find("/proc/diorace-replay-"), std::string::npos) << refused.output;
+  expect_one_line_exit2(run_diorace({"replay", file, "--dir", d.path + "/nope"}), "No such file or directory");
 }

@@ -199,7 +199,7 @@ ReplayBench::ReplayBench(const BenchOptions& o) : impl_(std::make_unique<Impl>()
   impl_->repeat = std::max(1u, o.repeat);
   impl_->fs_name = o.fs;
   impl_->klog = KernelLogWatch::open();
-  impl_->tmp = OwnedTempDir::create("/var/tmp", "diorace-replay-");
+  impl_->tmp = OwnedTempDir::create(o.dir, "diorace-replay-");
   const auto target = DirectoryTarget::open(impl_->tmp.path());
   impl_->fs = ScratchFilesystem::make(target, {.name = "replay", .fstype = v->fstype, .mkfs_options = v->mkfs,
                                                .size_mib = v->size_mib});

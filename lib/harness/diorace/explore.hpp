@@ -53,6 +53,7 @@ ProgramFile read_program_file(const std::string& path);
 struct BenchOptions {
   std::string fs;              // variant name (program.fs)
   std::string scratch_device;  // "" for a loop device
+  std::string dir = "/var/tmp";  // where the loop device's image goes (the timing of the disk under it matters)
   double deadline_s = 60;      // per run: beyond it the program is hung (kernel stacks, SIGKILL)
   unsigned repeat = 1;         // a run executes the program up to this many times, until one finds something
 };
