@@ -62,7 +62,7 @@ int cmd_minimize(const std::vector<std::string>& args, const std::string&) {
   return kExitClean;
 }
 
-extern const Command kMinimizeCommand{"minimize", "FILE [--runs N] [--repeat K] [--min-rate R] [--out FILE]",
+extern const Command kMinimizeCommand{"minimize", "FILE [--runs N] [--repeat K] [--min-rate R] [--dir DIR] [--out FILE]",
                                       "the smallest program that still reproduces a finding (rate >= 15%)",
                                       cmd_minimize, minimize_options};
 

@@ -48,7 +48,8 @@ int cmd_replay(const std::vector<std::string>& args, const std::string&) {
   return h.hits ? kExitFailed : kExitClean;
 }
 
-extern const Command kReplayCommand{"replay", "FILE [--runs N] [--repeat K] [--deadline S] [--signature SIG|none]",
+extern const Command kReplayCommand{"replay",
+                                    "FILE [--runs N] [--repeat K] [--deadline S] [--signature SIG|none] [--dir DIR]",
                                     "run a program file (a finding) again: its hit rate", cmd_replay,
                                     program_bench_options};
 
