@@ -155,16 +155,13 @@ uint64_t inode_of(int fd) {
 // Anonymous memory registered with a userfaultfd (missing mode): a handler
 // thread fills each missing page with the poison byte (UFFDIO_COPY, so that
 // "poison means no data arrived" holds here too) and closes the userfaultfd
-// after hold_us, whatever is in flight, or at once after it resolved its
-// close_after_fault-th fault, while the faulting thread goes on (a GUP that
-// pins the next pages, holding mmap_lock): faults then fill pages the
-// normal way.
+// after hold_us, whatever is in flight: faults then fill pages the normal way.
 // A kernel that hangs on that release (RACES.md bug 4) hangs this process,
 // which is why programs with userfaultfd regions run in a child with a
 // deadline (run_program_in_child).
 class UffdRegion {
  public:
-  static std::unique_ptr<UffdRegion> make(size_t bytes, uint32_t hold_us, uint32_t close_after_fault, int& err) {
+  static std::unique_ptr<UffdRegion> make(size_t bytes, uint32_t hold_us, int& err) {
     auto r = std::unique_ptr<UffdRegion>(new UffdRegion());
     r->bytes_ = (bytes + 4095) & ~size_t{4095};
     void* p = ::mmap(nullptr, r->bytes_, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -177,21 +174,14 @@ class UffdRegion {
     uffdio_register reg{{reinterpret_cast<uint64_t>(r->base_), r->bytes_}, UFFDIO_REGISTER_MODE_MISSING, 0};
     if (::ioctl(fd, UFFDIO_API, &api) < 0 || ::ioctl(fd, UFFDIO_REGISTER, &reg) < 0) return err = errno, nullptr;
     r->deadline_ns_ = now_ns() + int64_t{hold_us} * 1000;
-    r->close_after_fault_ = close_after_fault;
     r->handler_.start([raw = r.get()] { raw->handle(); });
     return r;
   }
   ~UffdRegion() {
-    (void)finish();
-    if (uffd_ >= 0) ::close(uffd_);
-    if (base_) ::munmap(base_, bytes_);
-  }
-  // Stops and joins the handler (it closes the userfaultfd, if it has not);
-  // whether it closed right after its close_after_fault-th fault.
-  bool finish() noexcept {
     stop_ = true;
     handler_.join();
-    return closed_after_fault_;
+    if (uffd_ >= 0) ::close(uffd_);
+    if (base_) ::munmap(base_, bytes_);
   }
   UffdRegion(const UffdRegion&) = delete;
   UffdRegion& operator=(const UffdRegion&) = delete;
@@ -217,10 +207,6 @@ class UffdRegion {
       uffdio_copy c{msg.arg.pagefault.address & ~uint64_t{4095}, reinterpret_cast<uint64_t>(kPoisonPage.data()), 4096,
                     0, 0};
       (void)::ioctl(uffd_, UFFDIO_COPY, &c);  // EEXIST: another fault filled it
-      if (close_after_fault_ && ++faults_ >= close_after_fault_) {
-        closed_after_fault_ = true;  // at once: the faulting thread is going on (GUP to its next page)
-        break;
-      }
     }
     ::close(uffd_);  // the release, racing whatever faults are in flight
     uffd_ = -1;
@@ -230,8 +216,6 @@ class UffdRegion {
   size_t bytes_ = 0;
   int uffd_ = -1;
   int64_t deadline_ns_ = 0;
-  uint32_t close_after_fault_ = 0, faults_ = 0;
-  bool closed_after_fault_ = false;  // the handler's, read after it joined
   std::atomic<bool> stop_{false};
   JoinedThreads handler_;  // last: joined before the rest goes
 };
@@ -336,7 +320,6 @@ class ActorRun {
     }
     reap_all();
     for (pid_t pid : children_) ::waitpid(pid, nullptr, 0);
-    end_uffd_region(st);
   }
 
   std::vector<OpEvent> events_;
@@ -658,17 +641,12 @@ class ActorRun {
   void make_uffd_region(unsigned i, InterpreterStats& st) {
     OpEvent& e = events_[i];
     e.start_ns = now_ns();
-    end_uffd_region(st);
+    uffd_region_.reset();
     int err = 0;
-    uffd_region_ = UffdRegion::make(sh_.slot_bytes, ops_[i].hold_us, ops_[i].close_after_fault, err);
+    uffd_region_ = UffdRegion::make(sh_.slot_bytes, ops_[i].hold_us, err);
     e.end_ns = now_ns();
     e.result = uffd_region_ ? 0 : -err;
     if (!uffd_region_) ++st.unavailable;  // no userfaultfd here (CONFIG_USERFAULTFD, a policy): reads use the arena
-  }
-
-  void end_uffd_region(InterpreterStats& st) {
-    if (uffd_region_ && uffd_region_->finish()) ++st.uffd_closed_after_fault;
-    uffd_region_.reset();
   }
 
   void plain(unsigned i) {
@@ -755,8 +733,7 @@ class ActorResultArea {
   // In the child.
   void put(const std::vector<OpEvent>& events, const std::vector<InodeBirth>& births, const InterpreterStats& st) noexcept {
     Header h{.state = 1, .events = static_cast<uint32_t>(events.size()), .births = static_cast<uint32_t>(births.size()),
-             .ops = st.ops, .unavailable = st.unavailable, .forks = st.forks,
-             .uffd_closed_after_fault = st.uffd_closed_after_fault};
+             .ops = st.ops, .unavailable = st.unavailable, .forks = st.forks};
     size_t at = sizeof(Header);
     for (const auto& e : events) {
       const EventFields f{e.actor, e.index, e.op, e.inode, e.start_ns, e.end_ns, e.result, e.write_id, e.new_inode,
@@ -796,15 +773,14 @@ class ActorResultArea {
     }
     births.resize(h.births);
     std::memcpy(births.data(), base_ + at, births.size() * sizeof(InodeBirth));
-    st.ops += h.ops, st.unavailable += h.unavailable, st.forks += h.forks,
-        st.uffd_closed_after_fault += h.uffd_closed_after_fault;
+    st.ops += h.ops, st.unavailable += h.unavailable, st.forks += h.forks;
   }
 
  private:
   struct Header {
     uint32_t state = 0;  // 0: nothing yet, 1: the history, 2: an error
     uint32_t events = 0, births = 0;
-    uint64_t ops = 0, unavailable = 0, forks = 0, uffd_closed_after_fault = 0;
+    uint64_t ops = 0, unavailable = 0, forks = 0;
     char error[1024] = {};
   };
   struct EventFields {
@@ -1020,7 +996,6 @@ History Interpreter::run(const Program& p, const std::string& dir, uint64_t nonc
     st.ops += per[a].ops;
     st.unavailable += per[a].unavailable;
     st.forks += per[a].forks;
-    st.uffd_closed_after_fault += per[a].uffd_closed_after_fault;
   }
   return h;
 }
@@ -1068,8 +1043,7 @@ ChildRun run_program_in_child(const Program& p, const std::string& dir, uint64_t
         try {
           InterpreterStats st;
           const History h = run_in_fresh_dir(*std::make_unique<Interpreter>(), p, dir, nonce, &st);
-          out = {{"findings", check_history(h)}, {"ops", st.ops}, {"forks", st.forks}, {"unavailable", st.unavailable},
-                 {"uffd_closed_after_fault", st.uffd_closed_after_fault}};
+          out = {{"findings", check_history(h)}, {"ops", st.ops}, {"forks", st.forks}, {"unavailable", st.unavailable}};
         } catch (const std::exception& e) {
           out = {{"error", e.what()}};
         }
@@ -1096,7 +1070,6 @@ ChildRun run_program_in_child(const Program& p, const std::string& dir, uint64_t
   r.findings = j.at("findings").get<std::vector<Finding>>();
   r.stats.ops = j.value("ops", uint64_t{0});
   r.stats.forks = j.value("forks", uint64_t{0});
-  r.stats.uffd_closed_after_fault = j.value("uffd_closed_after_fault", uint64_t{0});
   r.stats.unavailable = j.value("unavailable", uint64_t{0});
   return r;
 }

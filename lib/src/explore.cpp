@@ -273,7 +273,6 @@ std::vector<Op> simpler(const Op& o) {
   if (o.async) with([](Op& c) { c.async = false; });
   if (o.misalign) with([](Op& c) { c.misalign = 0; });
   if (o.hold_us) with([](Op& c) { c.hold_us = 0; });
-  if (o.close_after_fault) with([](Op& c) { c.close_after_fault = 0; });
   if (o.touch) with([](Op& c) { c.touch = false; });
   if (o.rwf) with([](Op& c) { c.rwf = 0; });
   if (o.api != Api::psync && (o.kind == OpKind::read || o.kind == OpKind::write))

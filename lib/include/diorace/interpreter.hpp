@@ -22,7 +22,6 @@ struct InterpreterStats {
   uint64_t ops = 0;          // operations that ran
   uint64_t unavailable = 0;  // skipped: the kernel refused the engine's set-up (no SQPOLL, no IOPOLL ring, ...)
   uint64_t forks = 0;
-  uint64_t uffd_closed_after_fault = 0;  // userfaultfd regions closed right after a resolved fault (close_after_fault)
 };
 
 // Makes the program's files in dir (names "f0", "f1", ...; dir must be the

@@ -31,7 +31,6 @@ enum class OpKind {
   freeze,     // FIFREEZE the filesystem, hold `hold_us`, FITHAW
   uffd,       // a fresh userfaultfd region for this actor's `uffd` reads: a handler thread fills each missing
               // page with poison (UFFDIO_COPY) and closes the userfaultfd after `hold_us`
-              // (or, with `close_after_fault` N, at once after resolving the N-th fault)
   madvise,    // madvise(`advice`) over the whole pages of one of this actor's idle buffer slots
   mprotect,   // one of this actor's idle buffer slots read-only for `hold_us`, then writable again
 };
@@ -71,10 +70,6 @@ struct Op {
   uint32_t misalign = 0;     // buffer start within the actor's slot, a multiple of 512 (sub-page sharing)
   uint32_t spin = 0;         // busy-wait loop iterations before the operation (a random spin widens races)
   uint32_t hold_us = 0;      // fork: the child's life; freeze: how long the filesystem stays frozen
-  // uffd: the handler closes the userfaultfd at once after resolving its N-th
-  // fault, while the faulting thread goes on (a release racing a GUP that
-  // pins the next pages); 0: only `hold_us` closes it. Whichever comes first.
-  uint32_t close_after_fault = 0;
   Advice advice = Advice::dontneed;  // madvise
   // A schedule hint ("after": [actor, op]): before its spin, the operation
   // waits until operation `after_op` of the lower-numbered actor
