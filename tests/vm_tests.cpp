@@ -419,7 +419,7 @@ TEST(VmVerdicts, ExecReportsDetectionByOutputAndByExitStatus) {
 TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
   auto r = vm({"--deb", kBuggy},
               {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "prog_iopoll_eof",
-               "prog_uffd_release_hang", "prog_fork_dio_read", "--duration", "60"});
+               "prog_uffd_release_hang", "prog_fork_dio_read", "prog_loop_dio_freeze", "--duration", "60"});
   EXPECT_EQ(r.status, 1) << r.output;
   struct Want {
     std::string key, kind, evidence;
@@ -434,6 +434,7 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
       {"prog_iopoll_eof", "wrong_result", "(read.direct.uring-iopoll): 0 bytes where 5120 were owed"},
       {"prog_uffd_release_hang", "hang", "userfaultfd_release"},
       {"prog_fork_dio_read", "corruption", "(read.direct.libaio): "},
+      {"prog_loop_dio_freeze", "not_blocked", "completed while the filesystem was frozen"},
   };
   for (const auto& w : want) {
     const nlohmann::json* c = nullptr;
@@ -464,9 +465,9 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
 TEST(VmNewRaces, EachPassesOn612) {
   auto r = vm({"--deb", kFixed},
               {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "prog_iopoll_eof",
-               "prog_uffd_release_hang", "prog_fork_dio_read", "--duration", "15"});
+               "prog_uffd_release_hang", "prog_fork_dio_read", "prog_loop_dio_freeze", "--duration", "15"});
   EXPECT_EQ(r.status, 0) << r.output;
-  ASSERT_EQ(r.doc["cases"].size(), 9u) << r.doc.dump();
+  ASSERT_EQ(r.doc["cases"].size(), 10u) << r.doc.dump();
   for (const auto& c : r.doc["cases"]) {
     EXPECT_EQ(c["outcome"], "PASS") << c.dump();
     EXPECT_GT(c["iterations"].get<int>(), 3) << c.dump();
