@@ -105,10 +105,6 @@ std::string kernel_release() {
   return ::uname(&u) == 0 ? u.release : "";
 }
 
-// A program's deadline in a child: programs take well under a second; the
-// child's stacks and recovery fit within the iteration's hang deadline (60 s).
-constexpr double kProgramDeadlineS = 20;
-
 class Explore final : public Case {
  public:
   void setup(CaseContext& ctx) override {

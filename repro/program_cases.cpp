@@ -23,9 +23,6 @@
 namespace diorace {
 namespace {
 
-// A program's deadline in its child (programs take well under a second).
-constexpr double kProgramDeadlineS = 20;
-
 class ProgramCase final : public Case {
  public:
   explicit ProgramCase(Program p) : prog_(std::move(p)) {}

@@ -68,5 +68,9 @@ struct ChildRun {
                                             double deadline_s);
 // Whether a program needs run_program_in_child: it makes userfaultfd regions.
 [[nodiscard]] bool may_hang_for_good(const Program& p);
+// The deadline explore and program cases give such a program in its child:
+// programs take well under a second (under TCG too); the child's stacks and
+// recovery fit within an iteration's hang deadline (60 s).
+inline constexpr double kProgramDeadlineS = 20;
 
 }  // namespace diorace
