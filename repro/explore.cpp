@@ -130,23 +130,11 @@ class Explore final : public Case {
                                       {"iteration", i},
                                       {"kernel", kernel_release()}}
                            .dump());
+    // Userfaultfd regions: a kernel that hangs on their release hangs the
+    // process for good, so such a program runs in a child with a deadline of
+    // its own; a hang is a finding with the program, like any other.
     InterpreterStats st;
-    std::vector<Finding> findings;
-    if (may_hang_for_good(prog)) {
-      // Userfaultfd regions: a kernel that hangs on their release hangs the
-      // process for good, so the program runs in a child with a deadline of
-      // its own; a hang is a finding with the program, like any other. The
-      // rings and AIO contexts this process keeps go first: forking with them
-      // held changed how Debian's 6.1 completes this process's later polled
-      // reads (the IOPOLL class, RACES.md bug 2, then never showed: 0 in 1154
-      // programs, against 0.4 s with them dropped, seed 1, ext4).
-      interp_ = std::make_unique<Interpreter>();
-      ChildRun r = run_program_in_child(prog, dir, seed, kProgramDeadlineS);
-      findings = std::move(r.findings);
-      st = r.stats;
-    } else {
-      findings = check_history(run_in_fresh_dir(*interp_, prog, dir, seed, &st));
-    }
+    std::vector<Finding> findings = run_and_check(interp_, prog, dir, seed, st);
     ctx.stats.ios.fetch_add(st.ops, std::memory_order_relaxed);
     ctx.stats.forks.fetch_add(st.forks, std::memory_order_relaxed);
     if (klog_)

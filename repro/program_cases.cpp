@@ -13,7 +13,6 @@
 
 #include "diorace/error.hpp"
 #include "diorace/interpreter.hpp"
-#include "diorace/model.hpp"
 #include "diorace/program.hpp"
 #include "diorace/registry.hpp"
 #include "diorace/scratchfs.hpp"
@@ -39,17 +38,7 @@ class ProgramCase final : public Case {
     const std::string dir = fmt::format("{}/p{}", fs_.dir(), i);
     const uint64_t nonce = ctx.seed ^ (i * 0x9e3779b97f4a7c15ULL);
     InterpreterStats st;
-    std::vector<Finding> findings;
-    if (may_hang_for_good(prog_)) {
-      // Userfaultfd regions, as in explore: in a child with a deadline of its
-      // own, so that a release that hangs is a finding with the stuck tasks'
-      // stacks, and the case goes on.
-      ChildRun r = run_program_in_child(prog_, dir, nonce, kProgramDeadlineS);
-      findings = std::move(r.findings);
-      st = r.stats;
-    } else {
-      findings = check_history(run_in_fresh_dir(*interp_, prog_, dir, nonce, &st));
-    }
+    std::vector<Finding> findings = run_and_check(interp_, prog_, dir, nonce, st);
     ctx.stats.ios.fetch_add(st.ops, std::memory_order_relaxed);
     ctx.stats.forks.fetch_add(st.forks, std::memory_order_relaxed);
     for (auto& f : findings) ctx.report(std::move(f));

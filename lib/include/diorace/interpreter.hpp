@@ -72,5 +72,13 @@ struct ChildRun {
 // programs take well under a second (under TCG too); the child's stacks and
 // recovery fit within an iteration's hang deadline (60 s).
 inline constexpr double kProgramDeadlineS = 20;
+// One execution of p in dir and the model's findings, the way explore and
+// program cases run it: a program with userfaultfd regions in a child with
+// kProgramDeadlineS (a release that hangs is a finding with the stuck tasks'
+// stacks, and the caller goes on), after interp is made anew (the rings and
+// AIO contexts this process keeps go before it forks); any other in this
+// process with interp.
+[[nodiscard]] std::vector<Finding> run_and_check(std::unique_ptr<Interpreter>& interp, const Program& p,
+                                                 const std::string& dir, uint64_t nonce, InterpreterStats& st);
 
 }  // namespace diorace
