@@ -121,6 +121,29 @@ TEST(StoppedTasks, AStoppedGroupIsSeenAndARunningOneIsNot) {
   ::waitpid(pid, nullptr, 0);
 }
 
+// A child that exited at its deadline, a zombie not yet reaped, was called
+// hung (uffd_dio_release, a 6.12.107 TCG guest under load: "state Z").
+TEST(StoppedTasks, AnExitedChildIsNoHangAndASleepingOneIs) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    ::setpgid(0, 0);
+    for (;;) ::pause();
+  }
+  ::setpgid(pid, pid);
+  ::usleep(50000);
+  EXPECT_FALSE(snapshot_process_group(pid).all_exited);
+  ::kill(pid, SIGKILL);
+  HangSnapshot z = snapshot_process_group(pid);
+  for (int i = 0; i < 100 && !z.all_exited; ++i, ::usleep(10000)) z = snapshot_process_group(pid);
+  EXPECT_TRUE(z.all_exited) << z.text;
+  EXPECT_NE(z.text.find("state Z"), std::string::npos) << z.text;
+  ::waitpid(pid, nullptr, 0);
+  // The deadline oracle: one that finishes in time is no hang, one that
+  // sleeps past it is.
+  EXPECT_FALSE(run_with_deadline([] { return 0; }, 5, "a quick child").hung);
+  EXPECT_TRUE(run_with_deadline([]() -> int { for (;;) ::pause(); }, 0.2, "a sleeping child").hung);
+}
+
 // Defect 11: the importer crashed on a long line (std::regex recursion), a
 // long token and a huge number; it must take anything without crashing.
 TEST(LavaImport, HostileLogsNeverCrashTheImporter) {

@@ -72,6 +72,7 @@ HangSnapshot snapshot_process_group(pid_t pgid) {
       (void)try_read_file(tb + "/wchan", wchan);
       if (!try_read_file(tb + "/stack", stack)) stack = "(kernel stack not readable)";
       snap.any_d_state |= ps.state == 'D';
+      snap.all_exited &= ps.state == 'Z' || ps.state == 'X';
       proc["threads"].push_back({{"tid", ps.pid}, {"comm", ps.comm}, {"state", std::string(1, ps.state)},
                                  {"wchan", trim(wchan)}, {"stack", trim(stack)}});
       snap.text += "  " + std::to_string(pid) + "/" + std::to_string(ps.pid) + " " + ps.comm + " state " + ps.state +

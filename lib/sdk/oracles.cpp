@@ -23,8 +23,6 @@ namespace diorace {
 
 namespace {
 
-bool doctor() noexcept { return fault_config().mode == FaultMode::oracle && fault_should_fire(); }
-
 std::string result_text(int64_t v) {
   if (v >= 0) return std::to_string(v);
   return fmt::format("-{} ({})", -v, std::strerror(static_cast<int>(-v)));
@@ -38,7 +36,7 @@ bool is_environment_errno(int err, const OwedRule& rule) {
 
 std::optional<Finding> check_owed(const std::string& call, int64_t got, int64_t owed, const nlohmann::json& context,
                                   const std::string& why_owed, const OwedRule& rule) {
-  const bool doctored = got == owed && doctor();
+  const bool doctored = got == owed && fault_doctor();
   if (doctored) got = owed > 0 ? owed - 1 : -EIO;
   if (got == owed) return std::nullopt;
   if (got < 0 && got > -4096 && is_environment_errno(static_cast<int>(-got), rule))
@@ -101,7 +99,7 @@ MustBlock::~MustBlock() {
 bool MustBlock::completed_within(std::chrono::milliseconds window) {
   std::unique_lock lk(state_->mu);
   const bool done = state_->cv.wait_for(lk, window, [&] { return state_->done; });
-  return done || doctor();
+  return done || fault_doctor();
 }
 
 int64_t MustBlock::finish(std::chrono::milliseconds deadline) {
@@ -115,10 +113,25 @@ int64_t MustBlock::finish(std::chrono::milliseconds deadline) {
   return state_->result;
 }
 
+namespace {
+
+// Waits up to s seconds for the child to be reaped; its wait status in status.
+bool reaped_within(ChildProcess& child, double s, int& status) {
+  for (const auto t0 = std::chrono::steady_clock::now();
+       std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() < s; ::usleep(5000))
+    if (auto st = child.try_wait()) {
+      status = *st;
+      return true;
+    }
+  return false;
+}
+
+}  // namespace
+
 DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadline_s, const std::string& what,
                                   double recover_s) {
   DeadlineOutcome out;
-  const bool doctored = doctor();
+  const bool doctored = fault_doctor();
   const auto t0 = std::chrono::steady_clock::now();
   // Its own process group, killed with the case.
   ChildProcess child = spawn({.body = [&]() -> int {
@@ -152,10 +165,17 @@ DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadl
     }
     ::usleep(5000);
   }
+  HangSnapshot snap = snapshot_process_group(pid);
+  // The deadline met a child that had already exited, a zombie not yet
+  // reaped (seen in a loaded TCG guest: the child exiting at 1.0 s of a
+  // 1.0 s deadline): it finished by itself, late; nothing is hung.
+  if (snap.all_exited && !doctored && reaped_within(child, recover_s, out.status)) {
+    out.elapsed_s = since();
+    return out;
+  }
   // Hung: the evidence first, then recovery.
   out.hung = true;
   out.elapsed_s = since();
-  HangSnapshot snap = snapshot_process_group(pid);
   // A livelocked thread is often caught running (state R: no kernel stack to
   // read); a second look a little later shows where it spins.
   if (snap.text.find(" state R ") != std::string::npos) {
@@ -166,16 +186,8 @@ DeadlineOutcome run_with_deadline(const std::function<int()>& body, double deadl
     snap.any_d_state = snap.any_d_state || again.any_d_state;
   }
   ::kill(-pid, SIGKILL);
-  bool reaped = false;
   const auto killed = std::chrono::steady_clock::now();
-  while (std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count() < recover_s) {
-    if (auto st = child.try_wait()) {
-      out.status = *st;
-      reaped = true;
-      break;
-    }
-    ::usleep(10000);
-  }
+  const bool reaped = reaped_within(child, recover_s, out.status);
   if (!reaped) (void)child.release();  // unkillable (D state): do not block on it
   const double recovery_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - killed).count();
   Finding f;

@@ -15,6 +15,9 @@ struct HangSnapshot {
   nlohmann::json processes = nlohmann::json::array();
   std::string text;  // human-readable
   bool any_d_state = false;
+  // Every task seen had exited (state Z or X: a zombie its parent has not
+  // reaped yet), or none was left: the group finished, nothing is hung.
+  bool all_exited = true;
 };
 
 HangSnapshot snapshot_process_group(pid_t pgid);
