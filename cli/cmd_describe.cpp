@@ -80,7 +80,7 @@ int cmd_describe(const std::vector<std::string>& args, const std::string&) {
   for (const auto& d : c->detectors) detectors += d + " ";
   std::cout << "needs:      " << (needs.empty() ? "-" : needs) << "\n";
   std::cout << "oracles:    " << oracles << "\n";
-  std::cout << "detectors:  " << (detectors.empty() ? "none (the data oracle decides)" : detectors) << "\n";
+  std::cout << "detectors:  " << (detectors.empty() ? "none (its own oracles decide)" : detectors) << "\n";
   std::cout << fmt::format("deadline:   {:.0f} s per iteration (hang oracle)\n", c->iteration_timeout_s);
   std::cout << fmt::format("duration:   {:.0f} s by default\n", c->default_duration_s);
   for (const auto& sig : c->own_signatures) std::cout << "own race:   /" << sig << "/\n";

@@ -56,6 +56,25 @@ class ProgramCase final : public Case {
   std::unique_ptr<Interpreter> interp_;
 };
 
+bool has_op(const Program& p, OpKind k) {
+  for (const auto& a : p.actors)
+    for (const auto& o : a.ops)
+      if (o.kind == k) return true;
+  return false;
+}
+
+// The oracles the model can exercise on this program, and only those: the
+// contents oracle where it reads, the blocking one where it freezes, the
+// deadline where it has userfaultfd regions (it then runs in a child with a
+// deadline of its own); owed results, the kernel log, taint and hangs always.
+OracleSet program_oracles(const Program& p) {
+  OracleSet s{Oracle::result, Oracle::kmsg, Oracle::taint, Oracle::hang};
+  if (has_op(p, OpKind::read)) s.add(Oracle::data);
+  if (has_op(p, OpKind::freeze)) s.add(Oracle::must_block);
+  if (may_hang_for_good(p)) s.add(Oracle::deadline);
+  return s;
+}
+
 Verdict verdict_of(const std::string& s) { return s == "FAIL" ? Verdict::fail : Verdict::pass; }
 
 // The declaration from the program file's "case" object; throws on a bad file
@@ -72,11 +91,10 @@ CaseInfo program_case_info(const char* file, const char* text) {
       .seed_thread = fmt::format("diorace explore finding, minimized (repro/programs/{})", file),
       .known_bad = c.value("known_bad", std::vector<std::string>{}),
       .needs = kNeedRoot | kNeedLoop | kNeedODirect,
-      // Programs with userfaultfd regions run in a child with a deadline of its own.
-      .oracles = may_hang_for_good(*prog) ? OracleSet{Oracle::data, Oracle::result, Oracle::must_block,
-                                                      Oracle::deadline, Oracle::kmsg, Oracle::taint, Oracle::hang}
-                                          : OracleSet{Oracle::data, Oracle::result, Oracle::must_block, Oracle::kmsg,
-                                                      Oracle::taint, Oracle::hang},
+      .oracles = program_oracles(*prog),
+      // Kernel-log reports of its own race (a WARNING the bug makes the
+      // kernel print): the kernel-log oracle marks them "own race".
+      .own_signatures = c.value("own_signatures", std::vector<std::string>{}),
       .iteration_timeout_s = 60,
       .default_duration_s = c.value("duration_s", 10.0),
   };

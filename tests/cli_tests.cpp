@@ -4,9 +4,11 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -334,30 +336,60 @@ TEST(Cli, MissingDetectorIsFlaggedAndPerCaseIgnoreApplies) {
 }
 
 // Every case's verification must be able to fail: the fault injector drops
-// the data of completed reads, and each case must FAIL with a corruption
-// report naming its file.
+// the data of completed reads, and each case that declares the data oracle
+// must FAIL with a corruption report naming its file. A program case
+// (repro/programs) declares the oracles its program exercises: one that
+// reads FAILs through its contents oracle; each one FAILs under oracle
+// injection through its owed results (or, with userfaultfd regions, its
+// deadline), and one that freezes through its blocking oracle too.
 TEST(Cli, EveryCaseFailsUnderFaultInjection) {
   TempDir d;
   auto list = nlohmann::json::parse(run_diorace({"list", "--json"}).output);
+  unsigned programs = 0, without_reads = 0;
   for (const auto& c : list) {
     std::string name = c["name"];
     std::string json = d.path + "/" + name + ".json";
-    std::vector<std::string> args = {"run", name, "--dir", d.path, "--iterations", "2", "--inject-fault", "drop",
-                                     "--json", json};
+    const bool program = c["seed"].get<std::string>().find("repro/programs/") != std::string::npos;
+    const auto oracles = c["oracles"].get<std::vector<std::string>>();
+    auto declares = [&](const char* o) { return std::find(oracles.begin(), oracles.end(), o) != oracles.end(); };
+    std::vector<std::string> args = {"run", name, "--dir", d.path, "--iterations", "2", "--json", json};
     if (name == "uring_fork") args.insert(args.end(), {"--param", "variant=plain"});
+    if (program) {
+      ++programs;
+      auto o = args;
+      o.insert(o.end(), {"--inject-fault", "oracle"});
+      auto r = run_diorace(o);
+      EXPECT_EQ(r.status, 1) << name << "\n" << r.output;
+      std::set<std::string> fired;
+      const auto doc = load(json);
+      for (const auto& e : doc["cases"][0]["events"])
+        if (e["type"] == "finding") fired.insert(e["oracle"].get<std::string>());
+      // One with userfaultfd regions runs in a child the injector makes hang.
+      EXPECT_TRUE(fired.count(declares("deadline") ? "deadline" : "result")) << name << "\n" << r.output;
+      EXPECT_EQ(fired.count("must_block"), declares("must_block") ? 1u : 0u) << name << "\n" << r.output;
+      if (!declares("data")) {
+        ++without_reads;
+        continue;
+      }
+    } else {
+      EXPECT_TRUE(declares("data")) << name;
+    }
+    args.insert(args.end(), {"--inject-fault", "drop"});
     auto r = run_diorace(args);
     EXPECT_EQ(r.status, 1) << name << "\n" << r.output;
     auto res = load(json)["cases"][0];
     EXPECT_EQ(res["kind"], "corruption") << name;
-    // A program case (repro/programs) checks its reads with the explorer's
-    // model: the dropped data is its contents oracle's finding.
-    if (c["seed"].get<std::string>().find("repro/programs/") != std::string::npos) {
+    // A program case checks its reads with the explorer's model: the
+    // dropped data is its contents oracle's finding.
+    if (program) {
       EXPECT_EQ(res["events"][0]["type"], "finding") << name;
       EXPECT_EQ(res["events"][0]["oracle"], "data") << name;
     } else {
       EXPECT_EQ(res["events"][0]["type"], "corruption") << name;
     }
   }
+  EXPECT_GE(programs, 4u);
+  EXPECT_GE(without_reads, 1u);  // prog_loop_dio_freeze writes and freezes only
 }
 
 // iowq_flags' other request kinds (extras=1: buffered reads, O_DIRECT writes
@@ -514,10 +546,12 @@ TEST(Cli, HelpManPageAndCompletionComeFromTheCommandRows) {
     static const std::regex opt(R"(^  (?:-[a-zA-Z] \[ )?(--[a-z][a-z0-9-]*))");
     is = std::istringstream(h.output);
     std::smatch m;
-    for (std::string line; std::getline(is, line);)
-      if (std::regex_search(line, m, opt))
+    for (std::string line; std::getline(is, line);) {
+      if (std::regex_search(line, m, opt)) {
         EXPECT_TRUE(opts.find(m[1].str() + " ") != std::string::npos || opts.find(m[1].str() + "\"") != std::string::npos)
             << joined << ": " << m[1] << " not completed";
+      }
+    }
   };
   for (const auto& n : names) {
     check({n});

@@ -11,6 +11,7 @@
 
 #include "diorace/error.hpp"
 #include "diorace/explore.hpp"
+#include "diorace/fault.hpp"
 #include "diorace/interpreter.hpp"
 #include "diorace/klog.hpp"
 #include "diorace/model.hpp"
@@ -280,6 +281,27 @@ TEST(ExploreModel, AWriteMustNotCompleteWhileTheFilesystemIsFrozen) {
   thawed.h.events.back().result = -EIO;
   thawed.write(0, 4096, 120, 150);
   EXPECT_TRUE(thawed.check().empty());
+}
+
+// --inject-fault oracle (TEST ONLY): the model doctors what it would let
+// pass, so a program case that only writes and freezes can FAIL too: a count
+// taken as one byte more than asked for, and a write that waited for the
+// thaw taken as done inside the freeze. Off, the same history is clean.
+TEST(ExploreModel, OracleInjectionDoctorsCountsAndBlocking) {
+  Hist h(4096);
+  OpEvent& fz = h.add(OpKind::freeze, 0, 0, 90, 210, 0);
+  fz.inode = 0;
+  fz.frozen_from_ns = 100;
+  fz.frozen_until_ns = 200;
+  h.write(0, 4096, 120, 250);  // held until the thaw
+  ASSERT_TRUE(h.check().empty());
+  set_fault_config({FaultMode::oracle, 1.0});
+  const auto f = h.check();
+  set_fault_config({});
+  ASSERT_TRUE(flags(f, "too_many"));
+  ASSERT_TRUE(flags(f, "not_blocked"));
+  for (const auto& x : f) EXPECT_NE(x.text.find("[fault injected"), std::string::npos) << x.text;
+  EXPECT_TRUE(h.check().empty());
 }
 
 TEST(ExploreModel, ACollisionOfBufferedAndDirectWritesMayRevertLaterReads) {

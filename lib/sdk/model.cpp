@@ -14,6 +14,8 @@
 
 #include <fmt/format.h>
 
+#include "diorace/fault.hpp"
+
 namespace diorace {
 
 namespace {
@@ -348,10 +350,15 @@ bool nowait(const Op& o) { return o.api == Api::pv2 && (o.rwf & RWF_NOWAIT); }
 
 void check_counts(const History& h, const Inode& in, const OpEvent& e, std::vector<Finding>& out) {
   const Op& o = e.op;
-  const auto n = static_cast<uint64_t>(e.result);
+  auto n = static_cast<uint64_t>(e.result);
+  // TEST ONLY (--inject-fault oracle): the count taken as one byte more than asked for.
+  const bool doctored = fault_doctor();
+  if (doctored) n = o.length + 1;
   if (n > o.length) {
-    out.push_back(make_finding(e, FailKind::wrong_result, "result", "too_many",
-                               fmt::format("{} bytes for a request of {}", n, o.length), h));
+    Finding f = make_finding(e, FailKind::wrong_result, "result", "too_many",
+                             fmt::format("{} bytes for a request of {}", n, o.length), h);
+    if (doctored) f.text += " [fault injected: the result was doctored]";
+    out.push_back(std::move(f));
     return;
   }
   if (o.kind == OpKind::write) {
@@ -400,13 +407,19 @@ void check_blocking(const History& h, const std::map<uint64_t, Inode>& inodes, s
       // The guardian thaws by itself at its deadline (freeze.hpp): a window
       // longer than that is not one frozen throughout.
       const int64_t until = std::min(fz.frozen_until_ns, fz.frozen_from_ns + kGuardianDeadlineNs);
-      if (e.start_ns > fz.frozen_from_ns && e.end_ns < until) {
+      if (e.start_ns <= fz.frozen_from_ns || e.start_ns >= until) continue;
+      // TEST ONLY (--inject-fault oracle): one that waited for the thaw taken
+      // as done inside the freeze.
+      const bool doctored = e.end_ns >= until && fault_doctor();
+      const int64_t end = doctored ? until - 1 : e.end_ns;
+      if (end < until) {
         Finding f = make_finding(e, FailKind::not_blocked, "must_block", "not_blocked",
                                  fmt::format("completed while the filesystem was frozen by {} (started {} us after "
                                              "FIFREEZE returned, done {} us before FITHAW)",
                                              fz.where(), (e.start_ns - fz.frozen_from_ns) / 1000,
-                                             (fz.frozen_until_ns - e.end_ns) / 1000),
+                                             (fz.frozen_until_ns - end) / 1000),
                                  h);
+        if (doctored) f.text += " [fault injected: a write that waited was taken as done]";
         out.push_back(std::move(f));
       }
     }

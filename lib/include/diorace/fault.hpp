@@ -28,6 +28,12 @@ void set_fault_config(const FaultConfig& cfg) noexcept;
 [[nodiscard]] inline bool fault_active() noexcept { return fault_config().mode != FaultMode::none; }
 // Decides, per completed read, whether to inject (thread-safe).
 [[nodiscard]] bool fault_should_fire() noexcept;
+// Oracle mode: whether an oracle doctors this observation (the library's
+// oracles, oracles.hpp, and the explorer's model, model.hpp, ask it once per
+// observation they would otherwise let pass).
+[[nodiscard]] inline bool fault_doctor() noexcept {
+  return fault_config().mode == FaultMode::oracle && fault_should_fire();
+}
 // Flips one byte in the middle of a completed read.
 void fault_flip(void* buf, size_t len) noexcept;
 

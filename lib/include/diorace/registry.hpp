@@ -70,6 +70,7 @@ class OracleSet {
     for (Oracle o : list) bits_ |= static_cast<unsigned>(o);
   }
   [[nodiscard]] constexpr bool has(Oracle o) const noexcept { return bits_ & static_cast<unsigned>(o); }
+  constexpr void add(Oracle o) noexcept { bits_ |= static_cast<unsigned>(o); }
   [[nodiscard]] std::vector<std::string> names() const;  // in declaration order of the enum
 
  private:
