@@ -103,8 +103,9 @@ TEST(EmulatorArtifacts, OnlyUnderTcgAndOnlyWhenTheArtifactIsTheWholeEvidence) {
   EXPECT_TRUE(emulator_artifact(kTcgDb).has_value());
 }
 
-// Defect 4: a stopped task was called hung.
-TEST(StoppedTasks, AStoppedGroupIsSeenAndARunningOneIsNot) {
+namespace {
+// A child sleeping in pause(), the leader of its own process group.
+pid_t sleeping_group() {
   pid_t pid = ::fork();
   if (pid == 0) {
     ::setpgid(0, 0);
@@ -112,6 +113,13 @@ TEST(StoppedTasks, AStoppedGroupIsSeenAndARunningOneIsNot) {
   }
   ::setpgid(pid, pid);
   ::usleep(50000);
+  return pid;
+}
+}  // namespace
+
+// Defect 4: a stopped task was called hung.
+TEST(StoppedTasks, AStoppedGroupIsSeenAndARunningOneIsNot) {
+  const pid_t pid = sleeping_group();
   EXPECT_EQ(stopped_tasks(pid), "");
   ::kill(pid, SIGSTOP);
   std::string s;
@@ -124,13 +132,7 @@ TEST(StoppedTasks, AStoppedGroupIsSeenAndARunningOneIsNot) {
 // A child that exited at its deadline, a zombie not yet reaped, was called
 // hung (uffd_dio_release, a 6.12.107 TCG guest under load: "state Z").
 TEST(StoppedTasks, AnExitedChildIsNoHangAndASleepingOneIs) {
-  pid_t pid = ::fork();
-  if (pid == 0) {
-    ::setpgid(0, 0);
-    for (;;) ::pause();
-  }
-  ::setpgid(pid, pid);
-  ::usleep(50000);
+  const pid_t pid = sleeping_group();
   EXPECT_FALSE(snapshot_process_group(pid).all_exited);
   ::kill(pid, SIGKILL);
   HangSnapshot z = snapshot_process_group(pid);
