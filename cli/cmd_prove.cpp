@@ -114,24 +114,6 @@ std::string got_text(const CaseResult& c) {
   return c.kind == FailKind::none ? o : o + " " + std::string(to_string(c.kind));
 }
 
-bool has_own_race(const CaseResult& c) {
-  for (const auto& ev : c.events)
-    if (auto* k = std::get_if<KernelReportEvent>(&ev); k && k->own_race) return true;
-  return false;
-}
-
-// Whether one result meets the control's expectation.
-bool meets(const Control& ctl, const CaseResult& c) {
-  if (ctl.expect == Verdict::pass) {
-    if (c.verdict != Verdict::pass) return false;
-    // On a detector kernel the PASS must have been armed.
-    return !ctl.kernel.starts_with("debug:") || c.detectors_missing.empty();
-  }
-  if (c.verdict != Verdict::fail || c.kind == FailKind::crash) return false;
-  if (ctl.kind != FailKind::none && c.kind != ctl.kind && !(ctl.own_race && c.kind == FailKind::splat)) return false;
-  return !ctl.own_race || has_own_race(c);
-}
-
 void start(Job& j, const std::vector<std::string>& common) {
   j.vm.args = j.vm_kernel_args;
   j.vm.args.insert(j.vm.args.end(), common.begin(), common.end());
@@ -254,7 +236,7 @@ std::vector<Row> tabulate(const std::vector<const CaseInfo*>& cases, const std::
             continue;
           }
           r.got[got_text(*res)]++;
-          if (meets(ctl, *res)) ++r.met;
+          if (meets_control(ctl, *res)) ++r.met;
           if (!res->kernel_fix.empty()) r.fix = res->kernel_fix;
           if (auto d = fix_disagreement(*res); !d.empty()) r.disagree = d;
           if (res->verdict == Verdict::fail) {

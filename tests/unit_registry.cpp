@@ -72,3 +72,35 @@ TEST(Outcome, ExitCodesAndRoundTrip) {
   EXPECT_EQ(back.kind, FailKind::corruption);
   EXPECT_EQ(back.reason, "lost");
 }
+
+// diorace prove's check of a result against a control: the control's kind,
+// or the case's own race reported by the kernel first (prog_loop_dio_freeze:
+// ext4's WARNING when the write began before FIFREEZE returned); never a
+// crash, another kind or somebody else's report.
+TEST(Outcome, AControlIsMetByItsKindOrByTheCasesOwnRace) {
+  const Control fail_ctl{.kernel = "linux-image-6.1.0-50-cloud-amd64-unsigned", .expect = Verdict::fail,
+                         .kind = FailKind::not_blocked};
+  auto failed = [](FailKind k, bool own) {
+    CaseResult c{.name = "x"};
+    c.fail(k, "why");
+    if (k == FailKind::splat) c.events.push_back(KernelReportEvent{Splat{.cls = "warning", .title = "WARNING"}, own});
+    return c;
+  };
+  EXPECT_TRUE(meets_control(fail_ctl, failed(FailKind::not_blocked, false)));
+  EXPECT_TRUE(meets_control(fail_ctl, failed(FailKind::splat, true)));
+  EXPECT_FALSE(meets_control(fail_ctl, failed(FailKind::splat, false)));
+  EXPECT_FALSE(meets_control(fail_ctl, failed(FailKind::corruption, false)));
+  EXPECT_FALSE(meets_control(fail_ctl, failed(FailKind::crash, false)));
+  EXPECT_FALSE(meets_control(fail_ctl, CaseResult{.name = "x", .verdict = Verdict::pass}));
+  // A control that names its own race wants the report.
+  Control own_ctl = fail_ctl;
+  own_ctl.own_race = true;
+  EXPECT_FALSE(meets_control(own_ctl, failed(FailKind::not_blocked, false)));
+  EXPECT_TRUE(meets_control(own_ctl, failed(FailKind::splat, true)));
+  // A PASS control: a PASS, armed on a detector kernel.
+  const Control pass_ctl{.kernel = "debug:linux-6.12.117-kcsan-lockdep", .expect = Verdict::pass};
+  CaseResult pass{.name = "x", .verdict = Verdict::pass};
+  EXPECT_TRUE(meets_control(pass_ctl, pass));
+  pass.detectors_missing = {"CONFIG_KCSAN"};
+  EXPECT_FALSE(meets_control(pass_ctl, pass));
+}

@@ -3,6 +3,8 @@
 
 #include <fmt/format.h>
 
+#include "diorace/registry.hpp"
+
 namespace diorace {
 
 void CaseResult::fail(FailKind k, std::string why) {
@@ -11,6 +13,29 @@ void CaseResult::fail(FailKind k, std::string why) {
     kind = k;
     reason = std::move(why);
   }
+}
+
+namespace {
+
+bool has_own_race(const CaseResult& c) {
+  for (const auto& ev : c.events)
+    if (auto* k = std::get_if<KernelReportEvent>(&ev); k && k->own_race) return true;
+  return false;
+}
+
+}  // namespace
+
+bool meets_control(const Control& ctl, const CaseResult& c) {
+  if (ctl.expect == Verdict::pass) {
+    if (c.verdict != Verdict::pass) return false;
+    // On a detector kernel the PASS must have been armed.
+    return !ctl.kernel.starts_with("debug:") || c.detectors_missing.empty();
+  }
+  if (c.verdict != Verdict::fail || c.kind == FailKind::crash) return false;
+  const bool own = has_own_race(c);
+  if (ctl.kind != FailKind::none && c.kind != ctl.kind && !(c.kind == FailKind::splat && (ctl.own_race || own)))
+    return false;
+  return !ctl.own_race || own;
 }
 
 int exit_code_for(const std::vector<CaseResult>& results) {

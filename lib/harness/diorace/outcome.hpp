@@ -48,6 +48,15 @@ struct CaseResult {
 void to_json(nlohmann::json& j, const CaseResult& r);
 void from_json(const nlohmann::json& j, CaseResult& r);
 
+struct Control;
+// Whether a result meets a proof control's expectation (`diorace prove`): a
+// PASS control wants a PASS (armed, on a detector kernel); a FAIL control a
+// FAIL of its kind (never a guest crash), or one whose first evidence is a
+// kernel report of the case's own race (its declared signatures: the bug's
+// own WARNING or detector report); a control that names its own race wants
+// that report among the evidence.
+[[nodiscard]] bool meets_control(const Control& ctl, const CaseResult& c);
+
 // Exit code for a set of results: 1 if any FAIL, else 2 if any ERROR or
 // INCOMPLETE, else 4 if all SKIP (and at least one), else 0.
 int exit_code_for(const std::vector<CaseResult>& results);
