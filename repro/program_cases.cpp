@@ -56,21 +56,14 @@ class ProgramCase final : public Case {
   std::unique_ptr<Interpreter> interp_;
 };
 
-bool has_op(const Program& p, OpKind k) {
-  for (const auto& a : p.actors)
-    for (const auto& o : a.ops)
-      if (o.kind == k) return true;
-  return false;
-}
-
 // The oracles the model can exercise on this program, and only those: the
 // contents oracle where it reads, the blocking one where it freezes, the
 // deadline where it has userfaultfd regions (it then runs in a child with a
 // deadline of its own); owed results, the kernel log, taint and hangs always.
 OracleSet program_oracles(const Program& p) {
   OracleSet s{Oracle::result, Oracle::kmsg, Oracle::taint, Oracle::hang};
-  if (has_op(p, OpKind::read)) s.add(Oracle::data);
-  if (has_op(p, OpKind::freeze)) s.add(Oracle::must_block);
+  if (p.has(OpKind::read)) s.add(Oracle::data);
+  if (p.has(OpKind::freeze)) s.add(Oracle::must_block);
   if (may_hang_for_good(p)) s.add(Oracle::deadline);
   return s;
 }

@@ -1019,12 +1019,7 @@ History run_program(const Program& p, const std::string& dir, uint64_t nonce, In
   return i.run(p, dir, nonce, stats);
 }
 
-bool may_hang_for_good(const Program& p) {
-  for (const auto& a : p.actors)
-    for (const auto& o : a.ops)
-      if (o.kind == OpKind::uffd) return true;
-  return false;
-}
+bool may_hang_for_good(const Program& p) { return p.has(OpKind::uffd); }
 
 std::vector<Finding> run_and_check(std::unique_ptr<Interpreter>& interp, const Program& p, const std::string& dir,
                                    uint64_t nonce, InterpreterStats& st) {

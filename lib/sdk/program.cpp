@@ -328,6 +328,13 @@ bool Program::is_loop(unsigned file) const noexcept {
   return std::find(loops.begin(), loops.end(), file) != loops.end();
 }
 
+bool Program::has(OpKind k) const noexcept {
+  for (const auto& a : actors)
+    for (const auto& o : a.ops)
+      if (o.kind == k) return true;
+  return false;
+}
+
 size_t Program::op_count() const noexcept {
   size_t n = 0;
   for (const auto& a : actors) n += a.ops.size();

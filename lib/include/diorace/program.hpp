@@ -129,6 +129,8 @@ struct Program {
   std::vector<Actor> actors;
 
   [[nodiscard]] bool is_loop(unsigned file) const noexcept;
+  // Whether some actor has an operation of kind k.
+  [[nodiscard]] bool has(OpKind k) const noexcept;
 
   [[nodiscard]] size_t op_count() const noexcept;
   // Removing actors and operations keeps the schedule hints of the rest
