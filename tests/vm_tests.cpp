@@ -204,8 +204,9 @@ TEST(VmDebugKernel, IowqFlagsFailsWithItsOwnRaceOn61) {
   EXPECT_TRUE(c["detectors_armed"].get<bool>());
   EXPECT_NE(c["reason"].get<std::string>().find("its own race"), std::string::npos) << c["reason"];
   ASSERT_TRUE(c.contains("first_failure_s")) << c.dump();
-  EXPECT_LT(c["first_failure_s"].get<double>(), 120.0);
-  // Stopped at the report, not after its 120 s.
+  // Within the run's 360 s (CI's run of the eighth session: 192 s on a busy
+  // 2-core machine); stopped at the report, not at the end of the run.
+  EXPECT_LT(c["first_failure_s"].get<double>(), 360.0);
   EXPECT_LT(c["duration_s"].get<double>(), c["first_failure_s"].get<double>() + 10.0);
   bool own = false;
   for (const auto& ev : c["events"]) {
@@ -705,7 +706,11 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
     EXPECT_EQ(run_command({"pgrep", "-f", dir + "/killed.sqlite"}).output, "") << "a VM of the killed bisection runs on";
     EXPECT_EQ(run_command({"sh", "-c", "ls -d /var/tmp/diorace-bisect-* 2>/dev/null | wc -l"}).output, "0\n");
   }
-  auto r = run_command({DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "5", "--store", store, "--jobs",
+  // Two TCG guests on CI's 2 cores: dma_thread's first failure on 6.1 came
+  // after 2-3 s and two 5 s runs of bisect-step both missed it once (the
+  // eighth session's CI). A run stops at its first failure, so a longer
+  // duration costs only the clean runs of 6.12.
+  auto r = run_command({DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "10", "--store", store, "--jobs",
                         "2", "--p-low", "0.9", "--kernels", kBuggy, kFixed},
                        std::chrono::seconds(900));
   std::printf("%s\n", r.output.c_str());
@@ -731,7 +736,7 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
                              store});
   EXPECT_EQ(linked.output, std::to_string(used) + "\n");
 
-  auto step = run_command({DIORACE_BIN, "bisect-step", "--case", "dma_thread", "--duration", "5", "--store", store,
+  auto step = run_command({DIORACE_BIN, "bisect-step", "--case", "dma_thread", "--duration", "30", "--store", store,
                            "--jobs", "2", "--runs", "2", "--kernel", kBuggy},
                           std::chrono::seconds(600));
   std::printf("%s\n", step.output.c_str());
