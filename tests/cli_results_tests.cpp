@@ -348,9 +348,10 @@ TEST(Results, HtmlReportOfManyKernelsIsOrderedAndReadable) {
         << size << ": " << dom.output.substr(dom.output.find("id=\"layout\""), 2000);
     EXPECT_NE(dom.output.find("<div id=\"errors\"></div>"), std::string::npos) << "script errors at " << size;
     // A 1280-pixel window shows both tables whole: nothing cut at the right edge.
-    if (std::string(size) != "700,1000")
+    if (std::string(size) != "700,1000") {
       EXPECT_NE(dom.output.find("data-overflow=\"none\""), std::string::npos)
           << size << ": " << dom.output.substr(dom.output.find("<body"), 200);
+    }
     // Kernel columns in version order, grouped by flavour; nothing of the
     // pending runs among them.
     const std::string matrix = dom.output.substr(dom.output.find("id=\"matrix\""),

@@ -36,7 +36,7 @@ struct VmRun {
   nlohmann::json doc;
 };
 
-VmRun vm(std::vector<std::string> host, std::vector<std::string> guest, int timeout_s = 900) {
+VmRun vm(std::vector<std::string> host, std::vector<std::string> guest, int timeout_s = 900, bool boot_again = true) {
   std::string json = "/var/tmp/diorace-vmtest-" + std::to_string(::getpid()) + ".json";
   fs::remove(json);
   std::vector<std::string> argv = {DIORACE_BIN, "vm"};
@@ -47,7 +47,7 @@ VmRun vm(std::vector<std::string> host, std::vector<std::string> guest, int time
   // A guest that never reached the test (exit 3: under TCG, 6.12 boots now
   // and then die in a static-key patch before init) is no result: booted
   // once more, as prove does, and said.
-  if (r.status == kExitNoBoot) {
+  if (r.status == kExitNoBoot && boot_again) {
     std::printf("(the guest never reached the test; booting once more)\n%s\n", r.output.c_str());
     fs::remove(json);
     r = run_command(argv, std::chrono::seconds(timeout_s));
@@ -92,14 +92,16 @@ TEST(VmDebian61, ForkscrewCorruptsNineOfTenIterations) {
   EXPECT_GE(c["failures"].get<int>(), 9);
 }
 
-TEST(VmDebian612, BothCasesPassForSixtySeconds) {
-  auto r = vm({"--deb", kFixed}, {"run", "dma_thread", "forkscrew", "--duration", "60"}, 1200);
+// 30 s each: on 6.1 both detect within 0.7 s of their start (10 of 10
+// boots, README); the run was 60 s each until CI had to fit in 45 minutes.
+TEST(VmDebian612, BothCasesPassForThirtySeconds) {
+  auto r = vm({"--deb", kFixed}, {"run", "dma_thread", "forkscrew", "--duration", "30"}, 1200);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.doc["system"]["kernel"]["release"].get<std::string>().find("6.12.107"), std::string::npos);
   for (const char* name : {"dma_thread", "forkscrew"}) {
     const auto& c = only_case(r, name);
     EXPECT_EQ(c["outcome"], "PASS");
-    EXPECT_GE(c["duration_s"].get<double>(), 60.0);
+    EXPECT_GE(c["duration_s"].get<double>(), 30.0);
     EXPECT_GT(c["iterations"].get<int>(), 10);
     EXPECT_GT(c["forks"].get<int>(), 10);
   }
@@ -138,7 +140,7 @@ TEST(VmVerdicts, GuestNotDoneBeforeTimeoutIsAHang) {
 TEST(VmVerdicts, MissingModulesNeverReachTheTestExit3) {
   fs::create_directories("/var/tmp/diorace-vmtest-empty-modules");
   auto r = vm({"--deb", kBuggy, "--modules", "/var/tmp/diorace-vmtest-empty-modules", "--timeout", "120"},
-              {"run", "dma_thread", "--iterations", "1"});
+              {"run", "dma_thread", "--iterations", "1"}, 900, /*boot_again=*/false);
   fs::remove_all("/var/tmp/diorace-vmtest-empty-modules");
   EXPECT_EQ(r.status, 3) << r.output;
   EXPECT_NE(r.output.find("never reached the test"), std::string::npos);
@@ -260,7 +262,10 @@ TEST(VmStore, CompareNamesTheForkCasesFixedIn612) {
   auto host = run_command({DIORACE_BIN, "run", "dma_thread", "--duration", "2", "--store", store, "-q"});
   EXPECT_EQ(host.status, 0) << host.output;
   auto bad = vm({"--deb", kBuggy, "--store", store, "--junit", dir + "/61.xml", "--kcidb", dir + "/61-kcidb.json"},
-                {"run", "dma_thread", "forkscrew", "--iterations", "5", "--keep-going"});
+                // Up to 40 iterations, each case stopping at its first failure: dma_thread
+                // corrupts about 1 iteration in 4 on 6.1 here (4-8 of 30 in 6 boots of
+                // the ninth session), so 5 missed it in 1 boot of 4.
+                {"run", "dma_thread", "forkscrew", "--iterations", "40"});
   EXPECT_EQ(bad.status, 1) << bad.output;
   auto good = vm({"--deb", kFixed, "--store", store}, {"run", "dma_thread", "forkscrew", "--iterations", "5"});
   EXPECT_EQ(good.status, 0) << good.output;
@@ -366,7 +371,7 @@ TEST(VmNightly, TwoNightsOver61And612ThenARegression) {
   const std::string kernels = std::string(kBuggy) + " " + kFixed;
   auto night = [&](const std::string& name, const std::string& extra) {
     std::vector<std::string> argv = {DIORACE_SOURCE_DIR "/ci/nightly", "--kernels", kernels, "--cases",
-                                     "dma_thread forkscrew", "--duration", "5", "--store", store, "--out",
+                                     "dma_thread forkscrew", "--duration", "10", "--store", store, "--out",
                                      dir + "/" + name};
     if (!extra.empty()) argv.insert(argv.end(), {"--run-args", extra});
     auto r = run_command(argv, std::chrono::seconds(900));
@@ -706,10 +711,10 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
     EXPECT_EQ(run_command({"pgrep", "-f", dir + "/killed.sqlite"}).output, "") << "a VM of the killed bisection runs on";
     EXPECT_EQ(run_command({"sh", "-c", "ls -d /var/tmp/diorace-bisect-* 2>/dev/null | wc -l"}).output, "0\n");
   }
-  // Two TCG guests on CI's 2 cores: dma_thread's first failure on 6.1 came
-  // after 2-3 s and two 5 s runs of bisect-step both missed it once (the
-  // eighth session's CI). A run stops at its first failure, so a longer
-  // duration costs only the clean runs of 6.12.
+  // Two TCG guests on 2 cores: dma_thread's first failure on 6.1 came after
+  // 2.3 to 22 s (two 5 s runs of bisect-step both missed it in the eighth
+  // session's CI). A run stops at its first failure, so a longer duration
+  // costs only the clean runs of 6.12; the bisection itself counts misses.
   auto r = run_command({DIORACE_BIN, "bisect", "--case", "dma_thread", "--duration", "10", "--store", store, "--jobs",
                         "2", "--p-low", "0.9", "--kernels", kBuggy, kFixed},
                        std::chrono::seconds(900));
@@ -736,7 +741,7 @@ TEST(VmJobs, BisectBootsAStepsRunsSideBySide) {
                              store});
   EXPECT_EQ(linked.output, std::to_string(used) + "\n");
 
-  auto step = run_command({DIORACE_BIN, "bisect-step", "--case", "dma_thread", "--duration", "30", "--store", store,
+  auto step = run_command({DIORACE_BIN, "bisect-step", "--case", "dma_thread", "--duration", "60", "--store", store,
                            "--jobs", "2", "--runs", "2", "--kernel", kBuggy},
                           std::chrono::seconds(600));
   std::printf("%s\n", step.output.c_str());

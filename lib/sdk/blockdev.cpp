@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -84,10 +85,34 @@ void LoopDevice::detach() noexcept {
   record_.remove();
 }
 
+std::string load_fs_modules(const std::string& fstype) {
+  std::string order;
+  if (fstype.empty() || fstype.find('/') != std::string::npos || !try_read_file("/modules/fs." + fstype, order))
+    return "";
+  std::string known;
+  (void)try_read_file("/proc/filesystems", known);
+  std::istringstream lines(known);
+  for (std::string line; std::getline(lines, line);)
+    if (line.size() > fstype.size() && line.compare(line.size() - fstype.size(), fstype.size(), fstype) == 0 &&
+        (line[line.size() - fstype.size() - 1] == '\t'))
+      return "";
+  std::string failed;
+  std::istringstream names(order);
+  for (std::string m; std::getline(names, m);) {
+    if (m.empty()) continue;
+    UniqueFd ko(::open(("/modules/" + m + ".ko").c_str(), O_RDONLY | O_CLOEXEC));
+    if (!ko || (::syscall(SYS_finit_module, ko.get(), "", 0) < 0 && errno != EEXIST))
+      failed += fmt::format("{}{}: {}", failed.empty() ? "" : "; ", m, std::strerror(errno));
+  }
+  return failed;
+}
+
 Mount Mount::make(const std::string& device, const std::string& dir, const std::string& fstype,
                   const std::string& options) {
+  const std::string not_loaded = load_fs_modules(fstype);
   if (::mount(device.c_str(), dir.c_str(), fstype.c_str(), 0, options.empty() ? nullptr : options.c_str()) < 0)
-    throw_errno("mount " + device + " on " + dir + " (" + fstype + ")");
+    throw_errno("mount " + device + " on " + dir + " (" + fstype + ")" +
+                (not_loaded.empty() ? "" : " [module load failed: " + not_loaded + "]"));
   Mount m;
   m.dir_ = dir;
   return m;

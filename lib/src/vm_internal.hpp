@@ -15,7 +15,9 @@ namespace diorace::detail {
 std::string find_first(const std::string& dir, const std::string& prefix);
 
 // Copies the modules the guest needs (its buses and filesystems) and their
-// dependencies into dest, in load order; returns the load order.
+// dependencies into dest; returns the order the guest's init loads them in.
+// A filesystem other than the scratch disk's gets its own order in
+// dest/fs.TYPE, loaded by the guest when it first mounts that type.
 std::vector<std::string> stage_modules(const VmOptions& o, const std::string& modules_dir,
                                        const std::optional<KernelConfig>& cfg, const std::string& dest);
 

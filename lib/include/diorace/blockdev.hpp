@@ -43,6 +43,12 @@ class LoopDevice {
   ResourceRecord record_;  // in the state directory while attached (a killed run's is undone by the next)
 };
 
+// In a diorace VM guest, loads the modules of filesystem `fstype` that its
+// init left out (listed in /modules/fs.TYPE) unless /proc/filesystems has
+// it; elsewhere does nothing. Mount::make calls it. Returns what failed to
+// load ("" when nothing did), for the caller's message.
+std::string load_fs_modules(const std::string& fstype);
+
 class Mount {
  public:
   Mount() noexcept = default;
