@@ -93,9 +93,7 @@ std::string load_fs_modules(const std::string& fstype) {
   (void)try_read_file("/proc/filesystems", known);
   std::istringstream lines(known);
   for (std::string line; std::getline(lines, line);)
-    if (line.size() > fstype.size() && line.compare(line.size() - fstype.size(), fstype.size(), fstype) == 0 &&
-        (line[line.size() - fstype.size() - 1] == '\t'))
-      return "";
+    if (line.ends_with("\t" + fstype)) return "";  // "nodev\tTYPE" or "\tTYPE"
   std::string failed;
   std::istringstream names(order);
   for (std::string m; std::getline(names, m);) {
