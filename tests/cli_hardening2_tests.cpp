@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/wait.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -261,6 +262,20 @@ std::vector<std::string> diorace_loops() {
   return out;
 }
 
+// The task sits in poll() or ppoll() (the first field of /proc/PID/syscall,
+// readable by root).
+bool waits_in_poll(pid_t pid) {
+  std::string s;
+  if (!try_read_file("/proc/" + std::to_string(pid) + "/syscall", s)) return false;
+  for (long nr : {
+#ifdef SYS_poll
+           static_cast<long>(SYS_poll),
+#endif
+           static_cast<long>(SYS_ppoll)})
+    if (s.rfind(std::to_string(nr) + " ", 0) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 // Defect 10: killing the whole tree during the freeze window left the backing
@@ -275,11 +290,13 @@ TEST(Hardening2, WhatAKilledFreezeLeftIsThawedAndDetachedByTheNextRun) {
     // The freeze guardian is a child of the case process in a group of its
     // own, alive only while the filesystem is frozen: kill everything then,
     // parent, case and guardian at once (a CI cgroup kill, the OOM killer).
+    // Only once it waits in poll(): it has frozen (a kill just after its fork
+    // would leave nothing, CI's run of the ninth session).
     for (int i = 0; i < 400 && !killed; ++i, ::usleep(25000)) {
       auto kids = children_of(pid);
       if (kids.empty()) continue;
       for (pid_t g : children_of(kids[0]))
-        if (::getpgid(g) == g) {
+        if (::getpgid(g) == g && waits_in_poll(g)) {
           std::vector<pid_t> all = descendants(pid);
           all.push_back(pid);
           for (pid_t p : all) ::kill(p, SIGKILL);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <random>
+#include <sstream>
 #include <string>
 
 #include "diorace/emulator.hpp"
@@ -188,6 +189,48 @@ TEST(LavaImport, HostileLogsNeverCrashTheImporter) {
     } catch (const UsageError&) {
     }
   }
+}
+
+// CI's run of the ninth session: a 6.1 job's document was "damaged" in its
+// log. A kernel message written on the same console breaks into a document
+// line ("QUJD[   12.3] loop0: ..." then the rest of the line): the parser
+// keeps what came before the kernel's stamp and skips the message's own
+// text; anything else in a line is still damage.
+TEST(LavaImport, AKernelMessageInsideTheDocumentIsSkippedOtherTextIsDamage) {
+  RunRecord rec;
+  rec.complete = true;
+  rec.exit_code = 0;
+  CaseResult c;
+  c.name = "dma_thread";
+  c.verdict = Verdict::pass;
+  c.reason = std::string(300, 'r');  // several base64 lines
+  rec.cases.push_back(c);
+  const std::string block = lava_document_block(rec);
+  std::vector<std::string> lines;
+  std::istringstream is(block);
+  for (std::string l; std::getline(is, l);) lines.push_back(l);
+  ASSERT_GT(lines.size(), 5u);
+  auto joined = [](const std::vector<std::string>& ls) {
+    std::string out;
+    for (const auto& l : ls) out += "+ " + l + "\r\n";  // a console prefix and carriage returns
+    return out;
+  };
+  std::string why;
+  ASSERT_TRUE(find_lava_document(joined(lines), why)) << why;
+  // Broken in the middle of a line, and a whole message line of its own.
+  auto broken = lines;
+  const std::string head = broken[2].substr(0, 30), tail = broken[2].substr(30);
+  broken[2] = head + "[   12.345678] EXT4-fs (loop1): unmounting filesystem abc";
+  broken.insert(broken.begin() + 3, tail);
+  broken.insert(broken.begin() + 5, "[   12.400001] loop1: detected capacity change from 0 to 8");
+  auto found = find_lava_document(joined(broken), why);
+  ASSERT_TRUE(found) << why;
+  EXPECT_EQ(found->cases.at(0).reason, c.reason);
+  // Other text in a line is damage, never a document.
+  auto other = lines;
+  other[3] = other[3].substr(0, 20) + " some text abc" + other[3].substr(20);
+  EXPECT_FALSE(find_lava_document(joined(other), why));
+  EXPECT_NE(why.find("damaged"), std::string::npos) << why;
 }
 
 // Defect 7: an output could be the store, the config or another output.

@@ -2,7 +2,10 @@
 // The LAVA side a guest or a board needs: case names and results, and the
 // run document carried through the job's log (no store, no YAML: the static
 // guest binary has this too).
+#include <sys/klog.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <cctype>
 #include <string_view>
@@ -116,6 +119,34 @@ bool parse_begin(const std::string& line, size_t& bytes, std::string& sum) {
   return true;
 }
 
+// A kernel message's timestamp "[   12.345678]" at `at` of the line.
+bool kernel_stamp_at(const std::string& line, size_t at) {
+  size_t i = at + 1;
+  while (i < line.size() && line[i] == ' ') ++i;
+  const size_t digits = i;
+  while (i < line.size() && std::isdigit(static_cast<unsigned char>(line[i]))) ++i;
+  if (i == digits || i >= line.size() || line[i] != '.') return false;
+  const size_t frac = ++i;
+  while (i < line.size() && std::isdigit(static_cast<unsigned char>(line[i]))) ++i;
+  return i > frac && i < line.size() && line[i] == ']';
+}
+
+// The base64 a document line carries: the last run of base64 characters (a
+// console line may carry a prefix), cut where a kernel message written on
+// the same console broke into it ("QUJD[   12.3] loop0: ..." carries "QUJD";
+// the rest of the document line follows on the next line).
+std::string payload_of(const std::string& line) {
+  size_t end = line.size();
+  for (size_t at = line.find('['); at != std::string::npos; at = line.find('[', at + 1))
+    if (kernel_stamp_at(line, at)) {
+      end = at;
+      break;
+    }
+  const std::string head = line.substr(0, end);
+  const size_t s = head.find_last_not_of(kB64 + std::string("="));
+  return s == std::string::npos ? head : head.substr(s + 1);
+}
+
 }  // namespace
 
 std::optional<RunRecord> find_lava_document(const std::string& log, std::string& why) {
@@ -137,8 +168,7 @@ std::optional<RunRecord> find_lava_document(const std::string& log, std::string&
         ended = true;
         break;
       }
-      size_t s = line.find_last_not_of(kB64 + std::string("="));
-      b64 += s == std::string::npos ? line : line.substr(s + 1);
+      b64 += payload_of(line);
       if (b64.size() > kMaxDocument / 3 * 4 + 8) break;  // longer than any document it announced
     }
     if (!ended) {
@@ -158,6 +188,31 @@ std::optional<RunRecord> find_lava_document(const std::string& log, std::string&
   }
   return found;
 }
+
+namespace {
+
+// Only emergencies on the console while the document is printed: a kernel
+// message on the same serial console would land inside its lines. The level
+// before is put back (syslog(2) SYSLOG_ACTION_CONSOLE_LEVEL, as dmesg -n).
+class QuietConsole {
+ public:
+  QuietConsole() {
+    std::string printk;
+    if (!try_read_file("/proc/sys/kernel/printk", printk)) return;
+    const int level = std::atoi(printk.c_str());
+    if (level > 1 && ::klogctl(8, nullptr, 1) == 0) old_ = level;
+  }
+  QuietConsole(const QuietConsole&) = delete;
+  QuietConsole& operator=(const QuietConsole&) = delete;
+  ~QuietConsole() {
+    if (old_ > 0) (void)::klogctl(8, nullptr, old_);
+  }
+
+ private:
+  int old_ = -1;
+};
+
+}  // namespace
 
 int lava_report_document(const std::string& path) {
   const bool helper = have_program("lava-test-case");
@@ -182,6 +237,7 @@ int lava_report_document(const std::string& path) {
   }
   for (const auto& c : rec.cases) report(lava_case_name(c), lava_result(c.verdict));
   if (rec.cases.empty()) report("diorace.harness", "fail");  // a run with no case is no pass
+  QuietConsole quiet;
   std::fputs(lava_document_block(rec).c_str(), stdout);
   std::fflush(stdout);
   return 0;
