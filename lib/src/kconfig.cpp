@@ -26,7 +26,7 @@ KernelConfig KernelConfig::parse(const std::string& text, std::string source) {
       if (eq != std::string::npos) c.values_[line.substr(0, eq)] = line.substr(eq + 1);
     } else if (line.rfind("# CONFIG_", 0) == 0) {
       auto end = line.find(" is not set");
-      if (end != std::string::npos) c.values_[line.substr(2, end - 2)] = "n";
+      if (end != std::string::npos) c.values_[line.substr(2, end - 2)] = std::string(1, 'n');
     }
   }
   return c;
