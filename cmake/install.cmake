@@ -54,7 +54,7 @@ set(CPACK_DEBIAN_PACKAGE_SECTION devel)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 set(CPACK_DEBIAN_PACKAGE_HOMEPAGE "https://example.org/diorace")
 # The shared libraries the program links (libaio, liburing, libblkid,
-# libboost-program-options, libsqlite3, libpqxx, libpugixml), found by dpkg-shlibdeps.
+# libboost-program-options, libsqlite3, libpqxx, libpugixml, libfmt), found by dpkg-shlibdeps.
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
 # What `diorace vm` runs (qemu, busybox-static for the initramfs, cpio,
 # mkfs for the scratch disk, kmod-style module decompressors, sfdisk for
