@@ -30,6 +30,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <chrono>
+
 #include <fmt/format.h>
 
 #include "diorace/blockdev.hpp"
@@ -98,7 +100,13 @@ class LoopDioFreeze final : public Case {
                     {"window_ms", window_.count()}};
         finding = std::move(f);
       }
+      const auto seen = std::chrono::steady_clock::now();  // the write was seen done by now
       if (!frozen.thaw()) throw SetupError("FITHAW " + backing_.dir() + " failed");
+      // A guardian that thawed before it was asked (its pipe closed under
+      // it) proves no frozen window: no verdict on the kernel.
+      if (finding && frozen.thawed_at_ns() != 0 &&
+          frozen.thawed_at_ns() < std::chrono::duration_cast<std::chrono::nanoseconds>(seen.time_since_epoch()).count())
+        throw SetupError("the freeze guardian of " + backing_.dir() + " thawed before the write was seen done");
       const int64_t n = write.finish(std::chrono::seconds(60));
       if (n != 4096)
         throw std::system_error(n < 0 ? static_cast<int>(-n) : EIO, std::generic_category(),

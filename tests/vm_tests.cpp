@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <map>
+#include <regex>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -92,17 +93,18 @@ TEST(VmDebian61, ForkscrewCorruptsNineOfTenIterations) {
   EXPECT_GE(c["failures"].get<int>(), 9);
 }
 
-// 30 s each: on 6.1 both detect within 0.7 s of their start (10 of 10
-// boots, README); the run was 60 s each until CI had to fit in 45 minutes.
-TEST(VmDebian612, BothCasesPassForThirtySeconds) {
-  auto r = vm({"--deb", kFixed}, {"run", "dma_thread", "forkscrew", "--duration", "30"}, 1200);
+// 10 s each: on 6.1 both detect within 0.7 s of their start (10 of 10
+// boots, README); the run was 60 s, then 30 s each, until CI had to fit in
+// 45 minutes.
+TEST(VmDebian612, BothCasesPassForTenSeconds) {
+  auto r = vm({"--deb", kFixed}, {"run", "dma_thread", "forkscrew", "--duration", "10"}, 1200);
   ASSERT_EQ(r.status, 0) << r.output;
   EXPECT_NE(r.doc["system"]["kernel"]["release"].get<std::string>().find("6.12.107"), std::string::npos);
   for (const char* name : {"dma_thread", "forkscrew"}) {
     const auto& c = only_case(r, name);
     EXPECT_EQ(c["outcome"], "PASS");
-    EXPECT_GE(c["duration_s"].get<double>(), 30.0);
-    EXPECT_GT(c["iterations"].get<int>(), 10);
+    EXPECT_GE(c["duration_s"].get<double>(), 10.0);
+    EXPECT_GT(c["iterations"].get<int>(), 3);
     EXPECT_GT(c["forks"].get<int>(), 10);
   }
 }
@@ -197,8 +199,13 @@ TEST(VmDebugKernel, IowqFlagsFailsWithItsOwnRaceOn61) {
   if (k.empty()) GTEST_SKIP() << "shared/kernels not present";
   // KCSAN samples: the report came in 12 of 13 boots within the case's 120 s
   // (one miss, the eighth session); the run stops at the report, so a longer
-  // window costs only a boot that would have missed.
-  auto r = vm({"--kernel", k, "--timeout", "900"}, {"run", "iowq_flags", "--duration", "360"});
+  // window costs only a boot that would have missed. CI saw 100, 192 and 399
+  // s for this test; one access in 1000 watched instead of 4000
+  // (kcsan.skip_watch, the detector's sampling, not the case) reported after
+  // 3.6, 20 and 37 s in three boots here, beside 9.9, 90 and 140 s with the
+  // default in three boots taken in turn with them (the tenth session).
+  auto r = vm({"--kernel", k, "--timeout", "900", "--append", "kcsan.skip_watch=1000"},
+              {"run", "iowq_flags", "--duration", "360"});
   ASSERT_EQ(r.status, 1) << r.output;
   const auto& c = only_case(r, "iowq_flags");
   EXPECT_EQ(c["outcome"], "FAIL");
@@ -241,7 +248,8 @@ TEST(VmDebugKernel, DioWqTeardownReachesTheRaceOn61) {
 TEST(VmDebugKernel, IowqFlagsPassesArmedOn612) {
   std::string k = debug_kernel("linux-6.12.117-kcsan-lockdep");
   if (k.empty()) GTEST_SKIP() << "shared/kernels not present";
-  auto r = vm({"--kernel", k, "--timeout", "900"}, {"run", "iowq_flags"});
+  // 60 s, the PASS control its metadata declares (the default run is 120 s).
+  auto r = vm({"--kernel", k, "--timeout", "900"}, {"run", "iowq_flags", "--duration", "60"});
   ASSERT_EQ(r.status, 0) << r.output;
   const auto& c = only_case(r, "iowq_flags");
   EXPECT_EQ(c["outcome"], "PASS");
@@ -479,17 +487,19 @@ TEST(VmNewRaces, EachFailsOn61WithItsOwnEvidence) {
     }
 }
 
-// ... and PASSes on 6.12.107, which has every fix, running each case for its time.
+// ... and PASSes on 6.12.107, which has every fix, running each case for its
+// time: 8 s each (15 s until CI had to fit in 45 minutes; on 6.1 all ten
+// detect within 32 s of one boot, the boot included).
 TEST(VmNewRaces, EachPassesOn612) {
   auto r = vm({"--deb", kFixed},
               {"run", "ext4_inline_dio", "uring_iopoll_eof", "loop_dio_freeze", "uffd_dio_release", "prog_iopoll_eof",
-               "prog_uffd_release_hang", "prog_fork_dio_read", "prog_loop_dio_freeze", "--duration", "15"});
+               "prog_uffd_release_hang", "prog_fork_dio_read", "prog_loop_dio_freeze", "--duration", "8"});
   EXPECT_EQ(r.status, 0) << r.output;
   ASSERT_EQ(r.doc["cases"].size(), 10u) << r.doc.dump();
   for (const auto& c : r.doc["cases"]) {
     EXPECT_EQ(c["outcome"], "PASS") << c.dump();
     EXPECT_GT(c["iterations"].get<int>(), 3) << c.dump();
-    EXPECT_GE(c["duration_s"].get<double>(), 15.0) << c.dump();
+    EXPECT_GE(c["duration_s"].get<double>(), 8.0) << c.dump();
   }
 }
 
@@ -513,7 +523,9 @@ TEST(VmProve, ProvesLoopDioFreezeOnItsControls) {
   EXPECT_NE(md.find("| `loop_dio_freeze` | linux-image-6.12.107+deb12-amd64-unsigned | PASS | PASS | **1/1** |"),
             std::string::npos)
       << md;
-  EXPECT_NE(md.find("| 5.0 (P(miss) "), std::string::npos) << md;  // the floor, from the measured rate
+  // The floor (5 s), from the measured rate; the clean run ends at the first
+  // iteration boundary past it (5.2 s beside another VM).
+  EXPECT_TRUE(std::regex_search(md, std::regex(R"(\| 5\.[0-9] \(P\(miss\) )"))) << md;
   EXPECT_NE(md.find("| lacks 39d86db34e41, c4706c5058a7 (changelog 6.1.176-1)"),
             std::string::npos)
       << md;
@@ -801,7 +813,7 @@ TEST(Vm, AStopRequestEndsTheGuestAndLeavesNothing) {
 
 // The explorer over boots (`vm --boots 2 --jobs 2 -- explore`): two boots
 // of 6.1 at once, seeds 1 and 2, each reporting its findings, and a summary
-// that counts the boots each signature showed in (IOPOLL: both).
+// that counts the boots each signature showed in (IOPOLL: one or both).
 TEST(VmExplore, OverBootsSaysWhichFindingsShowedInHowManyBoots) {
   const std::string dir = "/var/tmp/diorace-vmtest-boots-" + std::to_string(::getpid());
   fs::remove_all(dir);
@@ -812,7 +824,24 @@ TEST(VmExplore, OverBootsSaysWhichFindingsShowedInHowManyBoots) {
   EXPECT_EQ(r.status, 1) << r.output;
   EXPECT_NE(r.output.find("boot 1 (seed 1)"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("boot 2 (seed 2)"), std::string::npos) << r.output;
-  EXPECT_NE(r.output.find("| `result|short_read|read.direct.uring-iopoll|ext4` | 2/2 |"), std::string::npos) << r.output;
+  // Each row of the summary counts the boots whose report names that
+  // signature. IOPOLL in at least one: a boot may spend its 15 s on another
+  // finding (the tenth session, this test alone beside no other VM: seed
+  // 2's eighth program hung on 6.1, a deadline|hang finding at 23.3 s, not
+  // analysed; that boot had no IOPOLL).
+  const std::regex row(R"(\| `([^`]+)` \| ([0-9])/2 \|)");
+  int rows = 0;
+  for (std::sregex_iterator it(r.output.begin(), r.output.end(), row), end; it != end; ++it, ++rows) {
+    const std::string sig = (*it)[1];
+    size_t boots = 0;
+    for (size_t at = r.output.find("    " + sig + " at "); at != std::string::npos;
+         at = r.output.find("    " + sig + " at ", at + 1))
+      ++boots;
+    EXPECT_EQ(std::to_string(boots), (*it)[2].str()) << sig << "\n" << r.output;
+  }
+  EXPECT_GT(rows, 0) << r.output;
+  EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(\| `result\|short_read\|read\.direct\.uring-iopoll\|ext4` \| [12]/2 \|)")))
+      << r.output;
   EXPECT_NE(r.output.find("finding: " + dir), std::string::npos) << r.output;
   EXPECT_FALSE(fs::is_empty(dir));
   fs::remove_all(dir);

@@ -10,6 +10,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstring>
+#include <ctime>
 #include <initializer_list>
 #include <system_error>
 
@@ -64,8 +66,14 @@ FreezeGuardian FreezeGuardian::freeze(const std::string& dir, int max_ms) {
                       }
                       pollfd p{cmd_in, POLLIN, 0};
                       (void)::poll(&p, 1, max_ms);  // a word, EOF (the case died) or the deadline
-                      c = ::ioctl(d, FITHAW, 0) == 0 ? 'T' : 'E';
-                      (void)!::write(ack_out, &c, 1);
+                      // When it thaws, before FITHAW (clock_gettime is async-signal-safe).
+                      timespec ts{};
+                      (void)::clock_gettime(CLOCK_MONOTONIC, &ts);
+                      const int64_t at = static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+                      char reply[1 + sizeof at];
+                      reply[0] = ::ioctl(d, FITHAW, 0) == 0 ? 'T' : 'E';
+                      std::memcpy(reply + 1, &at, sizeof at);
+                      (void)!::write(ack_out, reply, sizeof reply);  // one write: at most PIPE_BUF, whole
                       return 0;
                     },
                     .new_group = true,
@@ -88,8 +96,10 @@ FreezeGuardian FreezeGuardian::freeze(const std::string& dir, int max_ms) {
 bool FreezeGuardian::thaw() noexcept {
   if (child_.pid() < 0) return true;
   cmd_ = UniqueFd();  // EOF: thaw now
-  char c = 0;
-  const bool ok = ::read(ack_.get(), &c, 1) == 1 && c == 'T';
+  char reply[1 + sizeof(int64_t)] = {};
+  const ssize_t n = ::read(ack_.get(), reply, sizeof reply);
+  const bool ok = n >= 1 && reply[0] == 'T';
+  if (n == static_cast<ssize_t>(sizeof reply)) std::memcpy(&thawed_at_ns_, reply + 1, sizeof thawed_at_ns_);
   (void)child_.wait();
   return ok;
 }

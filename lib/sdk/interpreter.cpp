@@ -634,6 +634,11 @@ class ActorRun {
     const bool thawed = g->thaw();
     e.end_ns = now_ns();
     e.result = thawed ? 0 : -EIO;
+    // The guardian may have thawed before it was asked to (its deadline, its
+    // pipe closed under it): the window ends where it thawed, or proves
+    // nothing when it did not say when.
+    if (g->thawed_at_ns() == 0) e.result = -EIO;
+    else e.frozen_until_ns = std::min(e.frozen_until_ns, g->thawed_at_ns());
   }
 
   // A fresh userfaultfd region for this actor's uffd reads (the old one goes:

@@ -4,6 +4,7 @@
 #include "diorace/params.hpp"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/utsname.h>
@@ -13,6 +14,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -182,6 +184,16 @@ DebianKernel fetch_debian_kernel(const std::string& name) {
                      "' is neither a Debian kernel image package (linux-image-...) nor a series (debian:6.1-cloud-amd64)");
   std::string dir = cache_dir() + "/kernels/" + package;
   std::error_code ec;
+  // Two runs that need the same package at once (VMs side by side, a
+  // nightly beside a bisection) take turns: the second finds it unpacked.
+  UniqueFd lock;
+  if (find_first(dir + "/boot", "vmlinuz-").empty()) {
+    fs::create_directories(cache_dir() + "/kernels", ec);
+    lock = UniqueFd(::open((cache_dir() + "/kernels/.lock-" + package).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
+    if (!lock) throw SetupError("cannot open the kernel cache's lock for " + package + ": " + std::strerror(errno));
+    while (::flock(lock.get(), LOCK_EX) < 0)
+      if (errno != EINTR) throw SetupError(std::string("cannot lock the kernel cache: ") + std::strerror(errno));
+  }
   if (find_first(dir + "/boot", "vmlinuz-").empty()) {
     std::string dl = cache_dir() + "/kernels/.download-" + package;
     fs::remove_all(dl, ec);

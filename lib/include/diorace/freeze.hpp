@@ -5,6 +5,7 @@
 // loop_dio_freeze freezes the backing filesystem of a loop device with it;
 // the explorer's freeze operation too.
 #pragma once
+#include <cstdint>
 #include <string>
 
 #include "diorace/fd.hpp"
@@ -23,11 +24,18 @@ class FreezeGuardian {
   ~FreezeGuardian() { thaw(); }
   // Thaws and reaps the guardian; true when the thaw succeeded.
   bool thaw() noexcept;
+  // After thaw(): CLOCK_MONOTONIC (ns) just before the guardian's FITHAW,
+  // whatever made it thaw (the word, the caller's end closing, its
+  // deadline); 0 when it did not say. The filesystem was frozen from
+  // freeze()'s return up to this instant: an oracle's window ends here at
+  // the latest, not where the caller asked for the thaw.
+  [[nodiscard]] int64_t thawed_at_ns() const noexcept { return thawed_at_ns_; }
 
  private:
   FreezeGuardian() = default;
   ChildProcess child_;
   UniqueFd cmd_, ack_;
+  int64_t thawed_at_ns_ = 0;
 };
 
 }  // namespace diorace
