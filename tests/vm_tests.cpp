@@ -853,7 +853,9 @@ TEST(VmExplore, OverBootsSaysWhichFindingsShowedInHowManyBoots) {
 TEST(VmExplore, FindsTheIopollClassOn61AndNothingOn612) {
   const std::string dir = "/var/tmp/diorace-vmtest-findings-" + std::to_string(::getpid());
   fs::remove_all(dir);
-  auto bad = vm({"--deb", kBuggy}, {"explore", "--duration", "60", "--fs", "ext4", "--seed", "1", "--findings", dir});
+  // 30 s each (60 s until CI had to fit in 45 minutes): on 6.1 the IOPOLL
+  // finding is program 40 of this seed, 8-14 s in (156 programs in 30 s).
+  auto bad = vm({"--deb", kBuggy}, {"explore", "--duration", "30", "--fs", "ext4", "--seed", "1", "--findings", dir});
   ASSERT_EQ(bad.status, 1) << bad.output;
   std::set<std::string> signatures;
   for (const auto& e : fs::directory_iterator(dir)) {
@@ -868,11 +870,11 @@ TEST(VmExplore, FindsTheIopollClassOn61AndNothingOn612) {
   EXPECT_TRUE(signatures.count("result|short_read|read.direct.uring-iopoll|ext4"))
       << "signatures found: " << nlohmann::json(signatures).dump();
 
-  auto good = vm({"--deb", kFixed}, {"explore", "--duration", "60", "--fs", "ext4", "--seed", "1", "--findings", dir});
+  auto good = vm({"--deb", kFixed}, {"explore", "--duration", "30", "--fs", "ext4", "--seed", "1", "--findings", dir});
   EXPECT_EQ(good.status, 0) << good.output;
   EXPECT_FALSE(fs::exists(dir) && !fs::is_empty(dir));
   const auto& c = only_case(good, "explore");
   EXPECT_EQ(c["outcome"], "PASS");
-  EXPECT_GT(c["iterations"].get<int>(), 100);
+  EXPECT_GT(c["iterations"].get<int>(), 40);
   fs::remove_all(dir);
 }
