@@ -430,9 +430,7 @@ TEST(ExploreProgram, AProgramThatFreezesKeepsNoBuffersInAFile) {
   int freezing = 0, file_backed = 0;
   for (uint64_t seed = 0; seed < 200; ++seed) {
     const Program p = generate_program(c, seed);
-    bool freezes = false;
-    for (const auto& a : p.actors)
-      for (const auto& o : a.ops) freezes |= o.kind == OpKind::freeze;
+    const bool freezes = p.has(OpKind::freeze);
     freezing += freezes;
     file_backed += p.file_backed;
     EXPECT_FALSE(freezes && p.file_backed) << seed;

@@ -422,10 +422,7 @@ void from_json(const nlohmann::json& j, Program& p) {
     }
   if (!freeze_safe(p))
     throw std::invalid_argument("a program that freezes may not leave io_uring writes in flight (a user-space deadlock)");
-  bool freezes = false;
-  for (const auto& a : p.actors)
-    for (const auto& o : a.ops) freezes |= o.kind == OpKind::freeze;
-  if (freezes && p.file_backed)
+  if (p.has(OpKind::freeze) && p.file_backed)
     throw std::invalid_argument("a program that freezes keeps no buffers in a file of that filesystem (a user-space deadlock)");
   p.private_file = j.value("private_file", -1);
   if (p.private_file >= static_cast<int>(p.files) || p.private_file < -1 || (p.private_file >= 0 && p.is_loop(static_cast<unsigned>(p.private_file))))

@@ -189,10 +189,10 @@ DebianKernel fetch_debian_kernel(const std::string& name) {
   UniqueFd lock;
   if (find_first(dir + "/boot", "vmlinuz-").empty()) {
     fs::create_directories(cache_dir() + "/kernels", ec);
-    lock = UniqueFd(::open((cache_dir() + "/kernels/.lock-" + package).c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644));
-    if (!lock) throw SetupError("cannot open the kernel cache's lock for " + package + ": " + std::strerror(errno));
+    const std::string lock_path = cache_dir() + "/kernels/.lock-" + package;
+    lock = UniqueFd::open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC);
     while (::flock(lock.get(), LOCK_EX) < 0)
-      if (errno != EINTR) throw SetupError(std::string("cannot lock the kernel cache: ") + std::strerror(errno));
+      if (errno != EINTR) throw_errno("lock " + lock_path);
   }
   if (find_first(dir + "/boot", "vmlinuz-").empty()) {
     std::string dl = cache_dir() + "/kernels/.download-" + package;
