@@ -57,7 +57,7 @@ class Booter {
       std::fprintf(stderr, "bisect: %s: %s\n", kernels_[k].c_str(), e.what());
       code = kExitError;
     }
-    return {{verdict_of(code), run_id}};
+    return {{verdict_of(code), run_id, code}};
   }
 
   std::vector<BootResult> side_by_side(size_t k, size_t count) {
@@ -70,7 +70,8 @@ class Booter {
     std::vector<BootResult> out;
     for (const auto& c : run_vm_batch(vm_child_args(machine(k), guest_, store_uri_), count, work_->path(), boots_,
                                       "bisect"))
-      out.push_back({verdict_of(c.exit_code), store_ && c.doc ? store_->run_with_uid(c.doc->run.uid).value_or(0) : 0});
+      out.push_back({verdict_of(c.exit_code), store_ && c.doc ? store_->run_with_uid(c.doc->run.uid).value_or(0) : 0,
+                     c.exit_code});
     return out;
   }
 
@@ -151,6 +152,16 @@ void tell_decision(const BisectDecision& d, const std::vector<std::string>& kern
   std::fflush(stdout);
 }
 
+// Why a run is no evidence, in the lines a log's tail keeps.
+void tell_untestable(size_t seq, const std::string& kernel, int code) {
+  const char* why = code == kExitNoBoot  ? "the guest never reached the test"
+                    : code == kExitAllSkip ? "every case was skipped"
+                    : code == kExitError   ? "a set-up or harness error (see the run's output above)"
+                                           : "no verdict";
+  std::printf("bisect: run %zu on %s could not test it: diorace vm exit %d, %s\n", seq + 1, kernel.c_str(), code, why);
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 namespace {
@@ -221,6 +232,7 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
     const BootResult r = runner.next(k, wanted);
     if (stop_requested()) throw Interrupted{};  // its verdict is the stop's, not the kernel's
     if (store) store->log_bisect_run(id, static_cast<int64_t>(i), kernels[k], name_of(r.verdict), r.run_id);
+    if (r.verdict == RunVerdict::untestable) tell_untestable(i, kernels[k], r.exit_code);
     return r.verdict;
   };
   BisectOutcome out;

@@ -115,9 +115,11 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     const int bug = terms == "bad" ? 1 : 0, clean = terms == "bad" ? 0 : 1;
     // Runs in this process one at a time, or with --jobs N as `diorace vm`
     // children N at a time; a failure anywhere in a batch is the bug (it is
-    // evidence), else an untestable run makes the step a skip.
+    // evidence); a run that could not test the kernel is run again, and
+    // more of them than bisect allows (untestable_retries) make the step a skip.
     std::optional<OwnedTempDir> work;
     size_t boots = 0;
+    uint64_t lost = 0;
     const std::string store_uri = outs.store.empty() ? Store::default_uri() : outs.store;
     for (uint64_t done = 0; done < runs;) {
       const uint64_t count = std::min(jobs, runs - done);
@@ -139,11 +141,17 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
                       static_cast<unsigned long long>(runs), bug);
           return bug;
         }
-      for (int code : codes)
-        if (verdict_of(code) == RunVerdict::untestable) {
-          std::printf("bisect-step: %s: could not test (diorace vm exit %d): skip\n", kernel.c_str(), code);
+      for (int code : codes) {
+        if (verdict_of(code) != RunVerdict::untestable) continue;
+        --done;  // no evidence: it does not count
+        if (++lost > BisectConfig{}.untestable_retries) {
+          std::printf("bisect-step: %s: could not test (diorace vm exit %d, %llu runs lost): skip\n", kernel.c_str(),
+                      code, static_cast<unsigned long long>(lost));
           return kSkip;
         }
+        std::printf("bisect-step: %s: a run could not test it (diorace vm exit %d): running it again\n",
+                    kernel.c_str(), code);
+      }
     }
     std::printf("bisect-step: %s: clean in %llu of %llu runs: exit %d\n", kernel.c_str(),
                 static_cast<unsigned long long>(runs), static_cast<unsigned long long>(runs), clean);

@@ -3,7 +3,9 @@
 // change fails each run with probability p, a kernel before it never does.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <map>
 #include <cstdio>
 #include <random>
 
@@ -120,6 +122,38 @@ TEST(Bisect, DecisionsAreReportedInOrder) {
   EXPECT_EQ(seen.front().verdict, "calibrated");
   EXPECT_GE(out.confidence, 0.95);
   EXPECT_EQ(seen.size(), out.decisions.size());
+}
+
+// A run that could not test its kernel (the CI of 2026-12-07 lost one 6.12
+// boot of a bisection this way) is no evidence: the search runs it again,
+// and only a kernel that stays untestable ends the bisection. Both
+// strategies; the retries count as runs.
+TEST(Bisect, ARunThatCouldNotTestIsRunAgain) {
+  for (const std::string strategy : {"binary", "bayes"}) {
+    std::map<size_t, int> lost = {{4, 1}, {5, 2}};  // kernel -> untestable runs before it works (both must run)
+    std::vector<std::string> verdicts;
+    auto flaky = [&](size_t k) {
+      if (lost[k] > 0) return --lost[k], RunVerdict::untestable;
+      return k < 5 ? RunVerdict::fail : RunVerdict::clean;
+    };
+    BisectConfig cfg;
+    cfg.strategy = strategy;
+    auto out = bisect(8, flaky, cfg, [&](const BisectDecision& d) { verdicts.push_back(d.verdict); });
+    ASSERT_TRUE(out.found) << strategy << ": " << out.error;
+    EXPECT_EQ(out.first, 5u) << strategy;
+    EXPECT_GE(std::count(verdicts.begin(), verdicts.end(), "retry"), 1) << strategy;
+    EXPECT_EQ(std::count(verdicts.begin(), verdicts.end(), "untestable"), 0) << strategy;
+
+    int tries = 0;
+    auto dead = [&](size_t k) {
+      if (k == 5 || k == 6) return ++tries, RunVerdict::untestable;  // both strategies must try one
+      return k < 5 ? RunVerdict::fail : RunVerdict::clean;
+    };
+    auto none = bisect(8, dead, cfg);
+    EXPECT_FALSE(none.found) << strategy;
+    EXPECT_NE(none.error.find("cannot be tested"), std::string::npos) << none.error;
+    EXPECT_EQ(tries, static_cast<int>(cfg.untestable_retries) + 1) << strategy;
+  }
 }
 
 namespace {

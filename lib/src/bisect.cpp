@@ -92,14 +92,21 @@ class Search {
     return out_;
   }
 
-  // One run of kernel; `wanted`: the runs of it ahead if all are clean.
+  // One run of kernel; `wanted`: the runs of it ahead if all are clean. A
+  // run that could not test the kernel is tried again (untestable_retries).
   std::optional<RunVerdict> once(size_t kernel, uint64_t wanted) {
-    if (budget_.exhausted()) return std::nullopt;
-    wanted = std::min(wanted, cfg_.lookahead);
-    if (budget_.max_runs) wanted = std::min(wanted, budget_.max_runs - budget_.used);
-    ++budget_.used;
-    ++out_.total_runs;
-    return run_(kernel, std::max<uint64_t>(1, wanted));
+    for (uint64_t tries = 0;; ++tries) {
+      if (budget_.exhausted()) return std::nullopt;
+      uint64_t ahead = std::min(wanted, cfg_.lookahead);
+      if (budget_.max_runs) ahead = std::min(ahead, budget_.max_runs - budget_.used);
+      ++budget_.used;
+      ++out_.total_runs;
+      const RunVerdict v = run_(kernel, std::max<uint64_t>(1, ahead));
+      if (v != RunVerdict::untestable || tries >= cfg_.untestable_retries) return v;
+      decide({kernel, 0, 0, "retry",
+              fmt::format("a run could not test it (try {} of {}): no evidence, running it again", tries + 1,
+                          cfg_.untestable_retries + 1)});
+    }
   }
 
   void decide(BisectDecision d) {
@@ -142,7 +149,10 @@ class Search {
                                   : cfg_.max_calibration_runs - runs[bad];
         auto v = once(ends[bad], left);
         if (!v) return (void)fail("--max-runs reached while measuring the bad end"), false;
-        if (*v == RunVerdict::untestable) continue;
+        if (*v == RunVerdict::untestable) {
+          decide({ends[bad], runs[bad], fails[bad], "untestable", "the bad end stopped being testable"});
+          return (void)fail(fmt::format("kernel {} (an end of the range) cannot be tested", ends[bad])), false;
+        }
         ++runs[bad];
         if (*v == RunVerdict::fail) ++fails[bad];
       }

@@ -37,12 +37,17 @@ struct BisectConfig {
   std::string strategy = "binary";  // binary | bayes
   std::optional<double> p_low;      // known lower bound: no calibration
   uint64_t lookahead = 1;           // the most runs of one kernel started at once (bisect --jobs)
+  // A run that could not test its kernel (no boot, a set-up error) is tried
+  // again this many times before the kernel counts as untestable: one lost
+  // boot must not end a long bisection. Such runs are no evidence either
+  // way; they count against max_runs.
+  uint64_t untestable_retries = 2;
 };
 
 struct BisectDecision {
   size_t kernel = 0;
   uint64_t runs = 0, failures = 0;
-  std::string verdict;  // "bad", "clean", "untestable", "calibrated"
+  std::string verdict;  // "bad", "clean", "untestable", "calibrated", "retry"
   std::string note;
 };
 
@@ -81,6 +86,7 @@ BisectOutcome bisect(size_t n_kernels, const std::function<RunVerdict(size_t)>& 
 struct BootResult {
   RunVerdict verdict = RunVerdict::untestable;
   int64_t run_id = 0;
+  int exit_code = -1;  // the run's `diorace vm` exit status (-1: not known)
 };
 
 // Serves a search's runs from batches that run side by side: asked for a
