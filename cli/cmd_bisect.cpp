@@ -199,6 +199,7 @@ int cmd_bisect(const std::vector<std::string>& args, const std::string& command)
   read_vm_machine_options(vm, base);
   for (const auto& k : kernels) set_vm_kernel(base, k);  // every name checked before the first boot
   BisectConfig cfg = read_bisect_config(vm);
+  cfg.names = kernels;
 
   const uint64_t jobs = vm["jobs"].as<Count>().value;
   check_vm_jobs(jobs, base.cpus);

@@ -85,6 +85,9 @@ class Search {
 
  private:
   size_t actual(size_t oriented) const { return bad_low_ ? oriented : n_ - 1 - oriented; }
+  std::string label(size_t k) const {
+    return k < cfg_.names.size() ? cfg_.names[k] : fmt::format("kernel {}", k + 1);
+  }
 
   BisectOutcome fail(std::string why) {
     out_.found = false;
@@ -128,7 +131,7 @@ class Search {
         if (!v) return (void)fail("--max-runs reached while looking for the bad end"), false;
         if (*v == RunVerdict::untestable) {
           decide({ends[e], runs[e], fails[e], "untestable", "an end of the range cannot be tested"});
-          return (void)fail(fmt::format("kernel {} (an end of the range) cannot be tested", ends[e])), false;
+          return (void)fail(fmt::format("{} (an end of the range) cannot be tested", label(ends[e]))), false;
         }
         ++runs[e];
         if (*v == RunVerdict::fail) ++fails[e], bad = e;
@@ -151,7 +154,7 @@ class Search {
         if (!v) return (void)fail("--max-runs reached while measuring the bad end"), false;
         if (*v == RunVerdict::untestable) {
           decide({ends[bad], runs[bad], fails[bad], "untestable", "the bad end stopped being testable"});
-          return (void)fail(fmt::format("kernel {} (an end of the range) cannot be tested", ends[bad])), false;
+          return (void)fail(fmt::format("{} (an end of the range) cannot be tested", label(ends[bad]))), false;
         }
         ++runs[bad];
         if (*v == RunVerdict::fail) ++fails[bad];
@@ -183,7 +186,7 @@ class Search {
       size_t mid = lo + (hi - lo) / 2;
       auto bad = test(actual(mid), 0);
       if (!bad) {
-        out_.error += fmt::format(" (the change lies between kernels {} and {})", actual(lo), actual(hi));
+        out_.error += fmt::format(" (the change lies between {} and {})", label(actual(lo)), label(actual(hi)));
         return out_;
       }
       if (*bad) {
@@ -210,7 +213,7 @@ class Search {
       }
       if (*v == RunVerdict::untestable) {
         decide({kernel, runs, 0, "untestable", "cannot be tested"});
-        fail(fmt::format("kernel {} cannot be tested", kernel));
+        fail(fmt::format("{} cannot be tested", label(kernel)));
         return std::nullopt;
       }
       ++runs;
@@ -266,7 +269,7 @@ class Search {
       if (*v == RunVerdict::untestable) {
         flush(false);
         decide({actual(k_best), 0, 0, "untestable", "cannot be tested"});
-        return fail(fmt::format("kernel {} cannot be tested", actual(k_best)));
+        return fail(fmt::format("{} cannot be tested", label(actual(k_best))));
       }
       ++streak;
       if (*v == RunVerdict::fail) {

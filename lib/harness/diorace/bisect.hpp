@@ -42,6 +42,8 @@ struct BisectConfig {
   // boot must not end a long bisection. Such runs are no evidence either
   // way; they count against max_runs.
   uint64_t untestable_retries = 2;
+  // How errors name kernel i: names[i], or "kernel i+1" when there are none.
+  std::vector<std::string> names;
 };
 
 struct BisectDecision {
