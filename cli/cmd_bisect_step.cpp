@@ -74,6 +74,54 @@ std::string step_kernel(const po::variables_map& vm) {
   return kernel;
 }
 
+enum class StepAnswer { bug, clean, skip, stopped };
+
+// The step's runs, in this process one at a time, or with --jobs N as
+// `diorace vm` children N at a time: a failure anywhere in a batch is the
+// bug (it is evidence); a run that could not test the kernel is run again,
+// and more of them than bisect allows (untestable_retries) make the step a
+// skip. `bug`: the exit code the bug means (said in the line).
+StepAnswer run_step(const VmOptions& o, const ReportTargets& outs, uint64_t runs, uint64_t jobs,
+                    const std::string& kernel, int bug) {
+  std::optional<OwnedTempDir> work;
+  size_t boots = 0;
+  uint64_t lost = 0;
+  const std::string store_uri = outs.store.empty() ? Store::default_uri() : outs.store;
+  for (uint64_t done = 0; done < runs;) {
+    const uint64_t count = std::min(jobs, runs - done);
+    std::vector<int> codes;
+    if (count == 1 && jobs == 1) {
+      codes.push_back(run_vm_recorded(o, outs));
+    } else {
+      if (!work) work = vm_children_dir("diorace-bisect-step-");
+      for (const auto& c : run_vm_batch(vm_child_args(o, o.guest_args, store_uri), count, work->path(), boots,
+                                        "bisect-step"))
+        codes.push_back(c.exit_code);
+    }
+    done += count;
+    if (stop_requested()) return StepAnswer::stopped;
+    for (int code : codes)
+      if (verdict_of(code) == RunVerdict::fail) {
+        const std::string which = count == 1 ? fmt::format("run {}", done) : fmt::format("runs {}-{}", done - count + 1, done);
+        std::printf("bisect-step: %s: the bug shows (%s of %llu): exit %d\n", kernel.c_str(), which.c_str(),
+                    static_cast<unsigned long long>(runs), bug);
+        return StepAnswer::bug;
+      }
+    for (int code : codes) {
+      if (verdict_of(code) != RunVerdict::untestable) continue;
+      --done;  // no evidence: it does not count
+      if (++lost > BisectConfig{}.untestable_retries) {
+        std::printf("bisect-step: %s: could not test (diorace vm exit %d, %llu runs lost): skip\n", kernel.c_str(),
+                    code, static_cast<unsigned long long>(lost));
+        return StepAnswer::skip;
+      }
+      std::printf("bisect-step: %s: a run could not test it (diorace vm exit %d): running it again\n",
+                  kernel.c_str(), code);
+    }
+  }
+  return StepAnswer::clean;
+}
+
 }  // namespace
 
 // Exit codes for `git bisect run`: 0 good (old), 1 bad (new), 125 skip;
@@ -113,45 +161,12 @@ int cmd_bisect_step(const std::vector<std::string>& args, const std::string& com
     ReportTargets outs;
     if (vm.count("store")) outs.store = vm["store"].as<std::string>();
     const int bug = terms == "bad" ? 1 : 0, clean = terms == "bad" ? 0 : 1;
-    // Runs in this process one at a time, or with --jobs N as `diorace vm`
-    // children N at a time; a failure anywhere in a batch is the bug (it is
-    // evidence); a run that could not test the kernel is run again, and
-    // more of them than bisect allows (untestable_retries) make the step a skip.
-    std::optional<OwnedTempDir> work;
-    size_t boots = 0;
-    uint64_t lost = 0;
-    const std::string store_uri = outs.store.empty() ? Store::default_uri() : outs.store;
-    for (uint64_t done = 0; done < runs;) {
-      const uint64_t count = std::min(jobs, runs - done);
-      std::vector<int> codes;
-      if (count == 1 && jobs == 1) {
-        o.command = command;
-        codes.push_back(run_vm_recorded(o, outs));
-      } else {
-        if (!work) work = vm_children_dir("diorace-bisect-step-");
-        for (const auto& c : run_vm_batch(vm_child_args(o, guest, store_uri), count, work->path(), boots, "bisect-step"))
-          codes.push_back(c.exit_code);
-      }
-      done += count;
-      if (stop_requested()) return interrupted();
-      for (int code : codes)
-        if (verdict_of(code) == RunVerdict::fail) {
-          const std::string which = count == 1 ? fmt::format("run {}", done) : fmt::format("runs {}-{}", done - count + 1, done);
-          std::printf("bisect-step: %s: the bug shows (%s of %llu): exit %d\n", kernel.c_str(), which.c_str(),
-                      static_cast<unsigned long long>(runs), bug);
-          return bug;
-        }
-      for (int code : codes) {
-        if (verdict_of(code) != RunVerdict::untestable) continue;
-        --done;  // no evidence: it does not count
-        if (++lost > BisectConfig{}.untestable_retries) {
-          std::printf("bisect-step: %s: could not test (diorace vm exit %d, %llu runs lost): skip\n", kernel.c_str(),
-                      code, static_cast<unsigned long long>(lost));
-          return kSkip;
-        }
-        std::printf("bisect-step: %s: a run could not test it (diorace vm exit %d): running it again\n",
-                    kernel.c_str(), code);
-      }
+    o.command = command;
+    switch (run_step(o, outs, runs, jobs, kernel, bug)) {
+      case StepAnswer::bug: return bug;
+      case StepAnswer::skip: return kSkip;
+      case StepAnswer::stopped: return interrupted();
+      case StepAnswer::clean: break;
     }
     std::printf("bisect-step: %s: clean in %llu of %llu runs: exit %d\n", kernel.c_str(),
                 static_cast<unsigned long long>(runs), static_cast<unsigned long long>(runs), clean);
