@@ -79,7 +79,7 @@ enum class StepAnswer { bug, clean, skip, stopped };
 // The step's runs, in this process one at a time, or with --jobs N as
 // `diorace vm` children N at a time: a failure anywhere in a batch is the
 // bug (it is evidence); a run that could not test the kernel is run again,
-// and more of them than bisect allows (untestable_retries) make the step a
+// and more of them than bisect allows (kUntestableRetries) make the step a
 // skip. `bug`: the exit code the bug means (said in the line).
 StepAnswer run_step(const VmOptions& o, const ReportTargets& outs, uint64_t runs, uint64_t jobs,
                     const std::string& kernel, int bug) {
@@ -110,7 +110,7 @@ StepAnswer run_step(const VmOptions& o, const ReportTargets& outs, uint64_t runs
     for (int code : codes) {
       if (verdict_of(code) != RunVerdict::untestable) continue;
       --done;  // no evidence: it does not count
-      if (++lost > BisectConfig{}.untestable_retries) {
+      if (++lost > kUntestableRetries) {
         std::printf("bisect-step: %s: could not test (diorace vm exit %d, %llu runs lost): skip\n", kernel.c_str(),
                     code, static_cast<unsigned long long>(lost));
         return StepAnswer::skip;

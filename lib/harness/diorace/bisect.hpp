@@ -28,6 +28,12 @@ namespace diorace {
 
 enum class RunVerdict { fail, clean, untestable };
 
+// A run that could not test its kernel (no boot, a set-up error) is tried
+// again this many times before the kernel counts as untestable (bisect and
+// bisect-step alike): one lost boot must not end a long bisection. Such runs
+// are no evidence either way; they count against max_runs.
+inline constexpr uint64_t kUntestableRetries = 2;
+
 struct BisectConfig {
   double confidence = 0.95;
   uint64_t calibration_runs = 5;    // at least this many runs of the bad end
@@ -37,11 +43,7 @@ struct BisectConfig {
   std::string strategy = "binary";  // binary | bayes
   std::optional<double> p_low;      // known lower bound: no calibration
   uint64_t lookahead = 1;           // the most runs of one kernel started at once (bisect --jobs)
-  // A run that could not test its kernel (no boot, a set-up error) is tried
-  // again this many times before the kernel counts as untestable: one lost
-  // boot must not end a long bisection. Such runs are no evidence either
-  // way; they count against max_runs.
-  uint64_t untestable_retries = 2;
+  uint64_t untestable_retries = kUntestableRetries;
   // How errors name kernel i: names[i], or "kernel i+1" when there are none.
   std::vector<std::string> names;
 };
